@@ -1,0 +1,31 @@
+# Cross-compiling for 64-bit Windows with Debian's MinGW-w64 (gcc-mingw-w64-x86-64).
+# Test executables run under Wine through CMAKE_CROSSCOMPILING_EMULATOR, so
+# CTest drives the Windows leg exactly like the Linux ones.
+set(CMAKE_SYSTEM_NAME Windows)
+set(CMAKE_SYSTEM_PROCESSOR x86_64)
+
+set(MPROC_MINGW_PREFIX x86_64-w64-mingw32)
+set(CMAKE_C_COMPILER ${MPROC_MINGW_PREFIX}-gcc)
+set(CMAKE_CXX_COMPILER ${MPROC_MINGW_PREFIX}-g++)
+set(CMAKE_RC_COMPILER ${MPROC_MINGW_PREFIX}-windres)
+
+# MPROC_WIN_DEPS_PREFIX: where scripts/build-win-deps.sh installed CMocka and
+# msgpack-c for Windows; searched as a second sysroot.
+set(CMAKE_FIND_ROOT_PATH /usr/${MPROC_MINGW_PREFIX} ${MPROC_WIN_DEPS_PREFIX})
+list(APPEND CMAKE_PREFIX_PATH /)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+
+# C99 printf (%zu, %lld) from MinGW's own stdio instead of msvcrt's.
+set(CMAKE_C_FLAGS_INIT "-D__USE_MINGW_ANSI_STDIO=1")
+
+# Link the GCC runtime statically so Wine finds every DLL without WINEPATH.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-static-libgcc -static")
+set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static-libgcc")
+
+find_program(MPROC_WINE NAMES wine wine64)
+if(MPROC_WINE)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${MPROC_WINE})
+endif()

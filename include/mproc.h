@@ -1,0 +1,14 @@
+/* mproc — Python's multiprocessing for C. Include this one header. */
+#ifndef MPROC_H
+#define MPROC_H
+
+#include "mproc/args.h"
+#include "mproc/error.h"
+#include "mproc/export.h"
+#include "mproc/process.h"
+
+#define MPROC_VERSION_MAJOR 0
+#define MPROC_VERSION_MINOR 1
+#define MPROC_VERSION_PATCH 0
+
+#endif

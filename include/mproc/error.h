@@ -1,0 +1,81 @@
+/* mproc — error codes, shared by every platform.
+ *
+ * Every function that can fail returns 0 on success or a negative MPROC_E*
+ * code. The numbers are identical on every platform, so a child can send one
+ * to its parent unchanged. After a failure, mproc_last_error_detail() says
+ * what exactly went wrong in the calling thread. */
+#ifndef MPROC_ERROR_H
+#define MPROC_ERROR_H
+
+#include "export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The one list of error codes: X(name, value, description). */
+#define MPROC_ERRNO_MAP(X)                                                                         \
+  X(EINVAL, -1, "invalid argument")                                                                \
+  X(ENOMEM, -2, "out of memory")                                                                   \
+  X(ESTATE, -3, "operation not valid in the object's current state")                               \
+  X(ETIMEDOUT, -4, "timed out")                                                                    \
+  X(ENOTSUP, -5, "not supported on this platform or build")                                        \
+  X(ECHILD, -6, "child process failed before its target ran")                                      \
+  X(ETYPE, -7, "value has another type")                                                           \
+  X(ERANGE, -8, "index or value out of range")                                                     \
+  X(EPROTO, -9, "corrupt or incompatible message")                                                 \
+  X(ESYS, -10, "an operating system call failed")                                                  \
+  X(EUNKNOWN, -11, "unknown error")
+
+/* Error codes. */
+typedef enum {
+  MPROC_OK = 0,
+#define MPROC_ERR_ENUM_(name, value, text) MPROC_##name = value,
+  MPROC_ERRNO_MAP(MPROC_ERR_ENUM_)
+#undef MPROC_ERR_ENUM_
+} mproc_error_t;
+
+/* Describes an error code in a short English sentence.
+ * Params: err — a value returned by an mproc function.
+ * Returns: a static string; "success" for 0 and "unknown error code" for a
+ *   value that is not an mproc error code. Never NULL.
+ * Errors: none.
+ * Platform: identical everywhere. */
+MPROC_API const char *mproc_strerror(int err);
+
+/* Names an error code, e.g. "MPROC_ETIMEDOUT".
+ * Params: err — a value returned by an mproc function.
+ * Returns: a static string; "MPROC_OK" for 0 and "MPROC_E?" for a value that
+ *   is not an mproc error code. Never NULL.
+ * Errors: none.
+ * Platform: identical everywhere. */
+MPROC_API const char *mproc_err_name(int err);
+
+/* Says what exactly failed in the calling thread's last failed mproc call,
+ * naming the step and, for OS failures, the OS message, e.g.
+ * "spawn: CreateProcessW: The system cannot find the file specified."
+ * Returns: a thread-local string, valid until the thread's next mproc call
+ *   that fails; "" if no call in this thread has failed. Successful calls do
+ *   not clear it. Never NULL.
+ * Errors: none.
+ * Platform: the OS message comes from strerror (POSIX) or FormatMessageW
+ *   (Windows, converted to UTF-8). */
+MPROC_API const char *mproc_last_error_detail(void);
+
+/* Gives the native error number behind the calling thread's last failure
+ * that came from the OS (MPROC_ESYS and the codes it was mapped to).
+ * Returns: errno (POSIX) or GetLastError() (Windows) as it was at the failure;
+ *   0 if the last failure did not come from an OS call.
+ * Errors: none. */
+MPROC_API long mproc_last_error_os(void);
+
+/* Releases any buffer the library hands out (mproc_args_encode, ...).
+ * Params: p — the buffer, or NULL (then nothing happens).
+ * Errors: none. */
+MPROC_API void mproc_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,70 @@
+/* Error codes, their names, and the per-thread detail message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { DETAIL_CAP = 1024 };
+
+/* Per thread, so concurrent failures in two threads never mix messages. */
+static _Thread_local char detail[DETAIL_CAP];
+static _Thread_local long detail_native;
+
+const char *mproc_strerror(int err) {
+  switch (err) {
+  case 0:
+    return "success";
+#define MPROC_ERR_TEXT_(name, value, text)                                                         \
+  case value:                                                                                      \
+    return text;
+    MPROC_ERRNO_MAP(MPROC_ERR_TEXT_)
+#undef MPROC_ERR_TEXT_
+  default:
+    return "unknown error code";
+  }
+}
+
+const char *mproc_err_name(int err) {
+  switch (err) {
+  case 0:
+    return "MPROC_OK";
+#define MPROC_ERR_NAME_(name, value, text)                                                         \
+  case value:                                                                                      \
+    return "MPROC_" #name;
+    MPROC_ERRNO_MAP(MPROC_ERR_NAME_)
+#undef MPROC_ERR_NAME_
+  default:
+    return "MPROC_E?";
+  }
+}
+
+const char *mproc_last_error_detail(void) { return detail; }
+
+long mproc_last_error_os(void) { return detail_native; }
+
+void mproc_free(void *p) { free(p); }
+
+int mproc__fail(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  detail_native = 0;
+  return code;
+}
+
+int mproc__fail_native(int code, long native, const char *os_message, const char *fmt, va_list ap) {
+  int n = vsnprintf(detail, sizeof detail, fmt, ap);
+  if (n >= 0 && (size_t)n < sizeof detail)
+    snprintf(detail + n, sizeof detail - (size_t)n, ": %s", os_message);
+  detail_native = native;
+  return code;
+}
+
+void mproc__error_prefix(const char *prefix) {
+  char old[DETAIL_CAP];
+  memcpy(old, detail, sizeof old);
+  /* The old detail is cut (not the new prefix) when both do not fit. */
+  snprintf(detail, sizeof detail, "%.200s: %.800s", prefix, old);
+}

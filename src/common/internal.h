@@ -1,0 +1,53 @@
+/* Internal helpers shared by the files of src/common. */
+#ifndef MPROC_COMMON_INTERNAL_H
+#define MPROC_COMMON_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "../platform.h"
+
+/* gnu_printf: MinGW's C library formats %zu and %lld only in its ANSI stdio
+ * mode (__USE_MINGW_ANSI_STDIO, set by the toolchain file); GCC checks that
+ * dialect under this name. Clang knows only "printf". */
+#if defined(__GNUC__) && !defined(__clang__)
+#  define MPROC__PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
+#  define MPROC__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define MPROC__PRINTF(f, a)
+#endif
+
+/* Sets the thread's error detail and returns code (a negative MPROC_E*). */
+int mproc__fail(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
+/* The same with a native OS code and its message appended after ": ". */
+int mproc__fail_native(int code, long native, const char *os_message, const char *fmt, va_list ap);
+/* Prefixes the current detail with "<prefix>: " (adds context on the way up). */
+void mproc__error_prefix(const char *prefix);
+
+/* A growable byte buffer. */
+typedef struct {
+  unsigned char *data;
+  size_t len;
+  size_t cap;
+} mproc__buf_t;
+
+int mproc__buf_reserve(mproc__buf_t *b, size_t extra);
+int mproc__buf_append(mproc__buf_t *b, const void *p, size_t n);
+void mproc__buf_free(mproc__buf_t *b);
+
+/* Little-endian integers in wire formats. */
+void mproc__put_u32(unsigned char *p, uint32_t v);
+void mproc__put_u64(unsigned char *p, uint64_t v);
+uint32_t mproc__get_u32(const unsigned char *p);
+uint64_t mproc__get_u64(const unsigned char *p);
+
+/* UTF-8 validity of n bytes (NUL bytes are reported separately). */
+bool mproc__utf8_valid(const unsigned char *s, size_t n);
+
+/* msgpack structural check (msgpack_check.c): 0 when buf holds exactly one
+ * complete object whose containers declare no more items than bytes remain
+ * and nest at most max_depth deep; MPROC_EPROTO otherwise. */
+int mproc__msgpack_check(const unsigned char *buf, size_t len, int max_depth);
+
+#endif

@@ -1,0 +1,103 @@
+/* The internal OS interface. src/posix and src/win32 each define every
+ * function declared here; src/common uses nothing else from the OS. */
+#ifndef MPROC_PLATFORM_H
+#define MPROC_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc.h"
+
+/* ---- errors (posix/error.c, win32/error.c) ------------------------------ */
+
+/* Records the calling thread's last OS error (errno / GetLastError) as the
+ * error detail "<formatted step>: <OS message>" and returns the MPROC_E*
+ * code it maps to (MPROC_ESYS unless a closer code exists). */
+int mproc__os_fail(const char *fmt, ...);
+
+/* The same for a native code that was returned rather than left in
+ * errno / GetLastError (posix_spawn, for example). */
+int mproc__os_fail_code(long native, const char *fmt, ...);
+
+/* ---- the running process (sysinfo.c) ------------------------------------ */
+
+int64_t mproc__os_getpid(void);
+int mproc__os_cpu_count(void);
+
+/* This process's command line as UTF-8 strings, for the constructor entry.
+ * Free with mproc__os_free_argv. MPROC_ENOTSUP where it cannot be read. */
+int mproc__os_command_line(int *argc, char ***argv);
+void mproc__os_free_argv(int argc, char **argv);
+
+/* Whether the child entry may run from a constructor in this build (a
+ * Windows DLL's constructors run under the loader lock, where it may not). */
+bool mproc__os_constructor_entry_allowed(void);
+
+/* ---- byte streams between a parent and its child (stream.c) ------------- */
+
+/* One end of the private channel that carries the bootstrap message to a
+ * spawned child and the child's report back. POSIX: one socket (rd == wr);
+ * Windows: two pipe handles. */
+typedef struct {
+  intptr_t rd;
+  intptr_t wr;
+} mproc__stream_t;
+
+#define MPROC__STREAM_NONE ((intptr_t)-1)
+
+/* Writes all n bytes. MPROC_ECHILD if the peer is gone. */
+int mproc__os_stream_write(mproc__stream_t *s, const void *p, size_t n);
+/* Reads until n bytes arrived or the peer closed; *got says how many. */
+int mproc__os_stream_read(mproc__stream_t *s, void *p, size_t n, size_t *got);
+/* Closes both directions; safe to call twice. */
+void mproc__os_stream_close(mproc__stream_t *s);
+/* In a spawned child: the stream named by the token that follows the
+ * --mproc-child marker. MPROC_EPROTO for a token that names no stream. */
+int mproc__os_stream_from_token(const char *token, mproc__stream_t *s);
+
+/* ---- function identity across exec (fnref.c) ---------------------------- */
+
+/* A function as "offset inside a module", valid in another process running
+ * the same build. module is malloc'd (free with mproc__fnref_clear). */
+typedef struct {
+  char *module;         /* path of the module; "" for the main executable */
+  bool is_main;         /* the module is the main executable */
+  unsigned char id[64]; /* build identity of the module */
+  size_t id_len;
+  uint64_t offset; /* function address minus module base */
+} mproc__fnref_t;
+
+typedef void (*mproc__fn_t)(void);
+
+int mproc__os_fnref_make(mproc__fn_t fn, mproc__fnref_t *ref);
+/* MPROC_ECHILD-worthy failures (module not loaded, other build, offset
+ * outside the module's code) return MPROC_EPROTO with a detail. */
+int mproc__os_fnref_resolve(const mproc__fnref_t *ref, mproc__fn_t *fn);
+
+/* ---- children (child.c, spawn.c, fork.c) -------------------------------- */
+
+typedef struct mproc__os_child mproc__os_child_t;
+
+/* Starts `exe` (NULL: the running executable) with the marker argument
+ * --mproc-child <token> and a private channel; *parent_end receives this
+ * side of it. The child inherits the channel and the standard streams only.
+ * MPROC_ECHILD (with the OS reason) when the executable cannot be run. */
+int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *parent_end);
+
+/* Forks; the child calls child_main(ctx) and exits with its return value
+ * without running the parent's atexit handlers. MPROC_ENOTSUP on Windows. */
+int mproc__os_fork(mproc__os_child_t **out, int (*child_main)(void *ctx), void *ctx);
+bool mproc__os_fork_supported(void);
+
+int64_t mproc__os_child_pid(const mproc__os_child_t *c);
+/* Waits up to timeout_ms (MPROC_INFINITE, 0 = poll) for the child to end.
+ * 0 with *exitcode normalised (exit status, -N for signal N), or
+ * MPROC_ETIMEDOUT. Once ended, returns the same result again. */
+int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode);
+/* terminate (force = false) or kill (force = true); no-op after the end. */
+int mproc__os_child_stop(mproc__os_child_t *c, bool force);
+/* Releases the handle; does not wait or stop. */
+void mproc__os_child_free(mproc__os_child_t *c);
+
+#endif
