@@ -1,0 +1,108 @@
+/* mproc — argument tuples: what crosses from a parent to a child.
+ *
+ * An mproc_args_t is an ordered tuple of typed items (nil, bool, 64-bit
+ * integer, double, UTF-8 string, bytes, nested tuple), the C counterpart of
+ * the `args` tuple of Python's Process. It is encoded as MessagePack; the
+ * encoding is documented in docs/args.md. Getters return borrowed pointers
+ * that live as long as the tuple they came from. */
+#ifndef MPROC_ARGS_H
+#define MPROC_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mproc_args mproc_args_t;
+
+/* The type of one item. */
+typedef enum {
+  MPROC_T_NIL,
+  MPROC_T_BOOL,
+  MPROC_T_INT,
+  MPROC_T_DOUBLE,
+  MPROC_T_STR,
+  MPROC_T_BYTES,
+  MPROC_T_ARGS
+} mproc_type_t;
+
+/* The deepest nesting of tuples (the outer tuple counts as one level). */
+#define MPROC_ARGS_MAX_DEPTH 16
+
+/* Creates an empty tuple.
+ * Params: out — receives the tuple; free it with mproc_args_free.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out is NULL), MPROC_ENOMEM. */
+MPROC_API int mproc_args_new(mproc_args_t **out);
+
+/* Frees a tuple and everything in it. NULL-safe. */
+MPROC_API void mproc_args_free(mproc_args_t *a);
+
+/* Appends an item. Strings and bytes are copied; a nested tuple is copied
+ * deeply, so the caller keeps ownership of what it passes.
+ * Params: a — the tuple; v/s/p,n/nested — the value. add_str takes a
+ *   NUL-terminated, valid UTF-8 string; add_bytes takes any n bytes (p may
+ *   be NULL when n is 0).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (a NULL tuple or value, a string that is not valid
+ *   UTF-8, nesting deeper than MPROC_ARGS_MAX_DEPTH, a tuple added to
+ *   itself), MPROC_ERANGE (more than 4 GiB - 1 bytes or items),
+ *   MPROC_ENOMEM. On failure the tuple is unchanged. */
+MPROC_API int mproc_args_add_nil(mproc_args_t *a);
+MPROC_API int mproc_args_add_bool(mproc_args_t *a, bool v);
+MPROC_API int mproc_args_add_int(mproc_args_t *a, int64_t v);
+MPROC_API int mproc_args_add_double(mproc_args_t *a, double v);
+MPROC_API int mproc_args_add_str(mproc_args_t *a, const char *s);
+MPROC_API int mproc_args_add_bytes(mproc_args_t *a, const void *p, size_t n);
+MPROC_API int mproc_args_add_args(mproc_args_t *a, const mproc_args_t *nested);
+
+/* Number of items in the tuple; 0 for NULL. */
+MPROC_API size_t mproc_args_count(const mproc_args_t *a);
+
+/* Type of item i; MPROC_T_NIL when a is NULL or i is out of range (use
+ * mproc_args_count to tell the two apart). */
+MPROC_API mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i);
+
+/* Reads item i. Pointers returned through out are borrowed: they stay valid
+ * as long as the tuple and are never NULL on success (an empty bytes item
+ * gives a non-NULL pointer and length 0). Strings are NUL-terminated.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (a or out is NULL), MPROC_ERANGE (i >= count),
+ *   MPROC_ETYPE (item i has another type; out is left untouched). */
+MPROC_API int mproc_args_get_bool(const mproc_args_t *a, size_t i, bool *out);
+MPROC_API int mproc_args_get_int(const mproc_args_t *a, size_t i, int64_t *out);
+MPROC_API int mproc_args_get_double(const mproc_args_t *a, size_t i, double *out);
+MPROC_API int mproc_args_get_str(const mproc_args_t *a, size_t i, const char **out);
+MPROC_API int mproc_args_get_bytes(const mproc_args_t *a, size_t i, const void **out, size_t *len);
+MPROC_API int mproc_args_get_args(const mproc_args_t *a, size_t i, const mproc_args_t **out);
+
+/* Encodes the tuple as one MessagePack array (see docs/args.md).
+ * Params: a — the tuple; buf, len — receive the encoding, which the caller
+ *   releases with mproc_free(*buf).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (a NULL argument), MPROC_ENOMEM. */
+MPROC_API int mproc_args_encode(const mproc_args_t *a, void **buf, size_t *len);
+
+/* Decodes what mproc_args_encode produced. Any input is safe: arbitrary,
+ * truncated or hostile bytes give MPROC_EPROTO, never a crash or an
+ * allocation larger than the input justifies.
+ * Params: out — receives a new tuple (free with mproc_args_free); buf, len —
+ *   the encoding (buf may be NULL only when len is 0).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out NULL), MPROC_EPROTO (not exactly one valid
+ *   encoded tuple: bad bytes, trailing bytes, unsupported MessagePack types,
+ *   strings that are not UTF-8 or contain NUL, nesting deeper than
+ *   MPROC_ARGS_MAX_DEPTH, integers above INT64_MAX), MPROC_ENOMEM. */
+MPROC_API int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,428 @@
+/* Argument tuples and their MessagePack encoding (see docs/args.md).
+ *
+ * Items own their storage; strings and bytes carry a trailing NUL that is not
+ * part of their length, so get_str can hand out a C string and an empty
+ * bytes item still has a non-NULL pointer. */
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct {
+  mproc_type_t type;
+  union {
+    bool b;
+    int64_t i;
+    double d;
+    struct {
+      char *p;
+      size_t n;
+    } s; /* MPROC_T_STR and MPROC_T_BYTES */
+    mproc_args_t *t;
+  } v;
+} item_t;
+
+struct mproc_args {
+  item_t *items;
+  size_t count;
+  size_t cap;
+  int depth; /* 1 + the deepest nested tuple */
+};
+
+/* MessagePack's 32-bit length fields bound every count and size. */
+#define WIRE_MAX ((size_t)UINT32_MAX)
+
+int mproc_args_new(mproc_args_t **out) {
+  if (!out)
+    return mproc__fail(MPROC_EINVAL, "args_new: out is NULL");
+  *out = calloc(1, sizeof **out);
+  if (!*out)
+    return mproc__fail(MPROC_ENOMEM, "args_new: out of memory");
+  (*out)->depth = 1;
+  return 0;
+}
+
+static void item_clear(item_t *it) {
+  if (it->type == MPROC_T_STR || it->type == MPROC_T_BYTES)
+    free(it->v.s.p);
+  else if (it->type == MPROC_T_ARGS)
+    mproc_args_free(it->v.t);
+}
+
+void mproc_args_free(mproc_args_t *a) {
+  if (!a)
+    return;
+  for (size_t i = 0; i < a->count; i++)
+    item_clear(&a->items[i]);
+  free(a->items);
+  free(a);
+}
+
+/* Appends a filled item; on failure the caller still owns its storage. */
+static int push(mproc_args_t *a, const item_t *it, const char *op) {
+  if (a->count == WIRE_MAX)
+    return mproc__fail(MPROC_ERANGE, "%s: a tuple holds at most %zu items", op, WIRE_MAX);
+  if (a->count == a->cap) {
+    size_t cap = a->cap ? a->cap * 2 : 8;
+    item_t *p = realloc(a->items, cap * sizeof *p);
+    if (!p)
+      return mproc__fail(MPROC_ENOMEM, "%s: out of memory", op);
+    a->items = p;
+    a->cap = cap;
+  }
+  a->items[a->count++] = *it;
+  return 0;
+}
+
+int mproc_args_add_nil(mproc_args_t *a) {
+  if (!a)
+    return mproc__fail(MPROC_EINVAL, "args_add_nil: tuple is NULL");
+  item_t it = {.type = MPROC_T_NIL};
+  return push(a, &it, "args_add_nil");
+}
+
+int mproc_args_add_bool(mproc_args_t *a, bool v) {
+  if (!a)
+    return mproc__fail(MPROC_EINVAL, "args_add_bool: tuple is NULL");
+  item_t it = {.type = MPROC_T_BOOL, .v.b = v};
+  return push(a, &it, "args_add_bool");
+}
+
+int mproc_args_add_int(mproc_args_t *a, int64_t v) {
+  if (!a)
+    return mproc__fail(MPROC_EINVAL, "args_add_int: tuple is NULL");
+  item_t it = {.type = MPROC_T_INT, .v.i = v};
+  return push(a, &it, "args_add_int");
+}
+
+int mproc_args_add_double(mproc_args_t *a, double v) {
+  if (!a)
+    return mproc__fail(MPROC_EINVAL, "args_add_double: tuple is NULL");
+  item_t it = {.type = MPROC_T_DOUBLE, .v.d = v};
+  return push(a, &it, "args_add_double");
+}
+
+/* Adds a copy of n bytes as a string or bytes item. */
+static int add_blob(mproc_args_t *a, mproc_type_t type, const void *p, size_t n, const char *op) {
+  if (n > WIRE_MAX)
+    return mproc__fail(MPROC_ERANGE, "%s: %zu bytes is more than the %zu an item holds", op, n,
+                       WIRE_MAX);
+  char *copy = malloc(n + 1);
+  if (!copy)
+    return mproc__fail(MPROC_ENOMEM, "%s: cannot allocate %zu bytes", op, n + 1);
+  if (n)
+    memcpy(copy, p, n);
+  copy[n] = '\0';
+  item_t it = {.type = type, .v.s = {copy, n}};
+  int rc = push(a, &it, op);
+  if (rc)
+    free(copy);
+  return rc;
+}
+
+int mproc_args_add_str(mproc_args_t *a, const char *s) {
+  if (!a || !s)
+    return mproc__fail(MPROC_EINVAL, "args_add_str: %s is NULL", a ? "string" : "tuple");
+  size_t n = strlen(s);
+  if (!mproc__utf8_valid((const unsigned char *)s, n))
+    return mproc__fail(MPROC_EINVAL, "args_add_str: string is not valid UTF-8");
+  return add_blob(a, MPROC_T_STR, s, n, "args_add_str");
+}
+
+int mproc_args_add_bytes(mproc_args_t *a, const void *p, size_t n) {
+  if (!a || (!p && n))
+    return mproc__fail(MPROC_EINVAL, "args_add_bytes: %s is NULL", a ? "data" : "tuple");
+  return add_blob(a, MPROC_T_BYTES, p, n, "args_add_bytes");
+}
+
+static int copy_args(const mproc_args_t *src, mproc_args_t **out) {
+  mproc_args_t *t;
+  int rc = mproc_args_new(&t);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < src->count && rc == 0; i++) {
+    const item_t *it = &src->items[i];
+    switch (it->type) {
+    case MPROC_T_STR:
+    case MPROC_T_BYTES:
+      rc = add_blob(t, it->type, it->v.s.p, it->v.s.n, "args_add_args");
+      break;
+    case MPROC_T_ARGS:
+      rc = mproc_args_add_args(t, it->v.t);
+      break;
+    default:
+      rc = push(t, it, "args_add_args");
+    }
+  }
+  if (rc) {
+    mproc_args_free(t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+int mproc_args_add_args(mproc_args_t *a, const mproc_args_t *nested) {
+  if (!a || !nested)
+    return mproc__fail(MPROC_EINVAL, "args_add_args: %s is NULL", a ? "nested tuple" : "tuple");
+  if (nested->depth + 1 > MPROC_ARGS_MAX_DEPTH)
+    return mproc__fail(MPROC_EINVAL, "args_add_args: tuples nest at most %d deep",
+                       MPROC_ARGS_MAX_DEPTH);
+  mproc_args_t *copy;
+  int rc = copy_args(nested, &copy); /* copy first: nested may be a itself */
+  if (rc)
+    return rc;
+  item_t it = {.type = MPROC_T_ARGS, .v.t = copy};
+  rc = push(a, &it, "args_add_args");
+  if (rc) {
+    mproc_args_free(copy);
+    return rc;
+  }
+  if (copy->depth + 1 > a->depth)
+    a->depth = copy->depth + 1;
+  return 0;
+}
+
+size_t mproc_args_count(const mproc_args_t *a) { return a ? a->count : 0; }
+
+mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i) {
+  return (a && i < a->count) ? a->items[i].type : MPROC_T_NIL;
+}
+
+static const char *type_name(mproc_type_t t) {
+  static const char *names[] = {"nil", "bool", "int", "double", "str", "bytes", "args"};
+  return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+/* Finds item i of the wanted type, or fails with a detail naming both. */
+static int lookup(const mproc_args_t *a, size_t i, const void *out, mproc_type_t want,
+                  const item_t **it) {
+  if (!a || !out)
+    return mproc__fail(MPROC_EINVAL, "args_get_%s: %s is NULL", type_name(want),
+                       a ? "out" : "tuple");
+  if (i >= a->count)
+    return mproc__fail(MPROC_ERANGE, "args_get_%s: index %zu, but the tuple has %zu items",
+                       type_name(want), i, a->count);
+  if (a->items[i].type != want)
+    return mproc__fail(MPROC_ETYPE, "args_get_%s: item %zu is %s", type_name(want), i,
+                       type_name(a->items[i].type));
+  *it = &a->items[i];
+  return 0;
+}
+
+int mproc_args_get_bool(const mproc_args_t *a, size_t i, bool *out) {
+  const item_t *it = NULL;
+  int rc = lookup(a, i, out, MPROC_T_BOOL, &it);
+  if (rc == 0)
+    *out = it->v.b;
+  return rc;
+}
+
+int mproc_args_get_int(const mproc_args_t *a, size_t i, int64_t *out) {
+  const item_t *it = NULL;
+  int rc = lookup(a, i, out, MPROC_T_INT, &it);
+  if (rc == 0)
+    *out = it->v.i;
+  return rc;
+}
+
+int mproc_args_get_double(const mproc_args_t *a, size_t i, double *out) {
+  const item_t *it = NULL;
+  int rc = lookup(a, i, out, MPROC_T_DOUBLE, &it);
+  if (rc == 0)
+    *out = it->v.d;
+  return rc;
+}
+
+int mproc_args_get_str(const mproc_args_t *a, size_t i, const char **out) {
+  const item_t *it = NULL;
+  int rc = lookup(a, i, out, MPROC_T_STR, &it);
+  if (rc == 0)
+    *out = it->v.s.p;
+  return rc;
+}
+
+int mproc_args_get_bytes(const mproc_args_t *a, size_t i, const void **out, size_t *len) {
+  const item_t *it = NULL;
+  int rc = lookup(a, i, len ? (const void *)out : NULL, MPROC_T_BYTES, &it);
+  if (rc == 0) {
+    *out = it->v.s.p;
+    *len = it->v.s.n;
+  }
+  return rc;
+}
+
+int mproc_args_get_args(const mproc_args_t *a, size_t i, const mproc_args_t **out) {
+  const item_t *it = NULL;
+  int rc = lookup(a, i, out, MPROC_T_ARGS, &it);
+  if (rc == 0)
+    *out = it->v.t;
+  return rc;
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+/* An upper bound of the encoding's size, so the buffer is allocated once
+ * even for tuples of many megabytes. 9 bytes is the largest header. */
+static size_t encoded_bound(const mproc_args_t *a) {
+  size_t n = 5;
+  for (size_t i = 0; i < a->count; i++) {
+    const item_t *it = &a->items[i];
+    n += 9;
+    if (it->type == MPROC_T_STR || it->type == MPROC_T_BYTES)
+      n += it->v.s.n;
+    else if (it->type == MPROC_T_ARGS)
+      n += encoded_bound(it->v.t);
+  }
+  return n;
+}
+
+static int buf_write(void *data, const char *p, size_t n) {
+  return mproc__buf_append(data, p, n) ? -1 : 0;
+}
+
+static int pack(msgpack_packer *pk, const mproc_args_t *a) {
+  int rc = msgpack_pack_array(pk, a->count);
+  for (size_t i = 0; i < a->count && rc == 0; i++) {
+    const item_t *it = &a->items[i];
+    switch (it->type) {
+    case MPROC_T_NIL:
+      rc = msgpack_pack_nil(pk);
+      break;
+    case MPROC_T_BOOL:
+      rc = it->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+      break;
+    case MPROC_T_INT:
+      rc = msgpack_pack_int64(pk, it->v.i);
+      break;
+    case MPROC_T_DOUBLE:
+      rc = msgpack_pack_double(pk, it->v.d);
+      break;
+    case MPROC_T_STR:
+      rc = msgpack_pack_str(pk, it->v.s.n);
+      if (rc == 0)
+        rc = msgpack_pack_str_body(pk, it->v.s.p, it->v.s.n);
+      break;
+    case MPROC_T_BYTES:
+      rc = msgpack_pack_bin(pk, it->v.s.n);
+      if (rc == 0)
+        rc = msgpack_pack_bin_body(pk, it->v.s.p, it->v.s.n);
+      break;
+    case MPROC_T_ARGS:
+      rc = pack(pk, it->v.t);
+      break;
+    }
+  }
+  return rc;
+}
+
+int mproc_args_encode(const mproc_args_t *a, void **buf, size_t *len) {
+  if (!a || !buf || !len)
+    return mproc__fail(MPROC_EINVAL, "args_encode: %s is NULL",
+                       !a     ? "tuple"
+                       : !buf ? "buf"
+                              : "len");
+  mproc__buf_t b = {0};
+  int rc = mproc__buf_reserve(&b, encoded_bound(a));
+  if (rc)
+    return rc;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, &b, buf_write);
+  if (pack(&pk, a) != 0) {
+    mproc__buf_free(&b);
+    return mproc__fail(MPROC_ENOMEM, "args_encode: out of memory");
+  }
+  *buf = b.data;
+  *len = b.len;
+  return 0;
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+static int convert(const msgpack_object_array *arr, mproc_args_t **out);
+
+static int convert_item(mproc_args_t *t, const msgpack_object *o) {
+  switch (o->type) {
+  case MSGPACK_OBJECT_NIL:
+    return mproc_args_add_nil(t);
+  case MSGPACK_OBJECT_BOOLEAN:
+    return mproc_args_add_bool(t, o->via.boolean);
+  case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    if (o->via.u64 > (uint64_t)INT64_MAX)
+      return mproc__fail(MPROC_EPROTO, "args_decode: integer %llu is above INT64_MAX",
+                         (unsigned long long)o->via.u64);
+    return mproc_args_add_int(t, (int64_t)o->via.u64);
+  case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+    return mproc_args_add_int(t, o->via.i64);
+  case MSGPACK_OBJECT_FLOAT32:
+  case MSGPACK_OBJECT_FLOAT64:
+    return mproc_args_add_double(t, o->via.f64);
+  case MSGPACK_OBJECT_STR: {
+    const unsigned char *s = (const unsigned char *)o->via.str.ptr;
+    size_t n = o->via.str.size;
+    if (n && memchr(s, '\0', n))
+      return mproc__fail(MPROC_EPROTO, "args_decode: string contains a NUL byte");
+    if (!mproc__utf8_valid(s, n))
+      return mproc__fail(MPROC_EPROTO, "args_decode: string is not valid UTF-8");
+    return add_blob(t, MPROC_T_STR, s, n, "args_decode");
+  }
+  case MSGPACK_OBJECT_BIN:
+    return add_blob(t, MPROC_T_BYTES, o->via.bin.ptr, o->via.bin.size, "args_decode");
+  case MSGPACK_OBJECT_ARRAY: {
+    mproc_args_t *nested;
+    int rc = convert(&o->via.array, &nested);
+    if (rc)
+      return rc;
+    item_t it = {.type = MPROC_T_ARGS, .v.t = nested};
+    rc = push(t, &it, "args_decode");
+    if (rc) {
+      mproc_args_free(nested);
+      return rc;
+    }
+    if (nested->depth + 1 > t->depth)
+      t->depth = nested->depth + 1;
+    return 0;
+  }
+  default:
+    return mproc__fail(MPROC_EPROTO, "args_decode: unsupported MessagePack type %d", (int)o->type);
+  }
+}
+
+static int convert(const msgpack_object_array *arr, mproc_args_t **out) {
+  mproc_args_t *t;
+  int rc = mproc_args_new(&t);
+  for (uint32_t i = 0; i < arr->size && rc == 0; i++)
+    rc = convert_item(t, &arr->ptr[i]);
+  if (rc) {
+    mproc_args_free(t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {
+  if (!out || (!buf && len))
+    return mproc__fail(MPROC_EINVAL, "args_decode: %s is NULL", out ? "buf" : "out");
+  if (mproc__msgpack_check(buf, len, MPROC_ARGS_MAX_DEPTH) != 0)
+    return mproc__fail(MPROC_EPROTO,
+                       "args_decode: %zu bytes are not one well-formed MessagePack object "
+                       "nested at most %d deep",
+                       len, MPROC_ARGS_MAX_DEPTH);
+  msgpack_unpacked up;
+  msgpack_unpacked_init(&up);
+  size_t off = 0;
+  int rc;
+  msgpack_unpack_return r = msgpack_unpack_next(&up, buf, len, &off);
+  if (r == MSGPACK_UNPACK_NOMEM_ERROR)
+    rc = mproc__fail(MPROC_ENOMEM, "args_decode: out of memory");
+  else if (r != MSGPACK_UNPACK_SUCCESS || off != len)
+    rc = mproc__fail(MPROC_EPROTO, "args_decode: malformed MessagePack (%d)", (int)r);
+  else if (up.data.type != MSGPACK_OBJECT_ARRAY)
+    rc = mproc__fail(MPROC_EPROTO, "args_decode: the top-level object is not an array");
+  else
+    rc = convert(&up.data.via.array, out);
+  msgpack_unpacked_destroy(&up);
+  return rc;
+}

@@ -1,0 +1,155 @@
+/* Helpers shared by the test programs. Each test program is also its own
+ * helper child: main() starts with mproc_main_guard, and helper roles are
+ * plain target functions. */
+#ifndef MPROC_TEST_UTIL_H
+#define MPROC_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#ifdef _WIN32
+#  include <windows.h>
+#else
+#  include <time.h>
+#  include <unistd.h>
+#endif
+
+#include "mproc.h"
+
+/* Generous: sanitizers and Wine make a process start take up to ~100 ms,
+ * and a loaded CI machine more. A hang still ends here, not in CTest. */
+#define TEST_WAIT_MS 60000
+
+/* Asserts an mproc call succeeded, printing the detail when it did not. */
+#define ASSERT_OK(expr)                                                                            \
+  do {                                                                                             \
+    int rc_ = (expr);                                                                              \
+    if (rc_ != 0)                                                                                  \
+      fail_msg("%s -> %s (%d): %s", #expr, mproc_err_name(rc_), rc_, mproc_last_error_detail());   \
+  } while (0)
+
+/* Asserts an mproc call failed with the given code and left a detail. */
+#define ASSERT_ERR(code, expr)                                                                     \
+  do {                                                                                             \
+    int rc_ = (expr);                                                                              \
+    if (rc_ != (code))                                                                             \
+      fail_msg("%s -> %s (%d), expected %s: %s", #expr, mproc_err_name(rc_), rc_,                  \
+               mproc_err_name(code), mproc_last_error_detail());                                   \
+    assert_true(mproc_last_error_detail()[0] != '\0');                                             \
+  } while (0)
+
+static inline void sleep_ms(int ms) {
+#ifdef _WIN32
+  Sleep((DWORD)ms);
+#else
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+#endif
+}
+
+/* Sets (value != NULL) or removes an environment variable. */
+static inline void set_env(const char *name, const char *value) {
+#ifdef _WIN32
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s=%s", name, value ? value : "");
+  _putenv(buf);
+#else
+  if (value)
+    setenv(name, value, 1);
+  else
+    unsetenv(name);
+#endif
+}
+
+static inline bool file_exists(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f)
+    fclose(f);
+  return f != NULL;
+}
+
+/* Starts target(args), joins it with a timeout and returns its exit code. */
+static inline int run_child(mproc_target_fn target, const mproc_args_t *args) {
+  mproc_process_t *p = NULL;
+  int code = -1000;
+  ASSERT_OK(mproc_process_new(&p, target, args, NULL));
+  ASSERT_OK(mproc_process_start(p));
+  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+  ASSERT_OK(mproc_process_exitcode(p, &code));
+  mproc_process_free(p);
+  return code;
+}
+
+/* A file name unique to this process and call, in the working directory. */
+static inline void temp_name(char *buf, size_t cap, const char *tag) {
+  static int n;
+  snprintf(buf, cap, "mproc-test-%s-%lld-%d.tmp", tag, (long long)mproc_current_pid(), ++n);
+}
+
+/* Reads a whole file; returns a malloc'd buffer (NULL if missing). */
+static inline unsigned char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  size_t r;
+  while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += r;
+    if (n == cap) {
+      unsigned char *nb = realloc(buf, cap *= 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+      } else {
+        buf = nb;
+      }
+    }
+  }
+  fclose(f);
+  *len = n;
+  return buf;
+}
+
+static inline int write_file(const char *path, const void *p, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return -1;
+  size_t w = fwrite(p, 1, n, f);
+  return (fclose(f) == 0 && w == n) ? 0 : -1;
+}
+
+/* Runs the CMocka group named by argv[1] among the given ones. */
+typedef struct {
+  const char *name;
+  const struct CMUnitTest *tests;
+  size_t count;
+} test_group_t;
+
+#define TEST_GROUP(name, array)                                                                    \
+  { name, array, sizeof array / sizeof array[0] }
+
+static inline int run_groups(int argc, char **argv, const test_group_t *groups, size_t n) {
+  int failed = 0;
+  bool ran = false;
+  for (size_t i = 0; i < n; i++) {
+    if (argc > 1 && strcmp(argv[1], groups[i].name) != 0)
+      continue;
+    ran = true;
+    failed |= _cmocka_run_group_tests(groups[i].name, groups[i].tests, groups[i].count, NULL, NULL);
+  }
+  if (!ran) {
+    fprintf(stderr, "no test group named %s\n", argv[1]);
+    return 2;
+  }
+  return failed;
+}
+
+#endif
