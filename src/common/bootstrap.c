@@ -1,0 +1,196 @@
+/* The bootstrap message and the child's report (see bootstrap.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootstrap.h"
+
+enum {
+  VERSION = 1,
+  PREAMBLE = 24,
+  MAX_HEADER = 1 << 20,
+  MAX_REPORT = 4096,
+};
+
+/* Header fields, in order. */
+enum { H_MODULE, H_IS_MAIN, H_MODULE_ID, H_OFFSET, H_NAME, H_IDENTITY, H_PPID, H_DAEMON, H_N };
+
+int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b) {
+  mproc_args_t *h = NULL;
+  void *enc = NULL;
+  size_t enc_len = 0;
+  int rc = mproc_args_new(&h);
+  if (!rc)
+    rc = mproc_args_add_str(h, b->target.module);
+  if (!rc)
+    rc = mproc_args_add_bool(h, b->target.is_main);
+  if (!rc)
+    rc = mproc_args_add_bytes(h, b->target.id, b->target.id_len);
+  if (!rc)
+    rc = mproc_args_add_int(h, (int64_t)b->target.offset);
+  if (!rc)
+    rc = mproc_args_add_str(h, b->name);
+  if (!rc)
+    rc = mproc_args_add_str(h, b->identity);
+  if (!rc)
+    rc = mproc_args_add_int(h, b->parent_pid);
+  if (!rc)
+    rc = mproc_args_add_bool(h, b->daemon);
+  if (!rc)
+    rc = mproc_args_encode(h, &enc, &enc_len);
+  if (rc)
+    goto cleanup;
+
+  unsigned char pre[PREAMBLE];
+  memcpy(pre, "MPRC", 4);
+  mproc__put_u32(pre + 4, VERSION);
+  mproc__put_u64(pre + 8, enc_len);
+  mproc__put_u64(pre + 16, b->args_len);
+  rc = mproc__os_stream_write(s, pre, sizeof pre);
+  if (!rc)
+    rc = mproc__os_stream_write(s, enc, enc_len);
+  if (!rc)
+    rc = mproc__os_stream_write(s, b->args, b->args_len);
+cleanup:
+  mproc_free(enc);
+  mproc_args_free(h);
+  return rc;
+}
+
+static int read_exact(mproc__stream_t *s, void *p, size_t n, const char *what) {
+  size_t got;
+  int rc = mproc__os_stream_read(s, p, n, &got);
+  if (rc)
+    return rc;
+  if (got != n)
+    return mproc__fail(MPROC_EPROTO,
+                       "bootstrap: the parent closed the channel in the %s (%zu of %zu bytes)",
+                       what, got, n);
+  return 0;
+}
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p)
+    memcpy(p, s, n);
+  return p;
+}
+
+static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
+  const char *module, *name, *identity;
+  const void *id;
+  size_t id_len;
+  int64_t offset;
+  if (mproc_args_count(h) != H_N)
+    return mproc__fail(MPROC_EPROTO, "bootstrap: header has %zu fields, expected %d",
+                       mproc_args_count(h), H_N);
+  if (mproc_args_get_str(h, H_MODULE, &module) ||
+      mproc_args_get_bool(h, H_IS_MAIN, &b->target.is_main) ||
+      mproc_args_get_bytes(h, H_MODULE_ID, &id, &id_len) ||
+      mproc_args_get_int(h, H_OFFSET, &offset) || mproc_args_get_str(h, H_NAME, &name) ||
+      mproc_args_get_str(h, H_IDENTITY, &identity) ||
+      mproc_args_get_int(h, H_PPID, &b->parent_pid) ||
+      mproc_args_get_bool(h, H_DAEMON, &b->daemon)) {
+    mproc__error_prefix("bootstrap: bad header");
+    return MPROC_EPROTO;
+  }
+  if (id_len > sizeof b->target.id || offset < 0)
+    return mproc__fail(MPROC_EPROTO, "bootstrap: bad target identity");
+  memcpy(b->target.id, id, id_len);
+  b->target.id_len = id_len;
+  b->target.offset = (uint64_t)offset;
+  b->target.module = dup_str(module);
+  b->name = dup_str(name);
+  b->identity = dup_str(identity);
+  if (!b->target.module || !b->name || !b->identity)
+    return mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
+  return 0;
+}
+
+int mproc__boot_recv(mproc__stream_t *s, mproc__boot_t *b) {
+  unsigned char pre[PREAMBLE];
+  unsigned char *header = NULL;
+  mproc_args_t *h = NULL;
+  memset(b, 0, sizeof *b);
+  int rc = read_exact(s, pre, sizeof pre, "preamble");
+  if (rc)
+    return rc;
+  if (memcmp(pre, "MPRC", 4) != 0)
+    return mproc__fail(MPROC_EPROTO, "bootstrap: not an mproc bootstrap message");
+  uint32_t version = mproc__get_u32(pre + 4);
+  uint64_t header_len = mproc__get_u64(pre + 8), args_len = mproc__get_u64(pre + 16);
+  if (version != VERSION)
+    return mproc__fail(MPROC_EPROTO, "bootstrap: version %u, this build speaks %d", version,
+                       VERSION);
+  if (header_len == 0 || header_len > MAX_HEADER || args_len > SIZE_MAX - 1)
+    return mproc__fail(MPROC_EPROTO, "bootstrap: bad lengths");
+
+  header = malloc((size_t)header_len);
+  b->args = malloc((size_t)args_len + 1);
+  if (!header || !b->args) {
+    rc = mproc__fail(MPROC_ENOMEM, "bootstrap: cannot allocate %llu bytes",
+                     (unsigned long long)(header_len + args_len));
+    goto cleanup;
+  }
+  b->args_len = (size_t)args_len;
+  rc = read_exact(s, header, (size_t)header_len, "header");
+  if (!rc)
+    rc = read_exact(s, b->args, b->args_len, "arguments");
+  if (!rc)
+    rc = mproc_args_decode(&h, header, (size_t)header_len);
+  if (!rc)
+    rc = parse_header(h, b);
+cleanup:
+  free(header);
+  mproc_args_free(h);
+  if (rc)
+    mproc__boot_clear(b);
+  return rc;
+}
+
+void mproc__boot_clear(mproc__boot_t *b) {
+  free(b->target.module);
+  free(b->name);
+  free(b->identity);
+  free(b->args);
+  memset(b, 0, sizeof *b);
+}
+
+int mproc__report_ok(mproc__stream_t *s) { return mproc__os_stream_write(s, "R", 1); }
+
+int mproc__report_error(mproc__stream_t *s, const char *message) {
+  size_t n = strlen(message);
+  if (n > MAX_REPORT)
+    n = MAX_REPORT;
+  unsigned char head[5] = {'E'};
+  mproc__put_u32(head + 1, (uint32_t)n);
+  int rc = mproc__os_stream_write(s, head, sizeof head);
+  return rc ? rc : mproc__os_stream_write(s, message, n);
+}
+
+int mproc__report_read(mproc__stream_t *s, int exitcode) {
+  unsigned char head[5];
+  size_t got = 0;
+  if (mproc__os_stream_read(s, head, 1, &got) != 0 || got == 0) {
+    /* Killed before it got going (terminate/kill right after start, or a
+     * signal): that is how it ended, as in Python, not a failure to start. */
+    if (exitcode < 0)
+      return 0;
+    return mproc__fail(
+        MPROC_ECHILD, "child exited with status %d before reading its bootstrap message", exitcode);
+  }
+  if (head[0] == 'R')
+    return 0;
+  char msg[MAX_REPORT + 1];
+  size_t len = 0;
+  if (head[0] == 'E' && mproc__os_stream_read(s, head + 1, 4, &got) == 0 && got == 4) {
+    len = mproc__get_u32(head + 1);
+    if (len > MAX_REPORT || mproc__os_stream_read(s, msg, len, &got) != 0)
+      len = 0;
+    else
+      len = got;
+  }
+  msg[len] = '\0';
+  return mproc__fail(MPROC_ECHILD, "child could not run its target: %s",
+                     len ? msg : "(no reason given)");
+}

@@ -1,0 +1,43 @@
+/* The bootstrap protocol between a parent and a spawned child.
+ *
+ * Parent -> child, once:  "MPRC" | u32 version | u64 header_len | u64 args_len
+ *                         | header (an encoded mproc_args tuple) | args
+ * Child -> parent, once:  'R' (the target is about to run), or
+ *                         'E' | u32 len | message (it cannot run)
+ * Integers are little-endian. The child closes the channel before the
+ * target runs, so nothing it starts later inherits it. */
+#ifndef MPROC_COMMON_BOOTSTRAP_H
+#define MPROC_COMMON_BOOTSTRAP_H
+
+#include "internal.h"
+
+#define MPROC__CHILD_MARKER "--mproc-child"
+/* The exit status of a child that could not run its target. */
+#define MPROC__CHILD_FAILED 255
+
+typedef struct {
+  mproc__fnref_t target;
+  char *name;
+  char *identity; /* "2" or "2:1": position in the tree, for default names */
+  int64_t parent_pid;
+  bool daemon;
+  unsigned char *args; /* the encoded argument tuple */
+  size_t args_len;
+} mproc__boot_t;
+
+/* Does nothing; referencing it links child_entry.c (and its constructor). */
+void mproc__child_entry_anchor(void);
+
+int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b);
+int mproc__boot_recv(mproc__stream_t *s, mproc__boot_t *b);
+void mproc__boot_clear(mproc__boot_t *b);
+
+int mproc__report_ok(mproc__stream_t *s);
+int mproc__report_error(mproc__stream_t *s, const char *message);
+/* Parent: reads the child's report after it ended. Returns 0 when the
+ * target ran, or when the child was killed (exitcode < 0) before it could
+ * report; MPROC_ECHILD with the child's reason (or what is known) when it
+ * failed to start its target. */
+int mproc__report_read(mproc__stream_t *s, int exitcode);
+
+#endif

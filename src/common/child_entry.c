@@ -1,0 +1,82 @@
+/* The entry of a spawned child: mproc_main_guard, and the same entry run
+ * from a constructor so that a program that forgets the guard still works. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootstrap.h"
+#include "current.h"
+
+/* Reads the bootstrap message, runs the target and exits; never returns.
+ * Every failure before the target runs is reported to the parent, which
+ * turns it into MPROC_ECHILD with this message as the detail. */
+static void run_spawned_child(const char *token) {
+  mproc__stream_t channel;
+  if (mproc__os_stream_from_token(token, &channel) != 0) {
+    /* No channel, so nobody to report to but the terminal. */
+    fprintf(stderr, "mproc: %s %s: %s\n", MPROC__CHILD_MARKER, token, mproc_last_error_detail());
+    exit(MPROC__CHILD_FAILED);
+  }
+  mproc__boot_t boot;
+  mproc_target_fn target = NULL;
+  mproc_args_t *args = NULL;
+  int rc = mproc__boot_recv(&channel, &boot);
+  if (rc == 0) {
+    mproc__fn_t fn;
+    rc = mproc__os_fnref_resolve(&boot.target, &fn);
+    target = (mproc_target_fn)fn;
+  }
+  if (rc == 0)
+    rc = mproc_args_decode(&args, boot.args, boot.args_len);
+  if (rc != 0) {
+    mproc__report_error(&channel, mproc_last_error_detail());
+    mproc__os_stream_close(&channel);
+    mproc__boot_clear(&boot);
+    exit(MPROC__CHILD_FAILED);
+  }
+  mproc__current_become_child(boot.name, boot.identity, boot.parent_pid, boot.daemon);
+  boot.name = boot.identity = NULL; /* now owned by current.c */
+  mproc__boot_clear(&boot);
+  mproc__report_ok(&channel);
+  mproc__os_stream_close(&channel);
+
+  int code = target(args);
+  mproc_args_free(args);
+  exit(code & 0xff);
+}
+
+static bool is_child_marker(int argc, char **argv) {
+  return argc >= 3 && argv && argv[1] && argv[2] && strcmp(argv[1], MPROC__CHILD_MARKER) == 0;
+}
+
+int mproc_main_guard(int argc, char **argv) {
+  if (is_child_marker(argc, argv))
+    run_spawned_child(argv[2]);
+  return 0;
+}
+
+#if defined(__GNUC__)
+/* GCC, Clang and MinGW run this before main. The guard stays the documented
+ * contract: constructors are a toolchain feature, and MPROC_NO_AUTO_ENTRY=1
+ * hands the entry back to mproc_main_guard (the tests check both paths). */
+__attribute__((constructor)) static void auto_entry(void) {
+  const char *off = getenv("MPROC_NO_AUTO_ENTRY");
+  if ((off && *off && strcmp(off, "0") != 0) || !mproc__os_constructor_entry_allowed())
+    return;
+  int argc;
+  char **argv;
+  if (mproc__os_command_line(&argc, &argv) != 0)
+    return;
+  char token[64] = "";
+  bool child = is_child_marker(argc, argv) && strlen(argv[2]) < sizeof token;
+  if (child)
+    strcpy(token, argv[2]);
+  mproc__os_free_argv(argc, argv);
+  if (child)
+    run_spawned_child(token);
+}
+#endif
+
+/* Referenced by process.c so that a static link that uses processes always
+ * pulls in this file, and with it the constructor above. */
+void mproc__child_entry_anchor(void) {}

@@ -1,0 +1,16 @@
+/* What this process knows about itself: its name, its place in the process
+ * tree, its mproc parent and whether it is a daemon (Python's
+ * current_process()). Set once in a child before its target runs. */
+#ifndef MPROC_COMMON_CURRENT_H
+#define MPROC_COMMON_CURRENT_H
+
+#include "internal.h"
+
+/* Takes ownership of name and identity (malloc'd). */
+void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon);
+bool mproc__current_is_daemon(void);
+/* The identity of the next child: "<own identity>:<n>" or "<n>" in the main
+ * process. Returns malloc'd text or NULL. */
+char *mproc__current_next_child_identity(void);
+
+#endif

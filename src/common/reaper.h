@@ -1,0 +1,13 @@
+/* Children whose process object was freed while they still ran. Their exit
+ * status is collected later, so no zombie stays behind. */
+#ifndef MPROC_COMMON_REAPER_H
+#define MPROC_COMMON_REAPER_H
+
+#include "internal.h"
+
+/* Takes ownership of a child that is still running. */
+void mproc__reaper_adopt(mproc__os_child_t *c);
+/* Collects (and frees) every adopted child that has ended. */
+void mproc__reaper_collect(void);
+
+#endif

@@ -1,0 +1,20 @@
+/* A tiny lock for rarely contended global lists, built on C11 atomics so the
+ * common layer needs no platform mutex. Hold it only for a few instructions. */
+#ifndef MPROC_COMMON_SPINLOCK_H
+#define MPROC_COMMON_SPINLOCK_H
+
+#include <stdatomic.h>
+
+typedef atomic_flag mproc__spinlock_t;
+#define MPROC__SPINLOCK_INIT ATOMIC_FLAG_INIT
+
+static inline void mproc__spin_lock(mproc__spinlock_t *l) {
+  while (atomic_flag_test_and_set_explicit(l, memory_order_acquire)) {
+  }
+}
+
+static inline void mproc__spin_unlock(mproc__spinlock_t *l) {
+  atomic_flag_clear_explicit(l, memory_order_release);
+}
+
+#endif

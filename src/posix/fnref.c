@@ -1,0 +1,140 @@
+/* Function identity across exec for ELF systems (see ARCHITECTURE.md).
+ *
+ * A target is sent as (module, build identity, offset from the module's load
+ * base). The child looks the module up among its own loaded objects, checks
+ * it is the same build, and adds its own base: ASLR moves modules, not the
+ * code inside them. Modules and their segments come from dl_iterate_phdr. */
+#define _GNU_SOURCE
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/internal.h"
+
+#define NOTE_ALIGN(x) (((x) + 3u) & ~(size_t)3u)
+
+/* The GNU build-id note if the module has one; otherwise a fingerprint of
+ * its loadable segments, which still tells different builds apart in
+ * practice (any code change moves sizes). */
+static size_t module_identity(const struct dl_phdr_info *info, unsigned char *id, size_t cap) {
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_NOTE)
+      continue;
+    const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+    size_t left = ph->p_memsz;
+    while (left >= sizeof(ElfW(Nhdr))) {
+      const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+      size_t size = sizeof *nh + NOTE_ALIGN(nh->n_namesz) + NOTE_ALIGN(nh->n_descsz);
+      if (size > left)
+        break;
+      if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+          memcmp(p + sizeof *nh, "GNU", 4) == 0 && nh->n_descsz <= cap) {
+        memcpy(id, p + sizeof *nh + NOTE_ALIGN(nh->n_namesz), nh->n_descsz);
+        return nh->n_descsz;
+      }
+      p += size;
+      left -= size;
+    }
+  }
+  uint64_t h = 1469598103934665603ull; /* FNV-1a over (vaddr, memsz, flags) */
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD)
+      continue;
+    uint64_t words[3] = {ph->p_vaddr, ph->p_memsz, ph->p_flags};
+    const unsigned char *b = (const unsigned char *)words;
+    for (size_t k = 0; k < sizeof words; k++)
+      h = (h ^ b[k]) * 1099511628211ull;
+  }
+  memcpy(id, &h, sizeof h);
+  return sizeof h;
+}
+
+/* Whether base + offset lies in an executable segment of the module. */
+static bool in_code(const struct dl_phdr_info *info, uint64_t offset) {
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && offset >= ph->p_vaddr &&
+        offset - ph->p_vaddr < ph->p_memsz)
+      return true;
+  }
+  return false;
+}
+
+typedef struct {
+  uintptr_t addr;
+  mproc__fnref_t *ref;
+  bool found;
+} make_ctx_t;
+
+static int find_containing(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  make_ctx_t *c = data;
+  if (c->addr < info->dlpi_addr || !in_code(info, c->addr - info->dlpi_addr))
+    return 0;
+  /* The first object dl_iterate_phdr reports is the main program. */
+  c->ref->is_main = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
+  const char *name = c->ref->is_main ? "" : info->dlpi_name;
+  size_t n = strlen(name) + 1;
+  c->ref->module = malloc(n);
+  if (c->ref->module)
+    memcpy(c->ref->module, name, n);
+  c->ref->offset = c->addr - info->dlpi_addr;
+  c->ref->id_len = module_identity(info, c->ref->id, sizeof c->ref->id);
+  c->found = true;
+  return 1;
+}
+
+int mproc__os_fnref_make(mproc__fn_t fn, mproc__fnref_t *ref) {
+  memset(ref, 0, sizeof *ref);
+  make_ctx_t c = {(uintptr_t)fn, ref, false};
+  dl_iterate_phdr(find_containing, &c);
+  if (!c.found)
+    return mproc__fail(MPROC_EINVAL, "target 0x%llx is not code of any loaded module",
+                       (unsigned long long)(uintptr_t)fn);
+  if (!ref->module)
+    return mproc__fail(MPROC_ENOMEM, "target: out of memory");
+  return 0;
+}
+
+typedef struct {
+  const mproc__fnref_t *ref;
+  uintptr_t fn;
+  int rc;
+  bool seen_main;
+} resolve_ctx_t;
+
+static int find_module(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  resolve_ctx_t *c = data;
+  bool is_main = !c->seen_main;
+  c->seen_main = true;
+  if (c->ref->is_main ? !is_main : (is_main || strcmp(info->dlpi_name, c->ref->module) != 0))
+    return 0;
+  unsigned char id[sizeof c->ref->id];
+  size_t id_len = module_identity(info, id, sizeof id);
+  if (id_len != c->ref->id_len || memcmp(id, c->ref->id, id_len) != 0) {
+    c->rc = mproc__fail(MPROC_EPROTO,
+                        "target module %s is another build in this process (build ids differ)",
+                        c->ref->is_main ? "(main executable)" : c->ref->module);
+  } else if (!in_code(info, c->ref->offset)) {
+    c->rc = mproc__fail(MPROC_EPROTO, "target offset 0x%llx is outside the code of %s",
+                        (unsigned long long)c->ref->offset,
+                        c->ref->is_main ? "the main executable" : c->ref->module);
+  } else {
+    c->fn = info->dlpi_addr + (uintptr_t)c->ref->offset;
+    c->rc = 0;
+  }
+  return 1;
+}
+
+int mproc__os_fnref_resolve(const mproc__fnref_t *ref, mproc__fn_t *fn) {
+  resolve_ctx_t c = {ref, 0, 1, false};
+  dl_iterate_phdr(find_module, &c);
+  if (c.rc == 1)
+    return mproc__fail(MPROC_EPROTO, "target module %s is not loaded in the child", ref->module);
+  if (c.rc == 0)
+    *fn = (mproc__fn_t)c.fn;
+  return c.rc;
+}

@@ -1,0 +1,22 @@
+/* The fork start method (POSIX). */
+#define _GNU_SOURCE
+#include <unistd.h>
+
+#include "child.h"
+
+bool mproc__os_fork_supported(void) { return true; }
+
+int mproc__os_fork(mproc__os_child_t **out, int (*child_main)(void *ctx), void *ctx) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return mproc__os_fail("fork");
+  if (pid == 0) {
+    /* _exit: the parent's atexit handlers and stdio buffers belong to the
+     * parent; child_main flushes what the target wrote. */
+    _exit(child_main(ctx));
+  }
+  *out = mproc__posix_child_new(pid);
+  if (!*out)
+    return mproc__fail(MPROC_ENOMEM, "fork: out of memory");
+  return 0;
+}

@@ -1,0 +1,19 @@
+/* The Win32 child handle, shared by spawn.c and child.c. */
+#ifndef MPROC_WIN32_CHILD_H
+#define MPROC_WIN32_CHILD_H
+
+#include <windows.h>
+
+#include "../common/internal.h"
+
+struct mproc__os_child {
+  HANDLE process;
+  DWORD pid;
+  bool ended;
+  int exitcode;
+};
+
+/* The exit code TerminateProcess gives, as Python's -SIGTERM. */
+#define MPROC__TERMINATE_CODE ((UINT)-15)
+
+#endif

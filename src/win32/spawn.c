@@ -1,0 +1,149 @@
+/* The spawn start method on Windows: CreateProcessW of the running
+ * executable with --mproc-child <bootstrap pipe>:<report pipe>.
+ *
+ * The child inherits exactly the handles named in a
+ * PROC_THREAD_ATTRIBUTE_HANDLE_LIST: its two pipe ends and duplicates of
+ * the standard streams. Everything else stays private, even while another
+ * thread spawns with other inheritable handles. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <windows.h>
+
+#include "../common/bootstrap.h"
+#include "child.h"
+#include "wide.h"
+
+enum { MAX_INHERIT = 5 };
+
+typedef struct {
+  HANDLE list[MAX_INHERIT];
+  int count;
+} inherit_t;
+
+/* An inheritable duplicate of a standard stream, or NULL if there is none. */
+static HANDLE inheritable_std(DWORD which, inherit_t *inh) {
+  HANDLE h = GetStdHandle(which), dup = NULL;
+  if (h == NULL || h == INVALID_HANDLE_VALUE)
+    return NULL;
+  if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &dup, 0, TRUE,
+                       DUPLICATE_SAME_ACCESS))
+    return NULL;
+  inh->list[inh->count++] = dup;
+  return dup;
+}
+
+static wchar_t *self_path(void) {
+  for (DWORD cap = MAX_PATH;; cap *= 2) {
+    wchar_t *buf = malloc(cap * sizeof *buf);
+    if (!buf)
+      return NULL;
+    DWORD n = GetModuleFileNameW(NULL, buf, cap);
+    if (n > 0 && n < cap)
+      return buf;
+    free(buf);
+    if (n == 0 || cap > 32768)
+      return NULL;
+  }
+}
+
+int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *parent_end) {
+  HANDLE boot_rd = NULL, boot_wr = NULL, rep_rd = NULL, rep_wr = NULL;
+  inherit_t inh = {{0}, 0};
+  LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+  wchar_t *path = NULL, *cmdline = NULL;
+  int rc = 0;
+
+  path = exe ? mproc__wide_from_utf8(exe) : self_path();
+  if (!path) {
+    rc = exe ? mproc__fail(MPROC_EINVAL, "spawn: executable path is not valid UTF-8")
+             : mproc__os_fail("spawn: GetModuleFileNameW");
+    goto cleanup;
+  }
+  /* Private pipes; only the child's ends become inheritable, and only the
+   * handle list below passes them on. */
+  if (!CreatePipe(&boot_rd, &boot_wr, NULL, 0) || !CreatePipe(&rep_rd, &rep_wr, NULL, 0)) {
+    rc = mproc__os_fail("spawn: CreatePipe");
+    goto cleanup;
+  }
+  if (!SetHandleInformation(boot_rd, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) ||
+      !SetHandleInformation(rep_wr, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)) {
+    rc = mproc__os_fail("spawn: SetHandleInformation");
+    goto cleanup;
+  }
+  inh.list[inh.count++] = boot_rd;
+  inh.list[inh.count++] = rep_wr;
+
+  STARTUPINFOEXW si;
+  ZeroMemory(&si, sizeof si);
+  si.StartupInfo.cb = sizeof si;
+  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+  si.StartupInfo.hStdInput = inheritable_std(STD_INPUT_HANDLE, &inh);
+  si.StartupInfo.hStdOutput = inheritable_std(STD_OUTPUT_HANDLE, &inh);
+  si.StartupInfo.hStdError = inheritable_std(STD_ERROR_HANDLE, &inh);
+
+  SIZE_T size = 0;
+  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+  attrs = malloc(size);
+  if (!attrs || !InitializeProcThreadAttributeList(attrs, 1, 0, &size)) {
+    rc = attrs ? mproc__os_fail("spawn: InitializeProcThreadAttributeList")
+               : mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+    free(attrs);
+    attrs = NULL;
+    goto cleanup;
+  }
+  if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inh.list,
+                                 (SIZE_T)inh.count * sizeof(HANDLE), NULL, NULL)) {
+    rc = mproc__os_fail("spawn: UpdateProcThreadAttribute");
+    goto cleanup;
+  }
+  si.lpAttributeList = attrs;
+
+  size_t cap = wcslen(path) + 96;
+  cmdline = malloc(cap * sizeof *cmdline);
+  if (!cmdline) {
+    rc = mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+    goto cleanup;
+  }
+  /* Paths cannot contain '"', so quoting the program name is enough. */
+  _snwprintf(cmdline, cap, L"\"%ls\" %hs %llx:%llx", path, MPROC__CHILD_MARKER,
+             (unsigned long long)(uintptr_t)boot_rd, (unsigned long long)(uintptr_t)rep_wr);
+  cmdline[cap - 1] = 0;
+
+  PROCESS_INFORMATION pi;
+  if (!CreateProcessW(path, cmdline, NULL, NULL, TRUE,
+                      EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT, NULL, NULL,
+                      &si.StartupInfo, &pi)) {
+    int code = mproc__os_fail("spawn: CreateProcessW(%s)", exe ? exe : "(this program)");
+    rc = code == MPROC_ENOMEM ? code : MPROC_ECHILD;
+    goto cleanup;
+  }
+  CloseHandle(pi.hThread);
+  mproc__os_child_t *c = calloc(1, sizeof *c);
+  if (!c) {
+    TerminateProcess(pi.hProcess, MPROC__TERMINATE_CODE);
+    CloseHandle(pi.hProcess);
+    rc = mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+    goto cleanup;
+  }
+  c->process = pi.hProcess;
+  c->pid = pi.dwProcessId;
+  *out = c;
+  parent_end->rd = (intptr_t)rep_rd;
+  parent_end->wr = (intptr_t)boot_wr;
+  rep_rd = boot_wr = NULL; /* now the caller's */
+
+cleanup:
+  if (attrs) {
+    DeleteProcThreadAttributeList(attrs);
+    free(attrs);
+  }
+  for (int i = 2; i < inh.count; i++) /* after the two pipes: the std duplicates */
+    CloseHandle(inh.list[i]);
+  HANDLE mine[] = {boot_rd, boot_wr, rep_rd, rep_wr};
+  for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
+    if (mine[i])
+      CloseHandle(mine[i]);
+  free(cmdline);
+  free(path);
+  return rc;
+}
