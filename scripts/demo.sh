@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds mproc in Release, runs the examples, and
+# prints the start+join latency of each start method next to the bare system
+# calls (min / median / max over 200 children).
+#
+#   scripts/demo.sh            (MPROC_BUILD_DIR overrides ./build)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}"
+
+dir=${MPROC_BUILD_DIR:-$root/build}/demo
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_TESTS=OFF >/dev/null
+cmake --build "$dir" -j "$(nproc)" >/dev/null
+
+for ex in process_names process_args process_subclass data_isolation daemon_flag; do
+  echo "--- examples/$ex.c"
+  "$dir/examples/$ex"
+done
+
+echo
+echo "--- bench/start_latency.c"
+"$dir/bench/bench_start_latency" 200

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Builds and runs every test on every leg, on a fresh Debian machine:
+#   1. Linux, GCC, Debug, AddressSanitizer + UndefinedBehaviorSanitizer, static
+#      library; the whole suite once per start method (spawn, fork).
+#   2. Linux, Clang, Release, shared library; the suite once, plus an install
+#      check (find_package and pkg-config from an install prefix).
+#   3. Windows: MinGW-w64 cross build, the suite under Wine.
+# Also checks formatting. Installs what is missing (apt-get, as root or via
+# sudo). Prints each leg's CTest summary and a last line "N passed, N failed"
+# summed over all legs; exits non-zero if anything failed.
+#
+#   scripts/test.sh            (MPROC_BUILD_DIR overrides ./build)
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+build=${MPROC_BUILD_DIR:-$root/build}
+jobs=$(nproc)
+passed=0
+failed=0
+logs=$build/logs
+mkdir -p "$logs"
+
+mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}" "${MPROC_WINDOWS_PACKAGES[@]}" clang-format ||
+  { echo "cannot install the packages this needs" >&2; exit 1; }
+
+note() { printf '\n=== %s\n' "$*"; }
+
+# count LEG STATUS: a one-off check (build step, install check) as one test.
+count() {
+  if [[ $2 -eq 0 ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $1 (log: $logs/$1.log)"
+    tail -n 30 "$logs/$1.log" 2>/dev/null
+  fi
+}
+
+# step NAME CMD...: runs a build step quietly into its log; counts a failure.
+step() {
+  local name=$1
+  shift
+  if "$@" >"$logs/$name.log" 2>&1; then return 0; fi
+  count "$name" 1
+  return 1
+}
+
+# suite NAME BUILD_DIR [ENV=VALUE...]: runs CTest and adds its counts.
+suite() {
+  local name=$1 dir=$2
+  shift 2
+  local log=$logs/$name.log
+  (cd "$dir" && env "$@" ctest -j "$jobs" --output-on-failure --timeout 600) >"$log" 2>&1
+  local status=$?
+  local summary
+  summary=$(grep -E '^[0-9]+% tests passed' "$log" | tail -n 1)
+  echo "[$name] ${summary:-no CTest summary (status $status)}"
+  if [[ $summary =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+    local f=${BASH_REMATCH[1]} t=${BASH_REMATCH[2]}
+    passed=$((passed + t - f))
+    failed=$((failed + f))
+    if ((f > 0)); then
+      sed -n '/The following tests FAILED/,$p' "$log"
+      grep -E -B2 -A25 '\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception' "$log" | head -n 150
+    fi
+  else
+    failed=$((failed + 1))
+    tail -n 40 "$log"
+  fi
+}
+
+note "format (clang-format)"
+mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find include src tests examples bench tools -name '*.[ch]')
+if clang-format --dry-run --Werror "${sources[@]}" >"$logs/format.log" 2>&1; then
+  passed=$((passed + 1)); echo "[format] ok"
+else
+  count format 1
+fi
+
+note "leg 1: Linux GCC Debug + ASan/UBSan (static)"
+gcc_dir=$build/gcc-asan
+if step gcc-configure cmake -S . -B "$gcc_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
+    -DMPROC_SANITIZE=address,undefined -DMPROC_WERROR=ON &&
+  step gcc-build cmake --build "$gcc_dir" -j "$jobs"; then
+  for method in spawn fork; do
+    suite "gcc-asan-$method" "$gcc_dir" MPROC_START_METHOD=$method \
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+  done
+fi
+
+note "leg 2: Linux Clang Release (shared)"
+clang_dir=$build/clang-release
+if step clang-configure cmake -S . -B "$clang_dir" -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DMPROC_WERROR=ON &&
+  step clang-build cmake --build "$clang_dir" -j "$jobs"; then
+  suite clang-release "$clang_dir"
+  prefix=$clang_dir/install-root
+  rm -rf "$prefix"
+  if step install cmake --install "$clang_dir" --prefix "$prefix"; then
+    scripts/check-install.sh "$prefix" >"$logs/install-check.log" 2>&1
+    status=$?
+    echo "[install-check] $(tail -n 1 "$logs/install-check.log")"
+    count install-check $status
+  fi
+fi
+
+note "leg 3: Windows (MinGW-w64, run under Wine)"
+win_dir=$build/mingw
+export WINEDEBUG=-all
+if step win-deps scripts/build-win-deps.sh "$build/win-deps" &&
+  step mingw-configure cmake -S . -B "$win_dir" \
+    -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake" \
+    -DMPROC_WIN_DEPS_PREFIX="$build/win-deps/prefix" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON &&
+  step mingw-build cmake --build "$win_dir" -j "$jobs"; then
+  # The first Wine start creates its prefix; do it once, before tests race to.
+  step wine-init wine cmd /c exit 0 || true
+  suite windows-wine "$win_dir"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+((failed == 0))
