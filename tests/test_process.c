@@ -3,7 +3,13 @@
 #include <math.h>
 #include <signal.h>
 
+#include "test_targets_lib.h"
 #include "test_util.h"
+
+#ifndef _WIN32
+#  include <errno.h>
+#  include <fcntl.h>
+#endif
 
 /* ---- helper roles (targets) ------------------------------------------- */
 
@@ -86,6 +92,34 @@ static int t_grandchild_name(const mproc_args_t *args) {
 static int t_raise_sigterm(const mproc_args_t *args) {
   raise(SIGTERM);
   return 9;
+}
+
+/* args[0] names a descriptor/handle the parent made inheritable: 0 when the
+ * child did not inherit it (spawn passes on only what it needs). */
+static int t_check_not_inherited(const mproc_args_t *args) {
+  int64_t h;
+  if (mproc_args_get_int(args, 0, &h))
+    return 1;
+#ifdef _WIN32
+  /* The same event, opened by name, is the same object only if inherited. */
+  const char *name;
+  if (mproc_args_get_str(args, 1, &name))
+    return 1;
+  typedef BOOL(WINAPI * compare_fn)(HANDLE, HANDLE);
+  HMODULE kb = GetModuleHandleA("kernelbase.dll");
+  compare_fn compare =
+      kb ? (compare_fn)(void (*)(void))GetProcAddress(kb, "CompareObjectHandles") : NULL;
+  if (!compare)
+    return 4; /* cannot tell on this Windows */
+  HANDLE mine = OpenEventA(SYNCHRONIZE, FALSE, name);
+  if (!mine)
+    return 2;
+  BOOL same = compare(mine, (HANDLE)(intptr_t)h);
+  CloseHandle(mine);
+  return same ? 3 : 0;
+#else
+  return fcntl((int)h, F_GETFD) == -1 && errno == EBADF ? 0 : 3;
+#endif
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -465,6 +499,46 @@ static void free_while_running_does_not_stop_the_child(void **state) {
 #endif
 }
 
+static void spawn_children_inherit_only_what_they_need(void **state) {
+  if (mproc_get_start_method() != MPROC_START_SPAWN)
+    skip(); /* a forked child has every descriptor of its parent, by design */
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+#ifdef _WIN32
+  char name[64];
+  snprintf(name, sizeof name, "mproc-test-inherit-%lu", (unsigned long)GetCurrentProcessId());
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE}; /* inheritable */
+  HANDLE h = CreateEventA(&sa, TRUE, TRUE, name);
+  assert_non_null(h);
+  ASSERT_OK(mproc_args_add_int(a, (int64_t)(intptr_t)h));
+  ASSERT_OK(mproc_args_add_str(a, name));
+  int code = run_child(t_check_not_inherited, a);
+  CloseHandle(h);
+  mproc_args_free(a);
+  if (code == 4)
+    skip(); /* no CompareObjectHandles (before Windows 10) */
+  assert_int_equal(code, 0);
+  return;
+#else
+  /* No FD_CLOEXEC, so exec alone would pass it on; high, so it cannot be
+   * the slot the child's own channel takes. */
+  int fd = fcntl(2, F_DUPFD, 100);
+  assert_true(fd >= 100);
+  ASSERT_OK(mproc_args_add_int(a, fd));
+  assert_int_equal(run_child(t_check_not_inherited, a), 0);
+  close(fd);
+#endif
+  mproc_args_free(a);
+}
+
+static void target_in_a_shared_library(void **state) {
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_int(a, 41));
+  assert_int_equal(run_child(test_lib_target, a), 42);
+  mproc_args_free(a);
+}
+
 static void cpu_count_is_positive(void **state) {
   int n = mproc_cpu_count();
   assert_true(n >= 1 && n <= 1 << 16);
@@ -483,6 +557,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(daemon_flag_is_kept),
       cmocka_unit_test(both_child_entries),
       cmocka_unit_test(cpu_count_is_positive),
+      cmocka_unit_test(spawn_children_inherit_only_what_they_need),
+      cmocka_unit_test(target_in_a_shared_library),
   };
   const struct CMUnitTest exitcodes[] = {
       cmocka_unit_test(exit_codes_0_to_255),

@@ -3,8 +3,10 @@
  * posix_spawn (a vfork-style clone in glibc) costs the same whatever the
  * parent's size, runs nothing of ours between fork and exec, and reports an
  * exec failure as its return value. The child inherits exactly one extra
- * descriptor: its end of a close-on-exec socketpair, re-inherited through a
- * dup2 onto itself (which clears FD_CLOEXEC in the child only). */
+ * descriptor, as Python's spawn does (close_fds): its end of a close-on-exec
+ * socketpair, moved to CHILD_FD (dup2 clears FD_CLOEXEC in the child only),
+ * and every descriptor above it is closed, including ones the application
+ * opened without O_CLOEXEC. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -20,6 +22,19 @@
 extern char **environ;
 
 #define SELF_EXE "/proc/self/exe"
+/* The child's channel: the first descriptor after the standard streams. */
+#define CHILD_FD 3
+
+/* Closes every descriptor >= from in the child: glibc 2.34 has a file
+ * action for it; elsewhere only close-on-exec descriptors are closed. */
+static int close_the_rest(posix_spawn_file_actions_t *fa, int from) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  return posix_spawn_file_actions_addclosefrom_np(fa, from);
+#else
+  (void)fa, (void)from;
+  return 0;
+#endif
+}
 
 int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *parent_end) {
   int sv[2];
@@ -27,7 +42,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *p
     return mproc__os_fail("spawn: socketpair");
 
   char token[16];
-  snprintf(token, sizeof token, "%d", sv[1]);
+  snprintf(token, sizeof token, "%d", CHILD_FD);
   const char *path = exe ? exe : SELF_EXE;
   char *argv[] = {(char *)path, MPROC__CHILD_MARKER, token, NULL};
 
@@ -37,7 +52,9 @@ int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *p
   sigemptyset(&none);
   int rc = posix_spawn_file_actions_init(&fa);
   if (rc == 0) {
-    rc = posix_spawn_file_actions_adddup2(&fa, sv[1], sv[1]);
+    rc = posix_spawn_file_actions_adddup2(&fa, sv[1], CHILD_FD);
+    if (rc == 0)
+      rc = close_the_rest(&fa, CHILD_FD + 1);
     posix_spawnattr_init(&attr);
     /* The child starts with no blocked signals, whatever this thread blocks. */
     posix_spawnattr_setsigmask(&attr, &none);
