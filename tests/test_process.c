@@ -158,10 +158,32 @@ static void exit_codes_are_masked_to_a_byte(void **state) {
   }
 }
 
+/* Sends payload to a child that writes it back to a file; returns what came
+ * back, decoded. */
+static mproc_args_t *echo_through_child(const mproc_args_t *payload, const char *tag) {
+  char path[128];
+  temp_name(path, sizeof path, tag);
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, path));
+  ASSERT_OK(mproc_args_add_args(a, payload));
+  assert_int_equal(run_child(t_echo_to_file, a), 0);
+  mproc_args_free(a);
+
+  size_t len;
+  unsigned char *got = read_file(path, &len);
+  assert_non_null(got);
+  remove(path);
+  mproc_args_t *back;
+  ASSERT_OK(mproc_args_decode(&back, got, len));
+  free(got);
+  return back;
+}
+
 /* Every type and edge value through a child and back. */
 static void args_round_trip_through_child(void **state) {
   static const unsigned char with_nul[] = {0, 1, 0, 255, 0};
-  mproc_args_t *payload, *nested, *inner, *a;
+  mproc_args_t *payload, *nested, *inner;
   ASSERT_OK(mproc_args_new(&payload));
   ASSERT_OK(mproc_args_add_nil(payload));
   ASSERT_OK(mproc_args_add_bool(payload, true));
@@ -186,20 +208,7 @@ static void args_round_trip_through_child(void **state) {
   ASSERT_OK(mproc_args_add_args(payload, nested));
   ASSERT_OK(mproc_args_add_args(payload, inner)); /* an empty-ish sibling */
 
-  char path[128];
-  temp_name(path, sizeof path, "echo");
-  ASSERT_OK(mproc_args_new(&a));
-  ASSERT_OK(mproc_args_add_str(a, path));
-  ASSERT_OK(mproc_args_add_args(a, payload));
-  assert_int_equal(run_child(t_echo_to_file, a), 0);
-
-  size_t len;
-  unsigned char *got = read_file(path, &len);
-  assert_non_null(got);
-  remove(path);
-  mproc_args_t *back;
-  ASSERT_OK(mproc_args_decode(&back, got, len));
-  free(got);
+  mproc_args_t *back = echo_through_child(payload, "echo");
 
   assert_int_equal(mproc_args_count(back), mproc_args_count(payload));
   bool b;
@@ -249,7 +258,6 @@ static void args_round_trip_through_child(void **state) {
   assert_string_equal(s, "deep");
 
   mproc_args_free(back);
-  mproc_args_free(a);
   mproc_args_free(nested);
   mproc_args_free(inner);
   mproc_args_free(payload);
@@ -262,25 +270,11 @@ static void huge_args_round_trip_through_child(void **state) {
   assert_non_null(big);
   for (size_t k = 0; k < n; k++)
     big[k] = (unsigned char)(k * 2654435761u >> 13);
-  mproc_args_t *payload, *a;
+  mproc_args_t *payload;
   ASSERT_OK(mproc_args_new(&payload));
   ASSERT_OK(mproc_args_add_bytes(payload, big, n));
-  char path[128];
-  temp_name(path, sizeof path, "huge");
-  ASSERT_OK(mproc_args_new(&a));
-  ASSERT_OK(mproc_args_add_str(a, path));
-  ASSERT_OK(mproc_args_add_args(a, payload));
+  mproc_args_t *back = echo_through_child(payload, "huge");
   mproc_args_free(payload);
-  assert_int_equal(run_child(t_echo_to_file, a), 0);
-  mproc_args_free(a);
-
-  size_t len;
-  unsigned char *got = read_file(path, &len);
-  assert_non_null(got);
-  remove(path);
-  mproc_args_t *back;
-  ASSERT_OK(mproc_args_decode(&back, got, len));
-  free(got);
   const void *p;
   size_t m;
   ASSERT_OK(mproc_args_get_bytes(back, 0, &p, &m));
@@ -333,32 +327,29 @@ static mproc_process_t *start_waiter(char *path, size_t cap) {
   return p;
 }
 
-static void terminate_gives_minus_15(void **state) {
+/* Stops a running child with terminate or kill; returns its exit code. */
+static int stop_child(int (*stop)(mproc_process_t *)) {
   char path[128];
   mproc_process_t *p = start_waiter(path, sizeof path);
-  ASSERT_OK(mproc_process_terminate(p));
+  ASSERT_OK(stop(p));
   ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
   int code;
   ASSERT_OK(mproc_process_exitcode(p, &code));
-  assert_int_equal(code, -15);
-  ASSERT_OK(mproc_process_terminate(p)); /* after the end: no effect */
+  ASSERT_OK(stop(p)); /* after the end: no effect */
   mproc_process_free(p);
+  return code;
+}
+
+static void terminate_gives_minus_15(void **state) {
+  assert_int_equal(stop_child(mproc_process_terminate), -15);
 }
 
 static void kill_ends_the_child(void **state) {
-  char path[128];
-  mproc_process_t *p = start_waiter(path, sizeof path);
-  ASSERT_OK(mproc_process_kill(p));
-  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
-  int code;
-  ASSERT_OK(mproc_process_exitcode(p, &code));
 #ifdef _WIN32
-  assert_int_equal(code, -15); /* TerminateProcess, as Python */
+  assert_int_equal(stop_child(mproc_process_kill), -15); /* TerminateProcess, as Python */
 #else
-  assert_int_equal(code, -9);
+  assert_int_equal(stop_child(mproc_process_kill), -9);
 #endif
-  ASSERT_OK(mproc_process_kill(p));
-  mproc_process_free(p);
 }
 
 static void death_by_signal_is_minus_n(void **state) {

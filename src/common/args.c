@@ -75,6 +75,19 @@ static int push(mproc_args_t *a, const item_t *it, const char *op) {
   return 0;
 }
 
+/* Appends a nested tuple, taking ownership of it (freed on failure). */
+static int push_tuple(mproc_args_t *a, mproc_args_t *t, const char *op) {
+  item_t it = {.type = MPROC_T_ARGS, .v.t = t};
+  int rc = push(a, &it, op);
+  if (rc) {
+    mproc_args_free(t);
+    return rc;
+  }
+  if (t->depth + 1 > a->depth)
+    a->depth = t->depth + 1;
+  return 0;
+}
+
 int mproc_args_add_nil(mproc_args_t *a) {
   if (!a)
     return mproc__fail(MPROC_EINVAL, "args_add_nil: tuple is NULL");
@@ -171,17 +184,7 @@ int mproc_args_add_args(mproc_args_t *a, const mproc_args_t *nested) {
                        MPROC_ARGS_MAX_DEPTH);
   mproc_args_t *copy;
   int rc = copy_args(nested, &copy); /* copy first: nested may be a itself */
-  if (rc)
-    return rc;
-  item_t it = {.type = MPROC_T_ARGS, .v.t = copy};
-  rc = push(a, &it, "args_add_args");
-  if (rc) {
-    mproc_args_free(copy);
-    return rc;
-  }
-  if (copy->depth + 1 > a->depth)
-    a->depth = copy->depth + 1;
-  return 0;
+  return rc ? rc : push_tuple(a, copy, "args_add_args");
 }
 
 size_t mproc_args_count(const mproc_args_t *a) { return a ? a->count : 0; }
@@ -372,17 +375,7 @@ static int convert_item(mproc_args_t *t, const msgpack_object *o) {
   case MSGPACK_OBJECT_ARRAY: {
     mproc_args_t *nested;
     int rc = convert(&o->via.array, &nested);
-    if (rc)
-      return rc;
-    item_t it = {.type = MPROC_T_ARGS, .v.t = nested};
-    rc = push(t, &it, "args_decode");
-    if (rc) {
-      mproc_args_free(nested);
-      return rc;
-    }
-    if (nested->depth + 1 > t->depth)
-      t->depth = nested->depth + 1;
-    return 0;
+    return rc ? rc : push_tuple(t, nested, "args_decode");
   }
   default:
     return mproc__fail(MPROC_EPROTO, "args_decode: unsupported MessagePack type %d", (int)o->type);

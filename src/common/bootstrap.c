@@ -68,14 +68,6 @@ static int read_exact(mproc__stream_t *s, void *p, size_t n, const char *what) {
   return 0;
 }
 
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *p = malloc(n);
-  if (p)
-    memcpy(p, s, n);
-  return p;
-}
-
 static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
   const char *module, *name, *identity;
   const void *id;
@@ -99,9 +91,9 @@ static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
   memcpy(b->target.id, id, id_len);
   b->target.id_len = id_len;
   b->target.offset = (uint64_t)offset;
-  b->target.module = dup_str(module);
-  b->name = dup_str(name);
-  b->identity = dup_str(identity);
+  b->target.module = mproc__strdup(module);
+  b->name = mproc__strdup(name);
+  b->identity = mproc__strdup(identity);
   if (!b->target.module || !b->name || !b->identity)
     return mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
   return 0;

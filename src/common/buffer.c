@@ -1,8 +1,17 @@
-/* A growable byte buffer and the little-endian integers of wire formats. */
+/* Byte and string helpers: strdup, a growable buffer, and the little-endian
+ * integers of wire formats. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+char *mproc__strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p)
+    memcpy(p, s, n);
+  return p;
+}
 
 int mproc__buf_reserve(mproc__buf_t *b, size_t extra) {
   if (extra <= b->cap - b->len)

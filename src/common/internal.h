@@ -25,6 +25,9 @@ int mproc__fail_native(int code, long native, const char *os_message, const char
 /* Prefixes the current detail with "<prefix>: " (adds context on the way up). */
 void mproc__error_prefix(const char *prefix);
 
+/* strdup, which C11 lacks: a malloc'd copy, or NULL without memory. */
+char *mproc__strdup(const char *s);
+
 /* A growable byte buffer. */
 typedef struct {
   unsigned char *data;

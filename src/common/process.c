@@ -27,14 +27,6 @@ struct mproc_process {
   char *child_error; /* why the child could not run its target, once ENDED */
 };
 
-static char *dup_str(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *p = malloc(n);
-  if (p)
-    memcpy(p, s, n);
-  return p;
-}
-
 int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
                       const mproc_process_opts_t *opts) {
   if (!out || !target)
@@ -78,7 +70,7 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
   if (!rc) {
     p->identity = mproc__current_next_child_identity();
     if (p->identity && opts->name) {
-      p->name = dup_str(opts->name);
+      p->name = mproc__strdup(opts->name);
     } else if (p->identity) {
       size_t n = strlen(p->identity) + sizeof "Process-";
       p->name = malloc(n);
@@ -191,7 +183,7 @@ static void finish(mproc_process_t *p, int code) {
   p->exitcode = code;
   if (p->channel.rd != MPROC__STREAM_NONE) {
     if (mproc__report_read(&p->channel, code) != 0)
-      p->child_error = dup_str(mproc_last_error_detail());
+      p->child_error = mproc__strdup(mproc_last_error_detail());
     mproc__os_stream_close(&p->channel);
   }
 }

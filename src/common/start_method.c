@@ -68,14 +68,9 @@ mproc_start_method_t mproc_get_start_method(void) {
 }
 
 int mproc_set_executable(const char *path) {
-  char *copy = NULL;
-  if (path) {
-    size_t n = strlen(path) + 1;
-    copy = malloc(n);
-    if (!copy)
-      return mproc__fail(MPROC_ENOMEM, "set_executable: out of memory");
-    memcpy(copy, path, n);
-  }
+  char *copy = path ? mproc__strdup(path) : NULL;
+  if (path && !copy)
+    return mproc__fail(MPROC_ENOMEM, "set_executable: out of memory");
   mproc__spin_lock(&executable_lock);
   char *old = executable;
   executable = copy;
@@ -87,15 +82,8 @@ int mproc_set_executable(const char *path) {
 char *mproc__executable_copy(bool *failed) {
   *failed = false;
   mproc__spin_lock(&executable_lock);
-  char *copy = NULL;
-  if (executable) {
-    size_t n = strlen(executable) + 1;
-    copy = malloc(n);
-    if (copy)
-      memcpy(copy, executable, n);
-    else
-      *failed = true;
-  }
+  char *copy = executable ? mproc__strdup(executable) : NULL;
+  *failed = executable && !copy;
   mproc__spin_unlock(&executable_lock);
   return copy;
 }
