@@ -1,5 +1,8 @@
 /* Process: start, join, exit codes, arguments through a child, isolation,
  * names, termination. Runs under whatever MPROC_START_METHOD says. */
+#ifndef _WIN32
+#  define _GNU_SOURCE /* sched_setaffinity; before any system header */
+#endif
 #include <math.h>
 #include <signal.h>
 
@@ -9,6 +12,7 @@
 #ifndef _WIN32
 #  include <errno.h>
 #  include <fcntl.h>
+#  include <sched.h>
 #endif
 
 /* ---- helper roles (targets) ------------------------------------------- */
@@ -120,6 +124,21 @@ static int t_check_not_inherited(const mproc_args_t *args) {
 #else
   return fcntl((int)h, F_GETFD) == -1 && errno == EBADF ? 0 : 3;
 #endif
+}
+
+/* Pins itself to one CPU and returns what mproc_cpu_count then says. */
+static int t_cpu_count_when_pinned(const mproc_args_t *args) {
+#ifdef _WIN32
+  if (!SetProcessAffinityMask(GetCurrentProcess(), 1))
+    return 100;
+#else
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0)
+    return 100;
+#endif
+  return mproc_cpu_count();
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -530,9 +549,11 @@ static void target_in_a_shared_library(void **state) {
   mproc_args_free(a);
 }
 
-static void cpu_count_is_positive(void **state) {
+static void cpu_count_honours_affinity(void **state) {
   int n = mproc_cpu_count();
   assert_true(n >= 1 && n <= 1 << 16);
+  /* A child pinned to one CPU counts one, whatever the machine has. */
+  assert_int_equal(run_child(t_cpu_count_when_pinned, NULL), 1);
 }
 
 int main(int argc, char **argv) {
@@ -547,7 +568,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(free_while_running_does_not_stop_the_child),
       cmocka_unit_test(daemon_flag_is_kept),
       cmocka_unit_test(both_child_entries),
-      cmocka_unit_test(cpu_count_is_positive),
+      cmocka_unit_test(cpu_count_honours_affinity),
       cmocka_unit_test(spawn_children_inherit_only_what_they_need),
       cmocka_unit_test(target_in_a_shared_library),
   };

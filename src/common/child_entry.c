@@ -45,13 +45,20 @@ static void run_spawned_child(const char *token) {
   exit(code & 0xff);
 }
 
+/* The marker is argv[1]; the channel's token follows it. A marker without a
+ * token still makes this a (broken) child: it must not run main as if it
+ * were a parent. */
 static bool is_child_marker(int argc, char **argv) {
-  return argc >= 3 && argv && argv[1] && argv[2] && strcmp(argv[1], MPROC__CHILD_MARKER) == 0;
+  return argc >= 2 && argv && argv[1] && strcmp(argv[1], MPROC__CHILD_MARKER) == 0;
+}
+
+static const char *marker_token(int argc, char **argv) {
+  return argc >= 3 && argv[2] ? argv[2] : "";
 }
 
 int mproc_main_guard(int argc, char **argv) {
   if (is_child_marker(argc, argv))
-    run_spawned_child(argv[2]);
+    run_spawned_child(marker_token(argc, argv));
   return 0;
 }
 
@@ -68,9 +75,9 @@ __attribute__((constructor)) static void auto_entry(void) {
   if (mproc__os_command_line(&argc, &argv) != 0)
     return;
   char token[64] = "";
-  bool child = is_child_marker(argc, argv) && strlen(argv[2]) < sizeof token;
+  bool child = is_child_marker(argc, argv);
   if (child)
-    strcpy(token, argv[2]);
+    snprintf(token, sizeof token, "%s", marker_token(argc, argv));
   mproc__os_free_argv(argc, argv);
   if (child)
     run_spawned_child(token);
