@@ -111,6 +111,9 @@ fi
 note "leg 3: Windows (MinGW-w64, run under Wine)"
 win_dir=$build/mingw
 export WINEDEBUG=-all
+# A Wine prefix of the build's own: nothing depends on $HOME or on what an
+# earlier run left there.
+export WINEPREFIX=$build/wine-prefix
 if step win-deps scripts/build-win-deps.sh "$build/win-deps" &&
   step mingw-configure cmake -S . -B "$win_dir" \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake" \

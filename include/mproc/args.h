@@ -41,7 +41,9 @@ typedef enum {
  * Errors: MPROC_EINVAL (out is NULL), MPROC_ENOMEM. */
 MPROC_API int mproc_args_new(mproc_args_t **out);
 
-/* Frees a tuple and everything in it. NULL-safe. */
+/* Frees a tuple and everything in it.
+ * Params: a — the tuple, or NULL (then nothing happens).
+ * Errors: none. */
 MPROC_API void mproc_args_free(mproc_args_t *a);
 
 /* Appends an item. Strings and bytes are copied; a nested tuple is copied
@@ -62,11 +64,17 @@ MPROC_API int mproc_args_add_str(mproc_args_t *a, const char *s);
 MPROC_API int mproc_args_add_bytes(mproc_args_t *a, const void *p, size_t n);
 MPROC_API int mproc_args_add_args(mproc_args_t *a, const mproc_args_t *nested);
 
-/* Number of items in the tuple; 0 for NULL. */
+/* Counts the items of a tuple (nested tuples count as one item).
+ * Params: a — the tuple.
+ * Returns: the number of items; 0 when a is NULL.
+ * Errors: none. */
 MPROC_API size_t mproc_args_count(const mproc_args_t *a);
 
-/* Type of item i; MPROC_T_NIL when a is NULL or i is out of range (use
- * mproc_args_count to tell the two apart). */
+/* Tells the type of item i.
+ * Params: a — the tuple; i — the index.
+ * Returns: the type; MPROC_T_NIL when a is NULL or i is out of range (use
+ *   mproc_args_count to tell those apart from a nil item).
+ * Errors: none. */
 MPROC_API mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i);
 
 /* Reads item i. Pointers returned through out are borrowed: they stay valid

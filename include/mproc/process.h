@@ -126,18 +126,30 @@ MPROC_API int mproc_process_kill(mproc_process_t *p);
  *   MPROC_ECHILD (the child ended before its target ran). */
 MPROC_API int mproc_process_exitcode(const mproc_process_t *p, int *code);
 
-/* The child's process id; 0 before start or when p is NULL. */
+/* The child's process id (Python's pid).
+ * Returns: the pid; 0 before start or when p is NULL. It stays valid after
+ *   the child ended, until mproc_process_free.
+ * Errors: none. */
 MPROC_API int64_t mproc_process_pid(const mproc_process_t *p);
 
-/* The process name ("Process-N" by default); "" when p is NULL. */
+/* The process name (Python's name).
+ * Returns: the name given in opts, else "Process-N" ("Process-2:N" in the
+ *   children of Process-2); "" when p is NULL. Valid until
+ *   mproc_process_free.
+ * Errors: none. */
 MPROC_API const char *mproc_process_name(const mproc_process_t *p);
 
-/* The daemon flag given at creation; false when p is NULL. */
+/* The daemon flag (Python's daemon).
+ * Returns: the flag given at creation; false when p is NULL.
+ * Errors: none. */
 MPROC_API bool mproc_process_daemon(const mproc_process_t *p);
 
-/* Frees the object (Python's close()). NULL-safe. It never stops the child:
- * a child still running keeps running and the library reaps it once it has
- * ended (at a later mproc_process_start), so no zombie stays. */
+/* Frees the object (Python's close()).
+ * Params: p — the process, or NULL (then nothing happens).
+ * Errors: none.
+ * It never stops the child: a child still running keeps running and the
+ * library reaps it once it has ended (at a later mproc_process_start), so
+ * no zombie stays. */
 MPROC_API void mproc_process_free(mproc_process_t *p);
 
 /* Sets the start method of processes created from now on (opts.start_method
@@ -149,7 +161,12 @@ MPROC_API void mproc_process_free(mproc_process_t *p);
  *   where unavailable). */
 MPROC_API int mproc_set_start_method(mproc_start_method_t m);
 
-/* The start method new processes get (never MPROC_START_DEFAULT). */
+/* The start method new processes get (Python's get_start_method()).
+ * Returns: mproc_set_start_method's choice, else MPROC_START_METHOD from
+ *   the environment, else MPROC_START_SPAWN; never MPROC_START_DEFAULT (an
+ *   invalid environment value reads as spawn here, and makes
+ *   mproc_process_new fail).
+ * Errors: none. */
 MPROC_API mproc_start_method_t mproc_get_start_method(void);
 
 /* Sets the executable that spawn runs (Python's set_executable). It must be
@@ -159,18 +176,29 @@ MPROC_API mproc_start_method_t mproc_get_start_method(void);
  * Errors: MPROC_ENOMEM. */
 MPROC_API int mproc_set_executable(const char *path);
 
-/* Number of CPUs this process may run on (honours the affinity mask); at
- * least 1. */
+/* Counts the CPUs this process may run on (Python's os.process_cpu_count()).
+ * Returns: the number of CPUs in the affinity mask, at least 1.
+ * Errors: none.
+ * Platform: sched_getaffinity (Linux); GetProcessAffinityMask (Windows,
+ *   the process's processor group). */
 MPROC_API int mproc_cpu_count(void);
 
-/* "MainProcess" in a program's first process, the given name in a child. */
+/* The calling process's name (Python's current_process().name).
+ * Returns: "MainProcess" in a process not started by mproc, the process's
+ *   name in a child. Static storage; never NULL.
+ * Errors: none. */
 MPROC_API const char *mproc_current_name(void);
 
-/* The calling process's id. */
+/* The calling process's id (Python's os.getpid()).
+ * Returns: the pid.
+ * Errors: none. */
 MPROC_API int64_t mproc_current_pid(void);
 
 /* The pid of the process that started this one with mproc (Python's
- * parent_process().pid); 0 in a process not started by mproc. */
+ * parent_process().pid).
+ * Returns: the parent's pid in a child; 0 in a process not started by mproc
+ *   (Python's parent_process() is None there).
+ * Errors: none. */
 MPROC_API int64_t mproc_parent_pid(void);
 
 #ifdef __cplusplus
