@@ -5,6 +5,7 @@
 #include "mproc/args.h"
 #include "mproc/error.h"
 #include "mproc/export.h"
+#include "mproc/log.h"
 #include "mproc/process.h"
 
 #define MPROC_VERSION_MAJOR 0

@@ -3,7 +3,8 @@
 #   1. Linux, GCC, Debug, AddressSanitizer + UndefinedBehaviorSanitizer, static
 #      library; the whole suite once per start method (spawn, fork).
 #   2. Linux, Clang, Release, shared library; the suite once, plus an install
-#      check (find_package and pkg-config from an install prefix).
+#      check (find_package and pkg-config from an install prefix); and Clang
+#      with ThreadSanitizer, the suite once.
 #   3. Windows: MinGW-w64 cross build, the suite under Wine.
 # Also checks formatting. Installs what is missing (apt-get, as root or via
 # sudo). Prints each leg's CTest summary and a last line "N passed, N failed"
@@ -98,6 +99,9 @@ if step clang-configure cmake -S . -B "$clang_dir" -DCMAKE_C_COMPILER=clang \
     -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DMPROC_WERROR=ON &&
   step clang-build cmake --build "$clang_dir" -j "$jobs"; then
   suite clang-release "$clang_dir"
+  # fork with threads runs here too: the ASan runtime of leg 1 is not
+  # fork-safe in threaded processes, glibc's malloc is.
+  suite clang-release-fork "$clang_dir" MPROC_START_METHOD=fork
   prefix=$clang_dir/install-root
   rm -rf "$prefix"
   if step install cmake --install "$clang_dir" --prefix "$prefix"; then
@@ -106,6 +110,15 @@ if step clang-configure cmake -S . -B "$clang_dir" -DCMAKE_C_COMPILER=clang \
     echo "[install-check] $(tail -n 1 "$logs/install-check.log")"
     count install-check $status
   fi
+fi
+
+note "leg 2b: Linux Clang + ThreadSanitizer"
+tsan_dir=$build/clang-tsan
+if step tsan-configure cmake -S . -B "$tsan_dir" -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROC_SANITIZE=thread -DMPROC_WERROR=ON \
+    -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF &&
+  step tsan-build cmake --build "$tsan_dir" -j "$jobs"; then
+  suite clang-tsan "$tsan_dir" TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 fi
 
 note "leg 3: Windows (MinGW-w64, run under Wine)"

@@ -34,6 +34,19 @@ void mproc__os_free_argv(int argc, char **argv);
  * Windows DLL's constructors run under the loader lock, where it may not). */
 bool mproc__os_constructor_entry_allowed(void);
 
+/* ---- threads (thread.c) -------------------------------------------------- */
+
+typedef struct mproc__os_mutex mproc__os_mutex_t;
+int mproc__os_mutex_new(mproc__os_mutex_t **out);
+void mproc__os_mutex_lock(mproc__os_mutex_t *m);
+void mproc__os_mutex_unlock(mproc__os_mutex_t *m);
+void mproc__os_mutex_free(mproc__os_mutex_t *m);
+
+/* How many threads this process runs; 0 when it cannot be told. */
+int mproc__os_thread_count(void);
+/* Whether the caller is the process's first thread. */
+bool mproc__os_is_main_thread(void);
+
 /* ---- byte streams between a parent and its child (stream.c) ------------- */
 
 /* One end of the private channel that carries the bootstrap message to a
@@ -50,6 +63,8 @@ typedef struct {
 int mproc__os_stream_write(mproc__stream_t *s, const void *p, size_t n);
 /* Reads until n bytes arrived or the peer closed; *got says how many. */
 int mproc__os_stream_read(mproc__stream_t *s, void *p, size_t n, size_t *got);
+/* Reads at most n bytes that are already there, without blocking. */
+int mproc__os_stream_read_now(mproc__stream_t *s, void *p, size_t n, size_t *got);
 /* Closes both directions; safe to call twice. */
 void mproc__os_stream_close(mproc__stream_t *s);
 /* In a spawned child: the stream named by the token that follows the
@@ -93,8 +108,13 @@ bool mproc__os_fork_supported(void);
 int64_t mproc__os_child_pid(const mproc__os_child_t *c);
 /* Waits up to timeout_ms (MPROC_INFINITE, 0 = poll) for the child to end.
  * 0 with *exitcode normalised (exit status, -N for signal N), or
- * MPROC_ETIMEDOUT. Once ended, returns the same result again. */
+ * MPROC_ETIMEDOUT. Once ended, returns the same result again. Safe to call
+ * from several threads at once, and with mproc__os_child_stop. */
 int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode);
+/* A waitable handle that becomes ready when the child ends: a pidfd
+ * (Linux) or the process handle (Windows); -1 when there is none. Owned by
+ * the child handle. */
+intptr_t mproc__os_child_sentinel(const mproc__os_child_t *c);
 /* terminate (force = false) or kill (force = true); no-op after the end. */
 int mproc__os_child_stop(mproc__os_child_t *c, bool force);
 /* Releases the handle; does not wait or stop. */

@@ -17,6 +17,7 @@
 #ifdef _WIN32
 #  include <windows.h>
 #else
+#  include <pthread.h>
 #  include <time.h>
 #  include <unistd.h>
 #endif
@@ -73,6 +74,51 @@ static inline bool file_exists(const char *path) {
   if (f)
     fclose(f);
   return f != NULL;
+}
+
+/* A thread running fn(arg), for the thread-safety tests. */
+typedef struct {
+#ifdef _WIN32
+  HANDLE h;
+#else
+  pthread_t t;
+#endif
+  void (*fn)(void *);
+  void *arg;
+} test_thread_t;
+
+#ifdef _WIN32
+static DWORD WINAPI test_thread_main(LPVOID p) {
+  test_thread_t *t = p;
+  t->fn(t->arg);
+  return 0;
+}
+#else
+static void *test_thread_main(void *p) {
+  test_thread_t *t = p;
+  t->fn(t->arg);
+  return NULL;
+}
+#endif
+
+static inline void thread_start(test_thread_t *t, void (*fn)(void *), void *arg) {
+  t->fn = fn;
+  t->arg = arg;
+#ifdef _WIN32
+  t->h = CreateThread(NULL, 0, test_thread_main, t, 0, NULL);
+  assert_non_null(t->h);
+#else
+  assert_int_equal(pthread_create(&t->t, NULL, test_thread_main, t), 0);
+#endif
+}
+
+static inline void thread_join(test_thread_t *t) {
+#ifdef _WIN32
+  WaitForSingleObject(t->h, INFINITE);
+  CloseHandle(t->h);
+#else
+  pthread_join(t->t, NULL);
+#endif
 }
 
 /* Starts target(args), joins it with a timeout and returns its exit code. */

@@ -5,14 +5,25 @@
 #include "bootstrap.h"
 
 enum {
-  VERSION = 1,
+  VERSION = 2,
   PREAMBLE = 24,
   MAX_HEADER = 1 << 20,
   MAX_REPORT = 4096,
 };
 
 /* Header fields, in order. */
-enum { H_MODULE, H_IS_MAIN, H_MODULE_ID, H_OFFSET, H_NAME, H_IDENTITY, H_PPID, H_DAEMON, H_N };
+enum {
+  H_MODULE,
+  H_IS_MAIN,
+  H_MODULE_ID,
+  H_OFFSET,
+  H_NAME,
+  H_IDENTITY,
+  H_PPID,
+  H_DAEMON,
+  H_LOG_LEVEL,
+  H_N
+};
 
 int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b) {
   mproc_args_t *h = NULL;
@@ -35,6 +46,8 @@ int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b) {
     rc = mproc_args_add_int(h, b->parent_pid);
   if (!rc)
     rc = mproc_args_add_bool(h, b->daemon);
+  if (!rc)
+    rc = mproc_args_add_int(h, b->log_level);
   if (!rc)
     rc = mproc_args_encode(h, &enc, &enc_len);
   if (rc)
@@ -72,7 +85,7 @@ static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
   const char *module, *name, *identity;
   const void *id;
   size_t id_len;
-  int64_t offset;
+  int64_t offset, log_level;
   if (mproc_args_count(h) != H_N)
     return mproc__fail(MPROC_EPROTO, "bootstrap: header has %zu fields, expected %d",
                        mproc_args_count(h), H_N);
@@ -82,12 +95,14 @@ static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
       mproc_args_get_int(h, H_OFFSET, &offset) || mproc_args_get_str(h, H_NAME, &name) ||
       mproc_args_get_str(h, H_IDENTITY, &identity) ||
       mproc_args_get_int(h, H_PPID, &b->parent_pid) ||
-      mproc_args_get_bool(h, H_DAEMON, &b->daemon)) {
+      mproc_args_get_bool(h, H_DAEMON, &b->daemon) ||
+      mproc_args_get_int(h, H_LOG_LEVEL, &log_level)) {
     mproc__error_prefix("bootstrap: bad header");
     return MPROC_EPROTO;
   }
   if (id_len > sizeof b->target.id || offset < 0)
     return mproc__fail(MPROC_EPROTO, "bootstrap: bad target identity");
+  b->log_level = (int)log_level;
   memcpy(b->target.id, id, id_len);
   b->target.id_len = id_len;
   b->target.offset = (uint64_t)offset;
@@ -160,10 +175,20 @@ int mproc__report_error(mproc__stream_t *s, const char *message) {
   return rc ? rc : mproc__os_stream_write(s, message, n);
 }
 
+/* Reads n bytes the child left before it ended. Never blocks: another
+ * process (a sibling forked meanwhile) may hold a copy of the child's end,
+ * so waiting for end-of-file could wait forever. */
+static size_t read_left(mproc__stream_t *s, void *p, size_t n) {
+  size_t total = 0, got;
+  while (total < n && mproc__os_stream_read_now(s, (char *)p + total, n - total, &got) == 0 &&
+         got > 0)
+    total += got;
+  return total;
+}
+
 int mproc__report_read(mproc__stream_t *s, int exitcode) {
   unsigned char head[5];
-  size_t got = 0;
-  if (mproc__os_stream_read(s, head, 1, &got) != 0 || got == 0) {
+  if (read_left(s, head, 1) != 1) {
     /* Killed before it got going (terminate/kill right after start, or a
      * signal): that is how it ended, as in Python, not a failure to start. */
     if (exitcode < 0)
@@ -175,12 +200,9 @@ int mproc__report_read(mproc__stream_t *s, int exitcode) {
     return 0;
   char msg[MAX_REPORT + 1];
   size_t len = 0;
-  if (head[0] == 'E' && mproc__os_stream_read(s, head + 1, 4, &got) == 0 && got == 4) {
+  if (head[0] == 'E' && read_left(s, head + 1, 4) == 4) {
     len = mproc__get_u32(head + 1);
-    if (len > MAX_REPORT || mproc__os_stream_read(s, msg, len, &got) != 0)
-      len = 0;
-    else
-      len = got;
+    len = len > MAX_REPORT ? 0 : read_left(s, msg, len);
   }
   msg[len] = '\0';
   return mproc__fail(MPROC_ECHILD, "child could not run its target: %s",

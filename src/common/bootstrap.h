@@ -21,6 +21,7 @@ typedef struct {
   char *identity; /* "2" or "2:1": position in the tree, for default names */
   int64_t parent_pid;
   bool daemon;
+  int log_level;
   unsigned char *args; /* the encoded argument tuple */
   size_t args_len;
 } mproc__boot_t;

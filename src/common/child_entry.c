@@ -6,6 +6,7 @@
 
 #include "bootstrap.h"
 #include "current.h"
+#include "log.h"
 
 /* Reads the bootstrap message, runs the target and exits; never returns.
  * Every failure before the target runs is reported to the parent, which
@@ -35,14 +36,17 @@ static void run_spawned_child(const char *token) {
     exit(MPROC__CHILD_FAILED);
   }
   mproc__current_become_child(boot.name, boot.identity, boot.parent_pid, boot.daemon);
+  mproc__log_inherit(boot.log_level);
   boot.name = boot.identity = NULL; /* now owned by current.c */
   mproc__boot_clear(&boot);
   mproc__report_ok(&channel);
   mproc__os_stream_close(&channel);
+  mproc__log(MPROC_LOG_INFO, "child started");
 
-  int code = target(args);
+  int code = target(args) & 0xff;
   mproc_args_free(args);
-  exit(code & 0xff);
+  mproc__log(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
+  exit(code);
 }
 
 /* The marker is argv[1]; the channel's token follows it. A marker without a

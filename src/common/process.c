@@ -1,11 +1,21 @@
-/* Process objects: Python's multiprocessing.Process over the OS backends. */
+/* Process objects: Python's multiprocessing.Process over the OS backends.
+ *
+ * Each object has its own mutex, so any thread may start, join, poll or
+ * stop it; blocking waits happen outside the mutex (the OS layer lets
+ * several threads wait for one child). A reference count lets the list of
+ * children (active_children, the exit-time join) use an object while its
+ * owner frees it. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bootstrap.h"
+#include "children.h"
 #include "current.h"
+#include "log.h"
 #include "reaper.h"
+#include "spinlock.h"
 #include "start_method.h"
 
 typedef enum { CREATED, STARTED, ENDED } state_t;
@@ -20,12 +30,19 @@ struct mproc_process {
   mproc_start_method_t method;
   int64_t creator_pid; /* the parent's pid, as a forked child must learn it */
 
+  mproc__os_mutex_t *lock; /* guards everything below */
+  atomic_int refs;         /* the owner's, the child list's, snapshots' */
   state_t state;
+  bool listed; /* in the child list, which then holds a reference */
   mproc__os_child_t *child;
   mproc__stream_t channel; /* spawn: the bootstrap channel, for the child's report */
   int exitcode;
   char *child_error; /* why the child could not run its target, once ENDED */
 };
+
+static const char *method_name(mproc_start_method_t m) {
+  return m == MPROC_START_FORK ? "fork" : m == MPROC_START_FORKSERVER ? "forkserver" : "spawn";
+}
 
 int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
                       const mproc_process_opts_t *opts) {
@@ -56,6 +73,7 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
   p->method = method;
   p->state = CREATED;
   p->channel.rd = p->channel.wr = MPROC__STREAM_NONE;
+  atomic_init(&p->refs, 1);
 
   mproc_args_t *empty = NULL;
   if (!args) {
@@ -67,6 +85,8 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
     rc = mproc_args_encode(args, &enc, &p->args_len);
   p->args = enc;
   mproc_args_free(empty);
+  if (!rc)
+    rc = mproc__os_mutex_new(&p->lock);
   if (!rc) {
     p->identity = mproc__current_next_child_identity();
     if (p->identity && opts->name) {
@@ -88,20 +108,68 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
   return 0;
 }
 
+void mproc__process_retain(mproc_process_t *p) { atomic_fetch_add(&p->refs, 1); }
+
+static void destroy(mproc_process_t *p) {
+  if (p->child) {
+    /* Still running: the reaper collects it later, so no zombie stays. */
+    int code;
+    if (p->state == STARTED && mproc__os_child_wait(p->child, 0, &code) == MPROC_ETIMEDOUT)
+      mproc__reaper_adopt(p->child);
+    else
+      mproc__os_child_free(p->child);
+  }
+  mproc__os_stream_close(&p->channel);
+  mproc__os_mutex_free(p->lock);
+  free(p->args);
+  free(p->name);
+  free(p->identity);
+  free(p->child_error);
+  free(p);
+}
+
+void mproc__process_release(mproc_process_t *p) {
+  if (atomic_fetch_sub(&p->refs, 1) == 1)
+    destroy(p);
+}
+
 /* The start of a forked child: the same steps as a spawned child's entry,
  * minus the bootstrap message, since memory is already shared. */
 static int fork_child_main(void *ctx) {
   mproc_process_t *p = ctx;
+  mproc__global_locks_release(); /* taken by start_fork around fork() */
+  mproc__children_forget_all();
   mproc__current_become_child(p->name, p->identity, p->creator_pid, p->daemon);
+  mproc__log(MPROC_LOG_INFO, "child started");
   mproc_args_t *args;
   if (mproc_args_decode(&args, p->args, p->args_len) != 0) {
-    fprintf(stderr, "mproc: %s\n", mproc_last_error_detail());
+    mproc__log(MPROC_LOG_ERROR, "%s", mproc_last_error_detail());
     return MPROC__CHILD_FAILED;
   }
-  int code = p->target(args);
+  int code = p->target(args) & 0xff;
   mproc_args_free(args);
-  fflush(NULL);
-  return code & 0xff;
+  mproc__log(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
+  /* Only the standard streams, as Python's fork child: another stream's
+   * lock may have been held by a thread that does not exist here. */
+  fflush(stdout);
+  fflush(stderr);
+  return code;
+}
+
+static int start_fork(mproc_process_t *p) {
+  int threads = mproc__os_thread_count();
+  if (threads > 1)
+    mproc__log(MPROC_LOG_WARNING,
+               "starting %s with fork while this process runs %d threads: only the calling "
+               "thread exists in the child, and a lock another thread held stays locked "
+               "there forever; use the spawn or forkserver start method",
+               p->name, threads);
+  fflush(NULL); /* or the child would print the parent's buffered output again */
+  p->creator_pid = mproc__os_getpid();
+  mproc__global_locks_acquire();
+  int rc = mproc__os_fork(&p->child, fork_child_main, p);
+  mproc__global_locks_release();
+  return rc;
 }
 
 static int start_spawn(mproc_process_t *p) {
@@ -111,11 +179,8 @@ static int start_spawn(mproc_process_t *p) {
   if (failed)
     return mproc__fail(MPROC_ENOMEM, "start: out of memory");
   int rc = mproc__os_fnref_make((mproc__fn_t)p->target, &boot.target);
-  if (rc) {
-    free(exe);
-    return rc;
-  }
-  rc = mproc__os_spawn(&p->child, exe, &p->channel);
+  if (!rc)
+    rc = mproc__os_spawn(&p->child, exe, &p->channel);
   free(exe);
   if (rc) {
     free(boot.target.module);
@@ -126,43 +191,58 @@ static int start_spawn(mproc_process_t *p) {
   boot.identity = p->identity;
   boot.parent_pid = mproc__os_getpid();
   boot.daemon = p->daemon;
+  boot.log_level = (int)mproc_log_get_level();
   boot.args = p->args;
   boot.args_len = p->args_len;
   rc = mproc__boot_send(&p->channel, &boot);
   free(boot.target.module);
-  if (rc) {
-    /* The child is gone or going; its report says why. */
-    char why[512];
-    snprintf(why, sizeof why, "%s", mproc_last_error_detail());
-    rc = mproc_process_join(p, MPROC_INFINITE);
-    if (rc == 0)
-      rc = mproc__fail(MPROC_ECHILD, "start: sending the bootstrap message failed: %s", why);
-  }
   return rc;
 }
+
+static void finish(mproc_process_t *p, int code);
 
 int mproc_process_start(mproc_process_t *p) {
   if (!p)
     return mproc__fail(MPROC_EINVAL, "process_start: process is NULL");
+  mproc__os_mutex_lock(p->lock);
+  int rc = 0;
   if (p->state != CREATED)
-    return mproc__fail(MPROC_ESTATE, "process_start: %s was already started", p->name);
-  if (mproc__current_is_daemon())
-    return mproc__fail(MPROC_ESTATE,
-                       "process_start: daemonic processes are not allowed to have children");
-  int rc = mproc__start_method_check(p->method);
-  if (rc)
-    return rc;
-  mproc__reaper_collect();
-  mproc__child_entry_anchor();
-  if (p->method == MPROC_START_FORK) {
-    fflush(NULL); /* or the child would print the parent's buffered output again */
-    p->creator_pid = mproc__os_getpid();
-    rc = mproc__os_fork(&p->child, fork_child_main, p);
-    if (rc == 0)
-      p->state = STARTED;
+    rc = mproc__fail(MPROC_ESTATE, "process_start: %s was already started", p->name);
+  else if (mproc__current_is_daemon())
+    rc = mproc__fail(MPROC_ESTATE,
+                     "process_start: daemonic processes are not allowed to have children");
+  else
+    rc = mproc__start_method_check(p->method);
+  if (rc) {
+    mproc__os_mutex_unlock(p->lock);
     return rc;
   }
-  return start_spawn(p);
+  mproc__reaper_collect();
+  mproc__child_entry_anchor();
+  mproc__log(MPROC_LOG_DEBUG, "starting %s with %s", p->name, method_name(p->method));
+  rc = p->method == MPROC_START_FORK ? start_fork(p) : start_spawn(p);
+  if (rc == 0 || p->child) {
+    p->state = STARTED;
+    p->listed = true;
+    mproc__process_retain(p);
+    mproc__children_add(p);
+  }
+  if (rc && p->child) {
+    /* The child is gone or going (the bootstrap could not be sent): its
+     * report says why. */
+    char why[512];
+    snprintf(why, sizeof why, "%s", mproc_last_error_detail());
+    int code;
+    if (mproc__os_child_wait(p->child, MPROC_INFINITE, &code) == 0)
+      finish(p, code);
+    rc = mproc__fail(MPROC_ECHILD, "process_start: %s: %s", p->name,
+                     p->child_error ? p->child_error : why);
+  } else if (rc == 0) {
+    mproc__log(MPROC_LOG_DEBUG, "started %s, pid %lld", p->name,
+               (long long)mproc__os_child_pid(p->child));
+  }
+  mproc__os_mutex_unlock(p->lock);
+  return rc;
 }
 
 int mproc_process_run(mproc_process_t *p) {
@@ -177,8 +257,21 @@ int mproc_process_run(mproc_process_t *p) {
   return rc;
 }
 
-/* Records how the child ended, reading its report when it was spawned. */
+/* Takes p out of the child list, once. Called with the lock held; the
+ * owner's reference keeps p alive past this. */
+static void unlist(mproc_process_t *p) {
+  if (!p->listed)
+    return;
+  p->listed = false;
+  mproc__children_remove(p);
+  atomic_fetch_sub(&p->refs, 1);
+}
+
+/* Records how the child ended, reading its report when it was spawned.
+ * Called with the lock held. */
 static void finish(mproc_process_t *p, int code) {
+  if (p->state == ENDED)
+    return;
   p->state = ENDED;
   p->exitcode = code;
   if (p->channel.rd != MPROC__STREAM_NONE) {
@@ -186,6 +279,28 @@ static void finish(mproc_process_t *p, int code) {
       p->child_error = mproc__strdup(mproc_last_error_detail());
     mproc__os_stream_close(&p->channel);
   }
+  unlist(p);
+  mproc__log(MPROC_LOG_DEBUG, "%s ended with exit code %d%s", p->name, code,
+             p->child_error ? " before running its target" : "");
+}
+
+/* Waits for the child without holding the lock, then records the end.
+ * 0 when it has ended, MPROC_ETIMEDOUT, MPROC_ESTATE (not started), or an
+ * error. Leaves the lock held on return. */
+static int wait_locked(mproc_process_t *p, int timeout_ms) {
+  mproc__os_mutex_lock(p->lock);
+  if (p->state == CREATED)
+    return MPROC_ESTATE;
+  if (p->state == ENDED)
+    return 0;
+  mproc__os_child_t *child = p->child;
+  mproc__os_mutex_unlock(p->lock);
+  int code;
+  int rc = mproc__os_child_wait(child, timeout_ms, &code);
+  mproc__os_mutex_lock(p->lock);
+  if (rc == 0)
+    finish(p, code);
+  return rc;
 }
 
 static int ended_result(const mproc_process_t *p, const char *op) {
@@ -194,50 +309,46 @@ static int ended_result(const mproc_process_t *p, const char *op) {
   return 0;
 }
 
-/* Waits for the child; 0 when it has ended, MPROC_ETIMEDOUT, or an error. */
-static int poll_child(mproc_process_t *p, int timeout_ms) {
-  if (p->state == ENDED)
-    return 0;
-  int code;
-  int rc = mproc__os_child_wait(p->child, timeout_ms, &code);
-  if (rc == 0)
-    finish(p, code);
-  return rc;
-}
-
 int mproc_process_join(mproc_process_t *p, int timeout_ms) {
   if (!p)
     return mproc__fail(MPROC_EINVAL, "process_join: process is NULL");
   if (timeout_ms < MPROC_INFINITE)
     return mproc__fail(MPROC_EINVAL, "process_join: timeout %d ms is negative", timeout_ms);
-  if (p->state == CREATED)
-    return mproc__fail(MPROC_ESTATE, "process_join: %s was not started", p->name);
-  int rc = poll_child(p, timeout_ms);
-  if (rc == MPROC_ETIMEDOUT)
-    return mproc__fail(MPROC_ETIMEDOUT, "process_join: %s still running after %d ms", p->name,
-                       timeout_ms);
-  return rc ? rc : ended_result(p, "process_join");
+  int rc = wait_locked(p, timeout_ms);
+  if (rc == MPROC_ESTATE)
+    rc = mproc__fail(MPROC_ESTATE, "process_join: %s was not started", p->name);
+  else if (rc == MPROC_ETIMEDOUT)
+    rc = mproc__fail(MPROC_ETIMEDOUT, "process_join: %s still running after %d ms", p->name,
+                     timeout_ms);
+  else if (rc == 0)
+    rc = ended_result(p, "process_join");
+  mproc__os_mutex_unlock(p->lock);
+  return rc;
 }
 
 int mproc_process_is_alive(mproc_process_t *p) {
   if (!p)
     return mproc__fail(MPROC_EINVAL, "process_is_alive: process is NULL");
-  if (p->state != STARTED)
-    return 0;
-  int rc = poll_child(p, 0);
+  int rc = wait_locked(p, 0);
+  mproc__os_mutex_unlock(p->lock);
   if (rc == MPROC_ETIMEDOUT)
     return 1;
-  return rc ? rc : 0;
+  return rc == MPROC_ESTATE ? 0 : rc;
 }
 
 static int stop(mproc_process_t *p, bool force, const char *op) {
   if (!p)
     return mproc__fail(MPROC_EINVAL, "%s: process is NULL", op);
+  mproc__os_mutex_lock(p->lock);
+  int rc = 0;
   if (p->state == CREATED)
-    return mproc__fail(MPROC_ESTATE, "%s: %s was not started", op, p->name);
-  if (p->state == ENDED)
-    return 0;
-  return mproc__os_child_stop(p->child, force);
+    rc = mproc__fail(MPROC_ESTATE, "%s: %s was not started", op, p->name);
+  else if (p->state == STARTED)
+    rc = mproc__os_child_stop(p->child, force);
+  if (rc == 0 && p->state == STARTED)
+    mproc__log(MPROC_LOG_DEBUG, "%s %s", force ? "killing" : "terminating", p->name);
+  mproc__os_mutex_unlock(p->lock);
+  return rc;
 }
 
 int mproc_process_terminate(mproc_process_t *p) { return stop(p, false, "process_terminate"); }
@@ -250,21 +361,24 @@ int mproc_process_exitcode(const mproc_process_t *cp, int *code) {
   mproc_process_t *p = (mproc_process_t *)cp;
   if (!p || !code)
     return mproc__fail(MPROC_EINVAL, "process_exitcode: %s is NULL", p ? "code" : "process");
-  if (p->state == CREATED)
-    return mproc__fail(MPROC_ESTATE, "process_exitcode: %s was not started", p->name);
-  int rc = poll_child(p, 0);
-  if (rc == MPROC_ETIMEDOUT)
-    return mproc__fail(MPROC_ESTATE, "process_exitcode: %s is still running", p->name);
-  if (rc)
-    return rc;
-  rc = ended_result(p, "process_exitcode");
-  if (rc == 0)
+  int rc = wait_locked(p, 0);
+  if (rc == MPROC_ESTATE)
+    rc = mproc__fail(MPROC_ESTATE, "process_exitcode: %s was not started", p->name);
+  else if (rc == MPROC_ETIMEDOUT)
+    rc = mproc__fail(MPROC_ESTATE, "process_exitcode: %s is still running", p->name);
+  else if (rc == 0 && (rc = ended_result(p, "process_exitcode")) == 0)
     *code = p->exitcode;
+  mproc__os_mutex_unlock(p->lock);
   return rc;
 }
 
 int64_t mproc_process_pid(const mproc_process_t *p) {
-  return (p && p->child) ? mproc__os_child_pid(p->child) : 0;
+  if (!p)
+    return 0;
+  mproc__os_mutex_lock(p->lock);
+  int64_t pid = p->child ? mproc__os_child_pid(p->child) : 0;
+  mproc__os_mutex_unlock(p->lock);
+  return pid;
 }
 
 const char *mproc_process_name(const mproc_process_t *p) { return p ? p->name : ""; }
@@ -274,16 +388,11 @@ bool mproc_process_daemon(const mproc_process_t *p) { return p && p->daemon; }
 void mproc_process_free(mproc_process_t *p) {
   if (!p)
     return;
-  if (p->child) {
-    if (p->state == STARTED && poll_child(p, 0) == MPROC_ETIMEDOUT)
-      mproc__reaper_adopt(p->child);
-    else
-      mproc__os_child_free(p->child);
+  if (p->lock) {
+    /* A freed process is no longer anyone's child to join at exit. */
+    mproc__os_mutex_lock(p->lock);
+    unlist(p);
+    mproc__os_mutex_unlock(p->lock);
   }
-  mproc__os_stream_close(&p->channel);
-  free(p->args);
-  free(p->name);
-  free(p->identity);
-  free(p->child_error);
-  free(p);
+  mproc__process_release(p);
 }

@@ -5,7 +5,7 @@
 #include "reaper.h"
 #include "spinlock.h"
 
-static mproc__spinlock_t lock = MPROC__SPINLOCK_INIT;
+#define lock mproc__reaper_lock
 static mproc__os_child_t **adopted;
 static size_t count, cap;
 

@@ -17,4 +17,15 @@ static inline void mproc__spin_unlock(mproc__spinlock_t *l) {
   atomic_flag_clear_explicit(l, memory_order_release);
 }
 
+/* The library's global locks. A forked child gets a copy of memory in
+ * which another thread of the parent may have held one of them forever, so
+ * the fork start method takes them all (in this order) around fork(). */
+extern mproc__spinlock_t mproc__children_lock;
+extern mproc__spinlock_t mproc__reaper_lock;
+extern mproc__spinlock_t mproc__executable_lock;
+extern mproc__spinlock_t mproc__log_lock;
+
+void mproc__global_locks_acquire(void);
+void mproc__global_locks_release(void);
+
 #endif

@@ -9,7 +9,6 @@
 /* MPROC_START_DEFAULT while nobody called mproc_set_start_method. */
 static atomic_int chosen_method = MPROC_START_DEFAULT;
 
-static mproc__spinlock_t executable_lock = MPROC__SPINLOCK_INIT;
 static char *executable;
 
 int mproc__start_method_from_env(mproc_start_method_t *out) {
@@ -71,19 +70,19 @@ int mproc_set_executable(const char *path) {
   char *copy = path ? mproc__strdup(path) : NULL;
   if (path && !copy)
     return mproc__fail(MPROC_ENOMEM, "set_executable: out of memory");
-  mproc__spin_lock(&executable_lock);
+  mproc__spin_lock(&mproc__executable_lock);
   char *old = executable;
   executable = copy;
-  mproc__spin_unlock(&executable_lock);
+  mproc__spin_unlock(&mproc__executable_lock);
   free(old);
   return 0;
 }
 
 char *mproc__executable_copy(bool *failed) {
   *failed = false;
-  mproc__spin_lock(&executable_lock);
+  mproc__spin_lock(&mproc__executable_lock);
   char *copy = executable ? mproc__strdup(executable) : NULL;
   *failed = executable && !copy;
-  mproc__spin_unlock(&executable_lock);
+  mproc__spin_unlock(&mproc__executable_lock);
   return copy;
 }

@@ -1,9 +1,11 @@
 /* Waiting for, stopping and releasing a child (POSIX).
  *
- * Timed waits use a pidfd (Linux 5.3+): poll() on it wakes exactly when the
- * child ends, with no SIGCHLD handler to install. Without one, the wait
- * polls waitpid(WNOHANG) with a short, growing sleep. The pid stays ours
- * until we reap it, so kill() can never hit a recycled pid. */
+ * Several threads may wait for one child: they wait for its exit with
+ * waitid(WNOWAIT) or on its pidfd, which do not reap, and whoever takes the
+ * lock first reaps it with waitpid(WNOHANG). Until then the pid stays ours,
+ * so kill() under the same lock can never hit a recycled pid. A pidfd
+ * (Linux 5.3+) makes timed waits exact; without one they poll with a short,
+ * growing sleep. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -18,7 +20,8 @@
 
 mproc__os_child_t *mproc__posix_child_new(pid_t pid) {
   mproc__os_child_t *c = calloc(1, sizeof *c);
-  if (!c) {
+  if (!c || pthread_mutex_init(&c->lock, NULL) != 0) {
+    free(c);
     kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
@@ -36,69 +39,86 @@ mproc__os_child_t *mproc__posix_child_new(pid_t pid) {
 
 int64_t mproc__os_child_pid(const mproc__os_child_t *c) { return c->pid; }
 
+intptr_t mproc__os_child_sentinel(const mproc__os_child_t *c) { return c->pidfd; }
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* waitpid once; 1 when reaped, 0 when still running, or an error. */
-static int reap(mproc__os_child_t *c, int flags) {
-  int status;
-  pid_t r;
-  do {
-    r = waitpid(c->pid, &status, flags);
-  } while (r < 0 && errno == EINTR);
-  if (r == 0)
-    return 0;
-  if (r < 0)
-    return mproc__os_fail("waitpid(%d)", (int)c->pid);
-  c->ended = true;
-  c->exitcode = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
-  if (c->pidfd >= 0) {
-    close(c->pidfd);
-    c->pidfd = -1;
+/* Reaps the child if it has exited: 0 with c->ended set, or an error. */
+static int reap(mproc__os_child_t *c) {
+  int rc = 0;
+  pthread_mutex_lock(&c->lock);
+  if (!atomic_load(&c->ended)) {
+    int status;
+    pid_t r;
+    do {
+      r = waitpid(c->pid, &status, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      rc = mproc__os_fail("waitpid(%d)", (int)c->pid);
+    } else if (r == c->pid) {
+      c->exitcode = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+      atomic_store(&c->ended, true);
+    }
   }
-  return 1;
+  pthread_mutex_unlock(&c->lock);
+  return rc;
+}
+
+/* Whether the child has exited, without reaping it. */
+static bool has_exited(mproc__os_child_t *c, bool block) {
+  siginfo_t info;
+  info.si_pid = 0;
+  int r;
+  do {
+    r = waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+  } while (r < 0 && errno == EINTR);
+  /* An error means someone else reaped it already (ECHILD): exited too. */
+  return r < 0 || info.si_pid == c->pid;
 }
 
 int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
-  int rc = 0;
-  if (!c->ended) {
+  int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+  int nap_ms = 1;
+  while (!atomic_load(&c->ended)) {
+    bool exited;
     if (timeout_ms == MPROC_INFINITE) {
-      rc = reap(c, 0);
-    } else {
-      int64_t deadline = now_ms() + timeout_ms;
-      int nap_ms = 1;
-      while ((rc = reap(c, WNOHANG)) == 0) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-          return MPROC_ETIMEDOUT;
-        if (c->pidfd >= 0) {
-          struct pollfd pfd = {.fd = c->pidfd, .events = POLLIN};
-          if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-            return mproc__os_fail("poll(pidfd)");
-        } else {
-          int ms = nap_ms < left ? nap_ms : (int)left;
-          struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-          nanosleep(&ts, NULL);
-          nap_ms = nap_ms < 16 ? nap_ms * 2 : 16;
-        }
+      exited = has_exited(c, true);
+    } else if (!(exited = has_exited(c, false))) {
+      int64_t left = deadline - now_ms();
+      if (timeout_ms == 0 || left <= 0)
+        return MPROC_ETIMEDOUT;
+      if (c->pidfd >= 0) {
+        struct pollfd pfd = {.fd = c->pidfd, .events = POLLIN};
+        poll(&pfd, 1, (int)left);
+      } else {
+        int ms = nap_ms < left ? nap_ms : (int)left;
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        nap_ms = nap_ms < 16 ? nap_ms * 2 : 16;
       }
+      continue;
     }
-    if (rc < 0)
-      return rc;
+    if (exited) {
+      int rc = reap(c);
+      if (rc)
+        return rc;
+    }
   }
   *exitcode = c->exitcode;
   return 0;
 }
 
 int mproc__os_child_stop(mproc__os_child_t *c, bool force) {
-  if (c->ended)
-    return 0;
-  if (kill(c->pid, force ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
-    return mproc__os_fail("kill(%d)", (int)c->pid);
-  return 0;
+  int rc = 0;
+  pthread_mutex_lock(&c->lock);
+  if (!atomic_load(&c->ended) && kill(c->pid, force ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
+    rc = mproc__os_fail("kill(%d)", (int)c->pid);
+  pthread_mutex_unlock(&c->lock);
+  return rc;
 }
 
 void mproc__os_child_free(mproc__os_child_t *c) {
@@ -106,5 +126,6 @@ void mproc__os_child_free(mproc__os_child_t *c) {
     return;
   if (c->pidfd >= 0)
     close(c->pidfd);
+  pthread_mutex_destroy(&c->lock);
   free(c);
 }

@@ -7,6 +7,10 @@
 bool mproc__os_fork_supported(void) { return true; }
 
 int mproc__os_fork(mproc__os_child_t **out, int (*child_main)(void *ctx), void *ctx) {
+  /* stdio needs nothing here: glibc's fork() takes the stream-list lock and
+   * re-initialises every stream's lock in the child. Taking stream locks
+   * before fork() would invert glibc's order and deadlock against another
+   * thread's fflush(NULL). */
   pid_t pid = fork();
   if (pid < 0)
     return mproc__os_fail("fork");

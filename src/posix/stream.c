@@ -46,6 +46,19 @@ int mproc__os_stream_read(mproc__stream_t *s, void *p, size_t n, size_t *got) {
   return 0;
 }
 
+int mproc__os_stream_read_now(mproc__stream_t *s, void *p, size_t n, size_t *got) {
+  *got = 0;
+  ssize_t r;
+  do {
+    r = recv((int)s->rd, p, n, MSG_DONTWAIT);
+  } while (r < 0 && errno == EINTR);
+  if (r > 0)
+    *got = (size_t)r;
+  else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNRESET)
+    return mproc__os_fail("channel: recv");
+  return 0;
+}
+
 void mproc__os_stream_close(mproc__stream_t *s) {
   if (s->rd != MPROC__STREAM_NONE)
     close((int)s->rd);

@@ -6,8 +6,10 @@
 
 int64_t mproc__os_child_pid(const mproc__os_child_t *c) { return c->pid; }
 
+intptr_t mproc__os_child_sentinel(const mproc__os_child_t *c) { return (intptr_t)c->process; }
+
 int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
-  if (!c->ended) {
+  if (!atomic_load(&c->ended)) {
     DWORD r = WaitForSingleObject(c->process,
                                   timeout_ms == MPROC_INFINITE ? INFINITE : (DWORD)timeout_ms);
     if (r == WAIT_TIMEOUT)
@@ -17,8 +19,8 @@ int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
     DWORD code;
     if (!GetExitCodeProcess(c->process, &code))
       return mproc__os_fail("GetExitCodeProcess(%lu)", (unsigned long)c->pid);
-    c->ended = true;
     c->exitcode = (int)code; /* TerminateProcess(-15) reads back as -15 */
+    atomic_store(&c->ended, true);
   }
   *exitcode = c->exitcode;
   return 0;
@@ -26,7 +28,7 @@ int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
 
 int mproc__os_child_stop(mproc__os_child_t *c, bool force) {
   (void)force; /* Windows has one way to stop a process, as in Python */
-  if (c->ended)
+  if (atomic_load(&c->ended))
     return 0;
   if (!TerminateProcess(c->process, MPROC__TERMINATE_CODE)) {
     /* Access is denied once the process is already exiting: fine. */

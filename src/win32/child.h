@@ -2,6 +2,7 @@
 #ifndef MPROC_WIN32_CHILD_H
 #define MPROC_WIN32_CHILD_H
 
+#include <stdatomic.h>
 #include <windows.h>
 
 #include "../common/internal.h"
@@ -9,7 +10,7 @@
 struct mproc__os_child {
   HANDLE process;
   DWORD pid;
-  bool ended;
+  atomic_bool ended; /* set once; several threads may wait */
   int exitcode;
 };
 

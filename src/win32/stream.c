@@ -38,6 +38,18 @@ int mproc__os_stream_read(mproc__stream_t *s, void *p, size_t n, size_t *got) {
   return 0;
 }
 
+int mproc__os_stream_read_now(mproc__stream_t *s, void *p, size_t n, size_t *got) {
+  *got = 0;
+  DWORD avail = 0;
+  if (!PeekNamedPipe((HANDLE)s->rd, NULL, 0, NULL, &avail, NULL) || avail == 0)
+    return 0; /* nothing there, or the writer is gone with nothing left */
+  DWORD want = avail < n ? avail : (DWORD)n, read = 0;
+  if (!ReadFile((HANDLE)s->rd, p, want, &read, NULL))
+    return mproc__os_fail("channel: ReadFile");
+  *got = read;
+  return 0;
+}
+
 void mproc__os_stream_close(mproc__stream_t *s) {
   if (s->rd != MPROC__STREAM_NONE)
     CloseHandle((HANDLE)s->rd);
