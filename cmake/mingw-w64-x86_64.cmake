@@ -25,7 +25,15 @@ set(CMAKE_C_FLAGS_INIT "-D__USE_MINGW_ANSI_STDIO=1")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-static-libgcc -static")
 set(CMAKE_SHARED_LINKER_FLAGS_INIT "-static-libgcc")
 
+# Wine 8 sometimes fails to start a process ("failed to map the shared user
+# data: c0000018", CreateProcessW then says "Internal error"): Linux ASLR can
+# put something where Wine needs KUSER_SHARED_DATA. Without address
+# randomisation (setarch -R, inherited by every process Wine starts) that
+# never happens. This is the test harness only; the library is unaffected.
 find_program(MPROC_WINE NAMES wine wine64)
-if(MPROC_WINE)
+find_program(MPROC_SETARCH setarch)
+if(MPROC_WINE AND MPROC_SETARCH)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${MPROC_SETARCH};x86_64;-R;${MPROC_WINE})
+elseif(MPROC_WINE)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${MPROC_WINE})
 endif()

@@ -7,6 +7,7 @@
 #include "mproc/export.h"
 #include "mproc/log.h"
 #include "mproc/process.h"
+#include "mproc/wait.h"
 
 #define MPROC_VERSION_MAJOR 0
 #define MPROC_VERSION_MINOR 1

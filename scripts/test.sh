@@ -132,8 +132,9 @@ if step win-deps scripts/build-win-deps.sh "$build/win-deps" &&
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake" \
     -DMPROC_WIN_DEPS_PREFIX="$build/win-deps/prefix" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON &&
   step mingw-build cmake --build "$win_dir" -j "$jobs"; then
-  # The first Wine start creates its prefix; do it once, before tests race to.
-  step wine-init wine cmd /c exit 0 || true
+  # The first Wine start creates its prefix, and keeps updating it after the
+  # first program returns; do it once and let it settle before tests race.
+  step wine-init bash -c 'setarch x86_64 -R wine wineboot --init && wineserver --wait' || true
   suite windows-wine "$win_dir"
 fi
 

@@ -23,6 +23,8 @@ int mproc__os_fail_code(long native, const char *fmt, ...);
 /* ---- the running process (sysinfo.c) ------------------------------------ */
 
 int64_t mproc__os_getpid(void);
+/* A monotonic clock in milliseconds, for timeouts. */
+int64_t mproc__os_now_ms(void);
 int mproc__os_cpu_count(void);
 
 /* This process's command line as UTF-8 strings, for the constructor entry.
@@ -115,6 +117,9 @@ int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode);
  * (Linux) or the process handle (Windows); -1 when there is none. Owned by
  * the child handle. */
 intptr_t mproc__os_child_sentinel(const mproc__os_child_t *c);
+/* Waits until at least one handle (sentinels: pidfds/fds, or HANDLEs) is
+ * ready and sets ready[i] for every ready one: 0, or MPROC_ETIMEDOUT. */
+int mproc__os_wait_handles(const intptr_t *handles, size_t n, int timeout_ms, bool *ready);
 /* terminate (force = false) or kill (force = true); no-op after the end. */
 int mproc__os_child_stop(mproc__os_child_t *c, bool force);
 /* Releases the handle; does not wait or stop. */

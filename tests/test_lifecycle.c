@@ -2,23 +2,31 @@
  * on many, daemons, parent death, leaks. */
 #include "test_util.h"
 
+#ifdef __linux__
+#  include <dirent.h>
+#endif
+
 static int t_exit_code(const mproc_args_t *args) {
   int64_t code = 0;
   mproc_args_get_int(args, 0, &code);
   return (int)code;
 }
 
-/* Runs until the file args[0] exists (at most TEST_WAIT_MS), removes it. */
+/* Runs until the file args[0] exists (at most TEST_WAIT_MS), removes it.
+ * args[1], if there, is how often to look, in ms (default 5): many children
+ * looking often starve a 2-core machine, and Wine's process start-up most. */
 static int t_wait_for_file(const mproc_args_t *args) {
   const char *path;
+  int64_t every = 5;
   if (mproc_args_get_str(args, 0, &path))
     return 1;
-  for (int waited = 0; waited < TEST_WAIT_MS; waited += 5) {
+  mproc_args_get_int(args, 1, &every);
+  for (int waited = 0; waited < TEST_WAIT_MS; waited += (int)every) {
     if (file_exists(path)) {
       remove(path);
       return 3;
     }
-    sleep_ms(5);
+    sleep_ms((int)every);
   }
   return 4;
 }
@@ -34,16 +42,22 @@ static mproc_process_t *start_with_int(mproc_target_fn fn, int64_t v) {
   return p;
 }
 
-static mproc_process_t *start_waiter(char *path, size_t cap, const mproc_process_opts_t *opts) {
+static mproc_process_t *start_waiter_every(char *path, size_t cap, const mproc_process_opts_t *opts,
+                                           int every_ms) {
   temp_name(path, cap, "wait");
   mproc_args_t *a;
   mproc_process_t *p;
   ASSERT_OK(mproc_args_new(&a));
   ASSERT_OK(mproc_args_add_str(a, path));
+  ASSERT_OK(mproc_args_add_int(a, every_ms));
   ASSERT_OK(mproc_process_new(&p, t_wait_for_file, a, opts));
   mproc_args_free(a);
   ASSERT_OK(mproc_process_start(p));
   return p;
+}
+
+static mproc_process_t *start_waiter(char *path, size_t cap, const mproc_process_opts_t *opts) {
+  return start_waiter_every(path, cap, opts, 5);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -200,6 +214,191 @@ static void fork_in_a_threaded_process_warns(void **state) {
 #endif
 }
 
+/* ---- waiting on many ------------------------------------------------- */
+
+/* Starts n children that each run until their own stop file appears. */
+static void start_waiters(mproc_process_t **p, char (*paths)[128], int n) {
+  for (int i = 0; i < n; i++)
+    p[i] = start_waiter_every(paths[i], sizeof paths[i], NULL, n > 8 ? 50 : 5);
+}
+
+static void release_and_join(mproc_process_t *p, const char *path) {
+  assert_int_equal(write_file(path, "x", 1), 0);
+  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+  int code;
+  ASSERT_OK(mproc_process_exitcode(p, &code));
+  assert_int_equal(code, 3);
+  mproc_process_free(p);
+}
+
+/* Waits on n children; releases child `which` and expects exactly it. */
+static void wait_finds_the_one_that_ended(int n, int which) {
+  mproc_process_t **p = calloc((size_t)n, sizeof *p);
+  char(*paths)[128] = calloc((size_t)n, sizeof *paths);
+  mproc_waitable_t *w = calloc((size_t)n, sizeof *w);
+  size_t *ready = calloc((size_t)n, sizeof *ready), nready = 99;
+  assert_true(p && paths && w && ready);
+  start_waiters(p, paths, n);
+  for (int i = 0; i < n; i++)
+    w[i] = mproc_waitable_process(p[i]);
+
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_wait(w, (size_t)n, 0, ready, &nready));
+  assert_int_equal(nready, 0);
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_wait(w, (size_t)n, 30, ready, &nready));
+
+  assert_int_equal(write_file(paths[which], "x", 1), 0);
+  ASSERT_OK(mproc_wait(w, (size_t)n, TEST_WAIT_MS, ready, &nready));
+  assert_int_equal(nready, 1);
+  assert_int_equal(ready[0], which);
+  ASSERT_OK(mproc_wait(w, (size_t)n, 0, ready, &nready)); /* still ready */
+  assert_int_equal(ready[0], which);
+
+  for (int i = 0; i < n; i++) {
+    if (i == which) {
+      mproc_process_free(p[i]);
+      continue;
+    }
+    release_and_join(p[i], paths[i]);
+  }
+  free(p);
+  free(paths);
+  free(w);
+  free(ready);
+}
+
+static void wait_on_processes(void **state) { wait_finds_the_one_that_ended(3, 1); }
+
+/* Python's wait() stops at 63 handles on Windows; ours does not. */
+static void wait_on_more_than_64(void **state) { wait_finds_the_one_that_ended(70, 67); }
+
+static void wait_on_sentinels(void **state) {
+  char path[128];
+  mproc_process_t *idle;
+  ASSERT_OK(mproc_process_new(&idle, t_exit_code, NULL, NULL));
+  assert_int_equal(mproc_process_sentinel(idle), -1); /* before start */
+  assert_int_equal(mproc_process_sentinel(NULL), -1);
+
+  mproc_process_t *p = start_waiter(path, sizeof path, NULL);
+  intptr_t s = mproc_process_sentinel(p);
+  assert_true(s != -1); /* pidfd (Linux 5.3+) or the process handle */
+  mproc_waitable_t w[2] = {mproc_waitable_sentinel(s), mproc_waitable_process(p)};
+  size_t ready[2], nready;
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_wait(w, 2, 20, ready, &nready));
+  assert_int_equal(write_file(path, "x", 1), 0);
+  ASSERT_OK(mproc_wait(w, 1, TEST_WAIT_MS, ready, &nready)); /* the sentinel alone */
+  assert_int_equal(nready, 1);
+  ASSERT_OK(mproc_wait(w, 2, TEST_WAIT_MS, ready, &nready));
+  assert_int_equal(nready, 2);
+  assert_int_equal(ready[0], 0);
+  assert_int_equal(ready[1], 1);
+  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+  assert_true(mproc_process_sentinel(p) == s); /* valid until free */
+  mproc_process_free(p);
+  mproc_process_free(idle);
+}
+
+static void wait_rejects_bad_input(void **state) {
+  mproc_process_t *idle;
+  ASSERT_OK(mproc_process_new(&idle, t_exit_code, NULL, NULL));
+  mproc_waitable_t w[2] = {mproc_waitable_process(idle), mproc_waitable_sentinel(-1)};
+  mproc_waitable_t nul = mproc_waitable_process(NULL);
+  size_t ready[2], nready;
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(w, 1, 0, ready, &nready)); /* not started */
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(w + 1, 1, 0, ready, &nready));
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(&nul, 1, 0, ready, &nready));
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(NULL, 1, 0, ready, &nready));
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(w, 1, 0, NULL, &nready));
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(w, 1, 0, ready, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(w, 1, -7, ready, &nready));
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(NULL, 0, MPROC_INFINITE, NULL, &nready));
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_wait(NULL, 0, 10, NULL, &nready));
+  mproc_waitable_t junk = {99, NULL, 5};
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(&junk, 1, 0, ready, &nready));
+  mproc_process_free(idle);
+}
+
+/* Zombie children of this process, from /proc (Linux); -1 elsewhere. */
+static int zombie_children(void) {
+#ifdef __linux__
+  DIR *d = opendir("/proc");
+  if (!d)
+    return -1;
+  int zombies = 0;
+  long me = (long)mproc_current_pid();
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char path[300], buf[512];
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+      continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    char st;
+    long ppid;
+    if (p && sscanf(p + 1, " %c %ld", &st, &ppid) == 2 && ppid == me && st == 'Z')
+      zombies++;
+  }
+  closedir(d);
+  return zombies;
+#else
+  return -1;
+#endif
+}
+
+static bool listed(mproc_process_t **list, size_t n, mproc_process_t *p) {
+  for (size_t i = 0; i < n; i++)
+    if (list[i] == p)
+      return true;
+  return false;
+}
+
+static void active_children_and_no_zombies(void **state) {
+  mproc_process_t *p[3], **list;
+  char paths[3][128];
+  size_t n;
+  start_waiters(p, paths, 3);
+  ASSERT_OK(mproc_active_children(&list, &n));
+  assert_true(listed(list, n, p[0]) && listed(list, n, p[1]) && listed(list, n, p[2]));
+  mproc_free(list);
+
+  release_and_join(p[0], paths[0]);
+  ASSERT_OK(mproc_active_children(&list, &n));
+  assert_true(listed(list, n, p[1]) && listed(list, n, p[2]));
+  mproc_free(list);
+
+  /* An ended child that nobody joined is reaped by active_children. */
+  int64_t pid1 = mproc_process_pid(p[1]);
+  assert_int_equal(write_file(paths[1], "x", 1), 0);
+  for (int waited = 0; file_exists(paths[1]) && waited < TEST_WAIT_MS; waited += 5)
+    sleep_ms(5);
+  /* A freed, still running child is adopted, and reaped once it ends. */
+  mproc_process_free(p[2]);
+  assert_int_equal(write_file(paths[2], "x", 1), 0);
+  for (int waited = 0; file_exists(paths[2]) && waited < TEST_WAIT_MS; waited += 5)
+    sleep_ms(5);
+  int zombies = 1;
+  for (int waited = 0; waited < TEST_WAIT_MS; waited += 10) {
+    ASSERT_OK(mproc_active_children(&list, &n));
+    bool p1_listed = listed(list, n, p[1]);
+    mproc_free(list);
+    zombies = zombie_children();
+    if (!p1_listed && zombies <= 0)
+      break;
+    sleep_ms(10);
+  }
+  assert_true(mproc_process_pid(p[1]) == pid1);
+  assert_int_equal(mproc_process_is_alive(p[1]), 0);
+  mproc_process_free(p[1]);
+  ASSERT_ERR(MPROC_EINVAL, mproc_active_children(NULL, &n));
+  ASSERT_ERR(MPROC_EINVAL, mproc_active_children(&list, NULL));
+  /* Windows has no zombies: a process object dies with its last handle. */
+  if (zombies >= 0)
+    assert_int_equal(zombies, 0);
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest threads[] = {
@@ -210,9 +409,17 @@ int main(int argc, char **argv) {
       cmocka_unit_test(lifecycle_steps_are_logged),
       cmocka_unit_test(fork_in_a_threaded_process_warns),
   };
+  const struct CMUnitTest waiting[] = {
+      cmocka_unit_test(wait_on_processes),
+      cmocka_unit_test(wait_on_more_than_64),
+      cmocka_unit_test(wait_on_sentinels),
+      cmocka_unit_test(wait_rejects_bad_input),
+      cmocka_unit_test(active_children_and_no_zombies),
+  };
   const test_group_t groups[] = {
       TEST_GROUP("threads", threads),
       TEST_GROUP("logging", logging),
+      TEST_GROUP("waiting", waiting),
   };
   return run_groups(argc, argv, groups, sizeof groups / sizeof groups[0]);
 }

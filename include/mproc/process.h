@@ -144,6 +144,25 @@ MPROC_API const char *mproc_process_name(const mproc_process_t *p);
  * Errors: none. */
 MPROC_API bool mproc_process_daemon(const mproc_process_t *p);
 
+/* A waitable handle that becomes ready when the child ends (Python's
+ * sentinel), for mproc_wait or the application's own event loop.
+ * Returns: the handle, owned by p and valid until mproc_process_free; -1
+ *   before start, when p is NULL, or where the platform has none.
+ * Errors: none.
+ * Platform: a pidfd on Linux 5.3+ (readable at exit; -1 on older kernels,
+ *   where mproc_wait polls instead); the process HANDLE on Windows. */
+MPROC_API intptr_t mproc_process_sentinel(const mproc_process_t *p);
+
+/* Lists the children of this process that are still running (Python's
+ * active_children()); like Python, it also reaps every child that has
+ * ended, including ones whose objects were freed.
+ * Params: out — receives an array of borrowed pointers (the objects stay
+ *   owned by whoever created them), released with mproc_free; count —
+ *   receives its length.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL arguments), MPROC_ENOMEM. */
+MPROC_API int mproc_active_children(mproc_process_t ***out, size_t *count);
+
 /* Frees the object (Python's close()).
  * Params: p — the process, or NULL (then nothing happens).
  * Errors: none.

@@ -381,6 +381,35 @@ int64_t mproc_process_pid(const mproc_process_t *p) {
   return pid;
 }
 
+intptr_t mproc_process_sentinel(const mproc_process_t *p) {
+  if (!p)
+    return -1;
+  mproc__os_mutex_lock(p->lock);
+  intptr_t s = p->child ? mproc__os_child_sentinel(p->child) : -1;
+  mproc__os_mutex_unlock(p->lock);
+  return s;
+}
+
+int mproc_active_children(mproc_process_t ***out, size_t *count) {
+  if (!out || !count)
+    return mproc__fail(MPROC_EINVAL, "active_children: %s is NULL", out ? "count" : "out");
+  mproc__reaper_collect();
+  mproc_process_t **list;
+  size_t n, alive = 0;
+  int rc = mproc__children_snapshot(&list, &n);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < n; i++) {
+    mproc_process_t *p = list[i];
+    if (mproc_process_is_alive(p) == 1) /* reaps the ended ones */
+      list[alive++] = p;
+    mproc__process_release(p);
+  }
+  *out = list;
+  *count = alive;
+  return 0;
+}
+
 const char *mproc_process_name(const mproc_process_t *p) { return p ? p->name : ""; }
 
 bool mproc_process_daemon(const mproc_process_t *p) { return p && p->daemon; }

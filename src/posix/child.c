@@ -41,12 +41,6 @@ int64_t mproc__os_child_pid(const mproc__os_child_t *c) { return c->pid; }
 
 intptr_t mproc__os_child_sentinel(const mproc__os_child_t *c) { return c->pidfd; }
 
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reaps the child if it has exited: 0 with c->ended set, or an error. */
 static int reap(mproc__os_child_t *c) {
   int rc = 0;
@@ -81,14 +75,14 @@ static bool has_exited(mproc__os_child_t *c, bool block) {
 }
 
 int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
-  int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+  int64_t deadline = timeout_ms > 0 ? mproc__os_now_ms() + timeout_ms : 0;
   int nap_ms = 1;
   while (!atomic_load(&c->ended)) {
     bool exited;
     if (timeout_ms == MPROC_INFINITE) {
       exited = has_exited(c, true);
     } else if (!(exited = has_exited(c, false))) {
-      int64_t left = deadline - now_ms();
+      int64_t left = deadline - mproc__os_now_ms();
       if (timeout_ms == 0 || left <= 0)
         return MPROC_ETIMEDOUT;
       if (c->pidfd >= 0) {

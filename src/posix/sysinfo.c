@@ -5,11 +5,18 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/internal.h"
 
 int64_t mproc__os_getpid(void) { return (int64_t)getpid(); }
+
+int64_t mproc__os_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int mproc__os_cpu_count(void) {
 #ifdef CPU_ALLOC

@@ -9,6 +9,8 @@
 
 int64_t mproc__os_getpid(void) { return (int64_t)GetCurrentProcessId(); }
 
+int64_t mproc__os_now_ms(void) { return (int64_t)GetTickCount64(); }
+
 int mproc__os_cpu_count(void) {
   /* The process affinity mask, as on POSIX. It covers the process's one
    * processor group; a process spread over groups reports the total. */

@@ -1,0 +1,119 @@
+/* mproc_wait: many processes and sentinels at once (see wait.h).
+ *
+ * Each round first checks every object without blocking, so that every
+ * ready object is reported and processes are reaped; then it blocks on all
+ * the OS handles together. A process without a sentinel (no pidfd) is
+ * checked again every few milliseconds. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+enum { KIND_PROCESS = 1, KIND_SENTINEL = 2 };
+enum { POLL_SLICE_MS = 10 };
+
+mproc_waitable_t mproc_waitable_process(mproc_process_t *p) {
+  mproc_waitable_t w = {KIND_PROCESS, p, -1};
+  return w;
+}
+
+mproc_waitable_t mproc_waitable_sentinel(intptr_t sentinel) {
+  mproc_waitable_t w = {KIND_SENTINEL, NULL, sentinel};
+  return w;
+}
+
+static int check(const mproc_waitable_t *objs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const mproc_waitable_t *w = &objs[i];
+    if (w->kind == KIND_PROCESS) {
+      if (!w->object || mproc_process_pid(w->object) == 0)
+        return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
+                           w->object ? "a process that was not started" : "NULL");
+    } else if (w->kind != KIND_SENTINEL || w->handle == -1) {
+      return mproc__fail(MPROC_EINVAL, "wait: object %zu is not a waitable object", i);
+    }
+  }
+  return 0;
+}
+
+int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, size_t *nready) {
+  if (!nready || (n > 0 && (!objs || !ready)))
+    return mproc__fail(MPROC_EINVAL, "wait: %s is NULL",
+                       !nready ? "nready"
+                       : !objs ? "objs"
+                               : "ready");
+  if (timeout_ms < MPROC_INFINITE)
+    return mproc__fail(MPROC_EINVAL, "wait: timeout %d ms is negative", timeout_ms);
+  if (n == 0 && timeout_ms == MPROC_INFINITE)
+    return mproc__fail(MPROC_EINVAL, "wait: nothing to wait for, forever");
+  *nready = 0;
+  int rc = check(objs, n);
+  if (rc)
+    return rc;
+  intptr_t *handles = malloc((n ? n : 1) * sizeof *handles);
+  bool *flags = malloc((n ? n : 1) * sizeof *flags);
+  if (!handles || !flags) {
+    free(handles);
+    free(flags);
+    return mproc__fail(MPROC_ENOMEM, "wait: out of memory");
+  }
+  int64_t deadline = timeout_ms > 0 ? mproc__os_now_ms() + timeout_ms : 0;
+  for (;;) {
+    /* Which objects are ready now, without blocking. Live processes' sentinels
+     * go first in handles[], raw sentinels after them. */
+    size_t k = 0, nsent = 0;
+    bool must_poll = false;
+    for (size_t i = 0; i < n; i++) {
+      if (objs[i].kind != KIND_PROCESS)
+        continue;
+      intptr_t s = mproc_process_sentinel(objs[i].object);
+      if (mproc_process_is_alive(objs[i].object) != 1)
+        ready[(*nready)++] = i; /* ended (or cannot be waited for: do not hang) */
+      else if (s == -1)
+        must_poll = true;
+      else
+        handles[k++] = s;
+    }
+    for (size_t i = 0; i < n; i++)
+      if (objs[i].kind == KIND_SENTINEL)
+        handles[k + nsent++] = objs[i].handle;
+    if (nsent) {
+      for (size_t i = 0; i < nsent; i++)
+        flags[i] = false;
+      if (mproc__os_wait_handles(handles + k, nsent, 0, flags) == 0) {
+        size_t j = 0;
+        for (size_t i = 0; i < n; i++)
+          if (objs[i].kind == KIND_SENTINEL && flags[j++])
+            ready[(*nready)++] = i;
+      }
+    }
+    k += nsent;
+    if (*nready > 0) {
+      /* Report in index order, processes and sentinels alike. */
+      for (size_t a = 1; a < *nready; a++)
+        for (size_t b = a; b > 0 && ready[b - 1] > ready[b]; b--) {
+          size_t t = ready[b];
+          ready[b] = ready[b - 1];
+          ready[b - 1] = t;
+        }
+      rc = 0;
+      break;
+    }
+    int64_t left = timeout_ms == MPROC_INFINITE ? -1 : deadline - mproc__os_now_ms();
+    if (timeout_ms == 0 || (timeout_ms > 0 && left <= 0)) {
+      rc = mproc__fail(MPROC_ETIMEDOUT, "wait: nothing ready after %d ms", timeout_ms);
+      break;
+    }
+    int slice = left < 0 || left > INT32_MAX ? MPROC_INFINITE : (int)left;
+    if (must_poll && (slice == MPROC_INFINITE || slice > POLL_SLICE_MS))
+      slice = POLL_SLICE_MS;
+    /* Block on everything at once (with no handles: sleep one slice). */
+    for (size_t i = 0; i < k; i++)
+      flags[i] = false;
+    rc = mproc__os_wait_handles(handles, k, slice, flags);
+    if (rc && rc != MPROC_ETIMEDOUT)
+      break;
+  }
+  free(handles);
+  free(flags);
+  return rc;
+}
