@@ -73,6 +73,24 @@ void mproc__os_stream_close(mproc__stream_t *s);
  * --mproc-child marker. MPROC_EPROTO for a token that names no stream. */
 int mproc__os_stream_from_token(const char *token, mproc__stream_t *s);
 
+/* ---- parent link (parent_link.c) ----------------------------------------- */
+
+/* Every child can tell when its parent is gone: POSIX passes the read end of
+ * a pipe whose only writer is the parent (end-of-file at its death), Windows
+ * an inherited handle to the parent process. */
+
+/* Parent: the link its children inherit (created on first use). */
+int mproc__os_parent_link(intptr_t *link);
+/* Forked child: drop the parent's side of its own link (the pipe's writer)
+ * and start afresh for its own children. */
+void mproc__os_parent_link_after_fork(void);
+/* Child: remember the link; for a daemon, make sure it dies with its parent
+ * (Linux: PR_SET_PDEATHSIG when pdeathsig_ok, i.e. it was started from the
+ * parent's main thread; else a watchdog thread on the link). */
+int mproc__os_parent_watch(intptr_t link, int64_t parent_pid, bool daemon, bool pdeathsig_ok);
+/* Whether a sentinel (link, pidfd, handle) is ready: its process ended. */
+bool mproc__os_sentinel_ready(intptr_t s);
+
 /* ---- function identity across exec (fnref.c) ---------------------------- */
 
 /* A function as "offset inside a module", valid in another process running
@@ -96,15 +114,25 @@ int mproc__os_fnref_resolve(const mproc__fnref_t *ref, mproc__fn_t *fn);
 
 typedef struct mproc__os_child mproc__os_child_t;
 
-/* Starts `exe` (NULL: the running executable) with the marker argument
- * --mproc-child <token> and a private channel; *parent_end receives this
- * side of it. The child inherits the channel and the standard streams only.
- * MPROC_ECHILD (with the OS reason) when the executable cannot be run. */
-int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *parent_end);
+typedef struct {
+  const char *exe; /* NULL: the running executable */
+  bool daemon;     /* dies with this process, even if it is killed */
+} mproc__spawn_opts_t;
+
+/* Starts the executable with the marker argument --mproc-child <token> and a
+ * private channel; *parent_end receives this side of it. The child inherits
+ * the channel, this process's parent link (see below; *child_link receives
+ * the value the child sees) and the standard streams only. MPROC_ECHILD
+ * (with the OS reason) when the executable cannot be run. */
+int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
+                    mproc__stream_t *parent_end, intptr_t *child_link);
 
 /* Forks; the child calls child_main(ctx) and exits with its return value
- * without running the parent's atexit handlers. MPROC_ENOTSUP on Windows. */
-int mproc__os_fork(mproc__os_child_t **out, int (*child_main)(void *ctx), void *ctx);
+ * without running the parent's atexit handlers. The child inherits the
+ * parent link as it is (*child_link: its value there). MPROC_ENOTSUP on
+ * Windows. */
+int mproc__os_fork(mproc__os_child_t **out, int (*child_main)(void *ctx), void *ctx,
+                   intptr_t *child_link);
 bool mproc__os_fork_supported(void);
 
 int64_t mproc__os_child_pid(const mproc__os_child_t *c);

@@ -5,6 +5,9 @@
 #ifdef __linux__
 #  include <dirent.h>
 #endif
+#ifndef _WIN32
+#  include <signal.h>
+#endif
 
 static int t_exit_code(const mproc_args_t *args) {
   int64_t code = 0;
@@ -399,6 +402,244 @@ static void active_children_and_no_zombies(void **state) {
     assert_int_equal(zombies, 0);
 }
 
+/* ---- daemons and parent death --------------------------------------- */
+
+/* Whether a process still runs (a zombie counts as ended). */
+static bool pid_running(int64_t pid) {
+#ifdef _WIN32
+  HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+  if (!h)
+    return false;
+  bool running = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
+  CloseHandle(h);
+  return running;
+#else
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return kill((pid_t)pid, 0) == 0; /* no /proc: zombies count as running */
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+#endif
+}
+
+static void kill_pid(int64_t pid) {
+#ifdef _WIN32
+  HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+  if (h) {
+    TerminateProcess(h, 9);
+    CloseHandle(h);
+  }
+#else
+  kill((pid_t)pid, SIGKILL);
+#endif
+}
+
+/* Polls until the process has ended; returns the milliseconds it took, or
+ * -1 if it still runs after TEST_WAIT_MS. */
+static int wait_pid_gone(int64_t pid) {
+  for (int waited = 0; waited < TEST_WAIT_MS; waited += 10) {
+    if (!pid_running(pid))
+      return waited;
+    sleep_ms(10);
+  }
+  return -1;
+}
+
+/* Waits for a file, returns its contents (malloc'd). */
+static char *wait_for_file(const char *path) {
+  for (int waited = 0; waited < TEST_WAIT_MS; waited += 5) {
+    size_t len;
+    unsigned char *data = read_file(path, &len);
+    if (data && len > 0 && data[len - 1] == '\n') {
+      char *s = realloc(data, len + 1);
+      s[len] = '\0';
+      return s;
+    }
+    free(data);
+    sleep_ms(5);
+  }
+  fail_msg("%s did not appear", path);
+  return NULL;
+}
+
+static mproc_process_t *start_path_waiter(const char *path, bool daemon) {
+  mproc_process_opts_t opts = {.daemon = daemon};
+  mproc_args_t *a;
+  mproc_process_t *p;
+  if (mproc_args_new(&a) || mproc_args_add_str(a, path) ||
+      mproc_process_new(&p, t_wait_for_file, a, &opts) || mproc_process_start(p))
+    p = NULL;
+  mproc_args_free(a);
+  return p;
+}
+
+/* Middle process: starts a daemon (waits forever) and a non-daemon (waits
+ * for args[1]), writes their pids to args[0], and returns: its exit must
+ * terminate the daemon and wait for the other. */
+static int t_middle_exits_normally(const mproc_args_t *args) {
+  const char *pidfile, *stop;
+  char never[160];
+  if (mproc_args_get_str(args, 0, &pidfile) || mproc_args_get_str(args, 1, &stop))
+    return 1;
+  snprintf(never, sizeof never, "%s.never", pidfile);
+  /* Kept, not freed: freeing would let them go unjoined (and LSan would call
+   * dropping them a leak). */
+  static mproc_process_t *d, *n;
+  d = start_path_waiter(never, true);
+  n = start_path_waiter(stop, false);
+  if (!d || !n)
+    return 2;
+  char line[64];
+  snprintf(line, sizeof line, "%lld %lld\n", (long long)mproc_process_pid(d),
+           (long long)mproc_process_pid(n));
+  write_file(pidfile, line, strlen(line));
+  return 0; /* no join: exiting does it */
+}
+
+static void exit_terminates_daemons_and_joins_the_rest(void **state) {
+  char pidfile[128], stop[128];
+  temp_name(pidfile, sizeof pidfile, "pids");
+  temp_name(stop, sizeof stop, "stop");
+  mproc_args_t *a;
+  mproc_process_t *m;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, pidfile));
+  ASSERT_OK(mproc_args_add_str(a, stop));
+  ASSERT_OK(mproc_process_new(&m, t_middle_exits_normally, a, NULL));
+  mproc_args_free(a);
+  ASSERT_OK(mproc_process_start(m));
+  char *pids = wait_for_file(pidfile);
+  long long daemon_pid, other_pid;
+  assert_int_equal(sscanf(pids, "%lld %lld", &daemon_pid, &other_pid), 2);
+  free(pids);
+  remove(pidfile);
+
+  assert_true(wait_pid_gone(daemon_pid) >= 0);             /* terminated at M's exit */
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_process_join(m, 300)); /* M waits for the other */
+  assert_true(pid_running(other_pid));
+  assert_int_equal(write_file(stop, "x", 1), 0);
+  ASSERT_OK(mproc_process_join(m, TEST_WAIT_MS));
+  int code;
+  ASSERT_OK(mproc_process_exitcode(m, &code));
+  assert_int_equal(code, 0);
+  assert_true(wait_pid_gone(other_pid) >= 0);
+  mproc_process_free(m);
+}
+
+/* A non-daemon child of the middle process: waits until its parent is
+ * gone, then says so in the file args[0]. */
+static int t_notice_parent_death(const mproc_args_t *args) {
+  const char *path;
+  if (mproc_args_get_str(args, 0, &path) || mproc_parent_alive() != 1 ||
+      mproc_parent_sentinel() == -1)
+    return 1;
+  mproc_waitable_t w = mproc_waitable_sentinel(mproc_parent_sentinel());
+  size_t ready, n;
+  if (mproc_wait(&w, 1, TEST_WAIT_MS, &ready, &n) != 0 || mproc_parent_alive() != 0)
+    return 2;
+  write_file(path, "noticed\n", 8);
+  return 0;
+}
+
+typedef struct {
+  const char *path;
+  mproc_process_t *p;
+} thread_start_t;
+
+static void start_daemon_in_thread(void *arg) {
+  thread_start_t *t = arg;
+  t->p = start_path_waiter(t->path, true);
+}
+
+/* Middle process: starts two daemons (one from a thread that then exits)
+ * and a non-daemon, writes their pids to args[0], then dies by SIGKILL /
+ * TerminateProcess: no exit handler runs. */
+static int t_middle_is_killed(const mproc_args_t *args) {
+  const char *pidfile, *noticed;
+  char never[160];
+  if (mproc_args_get_str(args, 0, &pidfile) || mproc_args_get_str(args, 1, &noticed))
+    return 1;
+  snprintf(never, sizeof never, "%s.never", pidfile);
+  mproc_process_t *d = start_path_waiter(never, true);
+  thread_start_t ts = {never, NULL};
+  test_thread_t t;
+  thread_start(&t, start_daemon_in_thread, &ts);
+  thread_join(&t);
+  mproc_args_t *a;
+  mproc_process_t *n;
+  if (!d || !ts.p || mproc_args_new(&a) || mproc_args_add_str(a, noticed) ||
+      mproc_process_new(&n, t_notice_parent_death, a, NULL) || mproc_process_start(n))
+    return 2;
+  /* The thread that started ts.p is gone; its daemon must not be. */
+  sleep_ms(200);
+  if (mproc_process_is_alive(ts.p) != 1)
+    return 3;
+  char line[96];
+  snprintf(line, sizeof line, "%lld %lld %lld\n", (long long)mproc_process_pid(d),
+           (long long)mproc_process_pid(ts.p), (long long)mproc_process_pid(n));
+  write_file(pidfile, line, strlen(line));
+#ifdef _WIN32
+  TerminateProcess(GetCurrentProcess(), 9);
+#else
+  raise(SIGKILL);
+#endif
+  return 4;
+}
+
+static void daemons_die_with_a_killed_parent(void **state) {
+  char pidfile[128], noticed[128];
+  temp_name(pidfile, sizeof pidfile, "pids");
+  temp_name(noticed, sizeof noticed, "noticed");
+  mproc_args_t *a;
+  mproc_process_t *m;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, pidfile));
+  ASSERT_OK(mproc_args_add_str(a, noticed));
+  ASSERT_OK(mproc_process_new(&m, t_middle_is_killed, a, NULL));
+  mproc_args_free(a);
+  ASSERT_OK(mproc_process_start(m));
+  ASSERT_OK(mproc_process_join(m, TEST_WAIT_MS));
+  int code;
+  ASSERT_OK(mproc_process_exitcode(m, &code));
+#ifdef _WIN32
+  assert_int_equal(code, 9);
+#else
+  assert_int_equal(code, -9);
+#endif
+  char *pids = wait_for_file(pidfile);
+  long long d1, d2, other;
+  assert_int_equal(sscanf(pids, "%lld %lld %lld", &d1, &d2, &other), 3);
+  free(pids);
+  remove(pidfile);
+
+  int t1 = wait_pid_gone(d1), t2 = wait_pid_gone(d2);
+  print_message("daemons ended %d ms and %d ms after their parent was killed\n", t1, t2);
+  if (t1 < 0)
+    kill_pid(d1);
+  if (t2 < 0)
+    kill_pid(d2);
+  assert_true(t1 >= 0 && t1 <= 5000);
+  assert_true(t2 >= 0 && t2 <= 5000);
+
+  /* The non-daemon lives on, and notices through mproc_parent_alive. */
+  char *said = wait_for_file(noticed);
+  assert_string_equal(said, "noticed\n");
+  free(said);
+  remove(noticed);
+  assert_true(wait_pid_gone(other) >= 0);
+  mproc_process_free(m);
+}
+
+static void parent_calls_in_the_main_process(void **state) {
+  ASSERT_ERR(MPROC_ESTATE, mproc_parent_alive());
+  assert_true(mproc_parent_sentinel() == -1);
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest threads[] = {
@@ -416,10 +657,16 @@ int main(int argc, char **argv) {
       cmocka_unit_test(wait_rejects_bad_input),
       cmocka_unit_test(active_children_and_no_zombies),
   };
+  const struct CMUnitTest daemons[] = {
+      cmocka_unit_test(parent_calls_in_the_main_process),
+      cmocka_unit_test(exit_terminates_daemons_and_joins_the_rest),
+      cmocka_unit_test(daemons_die_with_a_killed_parent),
+  };
   const test_group_t groups[] = {
       TEST_GROUP("threads", threads),
       TEST_GROUP("logging", logging),
       TEST_GROUP("waiting", waiting),
+      TEST_GROUP("daemons", daemons),
   };
   return run_groups(argc, argv, groups, sizeof groups / sizeof groups[0]);
 }

@@ -213,6 +213,22 @@ MPROC_API const char *mproc_current_name(void);
  * Errors: none. */
 MPROC_API int64_t mproc_current_pid(void);
 
+/* Tells whether the process that started this one is still running
+ * (Python's parent_process().is_alive()). Works however the parent ended,
+ * SIGKILL and TerminateProcess included.
+ * Returns: 1 running, 0 ended.
+ * Errors: MPROC_ESTATE (this process was not started by mproc). */
+MPROC_API int mproc_parent_alive(void);
+
+/* A waitable handle that becomes ready when the parent ends (Python's
+ * parent_process().sentinel), for mproc_wait or an event loop.
+ * Returns: the handle (static, owned by the library); -1 in a process not
+ *   started by mproc.
+ * Errors: none.
+ * Platform: a pipe read end that reaches end-of-file (POSIX); the parent's
+ *   process handle (Windows). */
+MPROC_API intptr_t mproc_parent_sentinel(void);
+
 /* The pid of the process that started this one with mproc (Python's
  * parent_process().pid).
  * Returns: the parent's pid in a child; 0 in a process not started by mproc

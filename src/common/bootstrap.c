@@ -5,7 +5,7 @@
 #include "bootstrap.h"
 
 enum {
-  VERSION = 2,
+  VERSION = 3,
   PREAMBLE = 24,
   MAX_HEADER = 1 << 20,
   MAX_REPORT = 4096,
@@ -22,6 +22,8 @@ enum {
   H_PPID,
   H_DAEMON,
   H_LOG_LEVEL,
+  H_PARENT_LINK,
+  H_PDEATHSIG_OK,
   H_N
 };
 
@@ -48,6 +50,10 @@ int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b) {
     rc = mproc_args_add_bool(h, b->daemon);
   if (!rc)
     rc = mproc_args_add_int(h, b->log_level);
+  if (!rc)
+    rc = mproc_args_add_int(h, b->parent_link);
+  if (!rc)
+    rc = mproc_args_add_bool(h, b->pdeathsig_ok);
   if (!rc)
     rc = mproc_args_encode(h, &enc, &enc_len);
   if (rc)
@@ -96,7 +102,9 @@ static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
       mproc_args_get_str(h, H_IDENTITY, &identity) ||
       mproc_args_get_int(h, H_PPID, &b->parent_pid) ||
       mproc_args_get_bool(h, H_DAEMON, &b->daemon) ||
-      mproc_args_get_int(h, H_LOG_LEVEL, &log_level)) {
+      mproc_args_get_int(h, H_LOG_LEVEL, &log_level) ||
+      mproc_args_get_int(h, H_PARENT_LINK, &b->parent_link) ||
+      mproc_args_get_bool(h, H_PDEATHSIG_OK, &b->pdeathsig_ok)) {
     mproc__error_prefix("bootstrap: bad header");
     return MPROC_EPROTO;
   }

@@ -22,6 +22,8 @@ typedef struct {
   int64_t parent_pid;
   bool daemon;
   int log_level;
+  int64_t parent_link; /* the child's value of its link to the parent */
+  bool pdeathsig_ok;   /* started from the parent's main thread */
   unsigned char *args; /* the encoded argument tuple */
   size_t args_len;
 } mproc__boot_t;

@@ -35,8 +35,12 @@ static void run_spawned_child(const char *token) {
     mproc__boot_clear(&boot);
     exit(MPROC__CHILD_FAILED);
   }
-  mproc__current_become_child(boot.name, boot.identity, boot.parent_pid, boot.daemon);
+  mproc__current_become_child(boot.name, boot.identity, boot.parent_pid, boot.daemon,
+                              (intptr_t)boot.parent_link);
   mproc__log_inherit(boot.log_level);
+  if (mproc__os_parent_watch((intptr_t)boot.parent_link, boot.parent_pid, boot.daemon,
+                             boot.pdeathsig_ok) != 0)
+    mproc__log(MPROC_LOG_WARNING, "cannot watch the parent: %s", mproc_last_error_detail());
   boot.name = boot.identity = NULL; /* now owned by current.c */
   mproc__boot_clear(&boot);
   mproc__report_ok(&channel);

@@ -14,6 +14,10 @@ int mproc__children_snapshot(mproc_process_t ***out, size_t *n);
  * list belongs to its parent. */
 void mproc__children_forget_all(void);
 
+/* process.c: at a normal exit, terminate daemonic children and join all
+ * (registered with atexit; a forked child calls it before _exit). */
+void mproc__exit_children(void);
+
 /* process.c: a reference held by the list or a snapshot. */
 void mproc__process_retain(mproc_process_t *p);
 void mproc__process_release(mproc_process_t *p);

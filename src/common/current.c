@@ -10,16 +10,19 @@ static char *current_name;     /* NULL: "MainProcess" */
 static char *current_identity; /* NULL: "" */
 static int64_t current_parent_pid;
 static bool current_daemon;
+static intptr_t current_parent_link = -1;
 /* Children created so far; Python numbers them from 1 in each process. */
 static atomic_uint_fast64_t children_created;
 
-void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon) {
+void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon,
+                                 intptr_t parent_link) {
   /* A forked child inherits its parent's strings; they are not freed here
    * because the parent's copies are those same pointers' owners. */
   current_name = name;
   current_identity = identity;
   current_parent_pid = parent_pid;
   current_daemon = daemon;
+  current_parent_link = parent_link;
   atomic_store(&children_created, 0);
 }
 
@@ -40,6 +43,14 @@ const char *mproc_current_name(void) { return current_name ? current_name : "Mai
 int64_t mproc_current_pid(void) { return mproc__os_getpid(); }
 
 int64_t mproc_parent_pid(void) { return current_parent_pid; }
+
+intptr_t mproc_parent_sentinel(void) { return current_parent_link; }
+
+int mproc_parent_alive(void) {
+  if (current_parent_link == -1)
+    return mproc__fail(MPROC_ESTATE, "parent_alive: this process was not started by mproc");
+  return mproc__os_sentinel_ready(current_parent_link) ? 0 : 1;
+}
 
 int mproc_cpu_count(void) {
   int n = mproc__os_cpu_count();

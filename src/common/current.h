@@ -6,8 +6,10 @@
 
 #include "internal.h"
 
-/* Takes ownership of name and identity (malloc'd). */
-void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon);
+/* Takes ownership of name and identity (malloc'd). parent_link is this
+ * process's sentinel for its parent (-1: none). */
+void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon,
+                                 intptr_t parent_link);
 bool mproc__current_is_daemon(void);
 /* The identity of the next child: "<own identity>:<n>" or "<n>" in the main
  * process. Returns malloc'd text or NULL. */

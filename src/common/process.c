@@ -29,6 +29,8 @@ struct mproc_process {
   bool daemon;
   mproc_start_method_t method;
   int64_t creator_pid; /* the parent's pid, as a forked child must learn it */
+  intptr_t child_link; /* the child's sentinel for this process */
+  bool pdeathsig_ok;   /* started from this process's main thread */
 
   mproc__os_mutex_t *lock; /* guards everything below */
   atomic_int refs;         /* the owner's, the child list's, snapshots' */
@@ -139,7 +141,10 @@ static int fork_child_main(void *ctx) {
   mproc_process_t *p = ctx;
   mproc__global_locks_release(); /* taken by start_fork around fork() */
   mproc__children_forget_all();
-  mproc__current_become_child(p->name, p->identity, p->creator_pid, p->daemon);
+  mproc__os_parent_link_after_fork();
+  mproc__current_become_child(p->name, p->identity, p->creator_pid, p->daemon, p->child_link);
+  if (mproc__os_parent_watch(p->child_link, p->creator_pid, p->daemon, p->pdeathsig_ok) != 0)
+    mproc__log(MPROC_LOG_WARNING, "cannot watch the parent: %s", mproc_last_error_detail());
   mproc__log(MPROC_LOG_INFO, "child started");
   mproc_args_t *args;
   if (mproc_args_decode(&args, p->args, p->args_len) != 0) {
@@ -148,6 +153,7 @@ static int fork_child_main(void *ctx) {
   }
   int code = p->target(args) & 0xff;
   mproc_args_free(args);
+  mproc__exit_children(); /* what atexit does in a spawned child */
   mproc__log(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
   /* Only the standard streams, as Python's fork child: another stream's
    * lock may have been held by a thread that does not exist here. */
@@ -166,8 +172,9 @@ static int start_fork(mproc_process_t *p) {
                p->name, threads);
   fflush(NULL); /* or the child would print the parent's buffered output again */
   p->creator_pid = mproc__os_getpid();
+  p->pdeathsig_ok = mproc__os_is_main_thread();
   mproc__global_locks_acquire();
-  int rc = mproc__os_fork(&p->child, fork_child_main, p);
+  int rc = mproc__os_fork(&p->child, fork_child_main, p, &p->child_link);
   mproc__global_locks_release();
   return rc;
 }
@@ -179,8 +186,9 @@ static int start_spawn(mproc_process_t *p) {
   if (failed)
     return mproc__fail(MPROC_ENOMEM, "start: out of memory");
   int rc = mproc__os_fnref_make((mproc__fn_t)p->target, &boot.target);
+  mproc__spawn_opts_t o = {exe, p->daemon};
   if (!rc)
-    rc = mproc__os_spawn(&p->child, exe, &p->channel);
+    rc = mproc__os_spawn(&p->child, &o, &p->channel, &p->child_link);
   free(exe);
   if (rc) {
     free(boot.target.module);
@@ -192,6 +200,8 @@ static int start_spawn(mproc_process_t *p) {
   boot.parent_pid = mproc__os_getpid();
   boot.daemon = p->daemon;
   boot.log_level = (int)mproc_log_get_level();
+  boot.parent_link = p->child_link;
+  boot.pdeathsig_ok = mproc__os_is_main_thread();
   boot.args = p->args;
   boot.args_len = p->args_len;
   rc = mproc__boot_send(&p->channel, &boot);
@@ -219,6 +229,9 @@ int mproc_process_start(mproc_process_t *p) {
   }
   mproc__reaper_collect();
   mproc__child_entry_anchor();
+  static atomic_flag exit_hook = ATOMIC_FLAG_INIT;
+  if (!atomic_flag_test_and_set(&exit_hook))
+    atexit(mproc__exit_children);
   mproc__log(MPROC_LOG_DEBUG, "starting %s with %s", p->name, method_name(p->method));
   rc = p->method == MPROC_START_FORK ? start_fork(p) : start_spawn(p);
   if (rc == 0 || p->child) {
@@ -388,6 +401,27 @@ intptr_t mproc_process_sentinel(const mproc_process_t *p) {
   intptr_t s = p->child ? mproc__os_child_sentinel(p->child) : -1;
   mproc__os_mutex_unlock(p->lock);
   return s;
+}
+
+/* Python's util._exit_function: at a normal exit, terminate daemonic
+ * children, then join every child. */
+void mproc__exit_children(void) {
+  mproc_process_t **list;
+  size_t n;
+  if (mproc__children_snapshot(&list, &n) != 0)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    if (list[i]->daemon && mproc_process_is_alive(list[i]) == 1) {
+      mproc__log(MPROC_LOG_INFO, "calling terminate() for daemon %s", list[i]->name);
+      mproc_process_terminate(list[i]);
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    mproc__log(MPROC_LOG_INFO, "calling join() for process %s", list[i]->name);
+    mproc_process_join(list[i], MPROC_INFINITE);
+    mproc__process_release(list[i]);
+  }
+  free(list);
 }
 
 int mproc_active_children(mproc_process_t ***out, size_t *count) {

@@ -6,7 +6,11 @@
 
 bool mproc__os_fork_supported(void) { return true; }
 
-int mproc__os_fork(mproc__os_child_t **out, int (*child_main)(void *ctx), void *ctx) {
+int mproc__os_fork(mproc__os_child_t **out, int (*child_main)(void *ctx), void *ctx,
+                   intptr_t *child_link) {
+  int rc = mproc__os_parent_link(child_link); /* inherited as it is */
+  if (rc)
+    return rc;
   /* stdio needs nothing here: glibc's fork() takes the stream-list lock and
    * re-initialises every stream's lock in the child. Taking stream locks
    * before fork() would invert glibc's order and deadlock against another

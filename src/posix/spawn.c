@@ -22,8 +22,10 @@
 extern char **environ;
 
 #define SELF_EXE "/proc/self/exe"
-/* The child's channel: the first descriptor after the standard streams. */
+/* The child's channel, then its link to this process (see parent_link.c):
+ * the first descriptors after the standard streams. */
 #define CHILD_FD 3
+#define CHILD_LINK_FD 4
 
 /* Closes every descriptor >= from in the child: glibc 2.34 has a file
  * action for it; elsewhere only close-on-exec descriptors are closed. */
@@ -36,7 +38,13 @@ static int close_the_rest(posix_spawn_file_actions_t *fa, int from) {
 #endif
 }
 
-int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *parent_end) {
+int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
+                    mproc__stream_t *parent_end, intptr_t *child_link) {
+  const char *exe = o->exe;
+  intptr_t link;
+  int lrc = mproc__os_parent_link(&link);
+  if (lrc)
+    return lrc;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return mproc__os_fail("spawn: socketpair");
@@ -54,7 +62,9 @@ int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *p
   if (rc == 0) {
     rc = posix_spawn_file_actions_adddup2(&fa, sv[1], CHILD_FD);
     if (rc == 0)
-      rc = close_the_rest(&fa, CHILD_FD + 1);
+      rc = posix_spawn_file_actions_adddup2(&fa, (int)link, CHILD_LINK_FD);
+    if (rc == 0)
+      rc = close_the_rest(&fa, CHILD_LINK_FD + 1);
     posix_spawnattr_init(&attr);
     /* The child starts with no blocked signals, whatever this thread blocks. */
     posix_spawnattr_setsigmask(&attr, &none);
@@ -72,6 +82,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *p
         return mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
       }
       parent_end->rd = parent_end->wr = sv[0];
+      *child_link = CHILD_LINK_FD;
       return 0;
     }
   } else {

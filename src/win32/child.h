@@ -14,6 +14,9 @@ struct mproc__os_child {
   int exitcode;
 };
 
+/* The Job Object daemon children join (parent_link.c). */
+int mproc__win32_daemon_job(HANDLE *job);
+
 /* The exit code TerminateProcess gives, as Python's -SIGTERM. */
 #define MPROC__TERMINATE_CODE ((UINT)-15)
 

@@ -13,7 +13,7 @@
 #include "child.h"
 #include "wide.h"
 
-enum { MAX_INHERIT = 5 };
+enum { MAX_INHERIT = 6 };
 
 typedef struct {
   HANDLE list[MAX_INHERIT];
@@ -46,9 +46,12 @@ static wchar_t *self_path(void) {
   }
 }
 
-int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *parent_end) {
-  HANDLE boot_rd = NULL, boot_wr = NULL, rep_rd = NULL, rep_wr = NULL;
+int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
+                    mproc__stream_t *parent_end, intptr_t *child_link) {
+  const char *exe = o->exe;
+  HANDLE boot_rd = NULL, boot_wr = NULL, rep_rd = NULL, rep_wr = NULL, job = NULL;
   inherit_t inh = {{0}, 0};
+  int std_end = 2; /* inh.list: 2 pipe ends, std duplicates up to here, the link */
   LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
   wchar_t *path = NULL, *cmdline = NULL;
   int rc = 0;
@@ -72,6 +75,10 @@ int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *p
   }
   inh.list[inh.count++] = boot_rd;
   inh.list[inh.count++] = rep_wr;
+  intptr_t link;
+  if ((rc = mproc__os_parent_link(&link)) != 0 ||
+      (o->daemon && (rc = mproc__win32_daemon_job(&job))))
+    goto cleanup;
 
   STARTUPINFOEXW si;
   ZeroMemory(&si, sizeof si);
@@ -80,6 +87,8 @@ int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *p
   si.StartupInfo.hStdInput = inheritable_std(STD_INPUT_HANDLE, &inh);
   si.StartupInfo.hStdOutput = inheritable_std(STD_OUTPUT_HANDLE, &inh);
   si.StartupInfo.hStdError = inheritable_std(STD_ERROR_HANDLE, &inh);
+  std_end = inh.count;
+  inh.list[inh.count++] = (HANDLE)link; /* stays open: it is the parent's */
 
   SIZE_T size = 0;
   InitializeProcThreadAttributeList(NULL, 1, 0, &size);
@@ -110,12 +119,23 @@ int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *p
   cmdline[cap - 1] = 0;
 
   PROCESS_INFORMATION pi;
-  if (!CreateProcessW(path, cmdline, NULL, NULL, TRUE,
-                      EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT, NULL, NULL,
-                      &si.StartupInfo, &pi)) {
+  /* A daemon joins the job before it runs a single instruction. */
+  DWORD flags = EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT |
+                (o->daemon ? CREATE_SUSPENDED : 0);
+  if (!CreateProcessW(path, cmdline, NULL, NULL, TRUE, flags, NULL, NULL, &si.StartupInfo, &pi)) {
     int code = mproc__os_fail("spawn: CreateProcessW(%s)", exe ? exe : "(this program)");
     rc = code == MPROC_ENOMEM ? code : MPROC_ECHILD;
     goto cleanup;
+  }
+  if (o->daemon) {
+    if (!AssignProcessToJobObject(job, pi.hProcess)) {
+      rc = mproc__os_fail("spawn: AssignProcessToJobObject");
+      TerminateProcess(pi.hProcess, MPROC__TERMINATE_CODE);
+      CloseHandle(pi.hThread);
+      CloseHandle(pi.hProcess);
+      goto cleanup;
+    }
+    ResumeThread(pi.hThread);
   }
   CloseHandle(pi.hThread);
   mproc__os_child_t *c = calloc(1, sizeof *c);
@@ -130,6 +150,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const char *exe, mproc__stream_t *p
   *out = c;
   parent_end->rd = (intptr_t)rep_rd;
   parent_end->wr = (intptr_t)boot_wr;
+  *child_link = link;      /* inherited handles keep their value */
   rep_rd = boot_wr = NULL; /* now the caller's */
 
 cleanup:
@@ -137,7 +158,7 @@ cleanup:
     DeleteProcThreadAttributeList(attrs);
     free(attrs);
   }
-  for (int i = 2; i < inh.count; i++) /* after the two pipes: the std duplicates */
+  for (int i = 2; i < std_end; i++) /* after the two pipes: the std duplicates */
     CloseHandle(inh.list[i]);
   HANDLE mine[] = {boot_rd, boot_wr, rep_rd, rep_wr};
   for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
