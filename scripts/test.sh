@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test on every leg, on a fresh Debian machine:
 #   1. Linux, GCC, Debug, AddressSanitizer + UndefinedBehaviorSanitizer, static
-#      library; the whole suite once per start method (spawn, fork).
+#      library; the whole suite once per start method (spawn, fork, forkserver).
 #   2. Linux, Clang, Release, shared library; the suite once, plus an install
 #      check (find_package and pkg-config from an install prefix); and Clang
 #      with ThreadSanitizer, the suite once.
@@ -87,7 +87,7 @@ gcc_dir=$build/gcc-asan
 if step gcc-configure cmake -S . -B "$gcc_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
     -DMPROC_SANITIZE=address,undefined -DMPROC_WERROR=ON &&
   step gcc-build cmake --build "$gcc_dir" -j "$jobs"; then
-  for method in spawn fork; do
+  for method in spawn fork forkserver; do
     suite "gcc-asan-$method" "$gcc_dir" MPROC_START_METHOD=$method \
       ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
   done

@@ -114,9 +114,15 @@ int mproc__os_fnref_resolve(const mproc__fnref_t *ref, mproc__fn_t *fn);
 
 typedef struct mproc__os_child mproc__os_child_t;
 
+/* Extra handles a spawned child inherits: the handle table. */
+#define MPROC__MAX_INHERIT 8
+
 typedef struct {
-  const char *exe; /* NULL: the running executable */
-  bool daemon;     /* dies with this process, even if it is killed */
+  const char *exe;         /* NULL: the running executable */
+  bool daemon;             /* dies with this process, even if it is killed */
+  const intptr_t *inherit; /* descriptors / HANDLEs to pass on */
+  size_t ninherit;         /* at most MPROC__MAX_INHERIT */
+  intptr_t *inherited;     /* receives their values in the child */
 } mproc__spawn_opts_t;
 
 /* Starts the executable with the marker argument --mproc-child <token> and a
@@ -152,5 +158,20 @@ int mproc__os_wait_handles(const intptr_t *handles, size_t n, int timeout_ms, bo
 int mproc__os_child_stop(mproc__os_child_t *c, bool force);
 /* Releases the handle; does not wait or stop. */
 void mproc__os_child_free(mproc__os_child_t *c);
+
+/* ---- forkserver (forkserver.c) ------------------------------------------ */
+
+/* The forkserver start method (forkserver.c): the same contract as
+ * mproc__os_spawn, served by the server at the end of ctl. */
+int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc__spawn_opts_t *o,
+                              mproc__stream_t *parent_end, intptr_t *child_link);
+/* The server's loop, run as the target of a spawned process; returns when
+ * ctl reaches end-of-file (its parent is gone or done). Each forked child
+ * calls child_entry with its channel token and never comes back. */
+int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *token));
+bool mproc__os_forkserver_supported(void);
+/* A connected pair for the server's control channel, close-on-exec. */
+int mproc__os_control_pair(intptr_t *mine, intptr_t *theirs);
+void mproc__os_close_handle(intptr_t h);
 
 #endif

@@ -5,7 +5,7 @@
 #include "bootstrap.h"
 
 enum {
-  VERSION = 3,
+  VERSION = 4,
   PREAMBLE = 24,
   MAX_HEADER = 1 << 20,
   MAX_REPORT = 4096,
@@ -24,6 +24,7 @@ enum {
   H_LOG_LEVEL,
   H_PARENT_LINK,
   H_PDEATHSIG_OK,
+  H_HANDLES,
   H_N
 };
 
@@ -54,6 +55,14 @@ int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b) {
     rc = mproc_args_add_int(h, b->parent_link);
   if (!rc)
     rc = mproc_args_add_bool(h, b->pdeathsig_ok);
+  mproc_args_t *table = NULL;
+  if (!rc)
+    rc = mproc_args_new(&table);
+  for (size_t i = 0; i < b->nhandles && !rc; i++)
+    rc = mproc_args_add_int(table, b->handles[i]);
+  if (!rc)
+    rc = mproc_args_add_args(h, table);
+  mproc_args_free(table);
   if (!rc)
     rc = mproc_args_encode(h, &enc, &enc_len);
   if (rc)
@@ -92,6 +101,7 @@ static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
   const void *id;
   size_t id_len;
   int64_t offset, log_level;
+  const mproc_args_t *table;
   if (mproc_args_count(h) != H_N)
     return mproc__fail(MPROC_EPROTO, "bootstrap: header has %zu fields, expected %d",
                        mproc_args_count(h), H_N);
@@ -104,13 +114,20 @@ static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
       mproc_args_get_bool(h, H_DAEMON, &b->daemon) ||
       mproc_args_get_int(h, H_LOG_LEVEL, &log_level) ||
       mproc_args_get_int(h, H_PARENT_LINK, &b->parent_link) ||
-      mproc_args_get_bool(h, H_PDEATHSIG_OK, &b->pdeathsig_ok)) {
+      mproc_args_get_bool(h, H_PDEATHSIG_OK, &b->pdeathsig_ok) ||
+      mproc_args_get_args(h, H_HANDLES, &table)) {
     mproc__error_prefix("bootstrap: bad header");
     return MPROC_EPROTO;
   }
   if (id_len > sizeof b->target.id || offset < 0)
     return mproc__fail(MPROC_EPROTO, "bootstrap: bad target identity");
   b->log_level = (int)log_level;
+  b->nhandles = mproc_args_count(table);
+  if (b->nhandles > MPROC__MAX_INHERIT)
+    return mproc__fail(MPROC_EPROTO, "bootstrap: %zu inherited handles", b->nhandles);
+  for (size_t i = 0; i < b->nhandles; i++)
+    if (mproc_args_get_int(table, i, &b->handles[i]))
+      return mproc__fail(MPROC_EPROTO, "bootstrap: bad handle table");
   memcpy(b->target.id, id, id_len);
   b->target.id_len = id_len;
   b->target.offset = (uint64_t)offset;

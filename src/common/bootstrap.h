@@ -22,14 +22,19 @@ typedef struct {
   int64_t parent_pid;
   bool daemon;
   int log_level;
-  int64_t parent_link; /* the child's value of its link to the parent */
-  bool pdeathsig_ok;   /* started from the parent's main thread */
+  int64_t parent_link;                 /* the child's value of its link to the parent */
+  bool pdeathsig_ok;                   /* started from the parent's main thread */
+  int64_t handles[MPROC__MAX_INHERIT]; /* the handle table: child values */
+  size_t nhandles;
   unsigned char *args; /* the encoded argument tuple */
   size_t args_len;
 } mproc__boot_t;
 
 /* Does nothing; referencing it links child_entry.c (and its constructor). */
 void mproc__child_entry_anchor(void);
+/* The spawned child's entry for the channel named by token; never returns.
+ * The forkserver's children enter here too. */
+void mproc__child_entry_run(const char *token);
 
 int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b);
 int mproc__boot_recv(mproc__stream_t *s, mproc__boot_t *b);

@@ -38,6 +38,7 @@ static void run_spawned_child(const char *token) {
   mproc__current_become_child(boot.name, boot.identity, boot.parent_pid, boot.daemon,
                               (intptr_t)boot.parent_link);
   mproc__log_inherit(boot.log_level);
+  mproc__current_set_handles(boot.handles, boot.nhandles);
   if (mproc__os_parent_watch((intptr_t)boot.parent_link, boot.parent_pid, boot.daemon,
                              boot.pdeathsig_ok) != 0)
     mproc__log(MPROC_LOG_WARNING, "cannot watch the parent: %s", mproc_last_error_detail());
@@ -91,6 +92,8 @@ __attribute__((constructor)) static void auto_entry(void) {
     run_spawned_child(token);
 }
 #endif
+
+void mproc__child_entry_run(const char *token) { run_spawned_child(token); }
 
 /* Referenced by process.c so that a static link that uses processes always
  * pulls in this file, and with it the constructor above. */

@@ -18,6 +18,12 @@ void mproc__children_forget_all(void);
  * (registered with atexit; a forked child calls it before _exit). */
 void mproc__exit_children(void);
 
+/* process.c: a process of the library's own (the forkserver): not a child
+ * in the user's sense (not listed, not joined at exit, not numbered), and
+ * inheriting the given handles (its handle table). */
+int mproc__process_new_internal(mproc_process_t **out, mproc_target_fn target, const char *name,
+                                const intptr_t *inherit, size_t ninherit);
+
 /* process.c: a reference held by the list or a snapshot. */
 void mproc__process_retain(mproc_process_t *p);
 void mproc__process_release(mproc_process_t *p);

@@ -16,8 +16,10 @@ static atomic_uint_fast64_t children_created;
 
 void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon,
                                  intptr_t parent_link) {
-  /* A forked child inherits its parent's strings; they are not freed here
-   * because the parent's copies are those same pointers' owners. */
+  /* The strings replaced are this process's own copies (a forkserver child
+   * replaces the server's identity; a forked child its parent's). */
+  free(current_name);
+  free(current_identity);
   current_name = name;
   current_identity = identity;
   current_parent_pid = parent_pid;
@@ -27,6 +29,17 @@ void mproc__current_become_child(char *name, char *identity, int64_t parent_pid,
 }
 
 bool mproc__current_is_daemon(void) { return current_daemon; }
+
+static intptr_t handles[MPROC__MAX_INHERIT];
+static size_t nhandles;
+
+void mproc__current_set_handles(const int64_t *h, size_t n) {
+  nhandles = n < MPROC__MAX_INHERIT ? n : MPROC__MAX_INHERIT;
+  for (size_t i = 0; i < nhandles; i++)
+    handles[i] = (intptr_t)h[i];
+}
+
+intptr_t mproc__current_handle(size_t i) { return i < nhandles ? handles[i] : -1; }
 
 char *mproc__current_next_child_identity(void) {
   unsigned long long n = (unsigned long long)atomic_fetch_add(&children_created, 1) + 1;

@@ -13,6 +13,7 @@
 #include "bootstrap.h"
 #include "children.h"
 #include "current.h"
+#include "forkserver.h"
 #include "log.h"
 #include "reaper.h"
 #include "spinlock.h"
@@ -28,9 +29,12 @@ struct mproc_process {
   char *identity;
   bool daemon;
   mproc_start_method_t method;
-  int64_t creator_pid; /* the parent's pid, as a forked child must learn it */
-  intptr_t child_link; /* the child's sentinel for this process */
-  bool pdeathsig_ok;   /* started from this process's main thread */
+  int64_t creator_pid;                  /* the parent's pid, as a forked child must learn it */
+  intptr_t child_link;                  /* the child's sentinel for this process */
+  bool pdeathsig_ok;                    /* started from this process's main thread */
+  bool internal;                        /* the library's own (the forkserver): never listed */
+  intptr_t inherit[MPROC__MAX_INHERIT]; /* its handle table */
+  size_t ninherit;
 
   mproc__os_mutex_t *lock; /* guards everything below */
   atomic_int refs;         /* the owner's, the child list's, snapshots' */
@@ -46,8 +50,8 @@ static const char *method_name(mproc_start_method_t m) {
   return m == MPROC_START_FORK ? "fork" : m == MPROC_START_FORKSERVER ? "forkserver" : "spawn";
 }
 
-int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
-                      const mproc_process_opts_t *opts) {
+static int create(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
+                  const mproc_process_opts_t *opts, bool internal) {
   if (!out || !target)
     return mproc__fail(MPROC_EINVAL, "process_new: %s is NULL", out ? "target" : "out");
   mproc_process_opts_t defaults = {0};
@@ -71,6 +75,7 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
   if (!p)
     return mproc__fail(MPROC_ENOMEM, "process_new: out of memory");
   p->target = target;
+  p->internal = internal;
   p->daemon = opts->daemon;
   p->method = method;
   p->state = CREATED;
@@ -90,7 +95,7 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
   if (!rc)
     rc = mproc__os_mutex_new(&p->lock);
   if (!rc) {
-    p->identity = mproc__current_next_child_identity();
+    p->identity = internal ? mproc__strdup("-") : mproc__current_next_child_identity();
     if (p->identity && opts->name) {
       p->name = mproc__strdup(opts->name);
     } else if (p->identity) {
@@ -107,6 +112,25 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
     return rc;
   }
   *out = p;
+  return 0;
+}
+
+int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
+                      const mproc_process_opts_t *opts) {
+  return create(out, target, args, opts, false);
+}
+
+int mproc__process_new_internal(mproc_process_t **out, mproc_target_fn target, const char *name,
+                                const intptr_t *inherit, size_t ninherit) {
+  mproc_process_opts_t opts = {.name = name, .start_method = MPROC_START_SPAWN};
+  if (ninherit > MPROC__MAX_INHERIT)
+    return mproc__fail(MPROC_EINVAL, "process: at most %d inherited handles", MPROC__MAX_INHERIT);
+  int rc = create(out, target, NULL, &opts, true);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < ninherit; i++)
+    (*out)->inherit[i] = inherit[i];
+  (*out)->ninherit = ninherit;
   return 0;
 }
 
@@ -141,8 +165,10 @@ static int fork_child_main(void *ctx) {
   mproc_process_t *p = ctx;
   mproc__global_locks_release(); /* taken by start_fork around fork() */
   mproc__children_forget_all();
+  mproc__forkserver_after_fork();
   mproc__os_parent_link_after_fork();
-  mproc__current_become_child(p->name, p->identity, p->creator_pid, p->daemon, p->child_link);
+  mproc__current_become_child(mproc__strdup(p->name), mproc__strdup(p->identity), p->creator_pid,
+                              p->daemon, p->child_link);
   if (mproc__os_parent_watch(p->child_link, p->creator_pid, p->daemon, p->pdeathsig_ok) != 0)
     mproc__log(MPROC_LOG_WARNING, "cannot watch the parent: %s", mproc_last_error_detail());
   mproc__log(MPROC_LOG_INFO, "child started");
@@ -186,8 +212,11 @@ static int start_spawn(mproc_process_t *p) {
   if (failed)
     return mproc__fail(MPROC_ENOMEM, "start: out of memory");
   int rc = mproc__os_fnref_make((mproc__fn_t)p->target, &boot.target);
-  mproc__spawn_opts_t o = {exe, p->daemon};
-  if (!rc)
+  intptr_t inherited[MPROC__MAX_INHERIT];
+  mproc__spawn_opts_t o = {exe, p->daemon, p->inherit, p->ninherit, inherited};
+  if (!rc && p->method == MPROC_START_FORKSERVER)
+    rc = mproc__forkserver_spawn(&p->child, &o, &p->channel, &p->child_link);
+  else if (!rc)
     rc = mproc__os_spawn(&p->child, &o, &p->channel, &p->child_link);
   free(exe);
   if (rc) {
@@ -201,7 +230,11 @@ static int start_spawn(mproc_process_t *p) {
   boot.daemon = p->daemon;
   boot.log_level = (int)mproc_log_get_level();
   boot.parent_link = p->child_link;
-  boot.pdeathsig_ok = mproc__os_is_main_thread();
+  /* A forkserver child's kernel parent is the server, not this process. */
+  boot.pdeathsig_ok = p->method == MPROC_START_SPAWN && mproc__os_is_main_thread();
+  boot.nhandles = p->ninherit;
+  for (size_t i = 0; i < p->ninherit; i++)
+    boot.handles[i] = inherited[i];
   boot.args = p->args;
   boot.args_len = p->args_len;
   rc = mproc__boot_send(&p->channel, &boot);
@@ -236,9 +269,11 @@ int mproc_process_start(mproc_process_t *p) {
   rc = p->method == MPROC_START_FORK ? start_fork(p) : start_spawn(p);
   if (rc == 0 || p->child) {
     p->state = STARTED;
-    p->listed = true;
-    mproc__process_retain(p);
-    mproc__children_add(p);
+    if (!p->internal) {
+      p->listed = true;
+      mproc__process_retain(p);
+      mproc__children_add(p);
+    }
   }
   if (rc && p->child) {
     /* The child is gone or going (the bootstrap could not be sent): its

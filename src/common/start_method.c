@@ -36,7 +36,9 @@ int mproc__start_method_check(mproc_start_method_t m) {
       return mproc__fail(MPROC_ENOTSUP, "start method fork: not available on this platform");
     return 0;
   case MPROC_START_FORKSERVER:
-    return mproc__fail(MPROC_ENOTSUP, "start method forkserver: not implemented yet");
+    if (!mproc__os_forkserver_supported())
+      return mproc__fail(MPROC_ENOTSUP, "start method forkserver: not available on this platform");
+    return 0;
   default:
     return mproc__fail(MPROC_EINVAL, "start method %d: not a start method", (int)m);
   }

@@ -29,6 +29,7 @@ mproc__os_child_t *mproc__posix_child_new(pid_t pid) {
   }
   c->pid = pid;
   c->pidfd = -1;
+  c->status_fd = -1;
 #ifdef SYS_pidfd_open
   c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (c->pidfd < 0)
@@ -37,9 +38,44 @@ mproc__os_child_t *mproc__posix_child_new(pid_t pid) {
   return c;
 }
 
+mproc__os_child_t *mproc__posix_forkserver_child_new(pid_t pid, int status_fd) {
+  mproc__os_child_t *c = calloc(1, sizeof *c);
+  if (!c || pthread_mutex_init(&c->lock, NULL) != 0) {
+    free(c);
+    kill(pid, SIGKILL);
+    close(status_fd);
+    return NULL;
+  }
+  c->pid = pid;
+  c->pidfd = -1;
+  c->status_fd = status_fd;
+  return c;
+}
+
 int64_t mproc__os_child_pid(const mproc__os_child_t *c) { return c->pid; }
 
-intptr_t mproc__os_child_sentinel(const mproc__os_child_t *c) { return c->pidfd; }
+intptr_t mproc__os_child_sentinel(const mproc__os_child_t *c) {
+  return c->status_fd >= 0 ? c->status_fd : c->pidfd;
+}
+
+/* A forkserver child has ended once its status can be read (or the server
+ * died: end-of-file, status 255 as in Python). Called with the lock held. */
+static void read_served_status(mproc__os_child_t *c) {
+  if (atomic_load(&c->ended))
+    return;
+  struct pollfd pfd = {.fd = c->status_fd, .events = POLLIN};
+  if (poll(&pfd, 1, 0) <= 0)
+    return;
+  int32_t code = 255;
+  size_t got = 0;
+  ssize_t r;
+  while (got < sizeof code &&
+         ((r = read(c->status_fd, (char *)&code + got, sizeof code - got)) > 0 ||
+          (r < 0 && errno == EINTR)))
+    got += r > 0 ? (size_t)r : 0;
+  c->exitcode = got == sizeof code ? code : 255;
+  atomic_store(&c->ended, true);
+}
 
 /* Reaps the child if it has exited: 0 with c->ended set, or an error. */
 static int reap(mproc__os_child_t *c) {
@@ -74,7 +110,25 @@ static bool has_exited(mproc__os_child_t *c, bool block) {
   return r < 0 || info.si_pid == c->pid;
 }
 
+static int wait_served(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
+  struct pollfd pfd = {.fd = c->status_fd, .events = POLLIN};
+  while (!atomic_load(&c->ended)) {
+    int r = poll(&pfd, 1, timeout_ms);
+    if (r < 0 && errno != EINTR)
+      return mproc__os_fail("poll(forkserver status)");
+    if (r == 0)
+      return MPROC_ETIMEDOUT;
+    pthread_mutex_lock(&c->lock);
+    read_served_status(c);
+    pthread_mutex_unlock(&c->lock);
+  }
+  *exitcode = c->exitcode;
+  return 0;
+}
+
 int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
+  if (c->status_fd >= 0)
+    return wait_served(c, timeout_ms, exitcode);
   int64_t deadline = timeout_ms > 0 ? mproc__os_now_ms() + timeout_ms : 0;
   int nap_ms = 1;
   while (!atomic_load(&c->ended)) {
@@ -109,6 +163,10 @@ int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
 int mproc__os_child_stop(mproc__os_child_t *c, bool force) {
   int rc = 0;
   pthread_mutex_lock(&c->lock);
+  /* A forkserver child is not ours: once its status is in, the server has
+   * reaped it and the pid may belong to someone else. */
+  if (c->status_fd >= 0)
+    read_served_status(c);
   if (!atomic_load(&c->ended) && kill(c->pid, force ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
     rc = mproc__os_fail("kill(%d)", (int)c->pid);
   pthread_mutex_unlock(&c->lock);
@@ -120,6 +178,8 @@ void mproc__os_child_free(mproc__os_child_t *c) {
     return;
   if (c->pidfd >= 0)
     close(c->pidfd);
+  if (c->status_fd >= 0)
+    close(c->status_fd);
   pthread_mutex_destroy(&c->lock);
   free(c);
 }

@@ -8,9 +8,17 @@
 
 #include "../common/internal.h"
 
+/* A spawned child's descriptors: its channel, then its link to this process
+ * (see parent_link.c), then the handle table; the first descriptors after
+ * the standard streams. */
+#define CHILD_FD 3
+#define CHILD_LINK_FD 4
+#define CHILD_INHERIT_FD 5
+
 struct mproc__os_child {
   pid_t pid;
   int pidfd;            /* -1 where pidfd_open is unavailable */
+  int status_fd;        /* forkserver children: where the server reports; else -1 */
   pthread_mutex_t lock; /* reaping and signalling: the pid is ours until reaped */
   atomic_bool ended;
   int exitcode; /* valid once ended */
@@ -19,5 +27,8 @@ struct mproc__os_child {
 /* Wraps a freshly started pid (opens its pidfd). NULL when out of memory;
  * the child is then killed and reaped so it is not lost. */
 mproc__os_child_t *mproc__posix_child_new(pid_t pid);
+/* A child of the forkserver: not ours to waitpid; its exit status arrives
+ * on status_fd (owned from now on). NULL when out of memory. */
+mproc__os_child_t *mproc__posix_forkserver_child_new(pid_t pid, int status_fd);
 
 #endif

@@ -9,6 +9,7 @@
  * opened without O_CLOEXEC. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -22,10 +23,6 @@
 extern char **environ;
 
 #define SELF_EXE "/proc/self/exe"
-/* The child's channel, then its link to this process (see parent_link.c):
- * the first descriptors after the standard streams. */
-#define CHILD_FD 3
-#define CHILD_LINK_FD 4
 
 /* Closes every descriptor >= from in the child: glibc 2.34 has a file
  * action for it; elsewhere only close-on-exec descriptors are closed. */
@@ -38,55 +35,84 @@ static int close_the_rest(posix_spawn_file_actions_t *fa, int from) {
 #endif
 }
 
+/* Descriptors below this are the child's layout (3: channel, 4: link, 5..:
+ * the handle table); a source down there could be overwritten by an
+ * earlier dup2, so sources are first lifted above it. */
+#define LAYOUT_END (CHILD_INHERIT_FD + MPROC__MAX_INHERIT)
+
+/* A close-on-exec copy of fd at LAYOUT_END or above (or fd itself, already
+ * there); *temp says whether the caller must close it. */
+static int lift(int fd, bool *temp) {
+  *temp = fd < LAYOUT_END;
+  return *temp ? fcntl(fd, F_DUPFD_CLOEXEC, LAYOUT_END) : fd;
+}
+
 int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                     mproc__stream_t *parent_end, intptr_t *child_link) {
-  const char *exe = o->exe;
+  if (o->ninherit > MPROC__MAX_INHERIT)
+    return mproc__fail(MPROC_EINVAL, "spawn: at most %d inherited handles", MPROC__MAX_INHERIT);
   intptr_t link;
-  int lrc = mproc__os_parent_link(&link);
-  if (lrc)
-    return lrc;
+  int rc = mproc__os_parent_link(&link);
+  if (rc)
+    return rc;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return mproc__os_fail("spawn: socketpair");
 
+  /* Sources of the child's layout, lifted clear of it. */
+  size_t nsrc = 2 + o->ninherit;
+  int src[2 + MPROC__MAX_INHERIT];
+  bool temp[2 + MPROC__MAX_INHERIT] = {false};
+  int from[2 + MPROC__MAX_INHERIT];
+  from[0] = sv[1];
+  from[1] = (int)link;
+  for (size_t i = 0; i < o->ninherit; i++)
+    from[2 + i] = (int)o->inherit[i];
+  size_t lifted = 0;
+  for (; lifted < nsrc; lifted++)
+    if ((src[lifted] = lift(from[lifted], &temp[lifted])) < 0)
+      break;
+
   char token[16];
   snprintf(token, sizeof token, "%d", CHILD_FD);
-  const char *path = exe ? exe : SELF_EXE;
+  const char *path = o->exe ? o->exe : SELF_EXE;
   char *argv[] = {(char *)path, MPROC__CHILD_MARKER, token, NULL};
-
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   sigset_t none;
   sigemptyset(&none);
-  int rc = posix_spawn_file_actions_init(&fa);
-  if (rc == 0) {
-    rc = posix_spawn_file_actions_adddup2(&fa, sv[1], CHILD_FD);
+  pid_t pid = 0;
+  if (lifted < nsrc) {
+    rc = errno;
+  } else if ((rc = posix_spawn_file_actions_init(&fa)) == 0) {
+    for (size_t i = 0; i < nsrc && rc == 0; i++)
+      rc = posix_spawn_file_actions_adddup2(&fa, src[i], CHILD_FD + (int)i);
     if (rc == 0)
-      rc = posix_spawn_file_actions_adddup2(&fa, (int)link, CHILD_LINK_FD);
-    if (rc == 0)
-      rc = close_the_rest(&fa, CHILD_LINK_FD + 1);
+      rc = close_the_rest(&fa, CHILD_FD + (int)nsrc);
     posix_spawnattr_init(&attr);
     /* The child starts with no blocked signals, whatever this thread blocks. */
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    pid_t pid = 0;
     if (rc == 0)
       rc = posix_spawn(&pid, path, &fa, &attr, argv, environ);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
-    close(sv[1]);
-    if (rc == 0) {
-      *out = mproc__posix_child_new(pid);
-      if (!*out) {
-        close(sv[0]);
-        return mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
-      }
-      parent_end->rd = parent_end->wr = sv[0];
-      *child_link = CHILD_LINK_FD;
-      return 0;
+  }
+  for (size_t i = 0; i < lifted; i++)
+    if (temp[i])
+      close(src[i]);
+  close(sv[1]);
+  if (rc == 0) {
+    *out = mproc__posix_child_new(pid);
+    if (!*out) {
+      close(sv[0]);
+      return mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
     }
-  } else {
-    close(sv[1]);
+    parent_end->rd = parent_end->wr = sv[0];
+    *child_link = CHILD_LINK_FD;
+    for (size_t i = 0; i < o->ninherit; i++)
+      o->inherited[i] = CHILD_INHERIT_FD + (int)i;
+    return 0;
   }
   close(sv[0]);
   int code = mproc__os_fail_code(rc, "spawn: execve(%s)", path);

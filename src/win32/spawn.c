@@ -13,7 +13,7 @@
 #include "child.h"
 #include "wide.h"
 
-enum { MAX_INHERIT = 6 };
+enum { MAX_INHERIT = 6 + MPROC__MAX_INHERIT };
 
 typedef struct {
   HANDLE list[MAX_INHERIT];
@@ -51,7 +51,8 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   const char *exe = o->exe;
   HANDLE boot_rd = NULL, boot_wr = NULL, rep_rd = NULL, rep_wr = NULL, job = NULL;
   inherit_t inh = {{0}, 0};
-  int std_end = 2; /* inh.list: 2 pipe ends, std duplicates up to here, the link */
+  int std_end = 2;     /* inh.list: 2 pipe ends, std duplicates up to here, the link, */
+  int table_start = 0; /* then the handle table's duplicates from here */
   LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
   wchar_t *path = NULL, *cmdline = NULL;
   int rc = 0;
@@ -89,6 +90,21 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   si.StartupInfo.hStdError = inheritable_std(STD_ERROR_HANDLE, &inh);
   std_end = inh.count;
   inh.list[inh.count++] = (HANDLE)link; /* stays open: it is the parent's */
+  table_start = inh.count;
+  if (o->ninherit > MPROC__MAX_INHERIT) {
+    rc = mproc__fail(MPROC_EINVAL, "spawn: at most %d inherited handles", MPROC__MAX_INHERIT);
+    goto cleanup;
+  }
+  for (size_t i = 0; i < o->ninherit; i++) {
+    /* An inheritable duplicate: inherited handles keep their value. */
+    HANDLE dup;
+    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)o->inherit[i], GetCurrentProcess(), &dup, 0,
+                         TRUE, DUPLICATE_SAME_ACCESS)) {
+      rc = mproc__os_fail("spawn: DuplicateHandle(inherited handle %zu)", i);
+      goto cleanup;
+    }
+    inh.list[inh.count++] = dup;
+  }
 
   SIZE_T size = 0;
   InitializeProcThreadAttributeList(NULL, 1, 0, &size);
@@ -150,7 +166,9 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   *out = c;
   parent_end->rd = (intptr_t)rep_rd;
   parent_end->wr = (intptr_t)boot_wr;
-  *child_link = link;      /* inherited handles keep their value */
+  *child_link = link; /* inherited handles keep their value */
+  for (size_t i = 0; i < o->ninherit; i++)
+    o->inherited[i] = (intptr_t)inh.list[table_start + (int)i];
   rep_rd = boot_wr = NULL; /* now the caller's */
 
 cleanup:
@@ -159,6 +177,8 @@ cleanup:
     free(attrs);
   }
   for (int i = 2; i < std_end; i++) /* after the two pipes: the std duplicates */
+    CloseHandle(inh.list[i]);
+  for (int i = table_start; i > 0 && i < inh.count; i++) /* the table's duplicates */
     CloseHandle(inh.list[i]);
   HANDLE mine[] = {boot_rd, boot_wr, rep_rd, rep_wr};
   for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
