@@ -9,31 +9,6 @@
 #  include <signal.h>
 #endif
 
-static int t_exit_code(const mproc_args_t *args) {
-  int64_t code = 0;
-  mproc_args_get_int(args, 0, &code);
-  return (int)code;
-}
-
-/* Runs until the file args[0] exists (at most TEST_WAIT_MS), removes it.
- * args[1], if there, is how often to look, in ms (default 5): many children
- * looking often starve a 2-core machine, and Wine's process start-up most. */
-static int t_wait_for_file(const mproc_args_t *args) {
-  const char *path;
-  int64_t every = 5;
-  if (mproc_args_get_str(args, 0, &path))
-    return 1;
-  mproc_args_get_int(args, 1, &every);
-  for (int waited = 0; waited < TEST_WAIT_MS; waited += (int)every) {
-    if (file_exists(path)) {
-      remove(path);
-      return 3;
-    }
-    sleep_ms((int)every);
-  }
-  return 4;
-}
-
 static mproc_process_t *start_with_int(mproc_target_fn fn, int64_t v) {
   mproc_args_t *a;
   mproc_process_t *p;
@@ -501,18 +476,25 @@ static int t_middle_exits_normally(const mproc_args_t *args) {
   return 0; /* no join: exiting does it */
 }
 
-static void exit_terminates_daemons_and_joins_the_rest(void **state) {
-  char pidfile[128], stop[128];
-  temp_name(pidfile, sizeof pidfile, "pids");
-  temp_name(stop, sizeof stop, "stop");
+/* Starts a middle process with two file names of its own. */
+static mproc_process_t *start_middle(mproc_target_fn target, char *path1, const char *tag1,
+                                     char *path2, const char *tag2) {
+  temp_name(path1, 128, tag1);
+  temp_name(path2, 128, tag2);
   mproc_args_t *a;
   mproc_process_t *m;
   ASSERT_OK(mproc_args_new(&a));
-  ASSERT_OK(mproc_args_add_str(a, pidfile));
-  ASSERT_OK(mproc_args_add_str(a, stop));
-  ASSERT_OK(mproc_process_new(&m, t_middle_exits_normally, a, NULL));
+  ASSERT_OK(mproc_args_add_str(a, path1));
+  ASSERT_OK(mproc_args_add_str(a, path2));
+  ASSERT_OK(mproc_process_new(&m, target, a, NULL));
   mproc_args_free(a);
   ASSERT_OK(mproc_process_start(m));
+  return m;
+}
+
+static void exit_terminates_daemons_and_joins_the_rest(void **state) {
+  char pidfile[128], stop[128];
+  mproc_process_t *m = start_middle(t_middle_exits_normally, pidfile, "pids", stop, "stop");
   char *pids = wait_for_file(pidfile);
   long long daemon_pid, other_pid;
   assert_int_equal(sscanf(pids, "%lld %lld", &daemon_pid, &other_pid), 2);
@@ -593,16 +575,7 @@ static int t_middle_is_killed(const mproc_args_t *args) {
 
 static void daemons_die_with_a_killed_parent(void **state) {
   char pidfile[128], noticed[128];
-  temp_name(pidfile, sizeof pidfile, "pids");
-  temp_name(noticed, sizeof noticed, "noticed");
-  mproc_args_t *a;
-  mproc_process_t *m;
-  ASSERT_OK(mproc_args_new(&a));
-  ASSERT_OK(mproc_args_add_str(a, pidfile));
-  ASSERT_OK(mproc_args_add_str(a, noticed));
-  ASSERT_OK(mproc_process_new(&m, t_middle_is_killed, a, NULL));
-  mproc_args_free(a);
-  ASSERT_OK(mproc_process_start(m));
+  mproc_process_t *m = start_middle(t_middle_is_killed, pidfile, "pids", noticed, "noticed");
   ASSERT_OK(mproc_process_join(m, TEST_WAIT_MS));
   int code;
   ASSERT_OK(mproc_process_exitcode(m, &code));

@@ -22,12 +22,6 @@ static int main_ran;
 /* Changed only by children: the parent's copy must stay 0. */
 static int shared_looking_global;
 
-static int t_exit_code(const mproc_args_t *args) {
-  int64_t code = 0;
-  mproc_args_get_int(args, 0, &code);
-  return (int)code;
-}
-
 /* Writes the encoding of args[1] to the file named by args[0]. */
 static int t_echo_to_file(const mproc_args_t *args) {
   const char *path;
@@ -40,22 +34,6 @@ static int t_echo_to_file(const mproc_args_t *args) {
   int rc = write_file(path, buf, len);
   mproc_free(buf);
   return rc == 0 ? 0 : 2;
-}
-
-/* Runs until the file args[0] exists (at most TEST_WAIT_MS), removes it and
- * returns 3. Removing it is the child's answer that it saw the file. */
-static int t_wait_for_file(const mproc_args_t *args) {
-  const char *path;
-  if (mproc_args_get_str(args, 0, &path))
-    return 1;
-  for (int waited = 0; waited < TEST_WAIT_MS; waited += 5) {
-    if (file_exists(path)) {
-      remove(path);
-      return 3;
-    }
-    sleep_ms(5);
-  }
-  return 4;
 }
 
 static int t_set_global(const mproc_args_t *args) {

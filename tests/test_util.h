@@ -121,6 +121,33 @@ static inline void thread_join(test_thread_t *t) {
 #endif
 }
 
+/* ---- helper roles shared by the test programs (targets) ---- */
+
+static inline int t_exit_code(const mproc_args_t *args) {
+  int64_t code = 0;
+  mproc_args_get_int(args, 0, &code);
+  return (int)code;
+}
+
+/* Runs until the file args[0] exists (at most TEST_WAIT_MS), removes it.
+ * args[1], if there, is how often to look, in ms (default 5): many children
+ * looking often starve a 2-core machine, and Wine's process start-up most. */
+static inline int t_wait_for_file(const mproc_args_t *args) {
+  const char *path;
+  int64_t every = 5;
+  if (mproc_args_get_str(args, 0, &path))
+    return 1;
+  mproc_args_get_int(args, 1, &every);
+  for (int waited = 0; waited < TEST_WAIT_MS; waited += (int)every) {
+    if (file_exists(path)) {
+      remove(path);
+      return 3;
+    }
+    sleep_ms((int)every);
+  }
+  return 4;
+}
+
 /* Starts target(args), joins it with a timeout and returns its exit code. */
 static inline int run_child(mproc_target_fn target, const mproc_args_t *args) {
   mproc_process_t *p = NULL;
