@@ -3,6 +3,7 @@
 #define MPROC_H
 
 #include "mproc/args.h"
+#include "mproc/connection.h"
 #include "mproc/error.h"
 #include "mproc/export.h"
 #include "mproc/log.h"

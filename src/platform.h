@@ -91,6 +91,32 @@ int mproc__os_parent_watch(intptr_t link, int64_t parent_pid, bool daemon, bool 
 /* Whether a sentinel (link, pidfd, handle) is ready: its process ended. */
 bool mproc__os_sentinel_ready(intptr_t s);
 
+/* ---- connections (conn.c) ------------------------------------------------ */
+
+/* One end of a byte stream between processes: a socket (POSIX) or an
+ * overlapped named-pipe handle (Windows). */
+typedef struct mproc__os_conn mproc__os_conn_t;
+
+/* A connected pair; one-way: a only receives, b only sends. */
+int mproc__os_conn_pair(mproc__os_conn_t **a, mproc__os_conn_t **b, bool duplex);
+/* Wraps a handle this process owns (inherited or duplicated). */
+int mproc__os_conn_wrap(mproc__os_conn_t **out, intptr_t handle);
+/* A new handle to the same stream, not inheritable; the caller owns it. */
+int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle);
+int mproc__os_dup_handle(intptr_t h, intptr_t *out);
+int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n);
+/* Blocks until n bytes or end-of-file; *got says how many. */
+int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got);
+/* Copies up to n bytes that are already there, consuming nothing; *eof
+ * when nothing is there and the other end is closed. */
+int mproc__os_conn_peek(mproc__os_conn_t *c, void *p, size_t n, size_t *got, bool *eof);
+/* Readiness (data or end-of-file) for waits: *waitable is a handle for
+ * mproc__os_wait_handles; *ready_now when it is ready already. Every arm
+ * is followed by one disarm. */
+int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now);
+void mproc__os_conn_disarm(mproc__os_conn_t *c);
+void mproc__os_conn_free(mproc__os_conn_t *c);
+
 /* ---- function identity across exec (fnref.c) ---------------------------- */
 
 /* A function as "offset inside a module", valid in another process running
@@ -115,7 +141,7 @@ int mproc__os_fnref_resolve(const mproc__fnref_t *ref, mproc__fn_t *fn);
 typedef struct mproc__os_child mproc__os_child_t;
 
 /* Extra handles a spawned child inherits: the handle table. */
-#define MPROC__MAX_INHERIT 8
+#define MPROC__MAX_INHERIT 16
 
 typedef struct {
   const char *exe;         /* NULL: the running executable */

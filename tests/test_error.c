@@ -32,6 +32,9 @@ static int classify(mproc_error_t e) {
   case MPROC_EPROTO:
   case MPROC_ESYS:
   case MPROC_EUNKNOWN:
+  case MPROC_EEOF:
+  case MPROC_ETOOBIG:
+  case MPROC_ECLOSED:
     return 2;
   }
   return 3;

@@ -29,7 +29,8 @@ typedef enum {
   MPROC_T_DOUBLE,
   MPROC_T_STR,
   MPROC_T_BYTES,
-  MPROC_T_ARGS
+  MPROC_T_ARGS,
+  MPROC_T_CONN /* a connection end (connection.h) */
 } mproc_type_t;
 
 /* The deepest nesting of tuples (the outer tuple counts as one level). */

@@ -25,7 +25,10 @@ extern "C" {
   X(ERANGE, -8, "index or value out of range")                                                     \
   X(EPROTO, -9, "corrupt or incompatible message")                                                 \
   X(ESYS, -10, "an operating system call failed")                                                  \
-  X(EUNKNOWN, -11, "unknown error")
+  X(EUNKNOWN, -11, "unknown error")                                                                \
+  X(EEOF, -12, "the other end closed the connection")                                              \
+  X(ETOOBIG, -13, "message larger than the buffer or the limit")                                   \
+  X(ECLOSED, -14, "the object was closed")
 
 /* Error codes. */
 typedef enum {

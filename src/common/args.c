@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args_objects.h"
+#include "connection.h"
 #include "internal.h"
 
 typedef struct {
@@ -20,6 +22,7 @@ typedef struct {
       size_t n;
     } s; /* MPROC_T_STR and MPROC_T_BYTES */
     mproc_args_t *t;
+    mproc_conn_t *conn; /* the tuple's own duplicate of the end */
   } v;
 } item_t;
 
@@ -48,6 +51,8 @@ static void item_clear(item_t *it) {
     free(it->v.s.p);
   else if (it->type == MPROC_T_ARGS)
     mproc_args_free(it->v.t);
+  else if (it->type == MPROC_T_CONN)
+    mproc_conn_free(it->v.conn);
 }
 
 void mproc_args_free(mproc_args_t *a) {
@@ -164,6 +169,9 @@ static int copy_args(const mproc_args_t *src, mproc_args_t **out) {
     case MPROC_T_ARGS:
       rc = mproc_args_add_args(t, it->v.t);
       break;
+    case MPROC_T_CONN:
+      rc = mproc_args_add_conn(t, it->v.conn);
+      break;
     default:
       rc = push(t, it, "args_add_args");
     }
@@ -194,7 +202,7 @@ mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i) {
 }
 
 static const char *type_name(mproc_type_t t) {
-  static const char *names[] = {"nil", "bool", "int", "double", "str", "bytes", "args"};
+  static const char *names[] = {"nil", "bool", "int", "double", "str", "bytes", "args", "conn"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -264,6 +272,35 @@ int mproc_args_get_args(const mproc_args_t *a, size_t i, const mproc_args_t **ou
   return rc;
 }
 
+/* Connections: the tuple holds its own end, a duplicate of the caller's. */
+int mproc_args_add_conn(mproc_args_t *a, mproc_conn_t *c) {
+  if (!a || !c)
+    return mproc__fail(MPROC_EINVAL, "args_add_conn: %s is NULL", a ? "connection" : "tuple");
+  intptr_t h;
+  int rc = mproc__conn_dup_handle(c, &h);
+  if (rc)
+    return rc == MPROC_ECLOSED
+               ? mproc__fail(MPROC_EINVAL, "args_add_conn: the connection is closed")
+               : rc;
+  mproc_conn_t *copy;
+  rc = mproc__conn_from_handle(&copy, h, mproc__conn_flags(c));
+  if (rc)
+    return rc;
+  item_t it = {.type = MPROC_T_CONN, .v.conn = copy};
+  rc = push(a, &it, "args_add_conn");
+  if (rc)
+    mproc_conn_free(copy);
+  return rc;
+}
+
+int mproc_args_get_conn(const mproc_args_t *a, size_t i, mproc_conn_t **out) {
+  const item_t *it = NULL;
+  int rc = lookup(a, i, out, MPROC_T_CONN, &it);
+  if (rc == 0)
+    *out = it->v.conn;
+  return rc;
+}
+
 /* ---- encoding ----------------------------------------------------------- */
 
 /* An upper bound of the encoding's size, so the buffer is allocated once
@@ -285,7 +322,25 @@ static int buf_write(void *data, const char *p, size_t n) {
   return mproc__buf_append(data, p, n) ? -1 : 0;
 }
 
-static int pack(msgpack_packer *pk, const mproc_args_t *a) {
+/* An IPC object on the wire: ext type MPROC__EXT_OBJECT, 6 bytes: kind,
+ * flags, u32 index into the handle table that travels beside the bytes. */
+static int pack_object(msgpack_packer *pk, const item_t *it, mproc__handle_table_t *table) {
+  if (!table)
+    return MPROC_ENOTSUP;
+  if (table->n == MPROC__MAX_INHERIT)
+    return MPROC_ERANGE;
+  intptr_t h;
+  int rc = mproc__conn_dup_handle(it->v.conn, &h);
+  if (rc)
+    return rc;
+  unsigned char body[6] = {MPROC__OBJECT_CONN, (unsigned char)mproc__conn_flags(it->v.conn)};
+  mproc__put_u32(body + 2, (uint32_t)table->n);
+  table->h[table->n++] = h;
+  rc = msgpack_pack_ext(pk, sizeof body, MPROC__EXT_OBJECT);
+  return rc ? rc : msgpack_pack_ext_body(pk, body, sizeof body);
+}
+
+static int pack(msgpack_packer *pk, const mproc_args_t *a, mproc__handle_table_t *table) {
   int rc = msgpack_pack_array(pk, a->count);
   for (size_t i = 0; i < a->count && rc == 0; i++) {
     const item_t *it = &a->items[i];
@@ -313,14 +368,17 @@ static int pack(msgpack_packer *pk, const mproc_args_t *a) {
         rc = msgpack_pack_bin_body(pk, it->v.s.p, it->v.s.n);
       break;
     case MPROC_T_ARGS:
-      rc = pack(pk, it->v.t);
+      rc = pack(pk, it->v.t, table);
+      break;
+    case MPROC_T_CONN:
+      rc = pack_object(pk, it, table);
       break;
     }
   }
   return rc;
 }
 
-int mproc_args_encode(const mproc_args_t *a, void **buf, size_t *len) {
+static int encode(const mproc_args_t *a, void **buf, size_t *len, mproc__handle_table_t *table) {
   if (!a || !buf || !len)
     return mproc__fail(MPROC_EINVAL, "args_encode: %s is NULL",
                        !a     ? "tuple"
@@ -332,20 +390,80 @@ int mproc_args_encode(const mproc_args_t *a, void **buf, size_t *len) {
     return rc;
   msgpack_packer pk;
   msgpack_packer_init(&pk, &b, buf_write);
-  if (pack(&pk, a) != 0) {
+  rc = pack(&pk, a, table);
+  if (rc != 0) {
     mproc__buf_free(&b);
-    return mproc__fail(MPROC_ENOMEM, "args_encode: out of memory");
+    if (table)
+      mproc__handle_table_close(table);
+    if (rc == MPROC_ENOTSUP)
+      return mproc__fail(MPROC_ENOTSUP, "args_encode: the tuple holds a connection, which "
+                                        "only mproc_process_new can pass on (for now)");
+    if (rc == MPROC_ERANGE)
+      return mproc__fail(MPROC_ERANGE, "args_encode: more than %d connections in one tuple",
+                         MPROC__MAX_INHERIT);
+    return rc < -1 ? rc : mproc__fail(MPROC_ENOMEM, "args_encode: out of memory");
   }
   *buf = b.data;
   *len = b.len;
   return 0;
 }
 
+int mproc_args_encode(const mproc_args_t *a, void **buf, size_t *len) {
+  return encode(a, buf, len, NULL);
+}
+
+int mproc__args_encode_objects(const mproc_args_t *a, void **buf, size_t *len,
+                               mproc__handle_table_t *table) {
+  table->n = 0;
+  return encode(a, buf, len, table);
+}
+
+void mproc__handle_table_close(mproc__handle_table_t *table) {
+  for (size_t i = 0; i < table->n; i++)
+    mproc__os_close_handle(table->h[i]);
+  table->n = 0;
+}
+
 /* ---- decoding ----------------------------------------------------------- */
 
-static int convert(const msgpack_object_array *arr, mproc_args_t **out);
+/* Where decoded objects get their handles (NULL: objects are refused). */
+typedef struct {
+  const intptr_t *h;
+  size_t n;
+  bool take;     /* take ownership of each handle (else duplicate it) */
+  uint32_t used; /* bit i: handle i was taken */
+} handles_t;
 
-static int convert_item(mproc_args_t *t, const msgpack_object *o) {
+static int convert(const msgpack_object_array *arr, mproc_args_t **out, handles_t *hs);
+
+static int convert_object(mproc_args_t *t, const msgpack_object_ext *e, handles_t *hs) {
+  if (e->type != MPROC__EXT_OBJECT || e->size != 6)
+    return mproc__fail(MPROC_EPROTO, "args_decode: unsupported extension type %d", e->type);
+  const unsigned char *body = (const unsigned char *)e->ptr;
+  uint32_t index = mproc__get_u32(body + 2);
+  if (!hs)
+    return mproc__fail(MPROC_EPROTO, "args_decode: an IPC object outside a handle table");
+  if (body[0] != MPROC__OBJECT_CONN || index >= hs->n || (hs->take && (hs->used >> index) & 1))
+    return mproc__fail(MPROC_EPROTO, "args_decode: a bad IPC object reference");
+  intptr_t h = hs->h[index];
+  int rc = 0;
+  if (hs->take)
+    hs->used |= 1u << index;
+  else
+    rc = mproc__os_dup_handle(h, &h);
+  mproc_conn_t *c;
+  if (!rc)
+    rc = mproc__conn_from_handle(&c, h, body[1]);
+  if (rc)
+    return rc;
+  item_t it = {.type = MPROC_T_CONN, .v.conn = c};
+  rc = push(t, &it, "args_decode");
+  if (rc)
+    mproc_conn_free(c);
+  return rc;
+}
+
+static int convert_item(mproc_args_t *t, const msgpack_object *o, handles_t *hs) {
   switch (o->type) {
   case MSGPACK_OBJECT_NIL:
     return mproc_args_add_nil(t);
@@ -374,19 +492,21 @@ static int convert_item(mproc_args_t *t, const msgpack_object *o) {
     return add_blob(t, MPROC_T_BYTES, o->via.bin.ptr, o->via.bin.size, "args_decode");
   case MSGPACK_OBJECT_ARRAY: {
     mproc_args_t *nested;
-    int rc = convert(&o->via.array, &nested);
+    int rc = convert(&o->via.array, &nested, hs);
     return rc ? rc : push_tuple(t, nested, "args_decode");
   }
+  case MSGPACK_OBJECT_EXT:
+    return convert_object(t, &o->via.ext, hs);
   default:
     return mproc__fail(MPROC_EPROTO, "args_decode: unsupported MessagePack type %d", (int)o->type);
   }
 }
 
-static int convert(const msgpack_object_array *arr, mproc_args_t **out) {
+static int convert(const msgpack_object_array *arr, mproc_args_t **out, handles_t *hs) {
   mproc_args_t *t;
   int rc = mproc_args_new(&t);
   for (uint32_t i = 0; i < arr->size && rc == 0; i++)
-    rc = convert_item(t, &arr->ptr[i]);
+    rc = convert_item(t, &arr->ptr[i], hs);
   if (rc) {
     mproc_args_free(t);
     return rc;
@@ -395,7 +515,7 @@ static int convert(const msgpack_object_array *arr, mproc_args_t **out) {
   return 0;
 }
 
-int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {
+static int decode(mproc_args_t **out, const void *buf, size_t len, handles_t *hs) {
   if (!out || (!buf && len))
     return mproc__fail(MPROC_EINVAL, "args_decode: %s is NULL", out ? "buf" : "out");
   if (mproc__msgpack_check(buf, len, MPROC_ARGS_MAX_DEPTH) != 0)
@@ -415,7 +535,17 @@ int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {
   else if (up.data.type != MSGPACK_OBJECT_ARRAY)
     rc = mproc__fail(MPROC_EPROTO, "args_decode: the top-level object is not an array");
   else
-    rc = convert(&up.data.via.array, out);
+    rc = convert(&up.data.via.array, out, hs);
   msgpack_unpacked_destroy(&up);
   return rc;
+}
+
+int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {
+  return decode(out, buf, len, NULL);
+}
+
+int mproc__args_decode_objects(mproc_args_t **out, const void *buf, size_t len,
+                               const intptr_t *handles, size_t n, bool take) {
+  handles_t hs = {handles, n, take, 0};
+  return decode(out, buf, len, &hs);
 }

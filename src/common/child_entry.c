@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args_objects.h"
 #include "bootstrap.h"
 #include "current.h"
 #include "log.h"
@@ -27,8 +28,11 @@ static void run_spawned_child(const char *token) {
     rc = mproc__os_fnref_resolve(&boot.target, &fn);
     target = (mproc_target_fn)fn;
   }
-  if (rc == 0)
-    rc = mproc_args_decode(&args, boot.args, boot.args_len);
+  intptr_t table[MPROC__MAX_INHERIT];
+  for (size_t i = 0; i < boot.nhandles; i++)
+    table[i] = (intptr_t)boot.handles[i];
+  if (rc == 0) /* objects take over the handles this child inherited */
+    rc = mproc__args_decode_objects(&args, boot.args, boot.args_len, table, boot.nhandles, true);
   if (rc != 0) {
     mproc__report_error(&channel, mproc_last_error_detail());
     mproc__os_stream_close(&channel);

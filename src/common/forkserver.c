@@ -29,8 +29,9 @@ static int start_server(void) {
     return rc;
   rc = mproc__process_new_internal(&server, serve, "ForkServer", &theirs, 1);
   if (!rc)
-    rc = mproc_process_start(server);
-  mproc__os_close_handle(theirs);
+    rc = mproc_process_start(server); /* closes theirs once the server has it */
+  else
+    mproc__os_close_handle(theirs);
   if (rc) {
     mproc__error_prefix("forkserver: starting the server");
     mproc_process_free(server);

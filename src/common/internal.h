@@ -18,6 +18,9 @@
 #  define MPROC__PRINTF(f, a)
 #endif
 
+/* What a mproc_waitable_t holds (wait.c, connection.c). */
+enum { MPROC__WAIT_PROCESS = 1, MPROC__WAIT_SENTINEL = 2, MPROC__WAIT_CONN = 3 };
+
 /* Sets the thread's error detail and returns code (a negative MPROC_E*). */
 int mproc__fail(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 /* The same with a native OS code and its message appended after ": ". */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args_objects.h"
 #include "bootstrap.h"
 #include "children.h"
 #include "current.h"
@@ -88,9 +89,15 @@ static int create(mproc_process_t **out, mproc_target_fn target, const mproc_arg
     args = empty;
   }
   void *enc = NULL;
+  mproc__handle_table_t table = {{0}, 0};
   if (!rc)
-    rc = mproc_args_encode(args, &enc, &p->args_len);
+    rc = mproc__args_encode_objects(args, &enc, &p->args_len, &table);
   p->args = enc;
+  /* The process holds its own handles to the objects until the child has
+   * its copies (closed right after start). */
+  for (size_t i = 0; i < table.n; i++)
+    p->inherit[i] = table.h[i];
+  p->ninherit = table.n;
   mproc_args_free(empty);
   if (!rc)
     rc = mproc__os_mutex_new(&p->lock);
@@ -136,6 +143,15 @@ int mproc__process_new_internal(mproc_process_t **out, mproc_target_fn target, c
 
 void mproc__process_retain(mproc_process_t *p) { atomic_fetch_add(&p->refs, 1); }
 
+/* The handles the child inherits: once it has its copies, this process's
+ * must go, or the other end of a connection passed to the child would never
+ * see end-of-file. */
+static void close_inherited(mproc_process_t *p) {
+  for (size_t i = 0; i < p->ninherit; i++)
+    mproc__os_close_handle(p->inherit[i]);
+  p->ninherit = 0;
+}
+
 static void destroy(mproc_process_t *p) {
   if (p->child) {
     /* Still running: the reaper collects it later, so no zombie stays. */
@@ -146,6 +162,7 @@ static void destroy(mproc_process_t *p) {
       mproc__os_child_free(p->child);
   }
   mproc__os_stream_close(&p->channel);
+  close_inherited(p);
   mproc__os_mutex_free(p->lock);
   free(p->args);
   free(p->name);
@@ -173,7 +190,8 @@ static int fork_child_main(void *ctx) {
     mproc__log(MPROC_LOG_WARNING, "cannot watch the parent: %s", mproc_last_error_detail());
   mproc__log(MPROC_LOG_INFO, "child started");
   mproc_args_t *args;
-  if (mproc_args_decode(&args, p->args, p->args_len) != 0) {
+  /* The handles are this child's copies now: its objects take them over. */
+  if (mproc__args_decode_objects(&args, p->args, p->args_len, p->inherit, p->ninherit, true) != 0) {
     mproc__log(MPROC_LOG_ERROR, "%s", mproc_last_error_detail());
     return MPROC__CHILD_FAILED;
   }
@@ -289,6 +307,8 @@ int mproc_process_start(mproc_process_t *p) {
     mproc__log(MPROC_LOG_DEBUG, "started %s, pid %lld", p->name,
                (long long)mproc__os_child_pid(p->child));
   }
+  if (p->child)
+    close_inherited(p); /* the child has its own copies now */
   mproc__os_mutex_unlock(p->lock);
   return rc;
 }
@@ -297,7 +317,7 @@ int mproc_process_run(mproc_process_t *p) {
   if (!p)
     return mproc__fail(MPROC_EINVAL, "process_run: process is NULL");
   mproc_args_t *args;
-  int rc = mproc_args_decode(&args, p->args, p->args_len);
+  int rc = mproc__args_decode_objects(&args, p->args, p->args_len, p->inherit, p->ninherit, false);
   if (rc)
     return rc;
   rc = p->target(args);

@@ -6,33 +6,43 @@
  * checked again every few milliseconds. */
 #include <stdlib.h>
 
+#include "connection.h"
 #include "internal.h"
 
-enum { KIND_PROCESS = 1, KIND_SENTINEL = 2 };
 enum { POLL_SLICE_MS = 10 };
 
 mproc_waitable_t mproc_waitable_process(mproc_process_t *p) {
-  mproc_waitable_t w = {KIND_PROCESS, p, -1};
+  mproc_waitable_t w = {MPROC__WAIT_PROCESS, p, -1};
   return w;
 }
 
 mproc_waitable_t mproc_waitable_sentinel(intptr_t sentinel) {
-  mproc_waitable_t w = {KIND_SENTINEL, NULL, sentinel};
+  mproc_waitable_t w = {MPROC__WAIT_SENTINEL, NULL, sentinel};
   return w;
 }
 
 static int check(const mproc_waitable_t *objs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const mproc_waitable_t *w = &objs[i];
-    if (w->kind == KIND_PROCESS) {
+    if (w->kind == MPROC__WAIT_PROCESS) {
       if (!w->object || mproc_process_pid(w->object) == 0)
         return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
                            w->object ? "a process that was not started" : "NULL");
-    } else if (w->kind != KIND_SENTINEL || w->handle == -1) {
+    } else if (w->kind == MPROC__WAIT_CONN) {
+      if (!w->object || !mproc_conn_readable(w->object))
+        return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
+                           w->object ? "a connection that is closed or only sends" : "NULL");
+    } else if (w->kind != MPROC__WAIT_SENTINEL || w->handle == -1) {
       return mproc__fail(MPROC_EINVAL, "wait: object %zu is not a waitable object", i);
     }
   }
   return 0;
+}
+
+static void disarm_all(const mproc_waitable_t *objs, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (objs[i].kind == MPROC__WAIT_CONN)
+      mproc__conn_disarm(objs[i].object);
 }
 
 int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, size_t *nready) {
@@ -63,7 +73,7 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
     size_t k = 0, nsent = 0;
     bool must_poll = false;
     for (size_t i = 0; i < n; i++) {
-      if (objs[i].kind != KIND_PROCESS)
+      if (objs[i].kind != MPROC__WAIT_PROCESS)
         continue;
       intptr_t s = mproc_process_sentinel(objs[i].object);
       if (mproc_process_is_alive(objs[i].object) != 1)
@@ -73,21 +83,37 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
       else
         handles[k++] = s;
     }
-    for (size_t i = 0; i < n; i++)
-      if (objs[i].kind == KIND_SENTINEL)
+    /* Sentinels and connections (armed: on Windows a pending zero-byte read)
+     * follow, in index order; all are checked at once. */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+      if (objs[i].kind == MPROC__WAIT_SENTINEL) {
+        flags[nsent] = false;
         handles[k + nsent++] = objs[i].handle;
-    if (nsent) {
-      for (size_t i = 0; i < nsent; i++)
-        flags[i] = false;
-      if (mproc__os_wait_handles(handles + k, nsent, 0, flags) == 0) {
-        size_t j = 0;
-        for (size_t i = 0; i < n; i++)
-          if (objs[i].kind == KIND_SENTINEL && flags[j++])
-            ready[(*nready)++] = i;
+      } else if (objs[i].kind == MPROC__WAIT_CONN) {
+        bool now = false;
+        rc = mproc__conn_arm(objs[i].object, &handles[k + nsent], &now);
+        flags[nsent++] = now;
       }
     }
+    if (nsent && rc == 0) {
+      bool any_now = false;
+      for (size_t i = 0; i < nsent; i++)
+        any_now |= flags[i];
+      if (!any_now)
+        mproc__os_wait_handles(handles + k, nsent, 0, flags);
+      size_t j = 0;
+      for (size_t i = 0; i < n; i++)
+        if ((objs[i].kind == MPROC__WAIT_SENTINEL || objs[i].kind == MPROC__WAIT_CONN) &&
+            flags[j++])
+          ready[(*nready)++] = i;
+    }
     k += nsent;
+    if (rc) {
+      disarm_all(objs, n);
+      break;
+    }
     if (*nready > 0) {
+      disarm_all(objs, n);
       /* Report in index order, processes and sentinels alike. */
       for (size_t a = 1; a < *nready; a++)
         for (size_t b = a; b > 0 && ready[b - 1] > ready[b]; b--) {
@@ -100,6 +126,7 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
     }
     int64_t left = timeout_ms == MPROC_INFINITE ? -1 : deadline - mproc__os_now_ms();
     if (timeout_ms == 0 || (timeout_ms > 0 && left <= 0)) {
+      disarm_all(objs, n);
       rc = mproc__fail(MPROC_ETIMEDOUT, "wait: nothing ready after %d ms", timeout_ms);
       break;
     }
@@ -110,8 +137,10 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
     for (size_t i = 0; i < k; i++)
       flags[i] = false;
     rc = mproc__os_wait_handles(handles, k, slice, flags);
+    disarm_all(objs, n);
     if (rc && rc != MPROC_ETIMEDOUT)
       break;
+    rc = 0;
   }
   free(handles);
   free(flags);

@@ -38,11 +38,6 @@ int mproc__os_control_pair(intptr_t *mine, intptr_t *theirs) {
   return 0;
 }
 
-void mproc__os_close_handle(intptr_t h) {
-  if (h >= 0)
-    close((int)h);
-}
-
 /* ---- the parent's side ---------------------------------------------------- */
 
 static int send_fds(int ctl, const int *fds, size_t n) {

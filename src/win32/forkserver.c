@@ -8,8 +8,6 @@ int mproc__os_control_pair(intptr_t *mine, intptr_t *theirs) {
   return mproc__fail(MPROC_ENOTSUP, "start method forkserver: not available on Windows");
 }
 
-void mproc__os_close_handle(intptr_t h) { (void)h; }
-
 int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                               mproc__stream_t *parent_end, intptr_t *child_link) {
   (void)ctl, (void)out, (void)o, (void)parent_end, (void)child_link;

@@ -1,0 +1,119 @@
+/* mproc — connections: Python's Pipe() and multiprocessing.connection.
+ *
+ * A connection end carries messages: byte strings of 0 bytes to many GiB, or
+ * typed tuples (mproc_args_t). Messages are framed with a length prefix, so
+ * a receive returns exactly one whole message; nothing is read ahead, so
+ * several processes may share one end. See docs/connection.md. */
+#ifndef MPROC_CONNECTION_H
+#define MPROC_CONNECTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "args.h"
+#include "error.h"
+#include "export.h"
+#include "wait.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mproc_conn mproc_conn_t;
+
+/* Makes a connected pair (Python's Pipe(duplex)).
+ * Params: a, b — receive the ends; duplex — true: both ends send and
+ *   receive; false: a only receives and b only sends (Python's (r, w)).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL a or b), MPROC_ESYS, MPROC_ENOMEM.
+ * Platform: AF_UNIX socketpair (POSIX; one-way pairs have the unused
+ *   directions shut down, which keeps MSG_PEEK available); a uniquely
+ *   named byte-mode pipe pair with overlapped I/O (Windows). */
+MPROC_API int mproc_pipe(mproc_conn_t **a, mproc_conn_t **b, bool duplex);
+
+/* Sends one message of len bytes (Python's send_bytes).
+ * Returns: 0 once the bytes are handed to the OS.
+ * Errors: MPROC_EINVAL (NULL c, NULL buf with len > 0, a receive-only end),
+ *   MPROC_ECLOSED (closed), MPROC_ETOOBIG (len above the max_message limit;
+ *   nothing is sent), MPROC_EEOF (the other end is closed), MPROC_ESYS. */
+MPROC_API int mproc_conn_send_bytes(mproc_conn_t *c, const void *buf, size_t len);
+
+/* Receives one message (Python's recv_bytes).
+ * Params: buf, len — receive the message, which the caller releases with
+ *   mproc_free (never NULL on success, even for 0 bytes); timeout_ms —
+ *   MPROC_INFINITE, 0 or milliseconds to wait for a message to begin.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL, MPROC_ECLOSED, MPROC_ETIMEDOUT (no message began in
+ *   time; nothing consumed), MPROC_EEOF (the other end closed and every
+ *   message it sent has been received), MPROC_ETOOBIG (the message exceeds
+ *   max_message: it is skipped, the next one is intact), MPROC_EPROTO (the
+ *   sender died in the middle of a message), MPROC_ENOMEM, MPROC_ESYS. */
+MPROC_API int mproc_conn_recv_bytes(mproc_conn_t *c, void **buf, size_t *len, int timeout_ms);
+
+/* Receives one message into the caller's buffer (Python's recv_bytes_into).
+ * Params: buf, cap — the buffer; len — receives the message's length (also
+ *   when it does not fit); timeout_ms — as mproc_conn_recv_bytes.
+ * Returns: 0.
+ * Errors: as mproc_conn_recv_bytes, and MPROC_ETOOBIG when cap < *len: the
+ *   message stays where it was, for a later receive with a larger buffer. */
+MPROC_API int mproc_conn_recv_bytes_into(mproc_conn_t *c, void *buf, size_t cap, size_t *len,
+                                         int timeout_ms);
+
+/* Sends a typed tuple (Python's send(obj)): its MessagePack encoding as one
+ * message.
+ * Errors: as mproc_conn_send_bytes, MPROC_ENOTSUP (the tuple holds a
+ *   connection: passing objects over connections is not supported yet). */
+MPROC_API int mproc_conn_send(mproc_conn_t *c, const mproc_args_t *args);
+
+/* Receives a typed tuple (Python's recv()).
+ * Params: args — receives a new tuple, freed with mproc_args_free.
+ * Errors: as mproc_conn_recv_bytes, MPROC_EPROTO (not an encoded tuple; the
+ *   message is consumed). */
+MPROC_API int mproc_conn_recv(mproc_conn_t *c, mproc_args_t **args, int timeout_ms);
+
+/* Tells whether a message (or end-of-file) is waiting (Python's poll).
+ * Params: timeout_ms — MPROC_INFINITE, 0 (check once) or milliseconds.
+ * Returns: 1 ready, 0 not ready within the timeout.
+ * Errors: MPROC_EINVAL (NULL, or a send-only end), MPROC_ECLOSED, MPROC_ESYS. */
+MPROC_API int mproc_conn_poll(mproc_conn_t *c, int timeout_ms);
+
+/* Limits the size of messages this end sends or receives (0: no limit, the
+ * default). A larger outgoing message is refused; a larger incoming one is
+ * skipped with MPROC_ETOOBIG, leaving the connection usable.
+ * Returns: 0.  Errors: MPROC_EINVAL (NULL c). */
+MPROC_API int mproc_conn_set_max_message(mproc_conn_t *c, size_t max_bytes);
+
+/* Whether this end can receive / send (Python's readable / writable). */
+MPROC_API bool mproc_conn_readable(const mproc_conn_t *c);
+MPROC_API bool mproc_conn_writable(const mproc_conn_t *c);
+
+/* Closes this end (Python's close()); later calls fail with MPROC_ECLOSED.
+ * Closing twice is fine. The other end sees end-of-file once every copy of
+ * this end (in children too) is closed.
+ * Returns: 0.  Errors: MPROC_EINVAL (NULL c). */
+MPROC_API int mproc_conn_close(mproc_conn_t *c);
+
+/* Closes and frees. NULL-safe. */
+MPROC_API void mproc_conn_free(mproc_conn_t *c);
+
+/* A connection for mproc_wait: ready when a message or end-of-file waits. */
+MPROC_API mproc_waitable_t mproc_waitable_conn(mproc_conn_t *c);
+
+/* Adds a connection end to a tuple: the tuple holds its own duplicate of
+ * the end (close yours whenever you like). Passed to mproc_process_new, the
+ * child gets its own end, under every start method.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL, or a closed connection), MPROC_ESYS,
+ *   MPROC_ENOMEM. */
+MPROC_API int mproc_args_add_conn(mproc_args_t *a, mproc_conn_t *c);
+
+/* Reads a connection item; the connection is borrowed from the tuple (do
+ * not free it; it is closed with the tuple).
+ * Errors: as the other getters (MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE). */
+MPROC_API int mproc_args_get_conn(const mproc_args_t *a, size_t i, mproc_conn_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,331 @@
+/* Connections: framing, limits and states over the OS byte streams.
+ *
+ * A message is a u32 length (little-endian), or 0xFFFFFFFF and a u64 for
+ * 4 GiB and more, then the bytes. A receive reads exactly one message and
+ * nothing past it: several processes may hold one end, and bytes one of
+ * them read ahead would be lost to the others. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "connection.h"
+
+#define BIG 0xFFFFFFFFu /* the length field that announces a u64 length */
+enum { SMALL_SEND = 64 * 1024, SKIP_CHUNK = 64 * 1024 };
+
+struct mproc_conn {
+  mproc__os_conn_t *os; /* NULL once closed */
+  bool readable;
+  bool writable;
+  size_t max_message; /* 0: no limit */
+};
+
+static int make(mproc_conn_t **out, mproc__os_conn_t *os, bool readable, bool writable) {
+  mproc_conn_t *c = calloc(1, sizeof *c);
+  if (!c) {
+    mproc__os_conn_free(os);
+    return mproc__fail(MPROC_ENOMEM, "connection: out of memory");
+  }
+  c->os = os;
+  c->readable = readable;
+  c->writable = writable;
+  *out = c;
+  return 0;
+}
+
+int mproc_pipe(mproc_conn_t **a, mproc_conn_t **b, bool duplex) {
+  if (!a || !b)
+    return mproc__fail(MPROC_EINVAL, "pipe: %s is NULL", a ? "b" : "a");
+  mproc__os_conn_t *oa, *ob;
+  int rc = mproc__os_conn_pair(&oa, &ob, duplex);
+  if (rc)
+    return rc;
+  rc = make(a, oa, true, duplex);
+  if (rc) {
+    mproc__os_conn_free(ob);
+    return rc;
+  }
+  rc = make(b, ob, duplex, true);
+  if (rc) {
+    mproc_conn_free(*a);
+    *a = NULL;
+  }
+  return rc;
+}
+
+/* The checks every operation starts with. */
+static int usable(const mproc_conn_t *c, bool receive, const char *op) {
+  if (!c)
+    return mproc__fail(MPROC_EINVAL, "%s: connection is NULL", op);
+  if (!c->os)
+    return mproc__fail(MPROC_ECLOSED, "%s: the connection is closed", op);
+  if (receive ? !c->readable : !c->writable)
+    return mproc__fail(MPROC_EINVAL, "%s: this end of a one-way pipe only %s", op,
+                       c->readable ? "receives" : "sends");
+  return 0;
+}
+
+static size_t header(unsigned char *h, size_t len) {
+  if (len < BIG) {
+    mproc__put_u32(h, (uint32_t)len);
+    return 4;
+  }
+  mproc__put_u32(h, BIG);
+  mproc__put_u64(h + 4, len);
+  return 12;
+}
+
+int mproc_conn_send_bytes(mproc_conn_t *c, const void *buf, size_t len) {
+  int rc = usable(c, false, "conn_send_bytes");
+  if (rc)
+    return rc;
+  if (!buf && len)
+    return mproc__fail(MPROC_EINVAL, "conn_send_bytes: buf is NULL");
+  if (c->max_message && len > c->max_message)
+    return mproc__fail(MPROC_ETOOBIG, "conn_send_bytes: %zu bytes is above the limit of %zu", len,
+                       c->max_message);
+  unsigned char small[12 + SMALL_SEND];
+  size_t h = header(small, len);
+  if (len <= SMALL_SEND) {
+    /* One write for header and body: one system call, and no peer ever
+     * sees a header without its (small) body. */
+    if (len)
+      memcpy(small + h, buf, len);
+    return mproc__os_conn_write(c->os, small, h + len);
+  }
+  rc = mproc__os_conn_write(c->os, small, h);
+  return rc ? rc : mproc__os_conn_write(c->os, buf, len);
+}
+
+/* Waits until a message (or end-of-file) is there. */
+static int wait_readable(mproc_conn_t *c, int timeout_ms, const char *op) {
+  if (timeout_ms < MPROC_INFINITE)
+    return mproc__fail(MPROC_EINVAL, "%s: timeout %d ms is negative", op, timeout_ms);
+  intptr_t w;
+  bool ready;
+  int rc = mproc__os_conn_arm(c->os, &w, &ready);
+  if (rc == 0 && !ready) {
+    bool flag = false;
+    rc = mproc__os_wait_handles(&w, 1, timeout_ms, &flag);
+    if (rc == MPROC_ETIMEDOUT)
+      rc = mproc__fail(MPROC_ETIMEDOUT, "%s: no message within %d ms", op, timeout_ms);
+  }
+  mproc__os_conn_disarm(c->os);
+  return rc;
+}
+
+/* Reads exactly n bytes; end-of-file before any is MPROC_EEOF (when allowed),
+ * in the middle MPROC_EPROTO. */
+static int read_exact(mproc_conn_t *c, void *p, size_t n, bool eof_ok, const char *op) {
+  size_t got;
+  int rc = mproc__os_conn_read(c->os, p, n, &got);
+  if (rc)
+    return rc;
+  if (got == n)
+    return 0;
+  if (got == 0 && eof_ok)
+    return mproc__fail(MPROC_EEOF, "%s: the other end closed the connection", op);
+  return mproc__fail(MPROC_EPROTO, "%s: the sender stopped after %zu of %zu bytes", op, got, n);
+}
+
+/* Reads a message's header: its length. */
+static int read_header(mproc_conn_t *c, uint64_t *len, const char *op) {
+  unsigned char h[8];
+  int rc = read_exact(c, h, 4, true, op);
+  if (rc)
+    return rc;
+  *len = mproc__get_u32(h);
+  if (*len == BIG) {
+    rc = read_exact(c, h, 8, false, op);
+    if (rc)
+      return rc;
+    *len = mproc__get_u64(h);
+  }
+  return 0;
+}
+
+/* Consumes a message body that is over the limit, so the next is intact. */
+static int skip_over_limit(mproc_conn_t *c, uint64_t len, const char *op) {
+  char scratch[SKIP_CHUNK];
+  for (uint64_t left = len; left > 0;) {
+    size_t n = left < sizeof scratch ? (size_t)left : sizeof scratch;
+    int rc = read_exact(c, scratch, n, false, op);
+    if (rc)
+      return rc;
+    left -= n;
+  }
+  return mproc__fail(MPROC_ETOOBIG,
+                     "%s: a %llu-byte message exceeded the limit of %zu bytes "
+                     "and was skipped",
+                     op, (unsigned long long)len, c->max_message);
+}
+
+int mproc_conn_recv_bytes(mproc_conn_t *c, void **buf, size_t *len, int timeout_ms) {
+  const char *op = "conn_recv_bytes";
+  int rc = usable(c, true, op);
+  if (rc)
+    return rc;
+  if (!buf || !len)
+    return mproc__fail(MPROC_EINVAL, "%s: %s is NULL", op, buf ? "len" : "buf");
+  uint64_t n;
+  if ((rc = wait_readable(c, timeout_ms, op)) || (rc = read_header(c, &n, op)))
+    return rc;
+  if (c->max_message && n > c->max_message)
+    return skip_over_limit(c, n, op);
+  if (n >= SIZE_MAX)
+    return skip_over_limit(c, n, op);
+  unsigned char *p = malloc((size_t)n + 1);
+  if (!p) {
+    /* Keep the stream in step even when the message cannot be held. */
+    skip_over_limit(c, n, op);
+    return mproc__fail(MPROC_ENOMEM, "%s: cannot allocate %llu bytes", op, (unsigned long long)n);
+  }
+  rc = read_exact(c, p, (size_t)n, false, op);
+  if (rc) {
+    free(p);
+    return rc;
+  }
+  *buf = p;
+  *len = (size_t)n;
+  return 0;
+}
+
+int mproc_conn_recv_bytes_into(mproc_conn_t *c, void *buf, size_t cap, size_t *len,
+                               int timeout_ms) {
+  const char *op = "conn_recv_bytes_into";
+  int rc = usable(c, true, op);
+  if (rc)
+    return rc;
+  if (!len || (!buf && cap))
+    return mproc__fail(MPROC_EINVAL, "%s: %s is NULL", op, len ? "buf" : "len");
+  if ((rc = wait_readable(c, timeout_ms, op)))
+    return rc;
+  /* Look at the header without taking it: a message that does not fit
+   * stays for the next receive, in whichever process makes it. */
+  unsigned char h[12];
+  size_t got = 0;
+  bool eof = false;
+  int64_t deadline = mproc__os_now_ms() + 1000;
+  while ((rc = mproc__os_conn_peek(c->os, h, sizeof h, &got, &eof)) == 0 && !eof && got < 4) {
+    if (mproc__os_now_ms() > deadline) /* a header arrives in one piece */
+      return mproc__fail(MPROC_EPROTO, "%s: a partial message header", op);
+    wait_readable(c, 10, op);
+  }
+  if (rc)
+    return rc;
+  if (got == 0 && eof)
+    return mproc__fail(MPROC_EEOF, "%s: the other end closed the connection", op);
+  uint64_t n = mproc__get_u32(h);
+  if (n == BIG)
+    n = got >= 12 ? mproc__get_u64(h + 4) : UINT64_MAX;
+  if (!(c->max_message && n > c->max_message) && n > cap) {
+    *len = n > SIZE_MAX ? SIZE_MAX : (size_t)n;
+    return mproc__fail(MPROC_ETOOBIG,
+                       "%s: the message has %llu bytes, the buffer %zu; it was "
+                       "left for a larger buffer",
+                       op, (unsigned long long)n, cap);
+  }
+  if ((rc = read_header(c, &n, op)))
+    return rc;
+  if (c->max_message && n > c->max_message)
+    return skip_over_limit(c, n, op);
+  rc = read_exact(c, buf, (size_t)n, false, op);
+  if (rc == 0)
+    *len = (size_t)n;
+  return rc;
+}
+
+int mproc_conn_send(mproc_conn_t *c, const mproc_args_t *args) {
+  int rc = usable(c, false, "conn_send");
+  if (rc)
+    return rc;
+  void *buf;
+  size_t len;
+  rc = mproc_args_encode(args, &buf, &len);
+  if (rc)
+    return rc;
+  rc = mproc_conn_send_bytes(c, buf, len);
+  mproc_free(buf);
+  return rc;
+}
+
+int mproc_conn_recv(mproc_conn_t *c, mproc_args_t **args, int timeout_ms) {
+  if (!args)
+    return mproc__fail(MPROC_EINVAL, "conn_recv: args is NULL");
+  void *buf;
+  size_t len;
+  int rc = mproc_conn_recv_bytes(c, &buf, &len, timeout_ms);
+  if (rc)
+    return rc;
+  rc = mproc_args_decode(args, buf, len);
+  mproc_free(buf);
+  return rc;
+}
+
+int mproc_conn_poll(mproc_conn_t *c, int timeout_ms) {
+  int rc = usable(c, true, "conn_poll");
+  if (rc)
+    return rc;
+  rc = wait_readable(c, timeout_ms, "conn_poll");
+  return rc == 0 ? 1 : rc == MPROC_ETIMEDOUT ? 0 : rc;
+}
+
+int mproc_conn_set_max_message(mproc_conn_t *c, size_t max_bytes) {
+  if (!c)
+    return mproc__fail(MPROC_EINVAL, "conn_set_max_message: connection is NULL");
+  c->max_message = max_bytes;
+  return 0;
+}
+
+bool mproc_conn_readable(const mproc_conn_t *c) { return c && c->os && c->readable; }
+
+bool mproc_conn_writable(const mproc_conn_t *c) { return c && c->os && c->writable; }
+
+int mproc_conn_close(mproc_conn_t *c) {
+  if (!c)
+    return mproc__fail(MPROC_EINVAL, "conn_close: connection is NULL");
+  mproc__os_conn_free(c->os);
+  c->os = NULL;
+  return 0;
+}
+
+void mproc_conn_free(mproc_conn_t *c) {
+  if (!c)
+    return;
+  mproc__os_conn_free(c->os);
+  free(c);
+}
+
+mproc_waitable_t mproc_waitable_conn(mproc_conn_t *c) {
+  mproc_waitable_t w = {MPROC__WAIT_CONN, c, -1};
+  return w;
+}
+
+/* ---- inside the library ------------------------------------------------- */
+
+int mproc__conn_arm(mproc_conn_t *c, intptr_t *waitable, bool *ready_now) {
+  int rc = usable(c, true, "wait");
+  return rc ? rc : mproc__os_conn_arm(c->os, waitable, ready_now);
+}
+
+void mproc__conn_disarm(mproc_conn_t *c) {
+  if (c && c->os)
+    mproc__os_conn_disarm(c->os);
+}
+
+int mproc__conn_dup_handle(const mproc_conn_t *c, intptr_t *handle) {
+  if (!c || !c->os)
+    return mproc__fail(c ? MPROC_ECLOSED : MPROC_EINVAL, "connection: %s", c ? "closed" : "NULL");
+  return mproc__os_conn_dup_handle(c->os, handle);
+}
+
+unsigned mproc__conn_flags(const mproc_conn_t *c) {
+  return (c->readable ? MPROC__CONN_READABLE : 0u) | (c->writable ? MPROC__CONN_WRITABLE : 0u);
+}
+
+int mproc__conn_from_handle(mproc_conn_t **out, intptr_t handle, unsigned flags) {
+  mproc__os_conn_t *os;
+  int rc = mproc__os_conn_wrap(&os, handle);
+  return rc ? rc
+            : make(out, os, (flags & MPROC__CONN_READABLE) != 0,
+                   (flags & MPROC__CONN_WRITABLE) != 0);
+}

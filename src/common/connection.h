@@ -1,0 +1,18 @@
+/* Connections, inside the library: what wait.c and args.c need. */
+#ifndef MPROC_COMMON_CONNECTION_H
+#define MPROC_COMMON_CONNECTION_H
+
+#include "internal.h"
+
+/* Readiness for mproc_wait (see mproc__os_conn_arm). */
+int mproc__conn_arm(mproc_conn_t *c, intptr_t *waitable, bool *ready_now);
+void mproc__conn_disarm(mproc_conn_t *c);
+/* A handle to c's stream, owned by the caller (for a handle table). */
+int mproc__conn_dup_handle(const mproc_conn_t *c, intptr_t *handle);
+/* A connection owning handle (closed on failure); flags from conn_flags. */
+int mproc__conn_from_handle(mproc_conn_t **out, intptr_t handle, unsigned flags);
+unsigned mproc__conn_flags(const mproc_conn_t *c);
+
+enum { MPROC__CONN_READABLE = 1, MPROC__CONN_WRITABLE = 2 };
+
+#endif

@@ -1,0 +1,133 @@
+/* Connection ends on POSIX: AF_UNIX stream sockets.
+ *
+ * One-way pipes are socketpairs too, with the unused directions shut down:
+ * the kernel still refuses the wrong direction, and only a socket can
+ * MSG_PEEK, which lets a receiver look at a message's length and leave the
+ * message where every process holding this end can still read it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/internal.h"
+
+struct mproc__os_conn {
+  int fd;
+};
+
+static int wrap(mproc__os_conn_t **out, int fd) {
+  *out = malloc(sizeof **out);
+  if (!*out)
+    return mproc__fail(MPROC_ENOMEM, "connection: out of memory");
+  (*out)->fd = fd;
+  return 0;
+}
+
+int mproc__os_conn_pair(mproc__os_conn_t **a, mproc__os_conn_t **b, bool duplex) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return mproc__os_fail("pipe: socketpair");
+  if (!duplex) {
+    shutdown(sv[0], SHUT_WR);
+    shutdown(sv[1], SHUT_RD);
+  }
+  if (wrap(a, sv[0]) != 0 || wrap(b, sv[1]) != 0) {
+    free(*a);
+    close(sv[0]);
+    close(sv[1]);
+    return MPROC_ENOMEM;
+  }
+  return 0;
+}
+
+int mproc__os_conn_wrap(mproc__os_conn_t **out, intptr_t handle) {
+  int rc = wrap(out, (int)handle);
+  if (rc)
+    close((int)handle);
+  return rc;
+}
+
+void mproc__os_close_handle(intptr_t h) {
+  if (h >= 0)
+    close((int)h);
+}
+
+int mproc__os_dup_handle(intptr_t h, intptr_t *out) {
+  int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    return mproc__os_fail("dup(%d)", (int)h);
+  *out = fd;
+  return 0;
+}
+
+int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle) {
+  return mproc__os_dup_handle(c->fd, handle);
+}
+
+int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n) {
+  const char *s = p;
+  while (n > 0) {
+    ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EPIPE || errno == ECONNRESET) {
+        mproc__os_fail_code(errno, "connection: send: the other end is closed");
+        return MPROC_EEOF;
+      }
+      return mproc__os_fail("connection: send");
+    }
+    s += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
+  char *d = p;
+  *got = 0;
+  while (*got < n) {
+    ssize_t r = recv(c->fd, d + *got, n - *got, 0);
+    if (r == 0)
+      break;
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == ECONNRESET)
+        break; /* the writer died: the end of its data */
+      return mproc__os_fail("connection: recv");
+    }
+    *got += (size_t)r;
+  }
+  return 0;
+}
+
+int mproc__os_conn_peek(mproc__os_conn_t *c, void *p, size_t n, size_t *got, bool *eof) {
+  ssize_t r;
+  do {
+    r = recv(c->fd, p, n, MSG_PEEK | MSG_DONTWAIT);
+  } while (r < 0 && errno == EINTR);
+  *got = r > 0 ? (size_t)r : 0;
+  *eof = r == 0 || (r < 0 && errno == ECONNRESET);
+  if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNRESET)
+    return mproc__os_fail("connection: recv(MSG_PEEK)");
+  return 0;
+}
+
+int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now) {
+  *waitable = c->fd;
+  *ready_now = false; /* poll() tells */
+  return 0;
+}
+
+void mproc__os_conn_disarm(mproc__os_conn_t *c) { (void)c; }
+
+void mproc__os_conn_free(mproc__os_conn_t *c) {
+  if (!c)
+    return;
+  close(c->fd);
+  free(c);
+}

@@ -1,0 +1,216 @@
+/* Connection ends on Windows: a uniquely named, byte-mode pipe pair opened
+ * for overlapped I/O (Python's PipeConnection uses message mode; bytes plus
+ * our own length prefix behave the same on every platform).
+ *
+ * Readiness for waits is a zero-byte overlapped ReadFile: it completes when
+ * data or end-of-file arrives and consumes nothing, so cancelling it loses
+ * nothing. Every other operation first cancels it (disarm). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <windows.h>
+
+#include "../common/internal.h"
+
+struct mproc__os_conn {
+  HANDLE h;
+  HANDLE io_event;    /* completion of reads and writes */
+  HANDLE probe_event; /* completion of the readiness probe */
+  OVERLAPPED probe;
+  bool probe_pending;
+};
+
+static int wrap(mproc__os_conn_t **out, HANDLE h) {
+  mproc__os_conn_t *c = calloc(1, sizeof *c);
+  if (!c)
+    return mproc__fail(MPROC_ENOMEM, "connection: out of memory");
+  c->h = h;
+  c->io_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  c->probe_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (!c->io_event || !c->probe_event) {
+    int rc = mproc__os_fail("connection: CreateEventW");
+    if (c->io_event)
+      CloseHandle(c->io_event);
+    free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+int mproc__os_conn_pair(mproc__os_conn_t **a, mproc__os_conn_t **b, bool duplex) {
+  static volatile LONG counter;
+  wchar_t name[96];
+  _snwprintf(name, 96, L"\\\\.\\pipe\\mproc-%lu-%ld-%llu", GetCurrentProcessId(),
+             InterlockedIncrement(&counter), (unsigned long long)GetTickCount64());
+  name[95] = 0;
+  HANDLE server =
+      CreateNamedPipeW(name,
+                       (duplex ? PIPE_ACCESS_DUPLEX : PIPE_ACCESS_INBOUND) | FILE_FLAG_OVERLAPPED |
+                           FILE_FLAG_FIRST_PIPE_INSTANCE,
+                       PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+                       1, 1 << 16, 1 << 16, 0, NULL);
+  if (server == INVALID_HANDLE_VALUE)
+    return mproc__os_fail("pipe: CreateNamedPipeW");
+  HANDLE client = CreateFileW(name, duplex ? GENERIC_READ | GENERIC_WRITE : GENERIC_WRITE, 0, NULL,
+                              OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+  if (client == INVALID_HANDLE_VALUE) {
+    int rc = mproc__os_fail("pipe: CreateFileW");
+    CloseHandle(server);
+    return rc;
+  }
+  OVERLAPPED ov;
+  ZeroMemory(&ov, sizeof ov);
+  ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  DWORD n;
+  if (!ConnectNamedPipe(server, &ov) && GetLastError() == ERROR_IO_PENDING)
+    GetOverlappedResult(server, &ov, &n, TRUE); /* the client is already there */
+  if (ov.hEvent)
+    CloseHandle(ov.hEvent);
+  if (wrap(a, server) != 0) {
+    CloseHandle(server);
+    CloseHandle(client);
+    return MPROC_ENOMEM;
+  }
+  if (wrap(b, client) != 0) {
+    mproc__os_conn_free(*a);
+    CloseHandle(client);
+    return MPROC_ENOMEM;
+  }
+  return 0;
+}
+
+int mproc__os_conn_wrap(mproc__os_conn_t **out, intptr_t handle) {
+  int rc = wrap(out, (HANDLE)handle);
+  if (rc)
+    CloseHandle((HANDLE)handle);
+  return rc;
+}
+
+void mproc__os_close_handle(intptr_t h) {
+  if (h != -1 && h != 0)
+    CloseHandle((HANDLE)h);
+}
+
+int mproc__os_dup_handle(intptr_t h, intptr_t *out) {
+  HANDLE dup;
+  if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)h, GetCurrentProcess(), &dup, 0, FALSE,
+                       DUPLICATE_SAME_ACCESS))
+    return mproc__os_fail("DuplicateHandle");
+  *out = (intptr_t)dup;
+  return 0;
+}
+
+int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle) {
+  return mproc__os_dup_handle((intptr_t)c->h, handle);
+}
+
+/* One overlapped read or write, waited for; *done is 0 at end-of-file. */
+static int io(mproc__os_conn_t *c, bool write, void *p, DWORD n, DWORD *done) {
+  OVERLAPPED ov;
+  ZeroMemory(&ov, sizeof ov);
+  ov.hEvent = c->io_event;
+  ResetEvent(c->io_event);
+  BOOL ok = write ? WriteFile(c->h, p, n, NULL, &ov) : ReadFile(c->h, p, n, NULL, &ov);
+  DWORD e = ok ? 0 : GetLastError();
+  if (ok || e == ERROR_IO_PENDING) {
+    if (GetOverlappedResult(c->h, &ov, done, TRUE))
+      return 0;
+    e = GetLastError();
+  }
+  *done = 0;
+  if (e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA || e == ERROR_PIPE_NOT_CONNECTED) {
+    if (!write)
+      return 0; /* end-of-file */
+    mproc__os_fail_code((long)e, "connection: WriteFile: the other end is closed");
+    return MPROC_EEOF;
+  }
+  return mproc__os_fail_code((long)e, write ? "connection: WriteFile" : "connection: ReadFile");
+}
+
+int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n) {
+  const char *s = p;
+  while (n > 0) {
+    DWORD chunk = n > (1u << 30) ? (1u << 30) : (DWORD)n, done;
+    int rc = io(c, true, (void *)s, chunk, &done);
+    if (rc)
+      return rc;
+    s += done;
+    n -= done;
+  }
+  return 0;
+}
+
+int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
+  char *d = p;
+  *got = 0;
+  while (*got < n) {
+    size_t left = n - *got;
+    DWORD chunk = left > (1u << 30) ? (1u << 30) : (DWORD)left, done;
+    int rc = io(c, false, d + *got, chunk, &done);
+    if (rc)
+      return rc;
+    if (done == 0)
+      break;
+    *got += done;
+  }
+  return 0;
+}
+
+int mproc__os_conn_peek(mproc__os_conn_t *c, void *p, size_t n, size_t *got, bool *eof) {
+  DWORD read = 0, avail = 0;
+  *got = 0;
+  *eof = false;
+  if (!PeekNamedPipe(c->h, p, n > MAXDWORD ? MAXDWORD : (DWORD)n, &read, &avail, NULL)) {
+    DWORD e = GetLastError();
+    if (e == ERROR_BROKEN_PIPE || e == ERROR_PIPE_NOT_CONNECTED) {
+      *eof = true;
+      return 0;
+    }
+    return mproc__os_fail_code((long)e, "connection: PeekNamedPipe");
+  }
+  *got = read;
+  return 0;
+}
+
+int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now) {
+  *waitable = (intptr_t)c->probe_event;
+  *ready_now = false;
+  if (c->probe_pending)
+    return 0;
+  DWORD avail = 0;
+  if (!PeekNamedPipe(c->h, NULL, 0, NULL, &avail, NULL) || avail > 0) {
+    *ready_now = true; /* data there, or the other end is gone */
+    SetEvent(c->probe_event);
+    return 0;
+  }
+  static char none;
+  ZeroMemory(&c->probe, sizeof c->probe);
+  c->probe.hEvent = c->probe_event;
+  ResetEvent(c->probe_event);
+  if (ReadFile(c->h, &none, 0, NULL, &c->probe) || GetLastError() != ERROR_IO_PENDING) {
+    *ready_now = true;
+    SetEvent(c->probe_event);
+    return 0;
+  }
+  c->probe_pending = true;
+  return 0;
+}
+
+void mproc__os_conn_disarm(mproc__os_conn_t *c) {
+  if (!c->probe_pending)
+    return;
+  DWORD n;
+  CancelIoEx(c->h, &c->probe);
+  GetOverlappedResult(c->h, &c->probe, &n, TRUE);
+  c->probe_pending = false;
+}
+
+void mproc__os_conn_free(mproc__os_conn_t *c) {
+  if (!c)
+    return;
+  mproc__os_conn_disarm(c);
+  CloseHandle(c->h);
+  CloseHandle(c->io_event);
+  CloseHandle(c->probe_event);
+  free(c);
+}
