@@ -24,3 +24,7 @@ done
 echo
 echo "--- bench/start_latency.c"
 "$dir/bench/bench_start_latency" 200
+
+echo
+echo "--- bench/conn_bench.c"
+"$dir/bench/bench_conn" 1

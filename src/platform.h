@@ -107,9 +107,6 @@ int mproc__os_dup_handle(intptr_t h, intptr_t *out);
 int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n);
 /* Blocks until n bytes or end-of-file; *got says how many. */
 int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got);
-/* Copies up to n bytes that are already there, consuming nothing; *eof
- * when nothing is there and the other end is closed. */
-int mproc__os_conn_peek(mproc__os_conn_t *c, void *p, size_t n, size_t *got, bool *eof);
 /* Readiness (data or end-of-file) for waits: *waitable is a handle for
  * mproc__os_wait_handles; *ready_now when it is ready already. Every arm
  * is followed by one disarm. */

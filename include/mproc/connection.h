@@ -27,7 +27,8 @@ typedef struct mproc_conn mproc_conn_t;
  * Returns: 0.
  * Errors: MPROC_EINVAL (NULL a or b), MPROC_ESYS, MPROC_ENOMEM.
  * Platform: AF_UNIX socketpair (POSIX; one-way pairs have the unused
- *   directions shut down, which keeps MSG_PEEK available); a uniquely
+ *   directions shut down, and a closed reader is MPROC_EEOF, never SIGPIPE,
+ *   which pipe() would raise); a uniquely
  *   named byte-mode pipe pair with overlapped I/O (Windows). */
 MPROC_API int mproc_pipe(mproc_conn_t **a, mproc_conn_t **b, bool duplex);
 
@@ -55,7 +56,8 @@ MPROC_API int mproc_conn_recv_bytes(mproc_conn_t *c, void **buf, size_t *len, in
  *   when it does not fit); timeout_ms — as mproc_conn_recv_bytes.
  * Returns: 0.
  * Errors: as mproc_conn_recv_bytes, and MPROC_ETOOBIG when cap < *len: the
- *   message stays where it was, for a later receive with a larger buffer. */
+ *   message is kept for the next receive on this connection (its header in
+ *   the connection, its body in the stream), e.g. with a larger buffer. */
 MPROC_API int mproc_conn_recv_bytes_into(mproc_conn_t *c, void *buf, size_t cap, size_t *len,
                                          int timeout_ms);
 

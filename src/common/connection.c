@@ -17,6 +17,11 @@ struct mproc_conn {
   bool readable;
   bool writable;
   size_t max_message; /* 0: no limit */
+  /* The current message's header, once read: its body is next in the
+   * stream. Set between reading a header and taking the body, and after
+   * recv_bytes_into refused a message for a small buffer. */
+  bool pending;
+  uint64_t pending_n;
 };
 
 static int make(mproc_conn_t **out, mproc__os_conn_t *os, bool readable, bool writable) {
@@ -127,22 +132,6 @@ static int read_exact(mproc_conn_t *c, void *p, size_t n, bool eof_ok, const cha
   return mproc__fail(MPROC_EPROTO, "%s: the sender stopped after %zu of %zu bytes", op, got, n);
 }
 
-/* Reads a message's header: its length. */
-static int read_header(mproc_conn_t *c, uint64_t *len, const char *op) {
-  unsigned char h[8];
-  int rc = read_exact(c, h, 4, true, op);
-  if (rc)
-    return rc;
-  *len = mproc__get_u32(h);
-  if (*len == BIG) {
-    rc = read_exact(c, h, 8, false, op);
-    if (rc)
-      return rc;
-    *len = mproc__get_u64(h);
-  }
-  return 0;
-}
-
 /* Consumes a message body that is over the limit, so the next is intact. */
 static int skip_over_limit(mproc_conn_t *c, uint64_t len, const char *op) {
   char scratch[SKIP_CHUNK];
@@ -159,6 +148,45 @@ static int skip_over_limit(mproc_conn_t *c, uint64_t len, const char *op) {
                      op, (unsigned long long)len, c->max_message);
 }
 
+/* Reads the next message's header: *n is its body's length, which is next
+ * in the stream. The header is read, not peeked: on Linux a MSG_PEEK before
+ * every receive costs 8x the throughput of small messages (measured in
+ * bench/conn_bench.c's development). With a timeout the end is polled
+ * first, so nothing is consumed when nothing arrives. */
+static int next_message(mproc_conn_t *c, int timeout_ms, uint64_t *n, const char *op) {
+  if (c->pending) {
+    *n = c->pending_n;
+    return 0;
+  }
+  int rc;
+  if (timeout_ms != MPROC_INFINITE && (rc = wait_readable(c, timeout_ms, op)) != 0)
+    return rc;
+  unsigned char h[8];
+  if ((rc = read_exact(c, h, 4, true, op)))
+    return rc;
+  *n = mproc__get_u32(h);
+  if (*n == BIG) {
+    if ((rc = read_exact(c, h, 8, false, op)))
+      return rc;
+    *n = mproc__get_u64(h);
+  }
+  c->pending = true;
+  c->pending_n = *n;
+  return 0;
+}
+
+/* Takes the body of the message whose header next_message read. */
+static int take_message(mproc_conn_t *c, void *body, uint64_t n, const char *op) {
+  c->pending = false;
+  return read_exact(c, body, (size_t)n, false, op);
+}
+
+/* Skips the body of a message that is over the limit. */
+static int skip_message(mproc_conn_t *c, uint64_t n, const char *op) {
+  c->pending = false;
+  return skip_over_limit(c, n, op);
+}
+
 int mproc_conn_recv_bytes(mproc_conn_t *c, void **buf, size_t *len, int timeout_ms) {
   const char *op = "conn_recv_bytes";
   int rc = usable(c, true, op);
@@ -167,20 +195,17 @@ int mproc_conn_recv_bytes(mproc_conn_t *c, void **buf, size_t *len, int timeout_
   if (!buf || !len)
     return mproc__fail(MPROC_EINVAL, "%s: %s is NULL", op, buf ? "len" : "buf");
   uint64_t n;
-  if ((rc = wait_readable(c, timeout_ms, op)) || (rc = read_header(c, &n, op)))
+  if ((rc = next_message(c, timeout_ms, &n, op)))
     return rc;
-  if (c->max_message && n > c->max_message)
-    return skip_over_limit(c, n, op);
-  if (n >= SIZE_MAX)
-    return skip_over_limit(c, n, op);
+  if ((c->max_message && n > c->max_message) || n >= SIZE_MAX)
+    return skip_message(c, n, op);
   unsigned char *p = malloc((size_t)n + 1);
   if (!p) {
     /* Keep the stream in step even when the message cannot be held. */
-    skip_over_limit(c, n, op);
+    skip_message(c, n, op);
     return mproc__fail(MPROC_ENOMEM, "%s: cannot allocate %llu bytes", op, (unsigned long long)n);
   }
-  rc = read_exact(c, p, (size_t)n, false, op);
-  if (rc) {
+  if ((rc = take_message(c, p, n, op))) {
     free(p);
     return rc;
   }
@@ -197,39 +222,21 @@ int mproc_conn_recv_bytes_into(mproc_conn_t *c, void *buf, size_t cap, size_t *l
     return rc;
   if (!len || (!buf && cap))
     return mproc__fail(MPROC_EINVAL, "%s: %s is NULL", op, len ? "buf" : "len");
-  if ((rc = wait_readable(c, timeout_ms, op)))
+  uint64_t n;
+  if ((rc = next_message(c, timeout_ms, &n, op)))
     return rc;
-  /* Look at the header without taking it: a message that does not fit
-   * stays for the next receive, in whichever process makes it. */
-  unsigned char h[12];
-  size_t got = 0;
-  bool eof = false;
-  int64_t deadline = mproc__os_now_ms() + 1000;
-  while ((rc = mproc__os_conn_peek(c->os, h, sizeof h, &got, &eof)) == 0 && !eof && got < 4) {
-    if (mproc__os_now_ms() > deadline) /* a header arrives in one piece */
-      return mproc__fail(MPROC_EPROTO, "%s: a partial message header", op);
-    wait_readable(c, 10, op);
-  }
-  if (rc)
-    return rc;
-  if (got == 0 && eof)
-    return mproc__fail(MPROC_EEOF, "%s: the other end closed the connection", op);
-  uint64_t n = mproc__get_u32(h);
-  if (n == BIG)
-    n = got >= 12 ? mproc__get_u64(h + 4) : UINT64_MAX;
-  if (!(c->max_message && n > c->max_message) && n > cap) {
+  if (c->max_message && n > c->max_message)
+    return skip_message(c, n, op);
+  if (n > cap) {
+    /* Not taken: this connection keeps the header, the body stays in the
+     * stream, and the next receive on this connection resumes with it. */
     *len = n > SIZE_MAX ? SIZE_MAX : (size_t)n;
     return mproc__fail(MPROC_ETOOBIG,
                        "%s: the message has %llu bytes, the buffer %zu; it was "
                        "left for a larger buffer",
                        op, (unsigned long long)n, cap);
   }
-  if ((rc = read_header(c, &n, op)))
-    return rc;
-  if (c->max_message && n > c->max_message)
-    return skip_over_limit(c, n, op);
-  rc = read_exact(c, buf, (size_t)n, false, op);
-  if (rc == 0)
+  if ((rc = take_message(c, buf, n, op)) == 0)
     *len = (size_t)n;
   return rc;
 }
@@ -265,6 +272,8 @@ int mproc_conn_poll(mproc_conn_t *c, int timeout_ms) {
   int rc = usable(c, true, "conn_poll");
   if (rc)
     return rc;
+  if (c->pending)
+    return 1;
   rc = wait_readable(c, timeout_ms, "conn_poll");
   return rc == 0 ? 1 : rc == MPROC_ETIMEDOUT ? 0 : rc;
 }
@@ -304,7 +313,11 @@ mproc_waitable_t mproc_waitable_conn(mproc_conn_t *c) {
 
 int mproc__conn_arm(mproc_conn_t *c, intptr_t *waitable, bool *ready_now) {
   int rc = usable(c, true, "wait");
-  return rc ? rc : mproc__os_conn_arm(c->os, waitable, ready_now);
+  if (rc == 0)
+    rc = mproc__os_conn_arm(c->os, waitable, ready_now);
+  if (rc == 0 && c->pending)
+    *ready_now = true; /* a refused message is still waiting */
+  return rc;
 }
 
 void mproc__conn_disarm(mproc_conn_t *c) {

@@ -1,9 +1,9 @@
 /* Connection ends on POSIX: AF_UNIX stream sockets.
  *
  * One-way pipes are socketpairs too, with the unused directions shut down:
- * the kernel still refuses the wrong direction, and only a socket can
- * MSG_PEEK, which lets a receiver look at a message's length and leave the
- * message where every process holding this end can still read it. */
+ * the kernel still refuses the wrong direction, and send(MSG_NOSIGNAL) turns
+ * a vanished reader into an error code, where write() on a pipe() would
+ * raise SIGPIPE and kill a process that never touched its signal handlers. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -102,18 +102,6 @@ int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
     }
     *got += (size_t)r;
   }
-  return 0;
-}
-
-int mproc__os_conn_peek(mproc__os_conn_t *c, void *p, size_t n, size_t *got, bool *eof) {
-  ssize_t r;
-  do {
-    r = recv(c->fd, p, n, MSG_PEEK | MSG_DONTWAIT);
-  } while (r < 0 && errno == EINTR);
-  *got = r > 0 ? (size_t)r : 0;
-  *eof = r == 0 || (r < 0 && errno == ECONNRESET);
-  if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNRESET)
-    return mproc__os_fail("connection: recv(MSG_PEEK)");
   return 0;
 }
 

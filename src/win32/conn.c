@@ -156,22 +156,6 @@ int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
   return 0;
 }
 
-int mproc__os_conn_peek(mproc__os_conn_t *c, void *p, size_t n, size_t *got, bool *eof) {
-  DWORD read = 0, avail = 0;
-  *got = 0;
-  *eof = false;
-  if (!PeekNamedPipe(c->h, p, n > MAXDWORD ? MAXDWORD : (DWORD)n, &read, &avail, NULL)) {
-    DWORD e = GetLastError();
-    if (e == ERROR_BROKEN_PIPE || e == ERROR_PIPE_NOT_CONNECTED) {
-      *eof = true;
-      return 0;
-    }
-    return mproc__os_fail_code((long)e, "connection: PeekNamedPipe");
-  }
-  *got = read;
-  return 0;
-}
-
 int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now) {
   *waitable = (intptr_t)c->probe_event;
   *ready_now = false;
