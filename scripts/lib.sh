@@ -3,7 +3,7 @@
 
 # Debian packages every leg needs. Kept in one list so demo and test agree.
 MPROC_LINUX_PACKAGES=(cmake make gcc clang libclang-rt-14-dev pkg-config
-  libmsgpack-dev libcmocka-dev xz-utils)
+  libmsgpack-dev libcmocka-dev libssl-dev xz-utils)
 MPROC_WINDOWS_PACKAGES=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine)
 
 mproc_sudo() {

@@ -114,6 +114,26 @@ int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now)
 void mproc__os_conn_disarm(mproc__os_conn_t *c);
 void mproc__os_conn_free(mproc__os_conn_t *c);
 
+/* ---- listeners and clients (listener.c) --------------------------------- */
+
+typedef enum { MPROC__ADDR_UNIX = 1, MPROC__ADDR_PIPE, MPROC__ADDR_TCP } mproc__addr_kind_t;
+typedef struct mproc__os_listener mproc__os_listener_t;
+
+/* Listens at `where` (a path, a pipe name, or "host:port"). *actual
+ * receives the address as bound (the port chosen for port 0). */
+int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const char *where,
+                     int backlog, char *actual, size_t cap);
+/* MPROC_ETIMEDOUT when nobody connects in time. */
+int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t **out);
+int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn_t **out);
+void mproc__os_listener_free(mproc__os_listener_t *l);
+
+/* ---- crypto (crypto.c): the platform's, never our own ------------------- */
+
+int mproc__os_random(void *buf, size_t n);
+int mproc__os_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
+                          unsigned char out[32]);
+
 /* ---- function identity across exec (fnref.c) ---------------------------- */
 
 /* A function as "offset inside a module", valid in another process running

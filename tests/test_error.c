@@ -35,6 +35,7 @@ static int classify(mproc_error_t e) {
   case MPROC_EEOF:
   case MPROC_ETOOBIG:
   case MPROC_ECLOSED:
+  case MPROC_EAUTH:
     return 2;
   }
   return 3;

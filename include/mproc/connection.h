@@ -114,6 +114,64 @@ MPROC_API int mproc_args_add_conn(mproc_args_t *a, mproc_conn_t *c);
  * Errors: as the other getters (MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE). */
 MPROC_API int mproc_args_get_conn(const mproc_args_t *a, size_t i, mproc_conn_t **out);
 
+/* ---- Listener and Client ------------------------------------------------ */
+
+typedef struct mproc_listener mproc_listener_t;
+
+/* Options of mproc_listener_new; zeroed: no authentication, backlog 16. */
+typedef struct {
+  const void *authkey; /* both sides must know it (HMAC-SHA256 handshake) */
+  size_t authkey_len;  /* 0: no authentication */
+  int backlog;         /* pending connections; 0: 16 */
+} mproc_listener_opts_t;
+
+/* Options of mproc_client_connect; zeroed: no authentication. */
+typedef struct {
+  const void *authkey;
+  size_t authkey_len;
+} mproc_client_opts_t;
+
+/* Listens for connections (Python's Listener(address, authkey=...)).
+ * Params: address — "unix:/path" (POSIX; the socket file is created with
+ *   mode 0600 and removed by mproc_listener_free), "pipe:\\.\pipe\name"
+ *   (Windows), or "tcp:host:port" (port 0: any free port, see
+ *   mproc_listener_address); opts — NULL or options (the key is copied).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL out, a malformed address, a NULL key with a
+ *   length), MPROC_ENOTSUP (an address kind this platform lacks), MPROC_ESYS
+ *   (e.g. the address is in use), MPROC_ENOMEM.
+ * Platform: POSIX: AF_UNIX and TCP sockets. Windows: not available yet
+ *   (MPROC_ENOTSUP): named pipes, Winsock and CNG are the next step. */
+MPROC_API int mproc_listener_new(mproc_listener_t **out, const char *address,
+                                 const mproc_listener_opts_t *opts);
+
+/* Accepts one connection (Python's accept()). With a key, the mutual
+ * challenge-response runs first: no user data crosses before it succeeds.
+ * Params: out — receives a duplex connection; timeout_ms — MPROC_INFINITE,
+ *   0 or milliseconds to wait for a peer.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (nobody connected), MPROC_EAUTH (the
+ *   peer failed or broke off the handshake — it is disconnected; accept
+ *   again to serve the next one), MPROC_ESYS. */
+MPROC_API int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms);
+
+/* The address as bound, e.g. "tcp:127.0.0.1:40123" for port 0; "" for NULL. */
+MPROC_API const char *mproc_listener_address(const mproc_listener_t *l);
+
+/* Stops listening (removing a unix socket file). NULL-safe. Accepted
+ * connections stay open. */
+MPROC_API void mproc_listener_free(mproc_listener_t *l);
+
+/* Connects to a listener (Python's Client(address, authkey=...)).
+ * Params: out — receives a duplex connection; address — as for
+ *   mproc_listener_new; opts — NULL or options.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL, MPROC_ENOTSUP, MPROC_EAUTH (the keys differ, or
+ *   the listener wants one and none was given), MPROC_ESYS (nobody
+ *   listens there), MPROC_ENOMEM. */
+MPROC_API int mproc_client_connect(mproc_conn_t **out, const char *address,
+                                   const mproc_client_opts_t *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,7 +28,8 @@ extern "C" {
   X(EUNKNOWN, -11, "unknown error")                                                                \
   X(EEOF, -12, "the other end closed the connection")                                              \
   X(ETOOBIG, -13, "message larger than the buffer or the limit")                                   \
-  X(ECLOSED, -14, "the object was closed")
+  X(ECLOSED, -14, "the object was closed")                                                         \
+  X(EAUTH, -15, "authentication failed")
 
 /* Error codes. */
 typedef enum {

@@ -335,6 +335,10 @@ unsigned mproc__conn_flags(const mproc_conn_t *c) {
   return (c->readable ? MPROC__CONN_READABLE : 0u) | (c->writable ? MPROC__CONN_WRITABLE : 0u);
 }
 
+int mproc__conn_from_handle_os(mproc_conn_t **out, mproc__os_conn_t *os) {
+  return make(out, os, true, true);
+}
+
 int mproc__conn_from_handle(mproc_conn_t **out, intptr_t handle, unsigned flags) {
   mproc__os_conn_t *os;
   int rc = mproc__os_conn_wrap(&os, handle);

@@ -12,6 +12,8 @@ int mproc__conn_dup_handle(const mproc_conn_t *c, intptr_t *handle);
 /* A connection owning handle (closed on failure); flags from conn_flags. */
 int mproc__conn_from_handle(mproc_conn_t **out, intptr_t handle, unsigned flags);
 unsigned mproc__conn_flags(const mproc_conn_t *c);
+/* A duplex connection around an OS end (taken over, freed on failure). */
+int mproc__conn_from_handle_os(mproc_conn_t **out, mproc__os_conn_t *os);
 
 enum { MPROC__CONN_READABLE = 1, MPROC__CONN_WRITABLE = 2 };
 

@@ -1,0 +1,185 @@
+/* Listener and Client: Python's multiprocessing.connection.Listener/Client.
+ *
+ * With an authentication key both sides prove they know it before any user
+ * data crosses, by a mutual challenge-response (as Python since 3.12, with
+ * HMAC-SHA256 only): each side sends "#CHALLENGE#" and 32 random bytes, the
+ * other answers HMAC-SHA256(key, those bytes), and the challenger answers
+ * "#WELCOME#" or "#FAILURE#". Handshake messages are limited in size and
+ * time, so garbage or silence from a peer cannot make a listener allocate
+ * much or wait forever; the peer is disconnected and accept reports it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connection.h"
+#include "internal.h"
+
+#define CHALLENGE "#CHALLENGE#"
+#define WELCOME "#WELCOME#"
+#define FAILURE "#FAILURE#"
+enum { NONCE = 32, HANDSHAKE_MAX = 256, HANDSHAKE_MS = 10000 };
+
+struct mproc_listener {
+  mproc__os_listener_t *os;
+  char address[300];
+  unsigned char *authkey;
+  size_t authkey_len;
+};
+
+static int parse(const char *address, mproc__addr_kind_t *kind, const char **where) {
+  if (!address)
+    return mproc__fail(MPROC_EINVAL, "address is NULL");
+  if (strncmp(address, "unix:", 5) == 0)
+    *kind = MPROC__ADDR_UNIX, *where = address + 5;
+  else if (strncmp(address, "pipe:", 5) == 0)
+    *kind = MPROC__ADDR_PIPE, *where = address + 5;
+  else if (strncmp(address, "tcp:", 4) == 0)
+    *kind = MPROC__ADDR_TCP, *where = address + 4;
+  else
+    return mproc__fail(MPROC_EINVAL, "address '%s': expected unix:, pipe: or tcp:", address);
+  return 0;
+}
+
+/* Sends a challenge and checks the answer; tells the peer the verdict. */
+static int challenge(mproc_conn_t *c, const unsigned char *key, size_t keylen) {
+  unsigned char msg[sizeof CHALLENGE - 1 + NONCE], want[32];
+  memcpy(msg, CHALLENGE, sizeof CHALLENGE - 1);
+  int rc = mproc__os_random(msg + sizeof CHALLENGE - 1, NONCE);
+  if (!rc)
+    rc = mproc__os_hmac_sha256(key, keylen, msg + sizeof CHALLENGE - 1, NONCE, want);
+  if (!rc)
+    rc = mproc_conn_send_bytes(c, msg, sizeof msg);
+  if (rc)
+    return rc;
+  unsigned char got[HANDSHAKE_MAX];
+  size_t len = 0;
+  rc = mproc_conn_recv_bytes_into(c, got, sizeof got, &len, HANDSHAKE_MS);
+  /* Compare in constant time: how much matched must not leak. */
+  unsigned diff = rc != 0 || len != sizeof want;
+  for (size_t i = 0; i < sizeof want; i++)
+    diff |= (unsigned)(got[i] ^ want[i]) * (len == sizeof want);
+  if (diff) {
+    mproc_conn_send_bytes(c, FAILURE, sizeof FAILURE - 1);
+    return mproc__fail(MPROC_EAUTH, "authentication: the peer does not know the key%s",
+                       rc ? " (it did not answer the challenge)" : "");
+  }
+  return mproc_conn_send_bytes(c, WELCOME, sizeof WELCOME - 1);
+}
+
+/* Answers a challenge and reads the verdict. */
+static int answer(mproc_conn_t *c, const unsigned char *key, size_t keylen) {
+  unsigned char msg[HANDSHAKE_MAX], mac[32];
+  size_t len = 0;
+  int rc = mproc_conn_recv_bytes_into(c, msg, sizeof msg, &len, HANDSHAKE_MS);
+  if (rc || len != sizeof CHALLENGE - 1 + NONCE || memcmp(msg, CHALLENGE, sizeof CHALLENGE - 1))
+    return mproc__fail(MPROC_EAUTH, "authentication: no valid challenge from the peer");
+  if ((rc = mproc__os_hmac_sha256(key, keylen, msg + sizeof CHALLENGE - 1, NONCE, mac)) ||
+      (rc = mproc_conn_send_bytes(c, mac, sizeof mac)))
+    return rc;
+  rc = mproc_conn_recv_bytes_into(c, msg, sizeof msg, &len, HANDSHAKE_MS);
+  if (rc || len != sizeof WELCOME - 1 || memcmp(msg, WELCOME, sizeof WELCOME - 1))
+    return mproc__fail(MPROC_EAUTH, "authentication: the peer refused our key");
+  return 0;
+}
+
+/* Both directions; the listener challenges first. */
+static int handshake(mproc_conn_t *c, const unsigned char *key, size_t keylen, bool server) {
+  mproc_conn_set_max_message(c, HANDSHAKE_MAX);
+  int rc = server ? challenge(c, key, keylen) : answer(c, key, keylen);
+  if (!rc)
+    rc = server ? answer(c, key, keylen) : challenge(c, key, keylen);
+  mproc_conn_set_max_message(c, 0);
+  if (rc == MPROC_ETOOBIG || rc == MPROC_EPROTO || rc == MPROC_EEOF || rc == MPROC_ETIMEDOUT)
+    rc = mproc__fail(MPROC_EAUTH, "authentication: the peer broke off the handshake");
+  return rc;
+}
+
+int mproc_listener_new(mproc_listener_t **out, const char *address,
+                       const mproc_listener_opts_t *opts) {
+  if (!out)
+    return mproc__fail(MPROC_EINVAL, "listener_new: out is NULL");
+  mproc_listener_opts_t defaults = {0};
+  if (!opts)
+    opts = &defaults;
+  if (opts->authkey_len && !opts->authkey)
+    return mproc__fail(MPROC_EINVAL, "listener_new: authkey is NULL");
+  mproc__addr_kind_t kind;
+  const char *where;
+  int rc = parse(address, &kind, &where);
+  if (rc)
+    return rc;
+  mproc_listener_t *l = calloc(1, sizeof *l);
+  if (!l)
+    return mproc__fail(MPROC_ENOMEM, "listener_new: out of memory");
+  if (opts->authkey_len) {
+    l->authkey = malloc(opts->authkey_len);
+    if (!l->authkey) {
+      free(l);
+      return mproc__fail(MPROC_ENOMEM, "listener_new: out of memory");
+    }
+    memcpy(l->authkey, opts->authkey, opts->authkey_len);
+    l->authkey_len = opts->authkey_len;
+  }
+  rc = mproc__os_listen(&l->os, kind, where, opts->backlog, l->address, sizeof l->address);
+  if (rc) {
+    mproc_listener_free(l);
+    return rc;
+  }
+  *out = l;
+  return 0;
+}
+
+const char *mproc_listener_address(const mproc_listener_t *l) { return l ? l->address : ""; }
+
+int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms) {
+  if (!l || !out)
+    return mproc__fail(MPROC_EINVAL, "listener_accept: %s is NULL", l ? "out" : "listener");
+  if (timeout_ms < MPROC_INFINITE)
+    return mproc__fail(MPROC_EINVAL, "listener_accept: timeout %d ms is negative", timeout_ms);
+  mproc__os_conn_t *os;
+  int rc = mproc__os_accept(l->os, timeout_ms, &os);
+  if (rc)
+    return rc;
+  mproc_conn_t *c;
+  if ((rc = mproc__conn_from_handle_os(&c, os)))
+    return rc;
+  if (l->authkey && (rc = handshake(c, l->authkey, l->authkey_len, true))) {
+    mproc_conn_free(c); /* the peer is disconnected; the listener goes on */
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+int mproc_client_connect(mproc_conn_t **out, const char *address, const mproc_client_opts_t *opts) {
+  if (!out)
+    return mproc__fail(MPROC_EINVAL, "client_connect: out is NULL");
+  mproc_client_opts_t defaults = {0};
+  if (!opts)
+    opts = &defaults;
+  if (opts->authkey_len && !opts->authkey)
+    return mproc__fail(MPROC_EINVAL, "client_connect: authkey is NULL");
+  mproc__addr_kind_t kind;
+  const char *where;
+  int rc = parse(address, &kind, &where);
+  mproc__os_conn_t *os;
+  if (rc || (rc = mproc__os_connect(kind, where, &os)))
+    return rc;
+  mproc_conn_t *c;
+  if ((rc = mproc__conn_from_handle_os(&c, os)))
+    return rc;
+  if (opts->authkey_len && (rc = handshake(c, opts->authkey, opts->authkey_len, false))) {
+    mproc_conn_free(c);
+    return rc;
+  }
+  *out = c;
+  return 0;
+}
+
+void mproc_listener_free(mproc_listener_t *l) {
+  if (!l)
+    return;
+  mproc__os_listener_free(l->os);
+  free(l->authkey);
+  free(l);
+}

@@ -1,0 +1,184 @@
+/* Listeners and clients on POSIX: AF_UNIX stream sockets at a path (the
+ * socket file is created with mode 0600) and TCP. Accepted and connected
+ * sockets become connection ends like a Pipe's. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../common/internal.h"
+
+struct mproc__os_listener {
+  int fd;
+  char *unix_path; /* unlinked when the listener goes */
+};
+
+/* Splits "host:port" (the last colon; [v6] brackets allowed). */
+static int split_host_port(const char *where, char *host, size_t cap, const char **port) {
+  const char *colon = strrchr(where, ':');
+  if (!colon || colon == where || !colon[1])
+    return mproc__fail(MPROC_EINVAL, "tcp address '%s': expected host:port", where);
+  size_t n = (size_t)(colon - where);
+  if (where[0] == '[' && n >= 2 && where[n - 1] == ']') {
+    where++;
+    n -= 2;
+  }
+  if (n >= cap)
+    return mproc__fail(MPROC_EINVAL, "tcp address '%s': host too long", where);
+  memcpy(host, where, n);
+  host[n] = '\0';
+  *port = colon + 1;
+  return 0;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sa) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  if (!*path || strlen(path) >= sizeof sa->sun_path)
+    return mproc__fail(MPROC_EINVAL, "unix address '%s': empty or longer than %zu bytes", path,
+                       sizeof sa->sun_path - 1);
+  strcpy(sa->sun_path, path);
+  return 0;
+}
+
+static int wrap_fd(int fd, mproc__os_conn_t **out) { return mproc__os_conn_wrap(out, fd); }
+
+int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const char *where,
+                     int backlog, char *actual, size_t cap) {
+  if (kind == MPROC__ADDR_PIPE)
+    return mproc__fail(MPROC_ENOTSUP, "pipe: addresses are Windows named pipes");
+  mproc__os_listener_t *l = calloc(1, sizeof *l);
+  if (!l)
+    return mproc__fail(MPROC_ENOMEM, "listener: out of memory");
+  l->fd = -1;
+  int rc = 0;
+  if (kind == MPROC__ADDR_UNIX) {
+    struct sockaddr_un sa;
+    if ((rc = unix_addr(where, &sa)))
+      goto fail;
+    l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* 0600 from the start: no window in which others may connect. */
+    mode_t old = umask(0177);
+    int b = l->fd < 0 ? -1 : bind(l->fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (b != 0) {
+      rc = mproc__os_fail("listener: bind(%s)", where);
+      goto fail;
+    }
+    l->unix_path = mproc__strdup(where);
+    snprintf(actual, cap, "unix:%s", where);
+  } else {
+    char host[256];
+    const char *port;
+    if ((rc = split_host_port(where, host, sizeof host, &port)))
+      goto fail;
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai;
+    int g = getaddrinfo(host, port, &hints, &ai);
+    if (g != 0) {
+      rc = mproc__fail(MPROC_EINVAL, "tcp address '%s': %s", where, gai_strerror(g));
+      goto fail;
+    }
+    l->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (l->fd >= 0)
+      setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int b = l->fd < 0 ? -1 : bind(l->fd, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (b != 0) {
+      rc = mproc__os_fail("listener: bind(%s)", where);
+      goto fail;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(l->fd, (struct sockaddr *)&ss, &sl);
+    int p = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    snprintf(actual, cap, "tcp:%s:%d", host, p);
+  }
+  if (listen(l->fd, backlog > 0 ? backlog : 16) != 0) {
+    rc = mproc__os_fail("listener: listen(%s)", where);
+    goto fail;
+  }
+  *out = l;
+  return 0;
+fail:
+  mproc__os_listener_free(l);
+  return rc;
+}
+
+int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t **out) {
+  struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
+  int r;
+  do {
+    r = poll(&pfd, 1, timeout_ms);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0)
+    return mproc__fail(MPROC_ETIMEDOUT, "listener: nobody connected within %d ms", timeout_ms);
+  int fd = r < 0 ? -1 : accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd < 0)
+    return mproc__os_fail("listener: accept");
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails on AF_UNIX: fine */
+  return wrap_fd(fd, out);
+}
+
+int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn_t **out) {
+  if (kind == MPROC__ADDR_PIPE)
+    return mproc__fail(MPROC_ENOTSUP, "pipe: addresses are Windows named pipes");
+  int fd = -1, rc = 0;
+  if (kind == MPROC__ADDR_UNIX) {
+    struct sockaddr_un sa;
+    if ((rc = unix_addr(where, &sa)))
+      return rc;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+      rc = mproc__os_fail("client: connect(%s)", where);
+  } else {
+    char host[256];
+    const char *port;
+    if ((rc = split_host_port(where, host, sizeof host, &port)))
+      return rc;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai;
+    int g = getaddrinfo(host, port, &hints, &ai);
+    if (g != 0)
+      return mproc__fail(MPROC_EINVAL, "tcp address '%s': %s", where, gai_strerror(g));
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+      rc = mproc__os_fail("client: connect(%s)", where);
+    freeaddrinfo(ai);
+    int one = 1;
+    if (rc == 0)
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  if (rc) {
+    if (fd >= 0)
+      close(fd);
+    return rc;
+  }
+  return wrap_fd(fd, out);
+}
+
+void mproc__os_listener_free(mproc__os_listener_t *l) {
+  if (!l)
+    return;
+  if (l->fd >= 0)
+    close(l->fd);
+  if (l->unix_path) {
+    unlink(l->unix_path);
+    free(l->unix_path);
+  }
+  free(l);
+}

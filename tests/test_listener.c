@@ -1,0 +1,210 @@
+/* Listener and Client: unix and tcp addresses, authentication keys, and a
+ * listener that keeps serving after a bad peer. Clients are children. */
+#include "test_util.h"
+
+#ifndef _WIN32
+#  include <sys/stat.h>
+#endif
+
+#ifndef _WIN32 /* listeners are not built for Windows yet */
+/* A client: args = (address, key or nil, garbage?). Sends "ping" and
+ * expects it back (an echo), or sends garbage instead of authenticating.
+ * Exit code: 0 ok, 100 + -error of the connect, 50 other failures. */
+static int t_client(const mproc_args_t *args) {
+  const char *address;
+  const void *key = NULL;
+  size_t keylen = 0;
+  bool garbage = false;
+  if (mproc_args_get_str(args, 0, &address))
+    return 50;
+  mproc_args_get_bytes(args, 1, &key, &keylen);
+  mproc_args_get_bool(args, 2, &garbage);
+  mproc_client_opts_t opts = {key, keylen};
+  mproc_conn_t *c;
+  if (garbage) {
+    if (mproc_client_connect(&c, address, NULL))
+      return 51;
+    mproc_conn_send_bytes(c, "GET / HTTP/1.0\r\n\r\n", 18);
+    void *b;
+    size_t n;
+    while (mproc_conn_recv_bytes(c, &b, &n, 10000) == 0) /* until disconnected */
+      mproc_free(b);
+    mproc_conn_free(c);
+    return 0;
+  }
+  int rc = mproc_client_connect(&c, address, &opts);
+  if (rc)
+    return 100 - rc;
+  void *b;
+  size_t n;
+  rc = mproc_conn_send_bytes(c, "ping", 4) || mproc_conn_recv_bytes(c, &b, &n, TEST_WAIT_MS);
+  int code = rc ? 52 : (n == 4 && memcmp(b, "ping", 4) == 0) ? 0 : 53;
+  if (!rc)
+    mproc_free(b);
+  mproc_conn_free(c);
+  return code;
+}
+
+static mproc_process_t *start_client(const char *address, const char *key, bool garbage) {
+  mproc_args_t *a;
+  mproc_process_t *p;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, address));
+  if (key)
+    ASSERT_OK(mproc_args_add_bytes(a, key, strlen(key)));
+  else
+    ASSERT_OK(mproc_args_add_nil(a));
+  ASSERT_OK(mproc_args_add_bool(a, garbage));
+  ASSERT_OK(mproc_process_new(&p, t_client, a, NULL));
+  mproc_args_free(a);
+  ASSERT_OK(mproc_process_start(p));
+  return p;
+}
+
+static int finish(mproc_process_t *p) {
+  int code = -1;
+  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+  ASSERT_OK(mproc_process_exitcode(p, &code));
+  mproc_process_free(p);
+  return code;
+}
+
+/* Accepts one client and echoes one message. */
+static void serve_one(mproc_listener_t *l) {
+  mproc_conn_t *c;
+  ASSERT_OK(mproc_listener_accept(l, &c, TEST_WAIT_MS));
+  void *b;
+  size_t n;
+  ASSERT_OK(mproc_conn_recv_bytes(c, &b, &n, TEST_WAIT_MS));
+  ASSERT_OK(mproc_conn_send_bytes(c, b, n));
+  mproc_free(b);
+  mproc_conn_free(c);
+}
+
+static void round_trip_at(const char *address, const char *key) {
+  mproc_listener_opts_t opts = {key, key ? strlen(key) : 0, 0};
+  mproc_listener_t *l;
+  ASSERT_OK(mproc_listener_new(&l, address, &opts));
+  mproc_process_t *p = start_client(mproc_listener_address(l), key, false);
+  serve_one(l);
+  assert_int_equal(finish(p), 0);
+  mproc_listener_free(l);
+}
+#endif
+
+static void unix_and_tcp_round_trips(void **state) {
+#ifdef _WIN32
+  mproc_listener_t *l;
+  mproc_conn_t *c;
+  ASSERT_ERR(MPROC_ENOTSUP, mproc_listener_new(&l, "tcp:127.0.0.1:0", NULL));
+  ASSERT_ERR(MPROC_ENOTSUP, mproc_listener_new(&l, "pipe:\\\\.\\pipe\\mproc-test", NULL));
+  ASSERT_ERR(MPROC_ENOTSUP, mproc_client_connect(&c, "tcp:127.0.0.1:1", NULL));
+  skip(); /* listeners are not built for Windows yet: the rest needs them */
+#else
+  char path[128], address[160];
+  temp_name(path, sizeof path, "sock");
+  snprintf(address, sizeof address, "unix:%s", path);
+  mproc_listener_t *l;
+  ASSERT_OK(mproc_listener_new(&l, address, NULL));
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600); /* only its owner may connect */
+  assert_string_equal(mproc_listener_address(l), address);
+  mproc_process_t *p = start_client(address, NULL, false);
+  serve_one(l);
+  assert_int_equal(finish(p), 0);
+  mproc_listener_free(l);
+  assert_int_not_equal(stat(path, &st), 0); /* the socket file is gone */
+
+  round_trip_at("tcp:127.0.0.1:0", NULL);
+  round_trip_at(address, "secret key");
+  round_trip_at("tcp:127.0.0.1:0", "secret key");
+#endif
+}
+
+static void wrong_keys_fail_on_both_sides(void **state) {
+#ifdef _WIN32
+  skip(); /* listeners are not built for Windows yet */
+#else
+  const char *addresses[] = {"tcp:127.0.0.1:0", NULL};
+  char path[128], unix_address[160];
+  temp_name(path, sizeof path, "sock");
+  snprintf(unix_address, sizeof unix_address, "unix:%s", path);
+  addresses[1] = unix_address;
+  for (int i = 0; i < 2; i++) {
+    mproc_listener_opts_t opts = {"right", 5, 0};
+    mproc_listener_t *l;
+    ASSERT_OK(mproc_listener_new(&l, addresses[i], &opts));
+    const char *client_keys[] = {"wrong", NULL};
+    for (int k = 0; k < 2; k++) {
+      mproc_process_t *p = start_client(mproc_listener_address(l), client_keys[k], false);
+      mproc_conn_t *c = NULL;
+      ASSERT_ERR(MPROC_EAUTH, mproc_listener_accept(l, &c, TEST_WAIT_MS));
+      assert_null(c);
+      int code = finish(p);
+      if (client_keys[k])
+        assert_int_equal(code, 100 - MPROC_EAUTH); /* refused on its side too */
+      else
+        assert_int_not_equal(code, 0); /* keyless: it gets no echo, only a refusal */
+    }
+    mproc_listener_free(l);
+  }
+#endif
+}
+
+static void garbage_gets_the_peer_disconnected(void **state) {
+#ifdef _WIN32
+  skip(); /* listeners are not built for Windows yet */
+#else
+  mproc_listener_opts_t opts = {"k", 1, 0};
+  mproc_listener_t *l;
+  ASSERT_OK(mproc_listener_new(&l, "tcp:127.0.0.1:0", &opts));
+  mproc_process_t *bad = start_client(mproc_listener_address(l), NULL, true);
+  mproc_conn_t *c = NULL;
+  ASSERT_ERR(MPROC_EAUTH, mproc_listener_accept(l, &c, TEST_WAIT_MS));
+  assert_int_equal(finish(bad), 0); /* it saw the disconnect */
+  /* The listener goes on serving. */
+  mproc_process_t *good = start_client(mproc_listener_address(l), "k", false);
+  serve_one(l);
+  assert_int_equal(finish(good), 0);
+  mproc_listener_free(l);
+#endif
+}
+
+static void bad_arguments(void **state) {
+  mproc_listener_t *l;
+  mproc_conn_t *c;
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(NULL, "tcp:127.0.0.1:0", NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, NULL, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "http://x", NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_client_connect(&c, "nowhere", NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_client_connect(NULL, "tcp:127.0.0.1:1", NULL));
+  mproc_listener_opts_t nokey = {NULL, 4, 0};
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:0", &nokey));
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_accept(NULL, &c, 0));
+  assert_string_equal(mproc_listener_address(NULL), "");
+  mproc_listener_free(NULL);
+#ifndef _WIN32
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1", NULL)); /* no port */
+  ASSERT_ERR(MPROC_ENOTSUP, mproc_listener_new(&l, "pipe:\\\\.\\pipe\\x", NULL));
+  ASSERT_ERR(MPROC_ESYS, mproc_client_connect(&c, "unix:/nonexistent/mproc.sock", NULL));
+  ASSERT_OK(mproc_listener_new(&l, "tcp:127.0.0.1:0", NULL));
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_listener_accept(l, &c, 20));
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_accept(l, &c, -3));
+  mproc_listener_t *again;
+  ASSERT_ERR(MPROC_ESYS, mproc_listener_new(&again, mproc_listener_address(l), NULL)); /* in use */
+  mproc_listener_free(l);
+#endif
+}
+
+int main(int argc, char **argv) {
+  mproc_main_guard(argc, argv);
+  const struct CMUnitTest listener[] = {
+      cmocka_unit_test(unix_and_tcp_round_trips),
+      cmocka_unit_test(wrong_keys_fail_on_both_sides),
+      cmocka_unit_test(garbage_gets_the_peer_disconnected),
+      cmocka_unit_test(bad_arguments),
+  };
+  const test_group_t groups[] = {TEST_GROUP("listener", listener)};
+  return run_groups(argc, argv, groups, 1);
+}
