@@ -140,8 +140,9 @@ typedef struct {
  * Errors: MPROC_EINVAL (NULL out, a malformed address, a NULL key with a
  *   length), MPROC_ENOTSUP (an address kind this platform lacks), MPROC_ESYS
  *   (e.g. the address is in use), MPROC_ENOMEM.
- * Platform: POSIX: AF_UNIX and TCP sockets. Windows: not available yet
- *   (MPROC_ENOTSUP): named pipes, Winsock and CNG are the next step. */
+ * Platform: POSIX: unix: and tcp:. Windows: pipe: (named pipes, remote
+ *   clients rejected; CNG for the handshake); tcp: is not built on Windows
+ *   yet and returns MPROC_ENOTSUP. */
 MPROC_API int mproc_listener_new(mproc_listener_t **out, const char *address,
                                  const mproc_listener_opts_t *opts);
 

@@ -1,33 +1,152 @@
-/* Listeners and clients on Windows: not built yet. Named pipes (pipe:),
- * TCP over Winsock and CNG/BCrypt for authentication are the next step;
- * until then every call says so with MPROC_ENOTSUP. */
+/* Listeners and clients on Windows: named pipes (pipe:\\.\pipe\name).
+ *
+ * A listener keeps one pipe instance waiting (ConnectNamedPipe, overlapped,
+ * so accept can time out); accepting hands that instance over as the
+ * connection and creates the next one. Remote clients are rejected. TCP
+ * over Winsock is not built yet: MPROC_ENOTSUP. HMAC and randomness for the
+ * handshake come from CNG (bcrypt). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <windows.h>
+/* after windows.h, which it needs */
+#include <bcrypt.h>
+
 #include "../common/internal.h"
+#include "wide.h"
+
+struct mproc__os_listener {
+  wchar_t *name;
+  HANDLE waiting; /* the instance the next client connects to */
+  HANDLE event;
+  OVERLAPPED ov;
+  bool connecting; /* ConnectNamedPipe is pending on `waiting` */
+};
+
+static HANDLE new_instance(const wchar_t *name, bool first) {
+  return CreateNamedPipeW(
+      name, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0),
+      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+      PIPE_UNLIMITED_INSTANCES, 1 << 16, 1 << 16, 0, NULL);
+}
 
 int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const char *where,
                      int backlog, char *actual, size_t cap) {
-  (void)out, (void)kind, (void)where, (void)backlog, (void)actual, (void)cap;
-  return mproc__fail(MPROC_ENOTSUP, "listener: not available on Windows yet");
+  (void)backlog;
+  if (kind != MPROC__ADDR_PIPE)
+    return mproc__fail(MPROC_ENOTSUP, "listener: only pipe: addresses on Windows so far");
+  if (_strnicmp(where, "\\\\.\\pipe\\", 9) != 0 || !where[9])
+    return mproc__fail(MPROC_EINVAL, "pipe address '%s': expected \\\\.\\pipe\\<name>", where);
+  mproc__os_listener_t *l = calloc(1, sizeof *l);
+  if (!l)
+    return mproc__fail(MPROC_ENOMEM, "listener: out of memory");
+  l->name = mproc__wide_from_utf8(where);
+  l->event = CreateEventW(NULL, TRUE, FALSE, NULL);
+  l->waiting = l->name ? new_instance(l->name, true) : INVALID_HANDLE_VALUE;
+  if (!l->name || !l->event || l->waiting == INVALID_HANDLE_VALUE) {
+    int rc = l->name ? mproc__os_fail("listener: CreateNamedPipeW(%s)", where)
+                     : mproc__fail(MPROC_EINVAL, "pipe address is not valid UTF-8");
+    mproc__os_listener_free(l);
+    return rc;
+  }
+  snprintf(actual, cap, "pipe:%s", where);
+  *out = l;
+  return 0;
 }
 
 int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t **out) {
-  (void)l, (void)timeout_ms, (void)out;
-  return mproc__fail(MPROC_ENOTSUP, "listener: not available on Windows yet");
+  if (!l->connecting) {
+    ZeroMemory(&l->ov, sizeof l->ov);
+    l->ov.hEvent = l->event;
+    ResetEvent(l->event);
+    if (ConnectNamedPipe(l->waiting, &l->ov)) {
+      SetEvent(l->event);
+    } else {
+      DWORD e = GetLastError();
+      if (e == ERROR_PIPE_CONNECTED)
+        SetEvent(l->event); /* a client came before we asked */
+      else if (e != ERROR_IO_PENDING)
+        return mproc__os_fail("listener: ConnectNamedPipe");
+    }
+    l->connecting = true;
+  }
+  DWORD r =
+      WaitForSingleObject(l->event, timeout_ms == MPROC_INFINITE ? INFINITE : (DWORD)timeout_ms);
+  if (r == WAIT_TIMEOUT)
+    return mproc__fail(MPROC_ETIMEDOUT, "listener: nobody connected within %d ms", timeout_ms);
+  DWORD n;
+  GetOverlappedResult(l->waiting, &l->ov, &n, FALSE);
+  l->connecting = false;
+  HANDLE next = new_instance(l->name, false);
+  if (next == INVALID_HANDLE_VALUE)
+    return mproc__os_fail("listener: CreateNamedPipeW");
+  HANDLE connected = l->waiting;
+  l->waiting = next;
+  return mproc__os_conn_wrap(out, (intptr_t)connected);
 }
 
 int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn_t **out) {
-  (void)kind, (void)where, (void)out;
-  return mproc__fail(MPROC_ENOTSUP, "client: not available on Windows yet");
+  if (kind != MPROC__ADDR_PIPE)
+    return mproc__fail(MPROC_ENOTSUP, "client: only pipe: addresses on Windows so far");
+  wchar_t *name = mproc__wide_from_utf8(where);
+  if (!name)
+    return mproc__fail(MPROC_EINVAL, "pipe address is not valid UTF-8");
+  HANDLE h = INVALID_HANDLE_VALUE;
+  for (int tries = 0; tries < 50 && h == INVALID_HANDLE_VALUE; tries++) {
+    h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                    FILE_FLAG_OVERLAPPED, NULL);
+    if (h == INVALID_HANDLE_VALUE && GetLastError() == ERROR_PIPE_BUSY)
+      WaitNamedPipeW(name, 100); /* every instance is taken: wait for the next */
+    else if (h == INVALID_HANDLE_VALUE)
+      break;
+  }
+  free(name);
+  if (h == INVALID_HANDLE_VALUE)
+    return mproc__os_fail("client: CreateFileW(%s)", where);
+  return mproc__os_conn_wrap(out, (intptr_t)h);
 }
 
-void mproc__os_listener_free(mproc__os_listener_t *l) { (void)l; }
+void mproc__os_listener_free(mproc__os_listener_t *l) {
+  if (!l)
+    return;
+  if (l->waiting && l->waiting != INVALID_HANDLE_VALUE) {
+    if (l->connecting) {
+      DWORD n;
+      CancelIoEx(l->waiting, &l->ov);
+      GetOverlappedResult(l->waiting, &l->ov, &n, TRUE);
+    }
+    CloseHandle(l->waiting);
+  }
+  if (l->event)
+    CloseHandle(l->event);
+  free(l->name);
+  free(l);
+}
 
 int mproc__os_random(void *buf, size_t n) {
-  (void)buf, (void)n;
-  return mproc__fail(MPROC_ENOTSUP, "authentication: not available on Windows yet");
+  if (n > ULONG_MAX || BCryptGenRandom(NULL, buf, (ULONG)n, BCRYPT_USE_SYSTEM_PREFERRED_RNG) != 0)
+    return mproc__fail(MPROC_ESYS, "authentication: BCryptGenRandom failed");
+  return 0;
 }
 
 int mproc__os_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
                           unsigned char out[32]) {
-  (void)key, (void)keylen, (void)msg, (void)msglen, (void)out;
-  return mproc__fail(MPROC_ENOTSUP, "authentication: not available on Windows yet");
+  BCRYPT_ALG_HANDLE alg = NULL;
+  BCRYPT_HASH_HANDLE hash = NULL;
+  NTSTATUS st =
+      BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL, BCRYPT_ALG_HANDLE_HMAC_FLAG);
+  if (st == 0)
+    st = BCryptCreateHash(alg, &hash, NULL, 0, (PUCHAR)key, (ULONG)keylen, 0);
+  if (st == 0)
+    st = BCryptHashData(hash, (PUCHAR)msg, (ULONG)msglen, 0);
+  if (st == 0)
+    st = BCryptFinishHash(hash, out, 32, 0);
+  if (hash)
+    BCryptDestroyHash(hash);
+  if (alg)
+    BCryptCloseAlgorithmProvider(alg, 0);
+  if (st != 0 || keylen > ULONG_MAX || msglen > ULONG_MAX)
+    return mproc__fail(MPROC_ESYS, "authentication: HMAC-SHA256 (CNG) failed: 0x%lx",
+                       (unsigned long)st);
+  return 0;
 }
