@@ -61,7 +61,7 @@ typedef struct {
 
 #define MPROC__STREAM_NONE ((intptr_t)-1)
 
-/* Writes all n bytes. MPROC_ECHILD if the peer is gone. */
+/* Writes all n bytes. MPROC_EEOF if the peer is gone. */
 int mproc__os_stream_write(mproc__stream_t *s, const void *p, size_t n);
 /* Reads until n bytes arrived or the peer closed; *got says how many. */
 int mproc__os_stream_read(mproc__stream_t *s, void *p, size_t n, size_t *got);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "sockio.h"
 
 struct mproc__os_conn {
   int fd;
@@ -67,18 +68,18 @@ int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle) {
   return mproc__os_dup_handle(c->fd, handle);
 }
 
-int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n) {
+int mproc__posix_send_all(int fd, const void *p, size_t n, const char *what) {
   const char *s = p;
   while (n > 0) {
-    ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+    ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR)
         continue;
       if (errno == EPIPE || errno == ECONNRESET) {
-        mproc__os_fail_code(errno, "connection: send: the other end is closed");
+        mproc__os_fail_code(errno, "%s: send: the other end is closed", what);
         return MPROC_EEOF;
       }
-      return mproc__os_fail("connection: send");
+      return mproc__os_fail("%s: send", what);
     }
     s += w;
     n -= (size_t)w;
@@ -86,11 +87,11 @@ int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n) {
   return 0;
 }
 
-int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
+int mproc__posix_recv_all(int fd, void *p, size_t n, size_t *got, const char *what) {
   char *d = p;
   *got = 0;
   while (*got < n) {
-    ssize_t r = recv(c->fd, d + *got, n - *got, 0);
+    ssize_t r = recv(fd, d + *got, n - *got, 0);
     if (r == 0)
       break;
     if (r < 0) {
@@ -98,11 +99,19 @@ int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
         continue;
       if (errno == ECONNRESET)
         break; /* the writer died: the end of its data */
-      return mproc__os_fail("connection: recv");
+      return mproc__os_fail("%s: recv", what);
     }
     *got += (size_t)r;
   }
   return 0;
+}
+
+int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n) {
+  return mproc__posix_send_all(c->fd, p, n, "connection");
+}
+
+int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
+  return mproc__posix_recv_all(c->fd, p, n, got, "connection");
 }
 
 int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now) {

@@ -8,42 +8,15 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "sockio.h"
 
 int mproc__os_stream_write(mproc__stream_t *s, const void *p, size_t n) {
-  const char *c = p;
-  while (n > 0) {
-    /* MSG_NOSIGNAL: a dead peer is an error code here, not a SIGPIPE. */
-    ssize_t w = send((int)s->wr, c, n, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno == EPIPE || errno == ECONNRESET)
-        return mproc__os_fail_code(errno, "channel: the other process is gone");
-      return mproc__os_fail("channel: send");
-    }
-    c += w;
-    n -= (size_t)w;
-  }
-  return 0;
+  /* A gone peer is the child (or parent) gone: MPROC_ECHILD-worthy upstream. */
+  return mproc__posix_send_all((int)s->wr, p, n, "channel");
 }
 
 int mproc__os_stream_read(mproc__stream_t *s, void *p, size_t n, size_t *got) {
-  char *c = p;
-  *got = 0;
-  while (*got < n) {
-    ssize_t r = recv((int)s->rd, c + *got, n - *got, 0);
-    if (r == 0)
-      break;
-    if (r < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno == ECONNRESET)
-        break; /* the peer died: that is the end of its data */
-      return mproc__os_fail("channel: recv");
-    }
-    *got += (size_t)r;
-  }
-  return 0;
+  return mproc__posix_recv_all((int)s->rd, p, n, got, "channel");
 }
 
 int mproc__os_stream_read_now(mproc__stream_t *s, void *p, size_t n, size_t *got) {

@@ -10,8 +10,10 @@ int mproc__os_stream_write(mproc__stream_t *s, const void *p, size_t n) {
     DWORD chunk = n > (1u << 30) ? (1u << 30) : (DWORD)n, wrote = 0;
     if (!WriteFile((HANDLE)s->wr, c, chunk, &wrote, NULL)) {
       DWORD e = GetLastError();
-      if (e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA)
-        return mproc__os_fail_code((long)e, "channel: the other process is gone");
+      if (e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA) {
+        mproc__os_fail_code((long)e, "channel: the other process is gone");
+        return MPROC_EEOF;
+      }
       return mproc__os_fail("channel: WriteFile");
     }
     c += wrote;
