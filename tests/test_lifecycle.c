@@ -220,7 +220,14 @@ static void wait_finds_the_one_that_ended(int n, int which) {
   for (int i = 0; i < n; i++)
     w[i] = mproc_waitable_process(p[i]);
 
-  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_wait(w, (size_t)n, 0, ready, &nready));
+  int rc0 = mproc_wait(w, (size_t)n, 0, ready, &nready);
+  for (size_t i = 0; rc0 == 0 && i < nready; i++) { /* say who ended early, and how */
+    int code = 0;
+    mproc_process_exitcode(p[ready[i]], &code);
+    print_message("child %llu ended before it was released, exit code %d\n",
+                  (unsigned long long)ready[i], code);
+  }
+  assert_int_equal(rc0, MPROC_ETIMEDOUT);
   assert_int_equal(nready, 0);
   ASSERT_ERR(MPROC_ETIMEDOUT, mproc_wait(w, (size_t)n, 30, ready, &nready));
 

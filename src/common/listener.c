@@ -26,6 +26,23 @@ struct mproc_listener {
   size_t authkey_len;
 };
 
+int mproc__split_host_port(const char *where, char *host, size_t cap, const char **port) {
+  const char *colon = strrchr(where, ':');
+  if (!colon || colon == where || !colon[1])
+    return mproc__fail(MPROC_EINVAL, "tcp address '%s': expected host:port", where);
+  size_t n = (size_t)(colon - where);
+  if (where[0] == '[' && n >= 2 && where[n - 1] == ']') {
+    where++;
+    n -= 2;
+  }
+  if (n >= cap)
+    return mproc__fail(MPROC_EINVAL, "tcp address '%s': host too long", where);
+  memcpy(host, where, n);
+  host[n] = '\0';
+  *port = colon + 1;
+  return 0;
+}
+
 static int parse(const char *address, mproc__addr_kind_t *kind, const char **where) {
   if (!address)
     return mproc__fail(MPROC_EINVAL, "address is NULL");

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -66,14 +67,14 @@ static void read_served_status(mproc__os_child_t *c) {
   struct pollfd pfd = {.fd = c->status_fd, .events = POLLIN};
   if (poll(&pfd, 1, 0) <= 0)
     return;
+  /* Peeked, not read: the status stays in the socket, so the sentinel stays
+   * ready for everyone waiting on it. The server writes the 4 bytes at once. */
   int32_t code = 255;
-  size_t got = 0;
   ssize_t r;
-  while (got < sizeof code &&
-         ((r = read(c->status_fd, (char *)&code + got, sizeof code - got)) > 0 ||
-          (r < 0 && errno == EINTR)))
-    got += r > 0 ? (size_t)r : 0;
-  c->exitcode = got == sizeof code ? code : 255;
+  do {
+    r = recv(c->status_fd, &code, sizeof code, MSG_PEEK | MSG_WAITALL);
+  } while (r < 0 && errno == EINTR);
+  c->exitcode = r == (ssize_t)sizeof code ? code : 255;
   atomic_store(&c->ended, true);
 }
 

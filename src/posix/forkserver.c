@@ -4,11 +4,11 @@
  * unnamed socketpair that only the server inherited, so no other process
  * can reach it (no socket file, no abstract name, nothing to guess). For
  * each child the parent sends, with SCM_RIGHTS: the child's bootstrap
- * channel, a status pipe, the parent's own parent-link pipe, and the
+ * channel, a status socket, the parent's own parent-link pipe, and the
  * handle table. The server forks; the child moves them to the spawn layout
  * (3: channel, 4: link, 5..: table) and enters exactly as a spawned child
- * does. The server writes the child's pid to the status pipe at once and
- * its exit status (-N for signal N) when it ends; the pipe is the child's
+ * does. The server writes the child's pid to the status socket at once and
+ * its exit status (-N for signal N) when it ends; the socket is the child's
  * sentinel. The server exits when the control channel closes: its parent
  * is done or dead. */
 #define _GNU_SOURCE
@@ -78,8 +78,10 @@ int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc
   int chan[2], status[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0)
     return mproc__os_fail("forkserver: socketpair");
-  if (pipe2(status, O_CLOEXEC) != 0) {
-    rc = mproc__os_fail("forkserver: pipe2");
+  /* A socket, not a pipe: the exit status is peeked, never consumed, so the
+   * sentinel stays ready once the child has ended, for every waiter. */
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, status) != 0) {
+    rc = mproc__os_fail("forkserver: socketpair");
     close(chan[0]);
     close(chan[1]);
     return rc;
@@ -214,8 +216,10 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
         int32_t code = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
         for (size_t i = 0; i < nserved; i++) {
           if (served[i].pid == pid) {
-            ssize_t w = write(served[i].status_fd, &code, sizeof code);
-            (void)w; /* a parent that stopped listening is gone */
+            /* MSG_NOSIGNAL: a parent that freed the process closed its end;
+             * that must not kill the server with SIGPIPE. */
+            ssize_t w = send(served[i].status_fd, &code, sizeof code, MSG_NOSIGNAL);
+            (void)w;
             close(served[i].status_fd);
             served[i] = served[--nserved];
             break;
@@ -254,7 +258,7 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
     }
     if (pid > 0) {
       int64_t wide = pid;
-      ssize_t w = write(fds[1], &wide, sizeof wide);
+      ssize_t w = send(fds[1], &wide, sizeof wide, MSG_NOSIGNAL);
       (void)w;
       served[nserved++] = (served_t){pid, fds[1]};
     } else {

@@ -23,24 +23,6 @@ struct mproc__os_listener {
   char *unix_path; /* unlinked when the listener goes */
 };
 
-/* Splits "host:port" (the last colon; [v6] brackets allowed). */
-static int split_host_port(const char *where, char *host, size_t cap, const char **port) {
-  const char *colon = strrchr(where, ':');
-  if (!colon || colon == where || !colon[1])
-    return mproc__fail(MPROC_EINVAL, "tcp address '%s': expected host:port", where);
-  size_t n = (size_t)(colon - where);
-  if (where[0] == '[' && n >= 2 && where[n - 1] == ']') {
-    where++;
-    n -= 2;
-  }
-  if (n >= cap)
-    return mproc__fail(MPROC_EINVAL, "tcp address '%s': host too long", where);
-  memcpy(host, where, n);
-  host[n] = '\0';
-  *port = colon + 1;
-  return 0;
-}
-
 static int unix_addr(const char *path, struct sockaddr_un *sa) {
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
@@ -80,7 +62,7 @@ int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const 
   } else {
     char host[256];
     const char *port;
-    if ((rc = split_host_port(where, host, sizeof host, &port)))
+    if ((rc = mproc__split_host_port(where, host, sizeof host, &port)))
       goto fail;
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
@@ -148,7 +130,7 @@ int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn
   } else {
     char host[256];
     const char *port;
-    if ((rc = split_host_port(where, host, sizeof host, &port)))
+    if ((rc = mproc__split_host_port(where, host, sizeof host, &port)))
       return rc;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai;

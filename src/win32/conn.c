@@ -5,11 +5,14 @@
  * Readiness for waits is a zero-byte overlapped ReadFile: it completes when
  * data or end-of-file arrives and consumes nothing, so cancelling it loses
  * nothing. Every other operation first cancels it (disarm). */
+#include <winsock2.h>
+/* winsock2.h before windows.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <windows.h>
 
 #include "../common/internal.h"
+#include "socket_conn.h"
 
 struct mproc__os_conn {
   HANDLE h;
@@ -17,6 +20,7 @@ struct mproc__os_conn {
   HANDLE probe_event; /* completion of the readiness probe */
   OVERLAPPED probe;
   bool probe_pending;
+  bool is_socket; /* a TCP socket (listener.c): readiness by FIONREAD */
 };
 
 static int wrap(mproc__os_conn_t **out, HANDLE h) {
@@ -79,6 +83,15 @@ int mproc__os_conn_pair(mproc__os_conn_t **a, mproc__os_conn_t **b, bool duplex)
   return 0;
 }
 
+int mproc__win32_conn_wrap_socket(mproc__os_conn_t **out, intptr_t s) {
+  int rc = wrap(out, (HANDLE)s);
+  if (rc)
+    closesocket((SOCKET)s);
+  else
+    (*out)->is_socket = true;
+  return rc;
+}
+
 int mproc__os_conn_wrap(mproc__os_conn_t **out, intptr_t handle) {
   int rc = wrap(out, (HANDLE)handle);
   if (rc)
@@ -101,6 +114,9 @@ int mproc__os_dup_handle(intptr_t h, intptr_t *out) {
 }
 
 int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle) {
+  if (c->is_socket) /* a socket crosses with WSADuplicateSocket, not built yet */
+    return mproc__fail(MPROC_ENOTSUP, "connection: a tcp: connection cannot be passed to a "
+                                      "child on Windows yet");
   return mproc__os_dup_handle((intptr_t)c->h, handle);
 }
 
@@ -162,7 +178,11 @@ int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now)
   if (c->probe_pending)
     return 0;
   DWORD avail = 0;
-  if (!PeekNamedPipe(c->h, NULL, 0, NULL, &avail, NULL) || avail > 0) {
+  u_long sock_avail = 0;
+  bool there = c->is_socket
+                   ? ioctlsocket((SOCKET)c->h, FIONREAD, &sock_avail) != 0 || sock_avail > 0
+                   : !PeekNamedPipe(c->h, NULL, 0, NULL, &avail, NULL) || avail > 0;
+  if (there) {
     *ready_now = true; /* data there, or the other end is gone */
     SetEvent(c->probe_event);
     return 0;
@@ -193,7 +213,10 @@ void mproc__os_conn_free(mproc__os_conn_t *c) {
   if (!c)
     return;
   mproc__os_conn_disarm(c);
-  CloseHandle(c->h);
+  if (c->is_socket)
+    closesocket((SOCKET)c->h);
+  else
+    CloseHandle(c->h);
   CloseHandle(c->io_event);
   CloseHandle(c->probe_event);
   free(c);

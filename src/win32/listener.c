@@ -5,17 +5,22 @@
  * connection and creates the next one. Remote clients are rejected. TCP
  * over Winsock is not built yet: MPROC_ENOTSUP. HMAC and randomness for the
  * handshake come from CNG (bcrypt). */
+#include <winsock2.h>
+/* winsock2.h before windows.h */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <windows.h>
+#include <ws2tcpip.h>
 /* after windows.h, which it needs */
 #include <bcrypt.h>
 
 #include "../common/internal.h"
+#include "socket_conn.h"
 #include "wide.h"
 
 struct mproc__os_listener {
+  SOCKET sock; /* tcp: listeners */
   wchar_t *name;
   HANDLE waiting; /* the instance the next client connects to */
   HANDLE event;
@@ -30,16 +35,80 @@ static HANDLE new_instance(const wchar_t *name, bool first) {
       PIPE_UNLIMITED_INSTANCES, 1 << 16, 1 << 16, 0, NULL);
 }
 
+static int winsock(void) {
+  static volatile LONG started;
+  if (started)
+    return 0;
+  WSADATA data;
+  int e = WSAStartup(MAKEWORD(2, 2), &data);
+  if (e)
+    return mproc__os_fail_code(e, "WSAStartup");
+  started = 1; /* a second WSAStartup from a racing thread is harmless */
+  return 0;
+}
+
+static SOCKET tcp_socket(int family) {
+  return WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+                    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+}
+
+static int resolve(const char *where, bool passive, struct addrinfo **ai) {
+  char host[256];
+  const char *port;
+  int rc = mproc__split_host_port(where, host, sizeof host, &port);
+  if (rc || (rc = winsock()))
+    return rc;
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0};
+  int g = getaddrinfo(host, port, &hints, ai);
+  return g ? mproc__fail(MPROC_EINVAL, "tcp address '%s': error %d", where, g) : 0;
+}
+
+static int listen_tcp(mproc__os_listener_t **out, const char *where, int backlog, char *actual,
+                      size_t cap) {
+  struct addrinfo *ai;
+  int rc = resolve(where, true, &ai);
+  if (rc)
+    return rc;
+  mproc__os_listener_t *l = calloc(1, sizeof *l);
+  SOCKET s = tcp_socket(ai->ai_family);
+  if (!l || s == INVALID_SOCKET || bind(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 ||
+      listen(s, backlog > 0 ? backlog : 16) != 0) {
+    rc = l ? mproc__os_fail_code(WSAGetLastError(), "listener: bind(%s)", where)
+           : mproc__fail(MPROC_ENOMEM, "listener: out of memory");
+    if (s != INVALID_SOCKET)
+      closesocket(s);
+    free(l);
+    freeaddrinfo(ai);
+    return rc;
+  }
+  freeaddrinfo(ai);
+  struct sockaddr_storage ss;
+  int sl = sizeof ss;
+  getsockname(s, (struct sockaddr *)&ss, &sl);
+  int port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                      : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  char host[256];
+  const char *unused;
+  mproc__split_host_port(where, host, sizeof host, &unused);
+  snprintf(actual, cap, "tcp:%s:%d", host, port);
+  l->sock = s;
+  *out = l;
+  return 0;
+}
+
 int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const char *where,
                      int backlog, char *actual, size_t cap) {
-  (void)backlog;
+  if (kind == MPROC__ADDR_TCP)
+    return listen_tcp(out, where, backlog, actual, cap);
   if (kind != MPROC__ADDR_PIPE)
-    return mproc__fail(MPROC_ENOTSUP, "listener: only pipe: addresses on Windows so far");
+    return mproc__fail(MPROC_ENOTSUP, "listener: unix: addresses are POSIX only");
   if (_strnicmp(where, "\\\\.\\pipe\\", 9) != 0 || !where[9])
     return mproc__fail(MPROC_EINVAL, "pipe address '%s': expected \\\\.\\pipe\\<name>", where);
   mproc__os_listener_t *l = calloc(1, sizeof *l);
   if (!l)
     return mproc__fail(MPROC_ENOMEM, "listener: out of memory");
+  l->sock = INVALID_SOCKET;
   l->name = mproc__wide_from_utf8(where);
   l->event = CreateEventW(NULL, TRUE, FALSE, NULL);
   l->waiting = l->name ? new_instance(l->name, true) : INVALID_HANDLE_VALUE;
@@ -54,7 +123,25 @@ int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const 
   return 0;
 }
 
+static int accept_tcp(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t **out) {
+  fd_set set;
+  FD_ZERO(&set);
+  FD_SET(l->sock, &set);
+  struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  int r = select(0, &set, NULL, NULL, timeout_ms == MPROC_INFINITE ? NULL : &tv);
+  if (r == 0)
+    return mproc__fail(MPROC_ETIMEDOUT, "listener: nobody connected within %d ms", timeout_ms);
+  SOCKET s = r > 0 ? accept(l->sock, NULL, NULL) : INVALID_SOCKET;
+  if (s == INVALID_SOCKET)
+    return mproc__os_fail_code(WSAGetLastError(), "listener: accept");
+  BOOL one = TRUE;
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+  return mproc__win32_conn_wrap_socket(out, (intptr_t)s);
+}
+
 int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t **out) {
+  if (l->sock != INVALID_SOCKET)
+    return accept_tcp(l, timeout_ms, out);
   if (!l->connecting) {
     ZeroMemory(&l->ov, sizeof l->ov);
     l->ov.hEvent = l->event;
@@ -85,9 +172,30 @@ int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t *
   return mproc__os_conn_wrap(out, (intptr_t)connected);
 }
 
+static int connect_tcp(const char *where, mproc__os_conn_t **out) {
+  struct addrinfo *ai;
+  int rc = resolve(where, false, &ai);
+  if (rc)
+    return rc;
+  SOCKET s = tcp_socket(ai->ai_family);
+  if (s == INVALID_SOCKET || connect(s, ai->ai_addr, (int)ai->ai_addrlen) != 0) {
+    rc = mproc__os_fail_code(WSAGetLastError(), "client: connect(%s)", where);
+    if (s != INVALID_SOCKET)
+      closesocket(s);
+  }
+  freeaddrinfo(ai);
+  if (rc)
+    return rc;
+  BOOL one = TRUE;
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
+  return mproc__win32_conn_wrap_socket(out, (intptr_t)s);
+}
+
 int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn_t **out) {
+  if (kind == MPROC__ADDR_TCP)
+    return connect_tcp(where, out);
   if (kind != MPROC__ADDR_PIPE)
-    return mproc__fail(MPROC_ENOTSUP, "client: only pipe: addresses on Windows so far");
+    return mproc__fail(MPROC_ENOTSUP, "client: unix: addresses are POSIX only");
   wchar_t *name = mproc__wide_from_utf8(where);
   if (!name)
     return mproc__fail(MPROC_EINVAL, "pipe address is not valid UTF-8");
@@ -109,6 +217,8 @@ int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn
 void mproc__os_listener_free(mproc__os_listener_t *l) {
   if (!l)
     return;
+  if (l->sock != INVALID_SOCKET && l->sock != 0)
+    closesocket(l->sock);
   if (l->waiting && l->waiting != INVALID_HANDLE_VALUE) {
     if (l->connecting) {
       DWORD n;
