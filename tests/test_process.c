@@ -281,15 +281,21 @@ static void huge_args_round_trip_through_child(void **state) {
   free(big);
 }
 
-static void join_timeout_and_is_alive(void **state) {
-  char path[128];
-  temp_name(path, sizeof path, "stop");
+/* A process (not started) that runs until the file `path` appears. */
+static mproc_process_t *new_waiter(char *path, size_t cap, const char *tag) {
+  temp_name(path, cap, tag);
   mproc_args_t *a;
   mproc_process_t *p;
   ASSERT_OK(mproc_args_new(&a));
   ASSERT_OK(mproc_args_add_str(a, path));
   ASSERT_OK(mproc_process_new(&p, t_wait_for_file, a, NULL));
   mproc_args_free(a);
+  return p;
+}
+
+static void join_timeout_and_is_alive(void **state) {
+  char path[128];
+  mproc_process_t *p = new_waiter(path, sizeof path, "stop");
 
   assert_int_equal(mproc_process_is_alive(p), 0); /* before start */
   assert_int_equal(mproc_process_pid(p), 0);
@@ -313,13 +319,7 @@ static void join_timeout_and_is_alive(void **state) {
 }
 
 static mproc_process_t *start_waiter(char *path, size_t cap) {
-  temp_name(path, cap, "never");
-  mproc_args_t *a;
-  mproc_process_t *p;
-  ASSERT_OK(mproc_args_new(&a));
-  ASSERT_OK(mproc_args_add_str(a, path));
-  ASSERT_OK(mproc_process_new(&p, t_wait_for_file, a, NULL));
-  mproc_args_free(a);
+  mproc_process_t *p = new_waiter(path, cap, "never");
   ASSERT_OK(mproc_process_start(p));
   return p;
 }
