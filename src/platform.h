@@ -160,12 +160,26 @@ typedef struct mproc__os_child mproc__os_child_t;
 /* Extra handles a spawned child inherits: the handle table. */
 #define MPROC__MAX_INHERIT 16
 
+/* How one handle of the table reaches a spawned child: inherited (value: its
+ * value there), or as bytes the child turns into its own handle with
+ * mproc__os_handle_import (a Windows socket: a WSAPROTOCOL_INFOW made for
+ * that child, since sockets must not be inherited or DuplicateHandle'd). */
 typedef struct {
-  const char *exe;         /* NULL: the running executable */
-  bool daemon;             /* dies with this process, even if it is killed */
-  const intptr_t *inherit; /* descriptors / HANDLEs to pass on */
-  size_t ninherit;         /* at most MPROC__MAX_INHERIT */
-  intptr_t *inherited;     /* receives their values in the child */
+  intptr_t value;
+  unsigned char *blob; /* malloc'd; NULL for an inherited handle */
+  size_t blob_len;
+} mproc__child_handle_t;
+
+/* Child: the handle described by an exported blob. MPROC_EPROTO for bytes
+ * this platform never exports. */
+int mproc__os_handle_import(const void *blob, size_t len, intptr_t *out);
+
+typedef struct {
+  const char *exe;                  /* NULL: the running executable */
+  bool daemon;                      /* dies with this process, even if it is killed */
+  const intptr_t *inherit;          /* descriptors / HANDLEs to pass on */
+  size_t ninherit;                  /* at most MPROC__MAX_INHERIT */
+  mproc__child_handle_t *inherited; /* receives how the child gets each */
 } mproc__spawn_opts_t;
 
 /* Starts the executable with the marker argument --mproc-child <token> and a

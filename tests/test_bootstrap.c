@@ -146,10 +146,10 @@ static void garbage_bootstrap_messages(void **state) {
   expect_report("HTTP/1.1 200 OK\r\n\r\n<html>", 25, "not an mproc bootstrap");
   unsigned char pre[24] = {'M', 'P', 'R', 'C', 99}; /* version 99 */
   expect_report(pre, sizeof pre, "version 99");
-  pre[4] = 4;                                                   /* the current version */
+  pre[4] = 5;                                                   /* the current version */
   pre[8] = 0xff, pre[9] = 0xff, pre[10] = 0xff, pre[11] = 0xff; /* header of 4 GiB */
   expect_report(pre, sizeof pre, "bad lengths");
-  unsigned char bad_header[24 + 3] = {'M', 'P', 'R', 'C', 4, 0, 0, 0, 3};
+  unsigned char bad_header[24 + 3] = {'M', 'P', 'R', 'C', 5, 0, 0, 0, 3};
   bad_header[24] = 0x92, bad_header[25] = 0x01, bad_header[26] = 0x02; /* [1, 2] */
   expect_report(bad_header, sizeof bad_header, "header has 2 fields");
 }

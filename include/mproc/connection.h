@@ -105,8 +105,10 @@ MPROC_API mproc_waitable_t mproc_waitable_conn(mproc_conn_t *c);
  * the end (close yours whenever you like). Passed to mproc_process_new, the
  * child gets its own end, under every start method.
  * Returns: 0.
- * Errors: MPROC_EINVAL (NULL, or a closed connection), MPROC_ENOTSUP (a
- *   tcp: connection on Windows), MPROC_ESYS, MPROC_ENOMEM. */
+ * Errors: MPROC_EINVAL (NULL, or a closed connection), MPROC_ESYS,
+ *   MPROC_ENOMEM.
+ * Platform: every kind of connection on both; a Windows tcp: socket is
+ *   shared with WSADuplicateSocketW, everything else inherited. */
 MPROC_API int mproc_args_add_conn(mproc_args_t *a, mproc_conn_t *c);
 
 /* Reads a connection item; the connection is borrowed from the tuple (do
@@ -141,8 +143,7 @@ typedef struct {
  *   length), MPROC_ENOTSUP (an address kind this platform lacks), MPROC_ESYS
  *   (e.g. the address is in use), MPROC_ENOMEM.
  * Platform: POSIX: unix: and tcp:. Windows: pipe: (named pipes, remote
- *   clients rejected) and tcp: (Winsock); CNG for the handshake. A tcp:
- *   connection cannot be passed to a child on Windows yet (MPROC_ENOTSUP). */
+ *   clients rejected) and tcp: (Winsock); CNG for the handshake. */
 MPROC_API int mproc_listener_new(mproc_listener_t **out, const char *address,
                                  const mproc_listener_opts_t *opts);
 

@@ -5,7 +5,7 @@
 #include "bootstrap.h"
 
 enum {
-  VERSION = 4,
+  VERSION = 5,
   PREAMBLE = 24,
   MAX_HEADER = 1 << 20,
   MAX_REPORT = 4096,
@@ -58,8 +58,11 @@ int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b) {
   mproc_args_t *table = NULL;
   if (!rc)
     rc = mproc_args_new(&table);
+  /* Each entry: an inherited value (int), or an exported blob (bytes). */
   for (size_t i = 0; i < b->nhandles && !rc; i++)
-    rc = mproc_args_add_int(table, b->handles[i]);
+    rc = b->handles[i].blob
+             ? mproc_args_add_bytes(table, b->handles[i].blob, b->handles[i].blob_len)
+             : mproc_args_add_int(table, b->handles[i].value);
   if (!rc)
     rc = mproc_args_add_args(h, table);
   mproc_args_free(table);
@@ -125,9 +128,23 @@ static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
   b->nhandles = mproc_args_count(table);
   if (b->nhandles > MPROC__MAX_INHERIT)
     return mproc__fail(MPROC_EPROTO, "bootstrap: %zu inherited handles", b->nhandles);
-  for (size_t i = 0; i < b->nhandles; i++)
-    if (mproc_args_get_int(table, i, &b->handles[i]))
+  for (size_t i = 0; i < b->nhandles; i++) {
+    int64_t value;
+    const void *blob;
+    size_t blob_len;
+    if (mproc_args_get_int(table, i, &value) == 0) {
+      b->handles[i].value = (intptr_t)value;
+    } else if (mproc_args_get_bytes(table, i, &blob, &blob_len) == 0 && blob_len > 0) {
+      b->handles[i].value = -1;
+      b->handles[i].blob = malloc(blob_len);
+      if (!b->handles[i].blob)
+        return mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
+      memcpy(b->handles[i].blob, blob, blob_len);
+      b->handles[i].blob_len = blob_len;
+    } else {
       return mproc__fail(MPROC_EPROTO, "bootstrap: bad handle table");
+    }
+  }
   memcpy(b->target.id, id, id_len);
   b->target.id_len = id_len;
   b->target.offset = (uint64_t)offset;
@@ -185,7 +202,16 @@ void mproc__boot_clear(mproc__boot_t *b) {
   free(b->name);
   free(b->identity);
   free(b->args);
+  mproc__child_handles_clear(b->handles, b->nhandles);
   memset(b, 0, sizeof *b);
+}
+
+void mproc__child_handles_clear(mproc__child_handle_t *h, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(h[i].blob);
+    h[i].blob = NULL;
+    h[i].blob_len = 0;
+  }
 }
 
 int mproc__report_ok(mproc__stream_t *s) { return mproc__os_stream_write(s, "R", 1); }

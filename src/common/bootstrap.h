@@ -22,9 +22,9 @@ typedef struct {
   int64_t parent_pid;
   bool daemon;
   int log_level;
-  int64_t parent_link;                 /* the child's value of its link to the parent */
-  bool pdeathsig_ok;                   /* started from the parent's main thread */
-  int64_t handles[MPROC__MAX_INHERIT]; /* the handle table: child values */
+  int64_t parent_link; /* the child's value of its link to the parent */
+  bool pdeathsig_ok;   /* started from the parent's main thread */
+  mproc__child_handle_t handles[MPROC__MAX_INHERIT]; /* the handle table */
   size_t nhandles;
   unsigned char *args; /* the encoded argument tuple */
   size_t args_len;
@@ -39,6 +39,8 @@ void mproc__child_entry_run(const char *token);
 int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b);
 int mproc__boot_recv(mproc__stream_t *s, mproc__boot_t *b);
 void mproc__boot_clear(mproc__boot_t *b);
+/* Frees the exported blobs of n table entries. */
+void mproc__child_handles_clear(mproc__child_handle_t *h, size_t n);
 
 int mproc__report_ok(mproc__stream_t *s);
 int mproc__report_error(mproc__stream_t *s, const char *message);

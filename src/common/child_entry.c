@@ -29,8 +29,10 @@ static void run_spawned_child(const char *token) {
     target = (mproc_target_fn)fn;
   }
   intptr_t table[MPROC__MAX_INHERIT];
-  for (size_t i = 0; i < boot.nhandles; i++)
-    table[i] = (intptr_t)boot.handles[i];
+  for (size_t i = 0; i < boot.nhandles && rc == 0; i++)
+    rc = boot.handles[i].blob
+             ? mproc__os_handle_import(boot.handles[i].blob, boot.handles[i].blob_len, &table[i])
+             : (table[i] = boot.handles[i].value, 0);
   if (rc == 0) /* objects take over the handles this child inherited */
     rc = mproc__args_decode_objects(&args, boot.args, boot.args_len, table, boot.nhandles, true);
   if (rc != 0) {
@@ -42,7 +44,7 @@ static void run_spawned_child(const char *token) {
   mproc__current_become_child(boot.name, boot.identity, boot.parent_pid, boot.daemon,
                               (intptr_t)boot.parent_link);
   mproc__log_inherit(boot.log_level);
-  mproc__current_set_handles(boot.handles, boot.nhandles);
+  mproc__current_set_handles(table, boot.nhandles);
   if (mproc__os_parent_watch((intptr_t)boot.parent_link, boot.parent_pid, boot.daemon,
                              boot.pdeathsig_ok) != 0)
     mproc__log(MPROC_LOG_WARNING, "cannot watch the parent: %s", mproc_last_error_detail());

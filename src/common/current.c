@@ -33,10 +33,10 @@ bool mproc__current_is_daemon(void) { return current_daemon; }
 static intptr_t handles[MPROC__MAX_INHERIT];
 static size_t nhandles;
 
-void mproc__current_set_handles(const int64_t *h, size_t n) {
+void mproc__current_set_handles(const intptr_t *h, size_t n) {
   nhandles = n < MPROC__MAX_INHERIT ? n : MPROC__MAX_INHERIT;
   for (size_t i = 0; i < nhandles; i++)
-    handles[i] = (intptr_t)h[i];
+    handles[i] = h[i];
 }
 
 intptr_t mproc__current_handle(size_t i) { return i < nhandles ? handles[i] : -1; }

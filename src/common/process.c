@@ -230,7 +230,7 @@ static int start_spawn(mproc_process_t *p) {
   if (failed)
     return mproc__fail(MPROC_ENOMEM, "start: out of memory");
   int rc = mproc__os_fnref_make((mproc__fn_t)p->target, &boot.target);
-  intptr_t inherited[MPROC__MAX_INHERIT];
+  mproc__child_handle_t inherited[MPROC__MAX_INHERIT] = {{0}};
   mproc__spawn_opts_t o = {exe, p->daemon, p->inherit, p->ninherit, inherited};
   if (!rc && p->method == MPROC_START_FORKSERVER)
     rc = mproc__forkserver_spawn(&p->child, &o, &p->channel, &p->child_link);
@@ -257,6 +257,7 @@ static int start_spawn(mproc_process_t *p) {
   boot.args_len = p->args_len;
   rc = mproc__boot_send(&p->channel, &boot);
   free(boot.target.module);
+  mproc__child_handles_clear(inherited, p->ninherit);
   return rc;
 }
 

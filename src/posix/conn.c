@@ -51,19 +51,6 @@ int mproc__os_conn_wrap(mproc__os_conn_t **out, intptr_t handle) {
   return rc;
 }
 
-void mproc__os_close_handle(intptr_t h) {
-  if (h >= 0)
-    close((int)h);
-}
-
-int mproc__os_dup_handle(intptr_t h, intptr_t *out) {
-  int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0)
-    return mproc__os_fail("dup(%d)", (int)h);
-  *out = fd;
-  return 0;
-}
-
 int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle) {
   return mproc__os_dup_handle(c->fd, handle);
 }

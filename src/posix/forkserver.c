@@ -113,7 +113,7 @@ int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc
   parent_end->rd = parent_end->wr = chan[0];
   *child_link = CHILD_LINK_FD;
   for (size_t i = 0; i < o->ninherit; i++)
-    o->inherited[i] = CHILD_INHERIT_FD + (int)i;
+    o->inherited[i] = (mproc__child_handle_t){.value = CHILD_INHERIT_FD + (int)i};
   return 0;
 }
 

@@ -111,7 +111,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
     parent_end->rd = parent_end->wr = sv[0];
     *child_link = CHILD_LINK_FD;
     for (size_t i = 0; i < o->ninherit; i++)
-      o->inherited[i] = CHILD_INHERIT_FD + (int)i;
+      o->inherited[i] = (mproc__child_handle_t){.value = CHILD_INHERIT_FD + (int)i};
     return 0;
   }
   close(sv[0]);

@@ -93,31 +93,17 @@ int mproc__win32_conn_wrap_socket(mproc__os_conn_t **out, intptr_t s) {
 }
 
 int mproc__os_conn_wrap(mproc__os_conn_t **out, intptr_t handle) {
+  /* A tcp: connection passed to this process arrives as a socket. */
+  if (mproc__win32_is_socket((HANDLE)handle))
+    return mproc__win32_conn_wrap_socket(out, handle);
   int rc = wrap(out, (HANDLE)handle);
   if (rc)
     CloseHandle((HANDLE)handle);
   return rc;
 }
 
-void mproc__os_close_handle(intptr_t h) {
-  if (h != -1 && h != 0)
-    CloseHandle((HANDLE)h);
-}
-
-int mproc__os_dup_handle(intptr_t h, intptr_t *out) {
-  HANDLE dup;
-  if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)h, GetCurrentProcess(), &dup, 0, FALSE,
-                       DUPLICATE_SAME_ACCESS))
-    return mproc__os_fail("DuplicateHandle");
-  *out = (intptr_t)dup;
-  return 0;
-}
-
 int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle) {
-  if (c->is_socket) /* a socket crosses with WSADuplicateSocket, not built yet */
-    return mproc__fail(MPROC_ENOTSUP, "connection: a tcp: connection cannot be passed to a "
-                                      "child on Windows yet");
-  return mproc__os_dup_handle((intptr_t)c->h, handle);
+  return mproc__os_dup_handle((intptr_t)c->h, handle); /* sockets too: handle.c */
 }
 
 /* One overlapped read or write, waited for; *done is 0 at end-of-file. */

@@ -35,18 +35,6 @@ static HANDLE new_instance(const wchar_t *name, bool first) {
       PIPE_UNLIMITED_INSTANCES, 1 << 16, 1 << 16, 0, NULL);
 }
 
-static int winsock(void) {
-  static volatile LONG started;
-  if (started)
-    return 0;
-  WSADATA data;
-  int e = WSAStartup(MAKEWORD(2, 2), &data);
-  if (e)
-    return mproc__os_fail_code(e, "WSAStartup");
-  started = 1; /* a second WSAStartup from a racing thread is harmless */
-  return 0;
-}
-
 static SOCKET tcp_socket(int family) {
   return WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
                     WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
@@ -56,7 +44,7 @@ static int resolve(const char *where, bool passive, struct addrinfo **ai) {
   char host[256];
   const char *port;
   int rc = mproc__split_host_port(where, host, sizeof host, &port);
-  if (rc || (rc = winsock()))
+  if (rc || (rc = mproc__win32_winsock_start()))
     return rc;
   struct addrinfo hints = {
       .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0};

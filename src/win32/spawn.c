@@ -4,13 +4,18 @@
  * The child inherits exactly the handles named in a
  * PROC_THREAD_ATTRIBUTE_HANDLE_LIST: its two pipe ends and duplicates of
  * the standard streams. Everything else stays private, even while another
- * thread spawns with other inheritable handles. */
+ * thread spawns with other inheritable handles. Sockets in the handle
+ * table are not inherited: each is exported for the new process id once it
+ * exists (socket_conn.h). */
+#include <winsock2.h>
+/* winsock2.h before windows.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <windows.h>
 
 #include "../common/bootstrap.h"
 #include "child.h"
+#include "socket_conn.h"
 #include "wide.h"
 
 enum { MAX_INHERIT = 6 + MPROC__MAX_INHERIT };
@@ -95,8 +100,13 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
     rc = mproc__fail(MPROC_EINVAL, "spawn: at most %d inherited handles", MPROC__MAX_INHERIT);
     goto cleanup;
   }
+  int slot[MPROC__MAX_INHERIT]; /* where each table entry sits in inh.list; -1: a socket */
   for (size_t i = 0; i < o->ninherit; i++) {
+    slot[i] = -1;
+    if (mproc__win32_is_socket((HANDLE)o->inherit[i]))
+      continue;
     /* An inheritable duplicate: inherited handles keep their value. */
+    slot[i] = inh.count;
     HANDLE dup;
     if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)o->inherit[i], GetCurrentProcess(), &dup, 0,
                          TRUE, DUPLICATE_SAME_ACCESS)) {
@@ -154,6 +164,20 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
     ResumeThread(pi.hThread);
   }
   CloseHandle(pi.hThread);
+  for (size_t i = 0; i < o->ninherit; i++) {
+    o->inherited[i] = (mproc__child_handle_t){.value = -1};
+    if (slot[i] >= 0)
+      o->inherited[i].value = (intptr_t)inh.list[slot[i]]; /* inherited: same value */
+    else if ((rc = mproc__win32_socket_export((SOCKET)o->inherit[i], pi.dwProcessId,
+                                              &o->inherited[i].blob, &o->inherited[i].blob_len)))
+      break;
+  }
+  if (rc) {
+    TerminateProcess(pi.hProcess, MPROC__TERMINATE_CODE);
+    CloseHandle(pi.hProcess);
+    mproc__child_handles_clear(o->inherited, o->ninherit);
+    goto cleanup;
+  }
   mproc__os_child_t *c = calloc(1, sizeof *c);
   if (!c) {
     TerminateProcess(pi.hProcess, MPROC__TERMINATE_CODE);
@@ -166,9 +190,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   *out = c;
   parent_end->rd = (intptr_t)rep_rd;
   parent_end->wr = (intptr_t)boot_wr;
-  *child_link = link; /* inherited handles keep their value */
-  for (size_t i = 0; i < o->ninherit; i++)
-    o->inherited[i] = (intptr_t)inh.list[table_start + (int)i];
+  *child_link = link;      /* inherited handles keep their value */
   rep_rd = boot_wr = NULL; /* now the caller's */
 
 cleanup:
