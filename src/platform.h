@@ -3,6 +3,7 @@
 #ifndef MPROC_PLATFORM_H
 #define MPROC_PLATFORM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,51 @@ void mproc__os_mutex_free(mproc__os_mutex_t *m);
 int mproc__os_thread_count(void);
 /* Whether the caller is the process's first thread. */
 bool mproc__os_is_main_thread(void);
+
+/* ---- who is running (self.c) --------------------------------------------- */
+
+/* This process's and thread's ids, without a system call where the OS
+ * makes one of them (POSIX caches them, refreshed after fork). */
+void mproc__os_self_ids(uint32_t *pid, uint32_t *tid);
+/* A token that tells this process from a later one with the same pid (its
+ * start time); 0 where there is none. */
+uint64_t mproc__os_self_start_token(void);
+/* Whether process pid has ended: gone, a zombie, or its pid now names a
+ * later process (start: the low 32 bits of its start token; 0: unknown). */
+bool mproc__os_process_gone(uint32_t pid, uint32_t start);
+
+/* ---- anonymous shared memory (shm.c) ------------------------------------ */
+
+/* A zero-filled region of size bytes with no name (a memfd, or a pagefile-
+ * backed section): it lives while a handle or a mapping of it does. The
+ * handle is not inheritable; pass it on with the handle table. */
+int mproc__os_shm_new(size_t size, intptr_t *handle);
+int mproc__os_shm_map(intptr_t handle, size_t size, void **p);
+void mproc__os_shm_unmap(void *p, size_t size);
+
+/* ---- waiting on a word in shared memory (park.c) ------------------------ */
+
+/* A 32-bit word processes wait on (futex semantics), and the count of
+ * processes waiting on it, kept by mproc__os_park_wait so a wake with no
+ * waiter costs no system call. Both live in shared memory. */
+typedef struct {
+  _Atomic uint32_t word;
+  _Atomic uint32_t waiters;
+} mproc__park_word_t;
+
+#define MPROC__WAKE_ALL UINT32_MAX
+
+/* The per-word kernel object waiting needs: -1 on Linux (futex needs none),
+ * an unnamed semaphore on Windows. */
+int mproc__os_park_new(intptr_t *handle);
+/* Whether mproc__os_park_new makes real handles (to pass on). */
+bool mproc__os_park_has_handles(void);
+/* Sleeps while w->word == expected, up to timeout_ms (MPROC_INFINITE).
+ * Returns 0 when woken, when the word differed, or spuriously; callers
+ * re-check. MPROC_ETIMEDOUT when the time ran out. */
+int mproc__os_park_wait(intptr_t handle, mproc__park_word_t *w, uint32_t expected, int timeout_ms);
+/* Wakes at most n processes sleeping on w (MPROC__WAKE_ALL: all). */
+void mproc__os_park_wake(intptr_t handle, mproc__park_word_t *w, uint32_t n);
 
 /* ---- byte streams between a parent and its child (stream.c) ------------- */
 
@@ -158,7 +204,7 @@ int mproc__os_fnref_resolve(const mproc__fnref_t *ref, mproc__fn_t *fn);
 typedef struct mproc__os_child mproc__os_child_t;
 
 /* Extra handles a spawned child inherits: the handle table. */
-#define MPROC__MAX_INHERIT 16
+#define MPROC__MAX_INHERIT 32
 
 /* How one handle of the table reaches a spawned child: inherited (value: its
  * value there), or as bytes the child turns into its own handle with

@@ -36,6 +36,8 @@ static int classify(mproc_error_t e) {
   case MPROC_ETOOBIG:
   case MPROC_ECLOSED:
   case MPROC_EAUTH:
+  case MPROC_EOWNERDEAD:
+  case MPROC_EBROKEN:
     return 2;
   }
   return 3;

@@ -55,6 +55,17 @@ static inline void sleep_ms(int ms) {
 #endif
 }
 
+/* A monotonic clock in milliseconds. */
+static inline int64_t now_ms(void) {
+#ifdef _WIN32
+  return (int64_t)GetTickCount64();
+#else
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#endif
+}
+
 /* Sets (value != NULL) or removes an environment variable. */
 static inline void set_env(const char *name, const char *value) {
 #ifdef _WIN32

@@ -30,7 +30,13 @@ typedef enum {
   MPROC_T_STR,
   MPROC_T_BYTES,
   MPROC_T_ARGS,
-  MPROC_T_CONN /* a connection end (connection.h) */
+  MPROC_T_CONN, /* a connection end (connection.h) */
+  MPROC_T_LOCK, /* synchronization objects (sync.h) */
+  MPROC_T_RLOCK,
+  MPROC_T_SEM,
+  MPROC_T_COND,
+  MPROC_T_EVENT,
+  MPROC_T_BARRIER
 } mproc_type_t;
 
 /* The deepest nesting of tuples (the outer tuple counts as one level). */

@@ -29,7 +29,9 @@ extern "C" {
   X(EEOF, -12, "the other end closed the connection")                                              \
   X(ETOOBIG, -13, "message larger than the buffer or the limit")                                   \
   X(ECLOSED, -14, "the object was closed")                                                         \
-  X(EAUTH, -15, "authentication failed")
+  X(EAUTH, -15, "authentication failed")                                                           \
+  X(EOWNERDEAD, -16, "the holder died; the lock is now yours (repair what it guarded)")            \
+  X(EBROKEN, -17, "the barrier is broken (aborted, reset or timed out)")
 
 /* Error codes. */
 typedef enum {

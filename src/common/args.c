@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "args_objects.h"
-#include "connection.h"
 #include "internal.h"
 
 typedef struct {
@@ -22,7 +21,10 @@ typedef struct {
       size_t n;
     } s; /* MPROC_T_STR and MPROC_T_BYTES */
     mproc_args_t *t;
-    mproc_conn_t *conn; /* the tuple's own duplicate of the end */
+    struct {
+      void *p; /* the tuple's own hold: a duplicate (conn) or a reference */
+      const mproc__object_class_t *cls;
+    } obj; /* MPROC_T_CONN and later types */
   } v;
 } item_t;
 
@@ -51,8 +53,8 @@ static void item_clear(item_t *it) {
     free(it->v.s.p);
   else if (it->type == MPROC_T_ARGS)
     mproc_args_free(it->v.t);
-  else if (it->type == MPROC_T_CONN)
-    mproc_conn_free(it->v.conn);
+  else if (it->type >= MPROC_T_CONN)
+    it->v.obj.cls->release(it->v.obj.p);
 }
 
 void mproc_args_free(mproc_args_t *a) {
@@ -169,11 +171,9 @@ static int copy_args(const mproc_args_t *src, mproc_args_t **out) {
     case MPROC_T_ARGS:
       rc = mproc_args_add_args(t, it->v.t);
       break;
-    case MPROC_T_CONN:
-      rc = mproc_args_add_conn(t, it->v.conn);
-      break;
     default:
-      rc = push(t, it, "args_add_args");
+      rc = it->type >= MPROC_T_CONN ? mproc__args_add_object(t, it->v.obj.cls, it->v.obj.p)
+                                    : push(t, it, "args_add_args");
     }
   }
   if (rc) {
@@ -202,7 +202,8 @@ mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i) {
 }
 
 static const char *type_name(mproc_type_t t) {
-  static const char *names[] = {"nil", "bool", "int", "double", "str", "bytes", "args", "conn"};
+  static const char *names[] = {"nil",  "bool", "int",   "double", "str",  "bytes", "args",
+                                "conn", "lock", "rlock", "sem",    "cond", "event", "barrier"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -272,32 +273,27 @@ int mproc_args_get_args(const mproc_args_t *a, size_t i, const mproc_args_t **ou
   return rc;
 }
 
-/* Connections: the tuple holds its own end, a duplicate of the caller's. */
-int mproc_args_add_conn(mproc_args_t *a, mproc_conn_t *c) {
-  if (!a || !c)
-    return mproc__fail(MPROC_EINVAL, "args_add_conn: %s is NULL", a ? "connection" : "tuple");
-  intptr_t h;
-  int rc = mproc__conn_dup_handle(c, &h);
-  if (rc)
-    return rc == MPROC_ECLOSED
-               ? mproc__fail(MPROC_EINVAL, "args_add_conn: the connection is closed")
-               : rc;
-  mproc_conn_t *copy;
-  rc = mproc__conn_from_handle(&copy, h, mproc__conn_flags(c));
+/* IPC objects: the tuple holds its own duplicate or reference. */
+int mproc__args_add_object(mproc_args_t *a, const mproc__object_class_t *cls, void *obj) {
+  if (!a || !obj)
+    return mproc__fail(MPROC_EINVAL, "args_add_%s: %s is NULL", cls->name, a ? cls->name : "tuple");
+  void *held;
+  int rc = cls->hold(obj, &held);
   if (rc)
     return rc;
-  item_t it = {.type = MPROC_T_CONN, .v.conn = copy};
-  rc = push(a, &it, "args_add_conn");
+  item_t it = {.type = cls->type, .v.obj = {held, cls}};
+  rc = push(a, &it, "args_add_object");
   if (rc)
-    mproc_conn_free(copy);
+    cls->release(held);
   return rc;
 }
 
-int mproc_args_get_conn(const mproc_args_t *a, size_t i, mproc_conn_t **out) {
+int mproc__args_get_object(const mproc_args_t *a, size_t i, const mproc__object_class_t *cls,
+                           void **out) {
   const item_t *it = NULL;
-  int rc = lookup(a, i, out, MPROC_T_CONN, &it);
+  int rc = lookup(a, i, out, cls->type, &it);
   if (rc == 0)
-    *out = it->v.conn;
+    *out = it->v.obj.p;
   return rc;
 }
 
@@ -322,20 +318,24 @@ static int buf_write(void *data, const char *p, size_t n) {
   return mproc__buf_append(data, p, n) ? -1 : 0;
 }
 
-/* An IPC object on the wire: ext type MPROC__EXT_OBJECT, 6 bytes: kind,
- * flags, u32 index into the handle table that travels beside the bytes. */
+/* An IPC object on the wire: ext type MPROC__EXT_OBJECT, 7 bytes: kind (its
+ * item type), flags, u32 index of its first handle in the handle table that
+ * travels beside the bytes, u8 count of its handles. */
+enum { OBJECT_BODY = 7 };
+
 static int pack_object(msgpack_packer *pk, const item_t *it, mproc__handle_table_t *table) {
   if (!table)
     return MPROC_ENOTSUP;
-  if (table->n == MPROC__MAX_INHERIT)
-    return MPROC_ERANGE;
-  intptr_t h;
-  int rc = mproc__conn_dup_handle(it->v.conn, &h);
+  size_t n = 0;
+  uint8_t flags = 0;
+  int rc = it->v.obj.cls->export_handles(it->v.obj.p, table->h + table->n,
+                                         MPROC__MAX_INHERIT - table->n, &n, &flags);
   if (rc)
     return rc;
-  unsigned char body[6] = {MPROC__OBJECT_CONN, (unsigned char)mproc__conn_flags(it->v.conn)};
+  unsigned char body[OBJECT_BODY] = {(unsigned char)it->type, flags};
   mproc__put_u32(body + 2, (uint32_t)table->n);
-  table->h[table->n++] = h;
+  body[6] = (unsigned char)n;
+  table->n += n;
   rc = msgpack_pack_ext(pk, sizeof body, MPROC__EXT_OBJECT);
   return rc ? rc : msgpack_pack_ext_body(pk, body, sizeof body);
 }
@@ -370,9 +370,8 @@ static int pack(msgpack_packer *pk, const mproc_args_t *a, mproc__handle_table_t
     case MPROC_T_ARGS:
       rc = pack(pk, it->v.t, table);
       break;
-    case MPROC_T_CONN:
+    default:
       rc = pack_object(pk, it, table);
-      break;
     }
   }
   return rc;
@@ -396,10 +395,12 @@ static int encode(const mproc_args_t *a, void **buf, size_t *len, mproc__handle_
     if (table)
       mproc__handle_table_close(table);
     if (rc == MPROC_ENOTSUP)
-      return mproc__fail(MPROC_ENOTSUP, "args_encode: the tuple holds a connection, which "
+      return mproc__fail(MPROC_ENOTSUP, "args_encode: the tuple holds an IPC object, which "
                                         "only mproc_process_new can pass on (for now)");
     if (rc == MPROC_ERANGE)
-      return mproc__fail(MPROC_ERANGE, "args_encode: more than %d connections in one tuple",
+      return mproc__fail(MPROC_ERANGE,
+                         "args_encode: the objects of one tuple need more than %d "
+                         "handles",
                          MPROC__MAX_INHERIT);
     return rc < -1 ? rc : mproc__fail(MPROC_ENOMEM, "args_encode: out of memory");
   }
@@ -431,35 +432,56 @@ typedef struct {
   const intptr_t *h;
   size_t n;
   bool take;     /* take ownership of each handle (else duplicate it) */
-  uint32_t used; /* bit i: handle i was taken */
+  uint64_t used; /* bit i: handle i was taken */
 } handles_t;
 
 static int convert(const msgpack_object_array *arr, mproc_args_t **out, handles_t *hs);
 
+static const mproc__object_class_t *const classes[] = {
+    &mproc__conn_class, &mproc__lock_class,  &mproc__rlock_class,   &mproc__sem_class,
+    &mproc__cond_class, &mproc__event_class, &mproc__barrier_class,
+};
+
+static const mproc__object_class_t *class_of(unsigned kind) {
+  for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+    if ((unsigned)classes[i]->type == kind)
+      return classes[i];
+  return NULL;
+}
+
 static int convert_object(mproc_args_t *t, const msgpack_object_ext *e, handles_t *hs) {
-  if (e->type != MPROC__EXT_OBJECT || e->size != 6)
+  if (e->type != MPROC__EXT_OBJECT || e->size != OBJECT_BODY)
     return mproc__fail(MPROC_EPROTO, "args_decode: unsupported extension type %d", e->type);
   const unsigned char *body = (const unsigned char *)e->ptr;
-  uint32_t index = mproc__get_u32(body + 2);
+  const mproc__object_class_t *cls = class_of(body[0]);
+  uint32_t first = mproc__get_u32(body + 2), n = body[6];
   if (!hs)
     return mproc__fail(MPROC_EPROTO, "args_decode: an IPC object outside a handle table");
-  if (body[0] != MPROC__OBJECT_CONN || index >= hs->n || (hs->take && (hs->used >> index) & 1))
+  bool ok = cls && n > 0 && first < hs->n && n <= hs->n - first;
+  for (uint32_t i = 0; ok && hs->take && i < n; i++)
+    ok = !((hs->used >> (first + i)) & 1);
+  if (!ok)
     return mproc__fail(MPROC_EPROTO, "args_decode: a bad IPC object reference");
-  intptr_t h = hs->h[index];
+  intptr_t h[MPROC__MAX_INHERIT];
   int rc = 0;
-  if (hs->take)
-    hs->used |= 1u << index;
-  else
-    rc = mproc__os_dup_handle(h, &h);
-  mproc_conn_t *c;
-  if (!rc)
-    rc = mproc__conn_from_handle(&c, h, body[1]);
+  for (uint32_t i = 0; i < n; i++) {
+    h[i] = hs->h[first + i];
+    if (hs->take)
+      hs->used |= (uint64_t)1 << (first + i);
+    else if ((rc = mproc__os_dup_handle(h[i], &h[i])) != 0) {
+      while (i-- > 0)
+        mproc__os_close_handle(h[i]);
+      return rc;
+    }
+  }
+  void *obj;
+  rc = cls->import_handles(&obj, h, n, body[1]);
   if (rc)
     return rc;
-  item_t it = {.type = MPROC_T_CONN, .v.conn = c};
+  item_t it = {.type = cls->type, .v.obj = {obj, cls}};
   rc = push(t, &it, "args_decode");
   if (rc)
-    mproc_conn_free(c);
+    cls->release(obj);
   return rc;
 }
 

@@ -9,8 +9,37 @@
 
 #include "internal.h"
 
-enum { MPROC__EXT_OBJECT = 1 };  /* the MessagePack extension type */
-enum { MPROC__OBJECT_CONN = 1 }; /* object kinds */
+enum { MPROC__EXT_OBJECT = 1 }; /* the MessagePack extension type */
+
+/* What the tuple needs to know about one kind of object. */
+typedef struct mproc__object_class {
+  mproc_type_t type; /* its item type; also its kind on the wire */
+  const char *name;  /* for messages and accessor names: "conn", "lock" */
+  /* New handles (the caller owns them) with which another process rebuilds
+   * obj, at most cap; *flags travels beside them. */
+  int (*export_handles)(const void *obj, intptr_t *h, size_t cap, size_t *n, uint8_t *flags);
+  /* Rebuilds an object from n handles it takes over (closed on failure). */
+  int (*import_handles)(void **out, const intptr_t *h, size_t n, uint8_t flags);
+  /* The tuple's own hold on obj: a duplicate or another reference. */
+  int (*hold)(void *obj, void **held);
+  void (*release)(void *obj);
+} mproc__object_class_t;
+
+extern const mproc__object_class_t mproc__conn_class;
+extern const mproc__object_class_t mproc__lock_class, mproc__rlock_class, mproc__sem_class,
+    mproc__cond_class, mproc__event_class, mproc__barrier_class;
+
+/* The typed accessors (mproc_args_add_lock, ...) of every object kind. */
+int mproc__args_add_object(mproc_args_t *a, const mproc__object_class_t *cls, void *obj);
+int mproc__args_get_object(const mproc_args_t *a, size_t i, const mproc__object_class_t *cls,
+                           void **out);
+#define MPROC__ARGS_ACCESSORS(name, type, cls)                                                     \
+  int mproc_args_add_##name(mproc_args_t *a, type *obj) {                                          \
+    return mproc__args_add_object(a, &cls, obj);                                                   \
+  }                                                                                                \
+  int mproc_args_get_##name(const mproc_args_t *a, size_t i, type **out) {                         \
+    return mproc__args_get_object(a, i, &cls, (void **)out);                                       \
+  }
 
 typedef struct {
   intptr_t h[MPROC__MAX_INHERIT];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args_objects.h"
 #include "connection.h"
 
 #define BIG 0xFFFFFFFFu /* the length field that announces a u64 length */
@@ -346,3 +347,40 @@ int mproc__conn_from_handle(mproc_conn_t **out, intptr_t handle, unsigned flags)
             : make(out, os, (flags & MPROC__CONN_READABLE) != 0,
                    (flags & MPROC__CONN_WRITABLE) != 0);
 }
+
+/* ---- as an argument: the tuple holds its own duplicate of the end ------- */
+
+static int conn_export(const void *obj, intptr_t *h, size_t cap, size_t *n, uint8_t *flags) {
+  if (cap < 1)
+    return MPROC_ERANGE;
+  int rc = mproc__conn_dup_handle(obj, h);
+  if (rc)
+    return rc;
+  *n = 1;
+  *flags = (uint8_t)mproc__conn_flags(obj);
+  return 0;
+}
+
+static int conn_import(void **out, const intptr_t *h, size_t n, uint8_t flags) {
+  for (size_t i = 1; i < n; i++)
+    mproc__os_close_handle(h[i]);
+  return mproc__conn_from_handle((mproc_conn_t **)out, h[0], flags);
+}
+
+static int conn_hold(void *obj, void **held) {
+  mproc_conn_t *c = obj;
+  intptr_t h;
+  int rc = mproc__conn_dup_handle(c, &h);
+  if (rc)
+    return rc == MPROC_ECLOSED
+               ? mproc__fail(MPROC_EINVAL, "args_add_conn: the connection is closed")
+               : rc;
+  return mproc__conn_from_handle((mproc_conn_t **)held, h, mproc__conn_flags(c));
+}
+
+static void conn_release(void *obj) { mproc_conn_free(obj); }
+
+const mproc__object_class_t mproc__conn_class = {MPROC_T_CONN, "conn",    conn_export,
+                                                 conn_import,  conn_hold, conn_release};
+
+MPROC__ARGS_ACCESSORS(conn, mproc_conn_t, mproc__conn_class)

@@ -1,0 +1,256 @@
+/* mproc — synchronization between processes: Lock, RLock, Semaphore,
+ * BoundedSemaphore, Condition, Event, Barrier (Python's multiprocessing
+ * names; see docs/sync.md).
+ *
+ * Every object keeps its state in anonymous shared memory made by the
+ * library (nothing named, so nothing leaks) and is passed to children as an
+ * argument (mproc_args_add_lock, ...) under every start method. Operations
+ * that do not have to wait are atomic instructions with no system call;
+ * waiting is a futex on Linux, a polling fallback on other POSIX systems
+ * and an unnamed kernel semaphore on Windows.
+ *
+ * Timeouts are in milliseconds: MPROC_INFINITE waits for ever, 0 tries once.
+ * Objects are reference counted: a tuple holding one keeps it alive, and
+ * each process frees its own references with the _free functions.
+ * Every function is safe to call from several threads at once. */
+#ifndef MPROC_SYNC_H
+#define MPROC_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "args.h"
+#include "export.h"
+#include "process.h" /* MPROC_INFINITE */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mproc_lock mproc_lock_t;
+typedef struct mproc_rlock mproc_rlock_t;
+typedef struct mproc_sem mproc_sem_t;
+typedef struct mproc_cond mproc_cond_t;
+typedef struct mproc_event mproc_event_t;
+typedef struct mproc_barrier mproc_barrier_t;
+
+/* ---- Lock --------------------------------------------------------------- */
+
+/* Creates an unlocked, non-recursive lock (Python's Lock).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out is NULL), MPROC_ESYS, MPROC_ENOMEM.
+ * Platform: all. */
+MPROC_API int mproc_lock_new(mproc_lock_t **out);
+
+/* Acquires the lock, waiting up to timeout_ms. Acquiring it again from the
+ * holding thread waits (it is not recursive: use an RLock).
+ * Returns: 0 when acquired; MPROC_EOWNERDEAD when acquired from a holder
+ *   process that died holding it: the caller holds the lock and should
+ *   repair the state it guards; the lock works normally after release.
+ *   A dead holder is noticed within about 100 ms of blocking.
+ * Errors: MPROC_ETIMEDOUT, MPROC_EINVAL (NULL).
+ * Platform: all; a holder's death is told by /proc on Linux, kill() on
+ *   other POSIX systems and the process handle on Windows. */
+MPROC_API int mproc_lock_acquire(mproc_lock_t *l, int timeout_ms);
+
+/* Releases the lock. As in Python, any thread or process may release it.
+ * Returns: 0.
+ * Errors: MPROC_ESTATE (it is not locked), MPROC_EINVAL (NULL).
+ * Platform: all. */
+MPROC_API int mproc_lock_release(mproc_lock_t *l);
+
+/* Drops this reference; the lock lives while any process or tuple holds one.
+ * Platform: all. NULL is ignored. */
+MPROC_API void mproc_lock_free(mproc_lock_t *l);
+
+/* ---- RLock -------------------------------------------------------------- */
+
+/* Creates an unlocked recursive lock (Python's RLock): the holding thread
+ * may acquire it again, and must release it as many times.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out is NULL), MPROC_ESYS, MPROC_ENOMEM.
+ * Platform: all. */
+MPROC_API int mproc_rlock_new(mproc_rlock_t **out);
+
+/* Acquires the lock, or counts one more level if the caller holds it.
+ * Returns: 0; MPROC_EOWNERDEAD as for mproc_lock_acquire (the caller holds
+ *   it at level 1).
+ * Errors: MPROC_ETIMEDOUT, MPROC_ERANGE (2^32 - 1 levels), MPROC_EINVAL.
+ * Platform: all. */
+MPROC_API int mproc_rlock_acquire(mproc_rlock_t *l, int timeout_ms);
+
+/* Releases one level; the lock is free when the last level is released.
+ * Returns: 0.
+ * Errors: MPROC_ESTATE (the calling thread does not hold it), MPROC_EINVAL.
+ * Platform: all. */
+MPROC_API int mproc_rlock_release(mproc_rlock_t *l);
+
+/* Drops this reference. Platform: all. NULL is ignored. */
+MPROC_API void mproc_rlock_free(mproc_rlock_t *l);
+
+/* ---- Semaphore and BoundedSemaphore ------------------------------------- */
+
+typedef struct {
+  /* BoundedSemaphore: release above the initial value fails. */
+  bool bounded;
+} mproc_sem_opts_t;
+
+/* Creates a semaphore with the given value (Python's Semaphore(value), or
+ * BoundedSemaphore(value) with opts->bounded). opts may be NULL.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out is NULL, value above MPROC_SEM_VALUE_MAX),
+ *   MPROC_ESYS, MPROC_ENOMEM.
+ * Platform: all. */
+MPROC_API int mproc_sem_new(mproc_sem_t **out, unsigned value, const mproc_sem_opts_t *opts);
+#define MPROC_SEM_VALUE_MAX 0x7fffffffu
+
+/* Decrements the value, waiting up to timeout_ms while it is 0.
+ * Returns: 0.
+ * Errors: MPROC_ETIMEDOUT, MPROC_EINVAL (NULL).
+ * Platform: all. */
+MPROC_API int mproc_sem_acquire(mproc_sem_t *s, int timeout_ms);
+
+/* Increments the value, waking one waiter.
+ * Returns: 0.
+ * Errors: MPROC_ERANGE (a bounded semaphore at its initial value, or the
+ *   value at MPROC_SEM_VALUE_MAX), MPROC_EINVAL (NULL).
+ * Platform: all. */
+MPROC_API int mproc_sem_release(mproc_sem_t *s);
+
+/* The current value (Python's get_value), or MPROC_EINVAL for NULL.
+ * Platform: all (Python cannot tell it on macOS; we can). */
+MPROC_API int mproc_sem_value(const mproc_sem_t *s);
+
+/* Drops this reference. Platform: all. NULL is ignored. */
+MPROC_API void mproc_sem_free(mproc_sem_t *s);
+
+/* ---- Condition ---------------------------------------------------------- */
+
+/* Creates a condition variable over lock (Python's Condition(lock)); the
+ * condition holds its own reference to the lock. lock NULL: a new RLock,
+ * as in Python (see mproc_cond_new_rlock to pass one).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out is NULL), MPROC_ESYS, MPROC_ENOMEM.
+ * Platform: all. */
+MPROC_API int mproc_cond_new(mproc_cond_t **out, mproc_lock_t *lock);
+/* The same over an RLock (NULL: a new one). */
+MPROC_API int mproc_cond_new_rlock(mproc_cond_t **out, mproc_rlock_t *rlock);
+
+/* Acquires / releases the condition's lock (Python's `with cond:`).
+ * Returns and Errors: those of mproc_lock_* / mproc_rlock_*.
+ * Platform: all. */
+MPROC_API int mproc_cond_acquire(mproc_cond_t *c, int timeout_ms);
+MPROC_API int mproc_cond_release(mproc_cond_t *c);
+
+/* Releases the lock (every level of an RLock), waits up to timeout_ms for
+ * a notify, and takes the lock back (waiting as long as that takes).
+ * Returns: 0 when notified.
+ * Errors: MPROC_ETIMEDOUT (not notified in time; the lock is held again),
+ *   MPROC_EOWNERDEAD (notified or not, the lock was taken back from a dead
+ *   holder), MPROC_ESTATE (the calling thread does not hold the lock),
+ *   MPROC_ERANGE (65535 waiters already), MPROC_EINVAL.
+ * Platform: all. */
+MPROC_API int mproc_cond_wait(mproc_cond_t *c, int timeout_ms);
+
+/* Wakes at most n waiters (Python's notify(n)); the caller holds the lock.
+ * Returns: 0.
+ * Errors: MPROC_ESTATE (the calling thread does not hold the lock),
+ *   MPROC_EINVAL.
+ * Platform: all. */
+MPROC_API int mproc_cond_notify(mproc_cond_t *c, unsigned n);
+/* Wakes every waiter. Returns and Errors: those of mproc_cond_notify. */
+MPROC_API int mproc_cond_notify_all(mproc_cond_t *c);
+
+/* Drops this reference (and the condition's reference to its lock once the
+ * last is gone). Platform: all. NULL is ignored. */
+MPROC_API void mproc_cond_free(mproc_cond_t *c);
+
+/* ---- Event -------------------------------------------------------------- */
+
+/* Creates a cleared event (Python's Event).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out is NULL), MPROC_ESYS, MPROC_ENOMEM.
+ * Platform: all. */
+MPROC_API int mproc_event_new(mproc_event_t **out);
+
+/* Sets the flag and wakes every waiter / clears the flag.
+ * Returns: 0. Errors: MPROC_EINVAL (NULL). Platform: all. */
+MPROC_API int mproc_event_set(mproc_event_t *e);
+MPROC_API int mproc_event_clear(mproc_event_t *e);
+
+/* 1 when set, 0 when clear, MPROC_EINVAL for NULL. Platform: all. */
+MPROC_API int mproc_event_is_set(const mproc_event_t *e);
+
+/* Waits up to timeout_ms for the flag to be set.
+ * Returns: 0 (it is set).
+ * Errors: MPROC_ETIMEDOUT, MPROC_EINVAL (NULL).
+ * Platform: all. */
+MPROC_API int mproc_event_wait(mproc_event_t *e, int timeout_ms);
+
+/* Drops this reference. Platform: all. NULL is ignored. */
+MPROC_API void mproc_event_free(mproc_event_t *e);
+
+/* ---- Barrier ------------------------------------------------------------ */
+
+/* Creates a barrier for parties processes or threads (Python's Barrier).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out is NULL, parties 0 or above 32767), MPROC_ESYS,
+ *   MPROC_ENOMEM.
+ * Platform: all. */
+MPROC_API int mproc_barrier_new(mproc_barrier_t **out, unsigned parties);
+
+/* Waits until parties callers are waiting, then releases them all. index
+ * (may be NULL) receives a number from 0 to parties - 1, distinct for each
+ * caller of one round (its arrival order).
+ * Returns: 0.
+ * Errors: MPROC_EBROKEN (the barrier was aborted, reset while waiting, or a
+ *   waiter timed out: a timeout breaks it for every waiter, as in Python),
+ *   MPROC_ETIMEDOUT (timed out while a previous round was still leaving;
+ *   the barrier is not broken), MPROC_EINVAL (NULL).
+ * Platform: all. */
+MPROC_API int mproc_barrier_wait(mproc_barrier_t *b, int timeout_ms, unsigned *index);
+
+/* Breaks the barrier: current and future waiters get MPROC_EBROKEN until
+ * reset. Returns: 0. Errors: MPROC_EINVAL. Platform: all. */
+MPROC_API int mproc_barrier_abort(mproc_barrier_t *b);
+
+/* Returns the barrier to its initial state; current waiters get
+ * MPROC_EBROKEN. Returns: 0. Errors: MPROC_EINVAL. Platform: all. */
+MPROC_API int mproc_barrier_reset(mproc_barrier_t *b);
+
+/* The number of parties; how many wait now; whether it is broken (1/0).
+ * Each returns MPROC_EINVAL for NULL. Platform: all. */
+MPROC_API int mproc_barrier_parties(const mproc_barrier_t *b);
+MPROC_API int mproc_barrier_n_waiting(const mproc_barrier_t *b);
+MPROC_API int mproc_barrier_broken(const mproc_barrier_t *b);
+
+/* Drops this reference. Platform: all. NULL is ignored. */
+MPROC_API void mproc_barrier_free(mproc_barrier_t *b);
+
+/* ---- as arguments --------------------------------------------------------- */
+
+/* Adds an object to a tuple (the tuple holds a reference); a child given
+ * the tuple gets the same object, under every start method. The getters
+ * borrow the tuple's reference (valid while the tuple lives).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL), MPROC_ETYPE (get: another type),
+ *   MPROC_ERANGE (get: index), MPROC_ENOMEM.
+ * Platform: all. */
+MPROC_API int mproc_args_add_lock(mproc_args_t *a, mproc_lock_t *l);
+MPROC_API int mproc_args_get_lock(const mproc_args_t *a, size_t i, mproc_lock_t **out);
+MPROC_API int mproc_args_add_rlock(mproc_args_t *a, mproc_rlock_t *l);
+MPROC_API int mproc_args_get_rlock(const mproc_args_t *a, size_t i, mproc_rlock_t **out);
+MPROC_API int mproc_args_add_sem(mproc_args_t *a, mproc_sem_t *s);
+MPROC_API int mproc_args_get_sem(const mproc_args_t *a, size_t i, mproc_sem_t **out);
+MPROC_API int mproc_args_add_cond(mproc_args_t *a, mproc_cond_t *c);
+MPROC_API int mproc_args_get_cond(const mproc_args_t *a, size_t i, mproc_cond_t **out);
+MPROC_API int mproc_args_add_event(mproc_args_t *a, mproc_event_t *e);
+MPROC_API int mproc_args_get_event(const mproc_args_t *a, size_t i, mproc_event_t **out);
+MPROC_API int mproc_args_add_barrier(mproc_args_t *a, mproc_barrier_t *b);
+MPROC_API int mproc_args_get_barrier(const mproc_args_t *a, size_t i, mproc_barrier_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,165 @@
+/* The shared part of every synchronization object: its region, its wait
+ * objects, its reference count, and how both cross to another process. */
+#include <stdlib.h>
+
+#include "sync.h"
+
+static void init_parks(mproc__sync_t *s, size_t nparks) {
+  s->nparks = nparks;
+  for (size_t i = 0; i < MPROC__SYNC_MAX_PARKS; i++)
+    s->parks[i] = -1;
+}
+
+int mproc__sync_create(mproc__sync_t *s, const char *name, size_t size, size_t nparks) {
+  atomic_init(&s->refs, 1);
+  s->name = name;
+  s->size = size;
+  s->mem = NULL;
+  init_parks(s, nparks);
+  int rc = mproc__os_shm_new(size, &s->shm);
+  if (rc)
+    return rc;
+  rc = mproc__os_shm_map(s->shm, size, &s->mem);
+  for (size_t i = 0; i < nparks && !rc; i++)
+    rc = mproc__os_park_new(&s->parks[i]);
+  if (rc)
+    mproc__sync_close(s);
+  return rc;
+}
+
+int mproc__sync_import(mproc__sync_t *s, const char *name, size_t size, size_t nparks,
+                       const intptr_t *h, size_t n, size_t *used) {
+  atomic_init(&s->refs, 1);
+  s->name = name;
+  s->size = size;
+  s->mem = NULL;
+  init_parks(s, nparks);
+  size_t need = 1 + (mproc__os_park_has_handles() ? nparks : 0);
+  *used = need;
+  if (n < need) {
+    for (size_t i = 0; i < n; i++)
+      mproc__os_close_handle(h[i]);
+    *used = n;
+    return mproc__fail(MPROC_EPROTO, "%s: %zu handles arrived, %zu expected", name, n, need);
+  }
+  s->shm = h[0];
+  for (size_t i = 1; i < need; i++)
+    s->parks[i - 1] = h[i];
+  int rc = mproc__os_shm_map(s->shm, size, &s->mem);
+  if (rc)
+    mproc__sync_close(s);
+  return rc;
+}
+
+int mproc__sync_export(const mproc__sync_t *s, intptr_t *h, size_t cap, size_t *n) {
+  intptr_t all[1 + MPROC__SYNC_MAX_PARKS] = {s->shm};
+  size_t count = 1;
+  for (size_t i = 0; i < s->nparks; i++)
+    if (s->parks[i] != -1)
+      all[count++] = s->parks[i];
+  if (count > cap)
+    return MPROC_ERANGE;
+  for (size_t i = 0; i < count; i++) {
+    int rc = mproc__os_dup_handle(all[i], &h[i]);
+    if (rc) {
+      while (i-- > 0)
+        mproc__os_close_handle(h[i]);
+      return rc;
+    }
+  }
+  *n = count;
+  return 0;
+}
+
+void mproc__sync_retain(mproc__sync_t *s) { atomic_fetch_add(&s->refs, 1); }
+
+bool mproc__sync_release(mproc__sync_t *s) { return atomic_fetch_sub(&s->refs, 1) == 1; }
+
+void mproc__sync_close(mproc__sync_t *s) {
+  mproc__os_shm_unmap(s->mem, s->size);
+  s->mem = NULL;
+  mproc__os_close_handle(s->shm);
+  s->shm = -1;
+  for (size_t i = 0; i < s->nparks; i++) {
+    mproc__os_close_handle(s->parks[i]);
+    s->parks[i] = -1;
+  }
+}
+
+int mproc__sync_timed_out(const mproc__sync_t *s, const char *op) {
+  return mproc__fail(MPROC_ETIMEDOUT, "%s_%s: timed out", s->name, op);
+}
+
+int64_t mproc__deadline(int timeout_ms) {
+  return timeout_ms < 0 ? -1 : mproc__os_now_ms() + timeout_ms;
+}
+
+int mproc__remaining_ms(int64_t deadline) {
+  if (deadline < 0)
+    return MPROC_INFINITE;
+  int64_t left = deadline - mproc__os_now_ms();
+  return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+int mproc__sync_wait(const mproc__sync_t *s, size_t i, uint32_t expected, int64_t deadline) {
+  int left = mproc__remaining_ms(deadline);
+  if (left == 0)
+    return MPROC_ETIMEDOUT;
+  return mproc__os_park_wait(s->parks[i], mproc__sync_park(s, i), expected, left);
+}
+
+void mproc__sync_wake(const mproc__sync_t *s, size_t i, uint32_t n) {
+  mproc__os_park_wake(s->parks[i], mproc__sync_park(s, i), n);
+}
+
+/* ---- objects: a process-local struct around the region ----------------- */
+
+int mproc__sync_object_new(const mproc__sync_kind_t *k, void **out) {
+  if (!out)
+    return mproc__fail(MPROC_EINVAL, "%s_new: out is NULL", k->name);
+  mproc__sync_t *s = calloc(1, k->struct_size);
+  if (!s)
+    return mproc__fail(MPROC_ENOMEM, "%s_new: out of memory", k->name);
+  int rc = mproc__sync_create(s, k->name, k->shm_size, k->nparks);
+  if (rc) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+int mproc__sync_object_import(const mproc__sync_kind_t *k, void **out, const intptr_t *h, size_t n,
+                              size_t *used) {
+  mproc__sync_t *s = calloc(1, k->struct_size);
+  if (!s) {
+    *used = 0;
+    return mproc__fail(MPROC_ENOMEM, "%s: out of memory", k->name);
+  }
+  int rc = mproc__sync_import(s, k->name, k->shm_size, k->nparks, h, n, used);
+  if (rc) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void mproc__sync_object_free(void *obj) {
+  mproc__sync_t *s = obj;
+  if (s && mproc__sync_release(s)) {
+    mproc__sync_close(s);
+    free(s);
+  }
+}
+
+int mproc__sync_object_export(const void *obj, intptr_t *h, size_t cap, size_t *n, uint8_t *flags) {
+  *flags = 0;
+  return mproc__sync_export(obj, h, cap, n);
+}
+
+int mproc__sync_object_hold(void *obj, void **held) {
+  mproc__sync_retain(obj);
+  *held = obj;
+  return 0;
+}

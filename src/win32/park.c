@@ -1,0 +1,38 @@
+/* Waiting on a word in shared memory, Windows: one unnamed semaphore per
+ * word (inherited or duplicated into every process that uses it). A
+ * sleeper counts itself in w->waiters before it re-checks the word, and a
+ * waker changes the word before it reads the count, so one of them always
+ * sees the other: no wake-up is lost. A token released for a sleeper that
+ * then timed out, or was killed, stays in the semaphore and wakes a later
+ * sleeper once, spuriously; callers re-check, as with a futex. */
+#include <windows.h>
+
+#include "../common/internal.h"
+
+int mproc__os_park_new(intptr_t *handle) {
+  HANDLE h = CreateSemaphoreW(NULL, 0, LONG_MAX, NULL);
+  if (!h)
+    return mproc__os_fail("CreateSemaphoreW");
+  *handle = (intptr_t)h;
+  return 0;
+}
+
+bool mproc__os_park_has_handles(void) { return true; }
+
+int mproc__os_park_wait(intptr_t handle, mproc__park_word_t *w, uint32_t expected, int timeout_ms) {
+  atomic_fetch_add(&w->waiters, 1);
+  DWORD r = WAIT_OBJECT_0;
+  if (atomic_load(&w->word) == expected)
+    r = WaitForSingleObject((HANDLE)handle, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+  atomic_fetch_sub(&w->waiters, 1);
+  return r == WAIT_TIMEOUT ? MPROC_ETIMEDOUT : 0;
+}
+
+void mproc__os_park_wake(intptr_t handle, mproc__park_word_t *w, uint32_t n) {
+  uint32_t sleepers = atomic_load(&w->waiters);
+  if (sleepers == 0)
+    return;
+  if (n > sleepers)
+    n = sleepers;
+  ReleaseSemaphore((HANDLE)handle, n > LONG_MAX ? LONG_MAX : (LONG)n, NULL);
+}
