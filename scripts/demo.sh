@@ -28,3 +28,6 @@ echo "--- bench/start_latency.c"
 echo
 echo "--- bench/conn_bench.c"
 "$dir/bench/bench_conn" 1
+echo
+echo "--- bench/sync_bench.c"
+"$dir/bench/bench_sync" 1

@@ -2,8 +2,9 @@
 # Sourced, not run.
 
 # Debian packages every leg needs. Kept in one list so demo and test agree.
+# libapr1-dev is a peer in bench/sync_bench.c only, never linked into mproc.
 MPROC_LINUX_PACKAGES=(cmake make gcc clang libclang-rt-14-dev pkg-config
-  libmsgpack-dev libcmocka-dev libssl-dev xz-utils)
+  libmsgpack-dev libcmocka-dev libssl-dev xz-utils libapr1-dev)
 MPROC_WINDOWS_PACKAGES=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine)
 
 mproc_sudo() {

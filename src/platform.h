@@ -83,6 +83,15 @@ typedef struct {
 
 #define MPROC__WAKE_ALL UINT32_MAX
 
+/* Tells the CPU the caller is spinning (x86 PAUSE, ARM YIELD). */
+static inline void mproc__os_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 /* The per-word kernel object waiting needs: -1 on Linux (futex needs none),
  * an unnamed semaphore on Windows. */
 int mproc__os_park_new(intptr_t *handle);

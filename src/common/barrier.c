@@ -46,7 +46,7 @@ static void unlock(mproc_barrier_t *b) {
 
 static void notify_all(mproc_barrier_t *b) {
   atomic_fetch_add(&state(b)->seq.word, 1);
-  mproc__sync_wake(&b->s, 1, MPROC__WAKE_ALL);
+  mproc__sync_wake(&b->s, 1, &state(b)->seq, MPROC__WAKE_ALL);
 }
 
 /* Releases the mutex, sleeps until the state may have changed, takes the
@@ -54,7 +54,7 @@ static void notify_all(mproc_barrier_t *b) {
 static int wait_change(mproc_barrier_t *b, int64_t deadline) {
   uint32_t seq = atomic_load(&state(b)->seq.word);
   unlock(b);
-  int rc = mproc__sync_wait(&b->s, 1, seq, deadline);
+  int rc = mproc__sync_wait(&b->s, 1, &state(b)->seq, seq, deadline);
   lock(b);
   return rc;
 }

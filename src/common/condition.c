@@ -18,9 +18,8 @@ struct mproc_cond {
 #define SLEEPER 0x10000u
 #define TICKETS 0xffffu
 
-static _Atomic uint32_t *word(const mproc_cond_t *c) {
-  return &((mproc__park_word_t *)c->s.mem)->word;
-}
+static mproc__park_word_t *park(const mproc_cond_t *c) { return c->s.mem; }
+static _Atomic uint32_t *word(const mproc_cond_t *c) { return &park(c)->word; }
 static mproc__mutex_t *mutex(const mproc_cond_t *c) { return c->lock->mem; }
 
 static const mproc__sync_kind_t cond_kind = {"cond", sizeof(mproc_cond_t),
@@ -83,7 +82,7 @@ static bool await_ticket(mproc_cond_t *c, int64_t deadline) {
       if (atomic_compare_exchange_weak(word(c), &w, w - SLEEPER))
         return false;
     } else {
-      timed_out = mproc__sync_wait(&c->s, 0, w, deadline) == MPROC_ETIMEDOUT;
+      timed_out = mproc__sync_wait(&c->s, 0, park(c), w, deadline) == MPROC_ETIMEDOUT;
     }
   }
 }
@@ -115,7 +114,7 @@ int mproc_cond_notify(mproc_cond_t *c, unsigned n) {
     if (k == 0)
       return 0;
   } while (!atomic_compare_exchange_weak(word(c), &w, w - k * SLEEPER + k));
-  mproc__sync_wake(&c->s, 0, k);
+  mproc__sync_wake(&c->s, 0, park(c), k);
   return 0;
 }
 

@@ -6,9 +6,8 @@ struct mproc_event {
   mproc__sync_t s;
 };
 
-static _Atomic uint32_t *flag(const mproc_event_t *e) {
-  return &((mproc__park_word_t *)e->s.mem)->word;
-}
+static mproc__park_word_t *park(const mproc_event_t *e) { return e->s.mem; }
+static _Atomic uint32_t *flag(const mproc_event_t *e) { return &park(e)->word; }
 
 static const mproc__sync_kind_t event_kind = {"event", sizeof(mproc_event_t),
                                               sizeof(mproc__park_word_t), 1};
@@ -21,7 +20,7 @@ int mproc_event_set(mproc_event_t *e) {
   if (!e)
     return mproc__fail(MPROC_EINVAL, "event_set: event is NULL");
   if (atomic_exchange(flag(e), 1) == 0)
-    mproc__sync_wake(&e->s, 0, MPROC__WAKE_ALL);
+    mproc__sync_wake(&e->s, 0, park(e), MPROC__WAKE_ALL);
   return 0;
 }
 
@@ -41,9 +40,12 @@ int mproc_event_is_set(const mproc_event_t *e) {
 int mproc_event_wait(mproc_event_t *e, int timeout_ms) {
   if (!e)
     return mproc__fail(MPROC_EINVAL, "event_wait: event is NULL");
+  if (atomic_load(flag(e)) != 0 || (timeout_ms != 0 && mproc__spin_while(flag(e), 0)))
+    return 0;
   int64_t deadline = mproc__deadline(timeout_ms);
   while (atomic_load(flag(e)) == 0)
-    if (mproc__sync_wait(&e->s, 0, 0, deadline) == MPROC_ETIMEDOUT && atomic_load(flag(e)) == 0)
+    if (mproc__sync_wait(&e->s, 0, park(e), 0, deadline) == MPROC_ETIMEDOUT &&
+        atomic_load(flag(e)) == 0)
       return mproc__sync_timed_out(&e->s, "wait");
   return 0;
 }

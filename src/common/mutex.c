@@ -13,14 +13,21 @@
 #include "sync.h"
 
 enum { OWNER_CHECK_MS = 100 };
+/* No spinning before sleeping, unlike Semaphore and Event: processes that
+ * hammer one lock get more done when the loser sleeps and the winner keeps
+ * the cache line (measured by bench_sync: about 4x the throughput). */
 
 static uint64_t pack(uint32_t hi, uint32_t lo) { return (uint64_t)hi << 32 | lo; }
 
 static void become_holder(mproc__mutex_t *m, uint32_t pid, uint32_t tid) {
   atomic_store_explicit(&m->holder, pack(pid, tid), memory_order_relaxed);
-  atomic_store_explicit(&m->stamp,
-                        pack(pid & MPROC__MUTEX_PID, (uint32_t)mproc__os_self_start_token()),
-                        memory_order_relaxed);
+  /* The stamp is the same for every acquire from one process: a store
+   * only when another process held it last. */
+  if ((uint32_t)(atomic_load_explicit(&m->stamp, memory_order_relaxed) >> 32) !=
+      (pid & MPROC__MUTEX_PID))
+    atomic_store_explicit(&m->stamp,
+                          pack(pid & MPROC__MUTEX_PID, (uint32_t)mproc__os_self_start_token()),
+                          memory_order_relaxed);
   m->depth = 1;
 }
 
@@ -90,7 +97,7 @@ static void unlock(const mproc__sync_t *s, size_t i, mproc__mutex_t *m) {
   atomic_store_explicit(&m->holder, 0, memory_order_relaxed);
   m->depth = 0;
   if (atomic_exchange(&m->park.word, 0) & MPROC__MUTEX_WAITERS)
-    mproc__sync_wake(s, i, 1);
+    mproc__sync_wake(s, i, &m->park, 1);
 }
 
 int mproc__mutex_release(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bool recursive,

@@ -39,9 +39,13 @@ int mproc_sem_acquire(mproc_sem_t *s, int timeout_ms) {
         return 0;
       continue;
     }
-    if (deadline == -2)
+    if (deadline == -2) {
+      if (timeout_ms != 0 && mproc__spin_while(word, 0))
+        continue;
       deadline = mproc__deadline(timeout_ms);
-    if (mproc__sync_wait(&s->s, 0, 0, deadline) == MPROC_ETIMEDOUT && atomic_load(word) == 0)
+    }
+    if (mproc__sync_wait(&s->s, 0, &state(s)->value, 0, deadline) == MPROC_ETIMEDOUT &&
+        atomic_load(word) == 0)
       return mproc__sync_timed_out(&s->s, "acquire");
   }
 }
@@ -56,7 +60,7 @@ int mproc_sem_release(mproc_sem_t *s) {
     if (v >= max)
       return mproc__fail(MPROC_ERANGE, "sem_release: released too many times (value %u)", v);
   } while (!atomic_compare_exchange_weak(word, &v, v + 1));
-  mproc__sync_wake(&s->s, 0, 1);
+  mproc__sync_wake(&s->s, 0, &state(s)->value, 1);
   return 0;
 }
 

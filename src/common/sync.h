@@ -1,7 +1,7 @@
 /* What every synchronization object is made of: a region of anonymous
- * shared memory holding its state, whose first members are the words its
- * processes wait on (mproc__park_word_t), each with the kernel object
- * waiting needs there (none on Linux, a semaphore on Windows). A process's
+ * shared memory holding its state, including the words its processes wait
+ * on (mproc__park_word_t), each with the kernel object waiting needs there
+ * (none on Linux, a semaphore on Windows): parks[i] for the i-th word. A process's
  * handle to an object is reference counted; the region lives while any
  * process maps it. */
 #ifndef MPROC_COMMON_SYNC_H
@@ -72,12 +72,15 @@ int mproc__sync_object_hold(void *obj, void **held);
                                      mproc__sync_object_hold,                                      \
                                      mproc__sync_object_free};
 
-static inline mproc__park_word_t *mproc__sync_park(const mproc__sync_t *s, size_t i) {
-  return (mproc__park_word_t *)s->mem + i;
-}
-/* Sleeps on park word i while it equals expected, until deadline. */
-int mproc__sync_wait(const mproc__sync_t *s, size_t i, uint32_t expected, int64_t deadline);
-void mproc__sync_wake(const mproc__sync_t *s, size_t i, uint32_t n);
+/* Spins briefly (a few microseconds) while *w == from, before anyone
+ * sleeps: a holder on another core is usually done by then, and a wake-up
+ * costs two system calls. true when it changed. */
+bool mproc__spin_while(_Atomic uint32_t *w, uint32_t from);
+/* Sleeps on word w (in the region; its wait object is parks[i]) while it
+ * equals expected, until deadline. */
+int mproc__sync_wait(const mproc__sync_t *s, size_t i, mproc__park_word_t *w, uint32_t expected,
+                     int64_t deadline);
+void mproc__sync_wake(const mproc__sync_t *s, size_t i, mproc__park_word_t *w, uint32_t n);
 
 /* MPROC_ETIMEDOUT with the detail "<name>_<op>: timed out". */
 int mproc__sync_timed_out(const mproc__sync_t *s, const char *op);

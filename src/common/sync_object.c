@@ -101,15 +101,26 @@ int mproc__remaining_ms(int64_t deadline) {
   return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
-int mproc__sync_wait(const mproc__sync_t *s, size_t i, uint32_t expected, int64_t deadline) {
+bool mproc__spin_while(_Atomic uint32_t *w, uint32_t from) {
+  enum { SPINS = 128 };
+  for (int i = 0; i < SPINS; i++) {
+    if (atomic_load_explicit(w, memory_order_relaxed) != from)
+      return true;
+    mproc__os_cpu_relax();
+  }
+  return false;
+}
+
+int mproc__sync_wait(const mproc__sync_t *s, size_t i, mproc__park_word_t *w, uint32_t expected,
+                     int64_t deadline) {
   int left = mproc__remaining_ms(deadline);
   if (left == 0)
     return MPROC_ETIMEDOUT;
-  return mproc__os_park_wait(s->parks[i], mproc__sync_park(s, i), expected, left);
+  return mproc__os_park_wait(s->parks[i], w, expected, left);
 }
 
-void mproc__sync_wake(const mproc__sync_t *s, size_t i, uint32_t n) {
-  mproc__os_park_wake(s->parks[i], mproc__sync_park(s, i), n);
+void mproc__sync_wake(const mproc__sync_t *s, size_t i, mproc__park_word_t *w, uint32_t n) {
+  mproc__os_park_wake(s->parks[i], w, n);
 }
 
 /* ---- objects: a process-local struct around the region ----------------- */

@@ -18,7 +18,10 @@
 static _Atomic uint32_t fork_generation = 1;
 static _Atomic uint32_t cached_pid;
 static _Atomic uint64_t cached_start;
-static _Thread_local uint32_t tid_generation, cached_tid;
+/* initial-exec: a direct TLS access, not a __tls_get_addr call, on the
+ * lock's fast path (the two words fit any libc's static TLS reserve). */
+static _Thread_local uint32_t tid_generation __attribute__((tls_model("initial-exec")));
+static _Thread_local uint32_t cached_tid __attribute__((tls_model("initial-exec")));
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void after_fork_in_child(void) {
