@@ -4,7 +4,14 @@
  * waker changes the word before it reads the count, so one of them always
  * sees the other: no wake-up is lost. A token released for a sleeper that
  * then timed out, or was killed, stays in the semaphore and wakes a later
- * sleeper once, spuriously; callers re-check, as with a futex. */
+ * sleeper once, spuriously; callers re-check, as with a futex.
+ *
+ * Unlike a futex, a semaphore does not know who slept before a wake: a
+ * sleeper arriving just after a wake-all (the next barrier round, an event
+ * set again) can take a token meant for an earlier sleeper, which would
+ * then sleep through a change it was owed. So a sleeper also looks at its
+ * word every RECHECK_MS: such a theft costs at most that long, never a
+ * hang. */
 #include <windows.h>
 
 #include "../common/internal.h"
