@@ -22,14 +22,10 @@ int main(void) {
 #  include <time.h>
 #  include <unistd.h>
 
+#  include "bench_util.h"
+
 enum { PING = 0, SMALL = 1, LARGE = 2 };
 static const size_t sizes[] = {8, 64, 1 << 20};
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- mproc ---- */
 
@@ -168,14 +164,7 @@ static double run_python(int kind, long count) {
            "    print(time.perf_counter() - t0); p.join()\n"
            "EOF",
            kind, count, sizes[kind]);
-  FILE *f = popen(cmd, "r");
-  double t = -1;
-  if (f) {
-    if (fscanf(f, "%lf", &t) != 1)
-      t = -1;
-    pclose(f);
-  }
-  return t;
+  return seconds_printed_by(cmd);
 }
 
 static void cell(double v, const char *fmt) {

@@ -28,6 +28,8 @@ int main(void) {
 #  include <sys/wait.h>
 #  include <time.h>
 #  include <unistd.h>
+
+#  include "bench_util.h"
 #  ifdef MPROC_BENCH_HAVE_APR
 #    include <apr_general.h>
 #    include <apr_proc_mutex.h>
@@ -46,12 +48,6 @@ static const char *row_names[ROWS] = {"Lock acquire+release (ns)",  "Semaphore a
                                       "Event set+wait+clear (ns)",  "Lock, 2 procs (ops/s)",
                                       "Semaphore ping-pong (rt/s)", "Event ping-pong (rt/s)"};
 static bool per_op_ns(int row) { return row <= EVENT_UNCONTENDED; }
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Turns a time for n operations (or round trips) into the row's unit. */
 static double value(int row, double t, long n) {
@@ -212,7 +208,8 @@ static void futex_wake(_Atomic uint32_t *w, int n) {
 /* Drepper's mutex: 0 free, 1 locked, 2 locked with sleepers. Every raw
  * operation is a function call, as a library's is (noinline), so the loop
  * is the cost of the algorithm, not of a loop the compiler folded. */
-__attribute__((noinline)) static void raw_lock(_Atomic uint32_t *w) {
+__attribute__((noinline)) static void raw_lock(void *word) {
+  _Atomic uint32_t *w = word;
   uint32_t c = 0;
   if (atomic_compare_exchange_strong(w, &c, 1))
     return;
@@ -223,14 +220,16 @@ __attribute__((noinline)) static void raw_lock(_Atomic uint32_t *w) {
     c = atomic_exchange(w, 2);
   }
 }
-__attribute__((noinline)) static void raw_unlock(_Atomic uint32_t *w) {
+__attribute__((noinline)) static void raw_unlock(void *word) {
+  _Atomic uint32_t *w = word;
   if (atomic_exchange(w, 0) == 2)
     futex_wake(w, 1);
 }
 /* A counting semaphore: the word is the count; a wake only when someone
  * sleeps (the same economy mproc makes, so the loop is a fair limit). */
 static _Atomic uint32_t *raw_sleepers;
-__attribute__((noinline)) static void raw_sem_wait(_Atomic uint32_t *w) {
+__attribute__((noinline)) static void raw_sem_wait(void *word) {
+  _Atomic uint32_t *w = word;
   for (;;) {
     uint32_t v = atomic_load(w);
     if (v > 0 && atomic_compare_exchange_weak(w, &v, v - 1))
@@ -242,7 +241,8 @@ __attribute__((noinline)) static void raw_sem_wait(_Atomic uint32_t *w) {
     }
   }
 }
-__attribute__((noinline)) static void raw_sem_post(_Atomic uint32_t *w) {
+__attribute__((noinline)) static void raw_sem_post(void *word) {
+  _Atomic uint32_t *w = word;
   atomic_fetch_add(w, 1);
   if (atomic_load(raw_sleepers))
     futex_wake(w, 1);
@@ -269,24 +269,37 @@ static void parent_at_start(start_line_t *s) {
   atomic_store(&s->go, 1);
 }
 
-static double raw_row(int row, long n) {
-  raw_t *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+/* A bare peer as functions on objects in shared memory: a lock (lock
+ * rows) and two semaphores (the others). child_init, if any, runs in the
+ * forked child first. */
+typedef struct {
+  void (*lock)(void *), (*unlock)(void *), (*post)(void *), (*wait)(void *);
+  void (*child_init)(void *ctx);
+  void *mutex, *ping, *pong, *ctx;
+} bare_t;
+
+/* One row for a bare peer: alone, or with a forked second process.
+ * Always inlined into callers that pass a constant table, so every call
+ * through it is a direct call again and the peer pays no indirection. */
+static inline __attribute__((always_inline)) double bare_row(int row, long n, const bare_t *b) {
   start_line_t *line = start_line_new();
-  if (r == MAP_FAILED || !line)
+  if (!line)
     return -1;
-  raw_sleepers = &r->sleepers;
   bool two = row >= LOCK_CONTENDED;
+  bool locks = row == LOCK_UNCONTENDED || row == LOCK_CONTENDED;
   long mine = row == LOCK_CONTENDED ? n / 2 : n;
   pid_t pid = two ? fork() : -1;
   if (pid == 0) {
+    if (b->child_init)
+      b->child_init(b->ctx);
     child_at_start(line);
     for (long i = 0; i < mine; i++) {
-      if (row == LOCK_CONTENDED) {
-        raw_lock(&r->lock);
-        raw_unlock(&r->lock);
+      if (locks) {
+        b->lock(b->mutex);
+        b->unlock(b->mutex);
       } else {
-        raw_sem_wait(&r->ping);
-        raw_sem_post(&r->pong);
+        b->wait(b->ping);
+        b->post(b->pong);
       }
     }
     _exit(0);
@@ -295,22 +308,30 @@ static double raw_row(int row, long n) {
     parent_at_start(line);
   double t0 = now_s();
   for (long i = 0; i < mine; i++) {
-    if (row == LOCK_UNCONTENDED || row == LOCK_CONTENDED) {
-      raw_lock(&r->lock);
-      raw_unlock(&r->lock);
-    } else if (row == SEM_UNCONTENDED || row == EVENT_UNCONTENDED) {
-      raw_sem_post(&r->ping);
-      raw_sem_wait(&r->ping);
+    if (locks) {
+      b->lock(b->mutex);
+      b->unlock(b->mutex);
     } else {
-      raw_sem_post(&r->ping);
-      raw_sem_wait(&r->pong);
+      b->post(b->ping);
+      b->wait(two ? b->pong : b->ping);
     }
   }
   if (two)
     waitpid(pid, NULL, 0);
   double t = now_s() - t0;
-  munmap(r, sizeof *r);
   munmap(line, sizeof *line);
+  return t;
+}
+
+static double raw_row(int row, long n) {
+  raw_t *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (r == MAP_FAILED)
+    return -1;
+  raw_sleepers = &r->sleepers;
+  const bare_t b = {raw_lock, raw_unlock, raw_sem_post, raw_sem_wait, NULL,
+                    &r->lock, &r->ping,   &r->pong,     NULL};
+  double t = bare_row(row, n, &b);
+  munmap(r, sizeof *r);
   return t;
 }
 
@@ -321,12 +342,16 @@ typedef struct {
   sem_t ping, pong;
 } pshared_t;
 
+static void pthread_lock_fn(void *m) { pthread_mutex_lock(m); }
+static void pthread_unlock_fn(void *m) { pthread_mutex_unlock(m); }
+static void posix_post_fn(void *s) { sem_post(s); }
+static void posix_wait_fn(void *s) { sem_wait(s); }
+
 static double pthread_row(int row, long n) {
   if (row == EVENT_UNCONTENDED || row == EVENT_PINGPONG)
     return -1; /* no such object */
   pshared_t *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  start_line_t *line = start_line_new();
-  if (s == MAP_FAILED || !line)
+  if (s == MAP_FAILED)
     return -1;
   pthread_mutexattr_t ma;
   pthread_mutexattr_init(&ma);
@@ -334,46 +359,29 @@ static double pthread_row(int row, long n) {
   pthread_mutex_init(&s->m, &ma);
   sem_init(&s->ping, 1, 0);
   sem_init(&s->pong, 1, 0);
-  bool two = row >= LOCK_CONTENDED;
-  long mine = row == LOCK_CONTENDED ? n / 2 : n;
-  pid_t pid = two ? fork() : -1;
-  if (pid == 0) {
-    child_at_start(line);
-    for (long i = 0; i < mine; i++) {
-      if (row == LOCK_CONTENDED) {
-        pthread_mutex_lock(&s->m);
-        pthread_mutex_unlock(&s->m);
-      } else {
-        sem_wait(&s->ping);
-        sem_post(&s->pong);
-      }
-    }
-    _exit(0);
-  }
-  if (two)
-    parent_at_start(line);
-  double t0 = now_s();
-  for (long i = 0; i < mine; i++) {
-    if (row == LOCK_UNCONTENDED || row == LOCK_CONTENDED) {
-      pthread_mutex_lock(&s->m);
-      pthread_mutex_unlock(&s->m);
-    } else if (row == SEM_UNCONTENDED) {
-      sem_post(&s->ping);
-      sem_wait(&s->ping);
-    } else {
-      sem_post(&s->ping);
-      sem_wait(&s->pong);
-    }
-  }
-  if (two)
-    waitpid(pid, NULL, 0);
-  double t = now_s() - t0;
+  const bare_t b = {pthread_lock_fn, pthread_unlock_fn, posix_post_fn, posix_wait_fn, NULL,
+                    &s->m,           &s->ping,          &s->pong,      NULL};
+  double t = bare_row(row, n, &b);
   munmap(s, sizeof *s);
-  munmap(line, sizeof *line);
   return t;
 }
 
 /* ---- APR: apr_proc_mutex with its default mechanism ---- */
+
+#  ifdef MPROC_BENCH_HAVE_APR
+static void apr_lock_fn(void *m) { apr_proc_mutex_lock(m); }
+static void apr_unlock_fn(void *m) { apr_proc_mutex_unlock(m); }
+typedef struct {
+  apr_proc_mutex_t **m;
+  apr_pool_t *pool;
+} apr_child_t;
+/* The forked child re-opens the mutex, as APR asks (a no-op for its
+ * default, a process-shared pthread mutex). */
+static void apr_child_init(void *ctx) {
+  apr_child_t *c = ctx;
+  apr_proc_mutex_child_init(c->m, NULL, c->pool);
+}
+#  endif
 
 static double apr_row(int row, long n) {
 #  ifdef MPROC_BENCH_HAVE_APR
@@ -384,33 +392,11 @@ static double apr_row(int row, long n) {
   if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS ||
       apr_proc_mutex_create(&m, NULL, APR_LOCK_DEFAULT, pool) != APR_SUCCESS)
     return -1;
-  start_line_t *line = start_line_new();
-  if (!line)
-    return -1;
-  long mine = row == LOCK_CONTENDED ? n / 2 : n;
-  pid_t pid = row == LOCK_CONTENDED ? fork() : -1;
-  if (pid == 0) {
-    apr_proc_mutex_child_init(&m, NULL, pool);
-    child_at_start(line);
-    for (long i = 0; i < mine; i++) {
-      apr_proc_mutex_lock(m);
-      apr_proc_mutex_unlock(m);
-    }
-    _exit(0);
-  }
-  if (pid > 0)
-    parent_at_start(line);
-  double t0 = now_s();
-  for (long i = 0; i < mine; i++) {
-    apr_proc_mutex_lock(m);
-    apr_proc_mutex_unlock(m);
-  }
-  if (pid > 0)
-    waitpid(pid, NULL, 0);
-  double t = now_s() - t0;
+  apr_child_t child = {&m, pool};
+  const bare_t b = {apr_lock_fn, apr_unlock_fn, NULL, NULL, apr_child_init, m, NULL, NULL, &child};
+  double t = bare_row(row, n, &b);
   apr_proc_mutex_destroy(m);
   apr_pool_destroy(pool);
-  munmap(line, sizeof *line);
   return t;
 #  else
   (void)row;
@@ -464,14 +450,7 @@ static double python_row(int row, long n) {
            "    print(time.perf_counter() - t0)\n"
            "EOF",
            n, bodies[row]);
-  FILE *f = popen(cmd, "r");
-  double t = -1;
-  if (f) {
-    if (fscanf(f, "%lf", &t) != 1)
-      t = -1;
-    pclose(f);
-  }
-  return t;
+  return seconds_printed_by(cmd);
 }
 
 static void cell(int row, double v) {

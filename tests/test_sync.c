@@ -54,6 +54,17 @@ static int release_any(const mproc_args_t *a, size_t i) {
   return MPROC_ETYPE;
 }
 
+/* A new Lock (or RLock when recursive), added to a as its next item. */
+static void add_new_lock(mproc_args_t *a, bool recursive, mproc_lock_t **l, mproc_rlock_t **r) {
+  if (recursive) {
+    ASSERT_OK(mproc_rlock_new(r));
+    ASSERT_OK(mproc_args_add_rlock(a, *r));
+  } else {
+    ASSERT_OK(mproc_lock_new(l));
+    ASSERT_OK(mproc_args_add_lock(a, *l));
+  }
+}
+
 /* ---- Lock and RLock ----------------------------------------------------------- */
 
 typedef struct {
@@ -143,13 +154,7 @@ static void counter_under(bool recursive) {
   mproc_rlock_t *r = NULL;
   mproc_args_t *a;
   ASSERT_OK(mproc_args_new(&a));
-  if (recursive) {
-    ASSERT_OK(mproc_rlock_new(&r));
-    ASSERT_OK(mproc_args_add_rlock(a, r));
-  } else {
-    ASSERT_OK(mproc_lock_new(&l));
-    ASSERT_OK(mproc_args_add_lock(a, l));
-  }
+  add_new_lock(a, recursive, &l, &r);
   ASSERT_OK(mproc_args_add_str(a, path));
   ASSERT_OK(mproc_args_add_int(a, EACH));
   mproc_process_t *p[PROCS];
@@ -235,13 +240,7 @@ static void holder_dies(bool recursive) {
   mproc_args_t *a;
   ASSERT_OK(mproc_event_new(&e));
   ASSERT_OK(mproc_args_new(&a));
-  if (recursive) {
-    ASSERT_OK(mproc_rlock_new(&r));
-    ASSERT_OK(mproc_args_add_rlock(a, r));
-  } else {
-    ASSERT_OK(mproc_lock_new(&l));
-    ASSERT_OK(mproc_args_add_lock(a, l));
-  }
+  add_new_lock(a, recursive, &l, &r);
   ASSERT_OK(mproc_args_add_event(a, e));
   mproc_process_t *p = start(t_hold_and_wait, a);
   ASSERT_OK(mproc_event_wait(e, TEST_WAIT_MS));

@@ -31,12 +31,16 @@ static void become_holder(mproc__mutex_t *m, uint32_t pid, uint32_t tid) {
   m->depth = 1;
 }
 
-bool mproc__mutex_is_mine(const mproc__mutex_t *m) {
-  uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+static bool held_by(const mproc__mutex_t *m, uint32_t pid, uint32_t tid) {
   uint32_t w = atomic_load(&m->park.word);
   return (w & MPROC__MUTEX_PID) == (pid & MPROC__MUTEX_PID) &&
          atomic_load_explicit(&m->holder, memory_order_relaxed) == pack(pid, tid);
+}
+
+bool mproc__mutex_is_mine(const mproc__mutex_t *m) {
+  uint32_t pid, tid;
+  mproc__os_self_ids(&pid, &tid);
+  return held_by(m, pid, tid);
 }
 
 /* Whether the process named by word w has died holding the lock. */
@@ -51,7 +55,7 @@ int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bo
   uint32_t pid, tid;
   mproc__os_self_ids(&pid, &tid);
   uint32_t me = pid & MPROC__MUTEX_PID;
-  if (recursive && mproc__mutex_is_mine(m)) {
+  if (recursive && held_by(m, pid, tid)) {
     if (m->depth == UINT32_MAX)
       return mproc__fail(MPROC_ERANGE, "rlock_acquire: %u levels already", m->depth);
     m->depth++;

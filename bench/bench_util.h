@@ -1,0 +1,27 @@
+/* What the POSIX benchmarks share: a clock, and running a Python peer. */
+#ifndef MPROC_BENCH_UTIL_H
+#define MPROC_BENCH_UTIL_H
+
+#include <stdio.h>
+#include <time.h>
+
+static inline double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs a shell command that prints one number (seconds) and returns it;
+ * -1 when it could not run (no python3, for one). */
+static inline double seconds_printed_by(const char *cmd) {
+  FILE *f = popen(cmd, "r");
+  double t = -1;
+  if (f) {
+    if (fscanf(f, "%lf", &t) != 1)
+      t = -1;
+    pclose(f);
+  }
+  return t;
+}
+
+#endif
