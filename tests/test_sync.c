@@ -423,6 +423,23 @@ static void producer_consumer(bool recursive) {
 static void condition_producer_consumer_lock(void **state) { producer_consumer(false); }
 static void condition_producer_consumer_rlock(void **state) { producer_consumer(true); }
 
+/* A condition over a caller's RLock: wait gives up every level and takes
+ * them all back. */
+static void condition_over_an_rlock(void **state) {
+  mproc_rlock_t *r;
+  mproc_cond_t *c;
+  ASSERT_OK(mproc_rlock_new(&r));
+  ASSERT_OK(mproc_cond_new_rlock(&c, r));
+  ASSERT_OK(mproc_rlock_acquire(r, 0));
+  ASSERT_OK(mproc_cond_acquire(c, 0)); /* the same lock: a second level */
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_cond_wait(c, 10));
+  ASSERT_OK(mproc_cond_release(c));
+  ASSERT_OK(mproc_rlock_release(r)); /* both levels came back */
+  ASSERT_ERR(MPROC_ESTATE, mproc_rlock_release(r));
+  mproc_cond_free(c);
+  mproc_rlock_free(r);
+}
+
 /* args: cond, semaphore. Waits on the condition after saying it will;
  * exits 10 when notified, 20 when it timed out. */
 static int t_cond_waiter(const mproc_args_t *args) {
@@ -747,6 +764,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(condition_producer_consumer_lock),
       cmocka_unit_test(condition_producer_consumer_rlock),
       cmocka_unit_test(condition_notify_counts),
+      cmocka_unit_test(condition_over_an_rlock),
       cmocka_unit_test(every_object_crosses),
       cmocka_unit_test(bad_input),
   };
