@@ -577,12 +577,6 @@ static int t_barrier_rounds(const mproc_args_t *args) {
 
 /* 4 processes, 1000 rounds: every round hands out 0..3 once each. */
 static void barrier_rounds_across_processes(void **state) {
-#ifdef _WIN32
-  /* Open defect (see the issue 5 note): under Wine this test hangs now and
-   * then, a barrier waiter that never wakes. Until it is found, Windows
-   * runs only the single-process barrier tests. */
-  skip();
-#endif
   mproc_barrier_t *b;
   ASSERT_OK(mproc_barrier_new(&b, PARTIES));
   char path[PARTIES][128];
