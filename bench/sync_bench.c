@@ -2,6 +2,7 @@
  *   uncontended acquire+release of a Lock and a Semaphore, set+wait+clear
  *   of an Event (ns per operation), a Lock shared by two processes that
  *   both hammer it (operations/s), and two-process ping-pong through two
+ *   Locks (each released by the other process, as Python allows), two
  *   Semaphores or two Events (round trips/s).
  * Peers: a raw futex loop (the speed limit), a process-shared pthread
  * mutex / POSIX semaphore / pthread condition, APR's apr_proc_mutex (when
@@ -40,13 +41,15 @@ enum {
   SEM_UNCONTENDED,
   EVENT_UNCONTENDED,
   LOCK_CONTENDED,
+  LOCK_PINGPONG,
   SEM_PINGPONG,
   EVENT_PINGPONG,
   ROWS
 };
-static const char *row_names[ROWS] = {"Lock acquire+release (ns)",  "Semaphore acq+rel (ns)",
-                                      "Event set+wait+clear (ns)",  "Lock, 2 procs (ops/s)",
-                                      "Semaphore ping-pong (rt/s)", "Event ping-pong (rt/s)"};
+static const char *row_names[ROWS] = {"Lock acquire+release (ns)", "Semaphore acq+rel (ns)",
+                                      "Event set+wait+clear (ns)", "Lock, 2 procs (ops/s)",
+                                      "Lock ping-pong (rt/s)",     "Semaphore ping-pong (rt/s)",
+                                      "Event ping-pong (rt/s)"};
 static bool per_op_ns(int row) { return row <= EVENT_UNCONTENDED; }
 
 /* Turns a time for n operations (or round trips) into the row's unit. */
@@ -74,6 +77,14 @@ static int mproc_peer(const mproc_args_t *args) {
     for (int64_t i = 0; i < n; i++) {
       mproc_lock_acquire(l, MPROC_INFINITE);
       mproc_lock_release(l);
+    }
+  } else if (row == LOCK_PINGPONG) {
+    mproc_lock_t *ping, *pong;
+    mproc_args_get_lock(args, 0, &ping);
+    mproc_args_get_lock(args, 1, &pong);
+    for (int64_t i = 0; i < n; i++) {
+      mproc_lock_acquire(ping, MPROC_INFINITE);
+      mproc_lock_release(pong);
     }
   } else if (row == SEM_PINGPONG) {
     mproc_sem_t *ping, *pong;
@@ -134,6 +145,31 @@ static double mproc_row(int row, long n) {
     t = now_s() - t0;
     mproc_lock_free(l);
     mproc_event_free(go);
+  } else if (row == LOCK_PINGPONG) {
+    /* Both locks start held; each side releases the lock the other waits
+     * on, so a Lock works as a binary semaphore across processes. */
+    mproc_lock_t *ping, *pong;
+    mproc_lock_new(&ping);
+    mproc_lock_new(&pong);
+    mproc_lock_acquire(ping, 0);
+    mproc_lock_acquire(pong, 0);
+    mproc_args_t *a;
+    mproc_args_new(&a);
+    mproc_args_add_lock(a, ping);
+    mproc_args_add_lock(a, pong);
+    mproc_process_t *p = start_peer(a, row, n);
+    t0 = now_s();
+    for (long i = 0; p && i < n; i++) {
+      mproc_lock_release(ping);
+      mproc_lock_acquire(pong, MPROC_INFINITE);
+    }
+    t = now_s() - t0;
+    if (p) {
+      mproc_process_join(p, MPROC_INFINITE);
+      mproc_process_free(p);
+    }
+    mproc_lock_free(ping);
+    mproc_lock_free(pong);
   } else if (row == SEM_UNCONTENDED || row == SEM_PINGPONG) {
     mproc_sem_t *ping, *pong;
     mproc_sem_new(&ping, row == SEM_UNCONTENDED, NULL);
@@ -328,9 +364,19 @@ static double raw_row(int row, long n) {
   if (r == MAP_FAILED)
     return -1;
   raw_sleepers = &r->sleepers;
-  const bare_t b = {raw_lock, raw_unlock, raw_sem_post, raw_sem_wait, NULL,
-                    &r->lock, &r->ping,   &r->pong,     NULL};
-  double t = bare_row(row, n, &b);
+  double t;
+  if (row == LOCK_PINGPONG) {
+    /* Two futex mutexes, both locked: post is unlock, wait is lock. */
+    atomic_store(&r->ping, 1);
+    atomic_store(&r->pong, 1);
+    const bare_t b = {raw_lock, raw_unlock, raw_unlock, raw_lock, NULL,
+                      &r->lock, &r->ping,   &r->pong,   NULL};
+    t = bare_row(row, n, &b);
+  } else {
+    const bare_t b = {raw_lock, raw_unlock, raw_sem_post, raw_sem_wait, NULL,
+                      &r->lock, &r->ping,   &r->pong,     NULL};
+    t = bare_row(row, n, &b);
+  }
   munmap(r, sizeof *r);
   return t;
 }
@@ -348,8 +394,8 @@ static void posix_post_fn(void *s) { sem_post(s); }
 static void posix_wait_fn(void *s) { sem_wait(s); }
 
 static double pthread_row(int row, long n) {
-  if (row == EVENT_UNCONTENDED || row == EVENT_PINGPONG)
-    return -1; /* no such object */
+  if (row == EVENT_UNCONTENDED || row == EVENT_PINGPONG || row == LOCK_PINGPONG)
+    return -1; /* no such object; a mutex released by another process is undefined */
   pshared_t *s = mmap(NULL, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (s == MAP_FAILED)
     return -1;
@@ -424,6 +470,10 @@ static double python_row(int row, long n) {
       "    ready.wait(); go.set(); t0 = time.perf_counter()\n"
       "    for _ in range(n // 2): l.acquire(); l.release()\n"
       "    p.join()\n",
+      /* LOCK_PINGPONG */
+      "    a = mp.Lock(); b = mp.Lock(); a.acquire(); b.acquire()\n"
+      "    p = mp.Process(target=locks, args=(a, b, n)); p.start(); t0 = time.perf_counter()\n"
+      "    for _ in range(n): a.release(); b.acquire()\n",
       /* SEM_PINGPONG */
       "    a = mp.Semaphore(0); b = mp.Semaphore(0)\n"
       "    p = mp.Process(target=sems, args=(a, b, n)); p.start(); t0 = time.perf_counter()\n"
@@ -440,6 +490,8 @@ static double python_row(int row, long n) {
            "def hammer(l, ready, go, n):\n"
            "    ready.set(); go.wait()\n"
            "    for _ in range(n): l.acquire(); l.release()\n"
+           "def locks(a, b, n):\n"
+           "    for _ in range(n): a.acquire(); b.release()\n"
            "def sems(a, b, n):\n"
            "    for _ in range(n): a.acquire(); b.release()\n"
            "def events(a, b, n):\n"
