@@ -310,6 +310,8 @@ static size_t encoded_bound(const mproc_args_t *a) {
       n += it->v.s.n;
     else if (it->type == MPROC_T_ARGS)
       n += encoded_bound(it->v.t);
+    else if (it->type >= MPROC_T_CONN)
+      n += MPROC__OBJECT_INFO_MAX; /* an object's body beyond its 9-byte head */
   }
   return n;
 }
@@ -320,24 +322,45 @@ static int buf_write(void *data, const char *p, size_t n) {
 
 /* An IPC object on the wire: ext type MPROC__EXT_OBJECT, 7 bytes: kind (its
  * item type), flags, u32 index of its first handle in the handle table that
- * travels beside the bytes, u8 count of its handles. */
-enum { OBJECT_BODY = 7 };
+ * travels beside the bytes, u8 count of its handles; then the class's info
+ * bytes (up to MPROC__OBJECT_INFO_MAX). */
+enum { OBJECT_HEAD = 7 };
+
+int mproc__info_put(mproc__object_info_t *info, uint64_t v, size_t n) {
+  if (info->len + n > MPROC__OBJECT_INFO_MAX)
+    return MPROC_ERANGE;
+  for (size_t i = 0; i < n; i++)
+    info->bytes[info->len++] = (unsigned char)(v >> (8 * i));
+  return 0;
+}
+
+int mproc__info_get(mproc__info_reader_t *r, size_t n, uint64_t *v) {
+  if (r->left < n)
+    return mproc__fail(MPROC_EPROTO, "args_decode: an IPC object's description is cut short");
+  *v = 0;
+  for (size_t i = 0; i < n; i++)
+    *v |= (uint64_t)r->p[i] << (8 * i);
+  r->p += n;
+  r->left -= n;
+  return 0;
+}
 
 static int pack_object(msgpack_packer *pk, const item_t *it, mproc__handle_table_t *table) {
   if (!table)
     return MPROC_ENOTSUP;
   size_t n = 0;
-  uint8_t flags = 0;
+  mproc__object_info_t info = {0};
   int rc = it->v.obj.cls->export_handles(it->v.obj.p, table->h + table->n,
-                                         MPROC__MAX_INHERIT - table->n, &n, &flags);
+                                         MPROC__MAX_INHERIT - table->n, &n, &info);
   if (rc)
     return rc;
-  unsigned char body[OBJECT_BODY] = {(unsigned char)it->type, flags};
+  unsigned char body[OBJECT_HEAD + MPROC__OBJECT_INFO_MAX] = {(unsigned char)it->type, info.flags};
   mproc__put_u32(body + 2, (uint32_t)table->n);
   body[6] = (unsigned char)n;
+  memcpy(body + OBJECT_HEAD, info.bytes, info.len);
   table->n += n;
-  rc = msgpack_pack_ext(pk, sizeof body, MPROC__EXT_OBJECT);
-  return rc ? rc : msgpack_pack_ext_body(pk, body, sizeof body);
+  rc = msgpack_pack_ext(pk, OBJECT_HEAD + info.len, MPROC__EXT_OBJECT);
+  return rc ? rc : msgpack_pack_ext_body(pk, body, OBJECT_HEAD + info.len);
 }
 
 static int pack(msgpack_packer *pk, const mproc_args_t *a, mproc__handle_table_t *table) {
@@ -450,7 +473,8 @@ static const mproc__object_class_t *class_of(unsigned kind) {
 }
 
 static int convert_object(mproc_args_t *t, const msgpack_object_ext *e, handles_t *hs) {
-  if (e->type != MPROC__EXT_OBJECT || e->size != OBJECT_BODY)
+  if (e->type != MPROC__EXT_OBJECT || e->size < OBJECT_HEAD ||
+      e->size > OBJECT_HEAD + MPROC__OBJECT_INFO_MAX)
     return mproc__fail(MPROC_EPROTO, "args_decode: unsupported extension type %d", e->type);
   const unsigned char *body = (const unsigned char *)e->ptr;
   const mproc__object_class_t *cls = class_of(body[0]);
@@ -475,7 +499,8 @@ static int convert_object(mproc_args_t *t, const msgpack_object_ext *e, handles_
     }
   }
   void *obj;
-  rc = cls->import_handles(&obj, h, n, body[1]);
+  mproc__info_reader_t info = {body + OBJECT_HEAD, e->size - OBJECT_HEAD};
+  rc = cls->import_handles(&obj, h, n, body[1], &info);
   if (rc)
     return rc;
   item_t it = {.type = cls->type, .v.obj = {obj, cls}};

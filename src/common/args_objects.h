@@ -11,15 +11,39 @@
 
 enum { MPROC__EXT_OBJECT = 1 }; /* the MessagePack extension type */
 
+/* What travels beside an object's handles: a flags byte and up to
+ * MPROC__OBJECT_INFO_MAX bytes the class appends (regions' ids and
+ * offsets, an element type, a length). Little-endian on the wire. */
+#define MPROC__OBJECT_INFO_MAX 64
+typedef struct {
+  uint8_t flags;
+  uint8_t len;
+  unsigned char bytes[MPROC__OBJECT_INFO_MAX];
+} mproc__object_info_t;
+
+/* Appends v in n bytes (1, 4 or 8); MPROC_ERANGE when info is full. */
+int mproc__info_put(mproc__object_info_t *info, uint64_t v, size_t n);
+
+/* Reads info back in the order it was put. */
+typedef struct {
+  const unsigned char *p;
+  size_t left;
+} mproc__info_reader_t;
+/* MPROC_EPROTO when fewer than n bytes are left. */
+int mproc__info_get(mproc__info_reader_t *r, size_t n, uint64_t *v);
+
 /* What the tuple needs to know about one kind of object. */
 typedef struct mproc__object_class {
   mproc_type_t type; /* its item type; also its kind on the wire */
   const char *name;  /* for messages and accessor names: "conn", "lock" */
   /* New handles (the caller owns them) with which another process rebuilds
-   * obj, at most cap; *flags travels beside them. */
-  int (*export_handles)(const void *obj, intptr_t *h, size_t cap, size_t *n, uint8_t *flags);
-  /* Rebuilds an object from n handles it takes over (closed on failure). */
-  int (*import_handles)(void **out, const intptr_t *h, size_t n, uint8_t flags);
+   * obj, at most cap; info (zeroed by the caller) travels beside them. */
+  int (*export_handles)(const void *obj, intptr_t *h, size_t cap, size_t *n,
+                        mproc__object_info_t *info);
+  /* Rebuilds an object from n handles it takes over (closed on failure)
+   * and the info export gave: its flags, and a reader over its bytes. */
+  int (*import_handles)(void **out, const intptr_t *h, size_t n, uint8_t flags,
+                        mproc__info_reader_t *info);
   /* The tuple's own hold on obj: a duplicate or another reference. */
   int (*hold)(void *obj, void **held);
   void (*release)(void *obj);

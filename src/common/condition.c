@@ -135,36 +135,38 @@ void mproc_cond_free(mproc_cond_t *c) { cond_release(c); }
 
 enum { FLAG_RECURSIVE = 1 };
 
-static int cond_export(const void *obj, intptr_t *h, size_t cap, size_t *n, uint8_t *flags) {
+static int cond_export(const void *obj, intptr_t *h, size_t cap, size_t *n,
+                       mproc__object_info_t *info) {
   const mproc_cond_t *c = obj;
   size_t mine, theirs;
-  int rc = mproc__sync_export(&c->s, h, cap, &mine);
+  int rc = mproc__sync_export(&c->s, h, cap, &mine, info);
   if (rc)
     return rc;
-  rc = mproc__sync_export(c->lock, h + mine, cap - mine, &theirs);
+  rc = mproc__sync_export(c->lock, h + mine, cap - mine, &theirs, info);
   if (rc) {
     for (size_t i = 0; i < mine; i++)
       mproc__os_close_handle(h[i]);
     return rc;
   }
   *n = mine + theirs;
-  *flags = c->recursive ? FLAG_RECURSIVE : 0;
+  info->flags = c->recursive ? FLAG_RECURSIVE : 0;
   return 0;
 }
 
-static int cond_import(void **out, const intptr_t *h, size_t n, uint8_t flags) {
+static int cond_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
+                       mproc__info_reader_t *info) {
   bool recursive = flags & FLAG_RECURSIVE;
   const mproc__object_class_t *lock_class = recursive ? &mproc__rlock_class : &mproc__lock_class;
   size_t used;
   mproc_cond_t *c;
-  int rc = mproc__sync_object_import(&cond_kind, (void **)&c, h, n, &used);
+  int rc = mproc__sync_object_import(&cond_kind, (void **)&c, h, n, info, &used);
   if (rc) {
     for (; used < n; used++)
       mproc__os_close_handle(h[used]);
     return rc;
   }
   void *lock;
-  rc = lock_class->import_handles(&lock, h + used, n - used, 0);
+  rc = lock_class->import_handles(&lock, h + used, n - used, 0, info);
   if (rc) {
     mproc__sync_object_free(c);
     return rc;

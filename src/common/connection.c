@@ -350,18 +350,21 @@ int mproc__conn_from_handle(mproc_conn_t **out, intptr_t handle, unsigned flags)
 
 /* ---- as an argument: the tuple holds its own duplicate of the end ------- */
 
-static int conn_export(const void *obj, intptr_t *h, size_t cap, size_t *n, uint8_t *flags) {
+static int conn_export(const void *obj, intptr_t *h, size_t cap, size_t *n,
+                       mproc__object_info_t *info) {
   if (cap < 1)
     return MPROC_ERANGE;
   int rc = mproc__conn_dup_handle(obj, h);
   if (rc)
     return rc;
   *n = 1;
-  *flags = (uint8_t)mproc__conn_flags(obj);
+  info->flags = (uint8_t)mproc__conn_flags(obj);
   return 0;
 }
 
-static int conn_import(void **out, const intptr_t *h, size_t n, uint8_t flags) {
+static int conn_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
+                       mproc__info_reader_t *info) {
+  (void)info;
   for (size_t i = 1; i < n; i++)
     mproc__os_close_handle(h[i]);
   return mproc__conn_from_handle((mproc_conn_t **)out, h[0], flags);

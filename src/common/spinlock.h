@@ -24,6 +24,7 @@ extern mproc__spinlock_t mproc__children_lock;
 extern mproc__spinlock_t mproc__reaper_lock;
 extern mproc__spinlock_t mproc__executable_lock;
 extern mproc__spinlock_t mproc__log_lock;
+extern mproc__spinlock_t mproc__region_lock;
 
 void mproc__global_locks_acquire(void);
 void mproc__global_locks_release(void);

@@ -14,12 +14,10 @@ int mproc__sync_create(mproc__sync_t *s, const char *name, size_t size, size_t n
   atomic_init(&s->refs, 1);
   s->name = name;
   s->size = size;
-  s->mem = NULL;
+  s->slice = (mproc__slice_t){0};
   init_parks(s, nparks);
-  int rc = mproc__os_shm_new(size, &s->shm);
-  if (rc)
-    return rc;
-  rc = mproc__os_shm_map(s->shm, size, &s->mem);
+  int rc = mproc__slice_alloc(size, name, &s->slice);
+  s->mem = s->slice.mem;
   for (size_t i = 0; i < nparks && !rc; i++)
     rc = mproc__os_park_new(&s->parks[i]);
   if (rc)
@@ -28,11 +26,11 @@ int mproc__sync_create(mproc__sync_t *s, const char *name, size_t size, size_t n
 }
 
 int mproc__sync_import(mproc__sync_t *s, const char *name, size_t size, size_t nparks,
-                       const intptr_t *h, size_t n, size_t *used) {
+                       const intptr_t *h, size_t n, mproc__info_reader_t *info, size_t *used) {
   atomic_init(&s->refs, 1);
   s->name = name;
   s->size = size;
-  s->mem = NULL;
+  s->slice = (mproc__slice_t){0};
   init_parks(s, nparks);
   size_t need = 1 + (mproc__os_park_has_handles() ? nparks : 0);
   *used = need;
@@ -42,30 +40,33 @@ int mproc__sync_import(mproc__sync_t *s, const char *name, size_t size, size_t n
     *used = n;
     return mproc__fail(MPROC_EPROTO, "%s: %zu handles arrived, %zu expected", name, n, need);
   }
-  s->shm = h[0];
   for (size_t i = 1; i < need; i++)
     s->parks[i - 1] = h[i];
-  int rc = mproc__os_shm_map(s->shm, size, &s->mem);
+  int rc = mproc__slice_import(h[0], info, size, name, &s->slice);
+  s->mem = s->slice.mem;
   if (rc)
     mproc__sync_close(s);
   return rc;
 }
 
-int mproc__sync_export(const mproc__sync_t *s, intptr_t *h, size_t cap, size_t *n) {
-  intptr_t all[1 + MPROC__SYNC_MAX_PARKS] = {s->shm};
+int mproc__sync_export(const mproc__sync_t *s, intptr_t *h, size_t cap, size_t *n,
+                       mproc__object_info_t *info) {
   size_t count = 1;
   for (size_t i = 0; i < s->nparks; i++)
-    if (s->parks[i] != -1)
-      all[count++] = s->parks[i];
+    count += s->parks[i] != -1;
   if (count > cap)
     return MPROC_ERANGE;
-  for (size_t i = 0; i < count; i++) {
-    int rc = mproc__os_dup_handle(all[i], &h[i]);
-    if (rc) {
-      while (i-- > 0)
-        mproc__os_close_handle(h[i]);
-      return rc;
-    }
+  int rc = mproc__slice_export(&s->slice, &h[0], info);
+  if (rc)
+    return rc;
+  count = 1;
+  for (size_t i = 0; i < s->nparks && rc == 0; i++)
+    if (s->parks[i] != -1 && (rc = mproc__os_dup_handle(s->parks[i], &h[count])) == 0)
+      count++;
+  if (rc) {
+    while (count-- > 0)
+      mproc__os_close_handle(h[count]);
+    return rc;
   }
   *n = count;
   return 0;
@@ -76,10 +77,8 @@ void mproc__sync_retain(mproc__sync_t *s) { atomic_fetch_add(&s->refs, 1); }
 bool mproc__sync_release(mproc__sync_t *s) { return atomic_fetch_sub(&s->refs, 1) == 1; }
 
 void mproc__sync_close(mproc__sync_t *s) {
-  mproc__os_shm_unmap(s->mem, s->size);
+  mproc__slice_free(&s->slice);
   s->mem = NULL;
-  mproc__os_close_handle(s->shm);
-  s->shm = -1;
   for (size_t i = 0; i < s->nparks; i++) {
     mproc__os_close_handle(s->parks[i]);
     s->parks[i] = -1;
@@ -141,13 +140,13 @@ int mproc__sync_object_new(const mproc__sync_kind_t *k, void **out) {
 }
 
 int mproc__sync_object_import(const mproc__sync_kind_t *k, void **out, const intptr_t *h, size_t n,
-                              size_t *used) {
+                              mproc__info_reader_t *info, size_t *used) {
   mproc__sync_t *s = calloc(1, k->struct_size);
   if (!s) {
     *used = 0;
     return mproc__fail(MPROC_ENOMEM, "%s: out of memory", k->name);
   }
-  int rc = mproc__sync_import(s, k->name, k->shm_size, k->nparks, h, n, used);
+  int rc = mproc__sync_import(s, k->name, k->shm_size, k->nparks, h, n, info, used);
   if (rc) {
     free(s);
     return rc;
@@ -164,9 +163,9 @@ void mproc__sync_object_free(void *obj) {
   }
 }
 
-int mproc__sync_object_export(const void *obj, intptr_t *h, size_t cap, size_t *n, uint8_t *flags) {
-  *flags = 0;
-  return mproc__sync_export(obj, h, cap, n);
+int mproc__sync_object_export(const void *obj, intptr_t *h, size_t cap, size_t *n,
+                              mproc__object_info_t *info) {
+  return mproc__sync_export(obj, h, cap, n, info);
 }
 
 int mproc__sync_object_hold(void *obj, void **held) {
