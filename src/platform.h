@@ -71,6 +71,27 @@ int mproc__os_shm_new(size_t size, intptr_t *handle);
 int mproc__os_shm_map(intptr_t handle, size_t size, void **p);
 void mproc__os_shm_unmap(void *p, size_t size);
 
+/* ---- named shared memory (shm_named.c) --------------------------------- */
+
+/* One process's view of a named segment. */
+typedef struct {
+  intptr_t handle; /* -1 where the mapping alone keeps it (POSIX) */
+  void *mem;
+  size_t size;   /* as created */
+  size_t mapped; /* what is mapped: whole pages, >= size */
+} mproc__os_named_shm_t;
+
+/* Creates and maps a zeroed segment of size bytes named name (checked by
+ * the caller: [A-Za-z0-9_.-]+); MPROC_EEXIST when the name is taken. */
+int mproc__os_shm_create_named(const char *name, size_t size, mproc__os_named_shm_t *out);
+/* Opens and maps one; MPROC_ENOENT when there is none (or, on Windows, it
+ * was unlinked). */
+int mproc__os_shm_open_named(const char *name, mproc__os_named_shm_t *out);
+/* Removes the name (POSIX) or marks the segment unlinked (Windows, where a
+ * name lives as long as its last handle); MPROC_ENOENT when already gone. */
+int mproc__os_shm_unlink_named(const char *name, mproc__os_named_shm_t *shm);
+void mproc__os_shm_close_named(mproc__os_named_shm_t *shm);
+
 /* ---- waiting on a word in shared memory (park.c) ------------------------ */
 
 /* A 32-bit word processes wait on (futex semantics), and the count of

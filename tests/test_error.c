@@ -38,6 +38,8 @@ static int classify(mproc_error_t e) {
   case MPROC_EAUTH:
   case MPROC_EOWNERDEAD:
   case MPROC_EBROKEN:
+  case MPROC_EEXIST:
+  case MPROC_ENOENT:
     return 2;
   }
   return 3;

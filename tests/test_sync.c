@@ -18,21 +18,6 @@ static int64_t read_counter(const char *path) {
 
 static int write_counter(const char *path, int64_t v) { return write_file(path, &v, sizeof v); }
 
-static mproc_process_t *start(mproc_target_fn fn, mproc_args_t *a) {
-  mproc_process_t *p;
-  ASSERT_OK(mproc_process_new(&p, fn, a, NULL));
-  ASSERT_OK(mproc_process_start(p));
-  return p;
-}
-
-static int finish(mproc_process_t *p) {
-  int code = -1000;
-  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
-  ASSERT_OK(mproc_process_exitcode(p, &code));
-  mproc_process_free(p);
-  return code;
-}
-
 /* Acquire / release either kind of lock held in args[i]. */
 static int acquire_any(const mproc_args_t *a, size_t i, int timeout_ms) {
   mproc_lock_t *l;
@@ -159,9 +144,9 @@ static void counter_under(bool recursive) {
   ASSERT_OK(mproc_args_add_int(a, EACH));
   mproc_process_t *p[PROCS];
   for (int i = 0; i < PROCS; i++)
-    p[i] = start(t_increment, a);
+    p[i] = start_child(t_increment, a);
   for (int i = 0; i < PROCS; i++)
-    assert_int_equal(finish(p[i]), 0);
+    assert_int_equal(finish_child(p[i]), 0);
   assert_int_equal(read_counter(path), PROCS * EACH);
   remove(path);
   mproc_args_free(a);
@@ -205,10 +190,10 @@ static void ticket_buyers_never_oversell(void **state) {
   ASSERT_OK(mproc_args_add_str(a, path));
   mproc_process_t *p[BUYERS];
   for (int i = 0; i < BUYERS; i++)
-    p[i] = start(t_buy_tickets, a);
+    p[i] = start_child(t_buy_tickets, a);
   int sold = 0;
   for (int i = 0; i < BUYERS; i++) {
-    int bought = finish(p[i]);
+    int bought = finish_child(p[i]);
     assert_in_range(bought, 0, TICKETS);
     sold += bought;
   }
@@ -242,7 +227,7 @@ static void holder_dies(bool recursive) {
   ASSERT_OK(mproc_args_new(&a));
   add_new_lock(a, recursive, &l, &r);
   ASSERT_OK(mproc_args_add_event(a, e));
-  mproc_process_t *p = start(t_hold_and_wait, a);
+  mproc_process_t *p = start_child(t_hold_and_wait, a);
   ASSERT_OK(mproc_event_wait(e, TEST_WAIT_MS));
   ASSERT_ERR(MPROC_ETIMEDOUT, acquire_any(a, 0, 0)); /* held by the child */
   ASSERT_OK(mproc_process_kill(p));
@@ -257,7 +242,7 @@ static void holder_dies(bool recursive) {
   ASSERT_ERR(MPROC_ESTATE, release_any(a, 0));
   ASSERT_OK(acquire_any(a, 0, 0));
   ASSERT_OK(release_any(a, 0));
-  int code = finish(p);
+  int code = finish_child(p);
   assert_true(code != 0 && code != 3); /* killed, not ended on its own */
   mproc_args_free(a);
   mproc_event_free(e);
@@ -314,10 +299,10 @@ static void semaphore_across_processes(void **state) {
   ASSERT_OK(mproc_args_new(&a));
   ASSERT_OK(mproc_args_add_sem(a, s));
   ASSERT_OK(mproc_args_add_int(a, N));
-  mproc_process_t *p = start(t_release_sem, a);
+  mproc_process_t *p = start_child(t_release_sem, a);
   for (int i = 0; i < N; i++)
     ASSERT_OK(mproc_sem_acquire(s, TEST_WAIT_MS));
-  assert_int_equal(finish(p), 0);
+  assert_int_equal(finish_child(p), 0);
   assert_int_equal(mproc_sem_value(s), 0);
   mproc_args_free(a);
   mproc_sem_free(s);
@@ -346,11 +331,11 @@ static void event_semantics(void **state) {
   ASSERT_OK(mproc_args_new(&a));
   ASSERT_OK(mproc_args_add_event(a, in));
   ASSERT_OK(mproc_args_add_event(a, out));
-  mproc_process_t *p = start(t_event_relay, a);
+  mproc_process_t *p = start_child(t_event_relay, a);
   ASSERT_OK(mproc_event_set(in));
   ASSERT_OK(mproc_event_set(in)); /* setting twice is harmless */
   ASSERT_OK(mproc_event_wait(out, TEST_WAIT_MS));
-  assert_int_equal(finish(p), 0);
+  assert_int_equal(finish_child(p), 0);
   assert_int_equal(mproc_event_is_set(out), 1);
   ASSERT_OK(mproc_event_wait(out, 0));
   ASSERT_OK(mproc_event_clear(out));
@@ -402,7 +387,7 @@ static void producer_consumer(bool recursive) {
   ASSERT_OK(mproc_args_add_str(a, path));
   ASSERT_OK(mproc_args_add_int(a, ITEMS));
   ASSERT_OK(mproc_cond_acquire(c, TEST_WAIT_MS));
-  mproc_process_t *p = start(t_produce, a);
+  mproc_process_t *p = start_child(t_produce, a);
   int64_t consumed = 0;
   while (consumed < ITEMS) {
     int64_t have = read_counter(path);
@@ -413,7 +398,7 @@ static void producer_consumer(bool recursive) {
     ASSERT_OK(mproc_cond_wait(c, TEST_WAIT_MS));
   }
   ASSERT_OK(mproc_cond_release(c));
-  assert_int_equal(finish(p), 0);
+  assert_int_equal(finish_child(p), 0);
   assert_int_equal(read_counter(path), ITEMS);
   remove(path);
   mproc_args_free(a);
@@ -475,7 +460,7 @@ static void condition_notify_counts(void **state) {
     ASSERT_OK(mproc_args_add_sem(a, ready));
     mproc_process_t *p[WAITERS];
     for (int i = 0; i < WAITERS; i++)
-      p[i] = start(t_cond_waiter, a);
+      p[i] = start_child(t_cond_waiter, a);
     for (int i = 0; i < WAITERS; i++)
       ASSERT_OK(mproc_sem_acquire(ready, TEST_WAIT_MS));
     /* Each released `ready` holding the lock, so once we hold it, all wait. */
@@ -487,7 +472,7 @@ static void condition_notify_counts(void **state) {
     ASSERT_OK(mproc_cond_release(c));
     int notified = 0, timed_out = 0;
     for (int i = 0; i < WAITERS; i++) {
-      int code = finish(p[i]);
+      int code = finish_child(p[i]);
       notified += code == 10;
       timed_out += code == 20;
     }
@@ -587,12 +572,12 @@ static void barrier_rounds_across_processes(void **state) {
     ASSERT_OK(mproc_args_new(&a));
     ASSERT_OK(mproc_args_add_barrier(a, b));
     ASSERT_OK(mproc_args_add_str(a, path[i]));
-    p[i] = start(t_barrier_rounds, a);
+    p[i] = start_child(t_barrier_rounds, a);
     mproc_args_free(a);
   }
   unsigned char *got[PARTIES];
   for (int i = 0; i < PARTIES; i++) {
-    assert_int_equal(finish(p[i]), 0);
+    assert_int_equal(finish_child(p[i]), 0);
     size_t n;
     got[i] = read_file(path[i], &n);
     assert_non_null(got[i]);
@@ -674,12 +659,12 @@ static void every_object_crosses(void **state) {
   mproc_cond_free(c);
   const mproc_args_t *inner;
   ASSERT_OK(mproc_args_get_args(outer, 0, &inner));
-  mproc_process_t *p = start(t_use_everything, (mproc_args_t *)inner);
+  mproc_process_t *p = start_child(t_use_everything, (mproc_args_t *)inner);
   ASSERT_OK(mproc_sem_acquire(s, TEST_WAIT_MS));
   ASSERT_OK(mproc_event_wait(e, TEST_WAIT_MS));
   unsigned index;
   ASSERT_OK(mproc_barrier_wait(b, TEST_WAIT_MS, &index));
-  int code = finish(p);
+  int code = finish_child(p);
   assert_true((code == 10 && index == 1) || (code == 11 && index == 0));
   mproc_args_free(outer);
   mproc_sem_free(s);

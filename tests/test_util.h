@@ -159,16 +159,26 @@ static inline int t_wait_for_file(const mproc_args_t *args) {
   return 4;
 }
 
-/* Starts target(args), joins it with a timeout and returns its exit code. */
-static inline int run_child(mproc_target_fn target, const mproc_args_t *args) {
+/* Starts target(args) in a child process. */
+static inline mproc_process_t *start_child(mproc_target_fn target, const mproc_args_t *args) {
   mproc_process_t *p = NULL;
-  int code = -1000;
   ASSERT_OK(mproc_process_new(&p, target, args, NULL));
   ASSERT_OK(mproc_process_start(p));
+  return p;
+}
+
+/* Joins p with a timeout, frees it and returns its exit code. */
+static inline int finish_child(mproc_process_t *p) {
+  int code = -1000;
   ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
   ASSERT_OK(mproc_process_exitcode(p, &code));
   mproc_process_free(p);
   return code;
+}
+
+/* Starts target(args), joins it with a timeout and returns its exit code. */
+static inline int run_child(mproc_target_fn target, const mproc_args_t *args) {
+  return finish_child(start_child(target, args));
 }
 
 /* A file name unique to this process and call, in the working directory. */

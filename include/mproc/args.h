@@ -36,7 +36,24 @@ typedef enum {
   MPROC_T_SEM,
   MPROC_T_COND,
   MPROC_T_EVENT,
-  MPROC_T_BARRIER
+  MPROC_T_BARRIER,
+  MPROC_T_VALUE, /* shared memory (shm.h) */
+  MPROC_T_ARRAY,
+  /* Element types of a Value or Array (shm.h); never the type of an item.
+   * Python's typecodes: b I8, B U8, h I16, H U16, i I32, I U32, q I64,
+   * Q U64, f F32, d F64, c CHAR; l/L are I64/U64 on Linux and I32/U32 on
+   * Windows (C's long). */
+  MPROC_T_I8 = 64,
+  MPROC_T_U8,
+  MPROC_T_I16,
+  MPROC_T_U16,
+  MPROC_T_I32,
+  MPROC_T_U32,
+  MPROC_T_I64,
+  MPROC_T_U64,
+  MPROC_T_F32,
+  MPROC_T_F64,
+  MPROC_T_CHAR
 } mproc_type_t;
 
 /* The deepest nesting of tuples (the outer tuple counts as one level). */

@@ -31,7 +31,9 @@ extern "C" {
   X(ECLOSED, -14, "the object was closed")                                                         \
   X(EAUTH, -15, "authentication failed")                                                           \
   X(EOWNERDEAD, -16, "the holder died; the lock is now yours (repair what it guarded)")            \
-  X(EBROKEN, -17, "the barrier is broken (aborted, reset or timed out)")
+  X(EBROKEN, -17, "the barrier is broken (aborted, reset or timed out)")                           \
+  X(EEXIST, -18, "an object of that name already exists")                                          \
+  X(ENOENT, -19, "no object of that name exists")
 
 /* Error codes. */
 typedef enum {

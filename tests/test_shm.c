@@ -1,0 +1,634 @@
+/* Shared memory: Value and Array of every element type seen by two
+ * processes (under whatever start method MPROC_START_METHOD names), exact
+ * totals with the lock and with the atomic helpers, 1-byte and 256 MiB
+ * arrays, a killed holder leaving nothing behind, and named segments
+ * shared with an unrelated process (this program started again). */
+#include "test_util.h"
+
+#ifdef _WIN32
+#  include <windows.h>
+#else
+#  include <dirent.h>
+#  include <signal.h>
+#  include <spawn.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
+extern char **environ;
+#endif
+
+#define N_TYPES (MPROC_T_CHAR - MPROC_T_I8 + 1)
+#define ARRAY_LEN 5
+#define PROCS 4
+#define INCREMENTS 100000
+
+static mproc_type_t type_at(int i) { return (mproc_type_t)(MPROC_T_I8 + i); }
+
+/* The bytes of the i-th object in round r: each round, type and byte
+ * differs, so a stale or misplaced byte shows. */
+static void fill(void *p, size_t n, int i, int r) {
+  for (size_t k = 0; k < n; k++)
+    ((unsigned char *)p)[k] = (unsigned char)(r * 100 + i * 7 + k + 1);
+}
+
+static bool filled(const void *p, size_t n, int i, int r) {
+  for (size_t k = 0; k < n; k++)
+    if (((const unsigned char *)p)[k] != (unsigned char)(r * 100 + i * 7 + k + 1))
+      return false;
+  return true;
+}
+
+/* ---- every element type, both ways ----------------------------------------- */
+
+/* args: N_TYPES raw Values, then N_TYPES raw Arrays. Checks round 1 and
+ * writes round 2. */
+static int t_every_type(const mproc_args_t *args) {
+  for (int i = 0; i < N_TYPES; i++) {
+    mproc_value_t *v;
+    mproc_array_t *a;
+    if (mproc_args_get_value(args, (size_t)i, &v) ||
+        mproc_args_get_array(args, (size_t)(N_TYPES + i), &a))
+      return 1;
+    size_t size = mproc_type_size(type_at(i));
+    if (mproc_value_type(v) != type_at(i) || mproc_array_type(a) != type_at(i) ||
+        mproc_array_len(a) != ARRAY_LEN || mproc_value_lock(v) || mproc_array_lock(a))
+      return 2;
+    if (!filled(mproc_value_ptr(v), size, i, 1) ||
+        !filled(mproc_array_ptr(a), size * ARRAY_LEN, i + N_TYPES, 1))
+      return 3;
+    fill(mproc_value_ptr(v), size, i, 2);
+    fill(mproc_array_ptr(a), size * ARRAY_LEN, i + N_TYPES, 2);
+  }
+  return 0;
+}
+
+static void value_every_type_across_processes(void **state) {
+  mproc_value_opts_t raw = {.lock = MPROC_NO_LOCK};
+  mproc_value_t *v[N_TYPES];
+  mproc_array_t *a[N_TYPES];
+  mproc_args_t *args;
+  ASSERT_OK(mproc_args_new(&args));
+  for (int i = 0; i < N_TYPES; i++) {
+    ASSERT_OK(mproc_value_new(&v[i], type_at(i), &raw));
+    for (size_t k = 0; k < mproc_type_size(type_at(i)); k++)
+      assert_int_equal(((unsigned char *)mproc_value_ptr(v[i]))[k], 0); /* zeroed */
+    assert_int_equal((uintptr_t)mproc_value_ptr(v[i]) % 64, 0);
+    fill(mproc_value_ptr(v[i]), mproc_type_size(type_at(i)), i, 1);
+    ASSERT_OK(mproc_args_add_value(args, v[i]));
+  }
+  for (int i = 0; i < N_TYPES; i++) {
+    ASSERT_OK(mproc_array_new(&a[i], type_at(i), ARRAY_LEN, &raw));
+    fill(mproc_array_ptr(a[i]), mproc_type_size(type_at(i)) * ARRAY_LEN, i + N_TYPES, 1);
+    ASSERT_OK(mproc_args_add_array(args, a[i]));
+  }
+  assert_int_equal(run_child(t_every_type, args), 0);
+  mproc_args_free(args);
+  for (int i = 0; i < N_TYPES; i++) {
+    assert_true(filled(mproc_value_ptr(v[i]), mproc_type_size(type_at(i)), i, 2));
+    assert_true(
+        filled(mproc_array_ptr(a[i]), mproc_type_size(type_at(i)) * ARRAY_LEN, i + N_TYPES, 2));
+    mproc_value_free(v[i]);
+    mproc_array_free(a[i]);
+  }
+}
+
+/* ---- exact totals --------------------------------------------------------------- */
+
+/* args: Value (I64), use the lock (bool), count. */
+static int t_increment(const mproc_args_t *args) {
+  mproc_value_t *v;
+  bool locked;
+  int64_t n;
+  if (mproc_args_get_value(args, 0, &v) || mproc_args_get_bool(args, 1, &locked) ||
+      mproc_args_get_int(args, 2, &n))
+    return 1;
+  for (int64_t i = 0; i < n; i++) {
+    if (!locked) {
+      if (mproc_value_add(v, 1, NULL) != 0)
+        return 2;
+      continue;
+    }
+    if (mproc_rlock_acquire(mproc_value_lock(v), TEST_WAIT_MS) != 0)
+      return 3;
+    int64_t *p = mproc_value_ptr(v);
+    *p = *p + 1; /* Python's v.value += 1: safe only under the lock */
+    mproc_rlock_release(mproc_value_lock(v));
+  }
+  return 0;
+}
+
+static void increments(bool locked) {
+  mproc_value_opts_t opts = {.lock = locked ? MPROC_LOCK_DEFAULT : MPROC_NO_LOCK};
+  mproc_value_t *v;
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_I64, &opts));
+  mproc_process_t *p[PROCS];
+  for (int i = 0; i < PROCS; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_value(a, v));
+    ASSERT_OK(mproc_args_add_bool(a, locked));
+    ASSERT_OK(mproc_args_add_int(a, INCREMENTS));
+    p[i] = start_child(t_increment, a);
+    mproc_args_free(a);
+  }
+  for (int i = 0; i < PROCS; i++)
+    assert_int_equal(finish_child(p[i]), 0);
+  int64_t total;
+  ASSERT_OK(mproc_value_load(v, &total));
+  assert_int_equal(total, (int64_t)PROCS * INCREMENTS);
+  mproc_value_free(v);
+}
+
+static void locked_increments_are_exact(void **state) { increments(true); }
+static void atomic_increments_are_exact(void **state) { increments(false); }
+
+/* ---- the atomic helpers ------------------------------------------------------ */
+
+static void atomic_helpers(void **state) {
+  mproc_value_t *v;
+  int64_t x;
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_I8, NULL));
+  ASSERT_OK(mproc_value_store(v, 127));
+  ASSERT_OK(mproc_value_add(v, 1, &x));
+  assert_int_equal(x, 127);
+  ASSERT_OK(mproc_value_load(v, &x));
+  assert_int_equal(x, -128); /* wraps, as atomic_fetch_add does */
+  ASSERT_ERR(MPROC_ERANGE, mproc_value_store(v, 128));
+  ASSERT_ERR(MPROC_ERANGE, mproc_value_store(v, -129));
+  x = -128;
+  assert_int_equal(mproc_value_compare_exchange(v, &x, 5), 1);
+  x = 4;
+  assert_int_equal(mproc_value_compare_exchange(v, &x, 6), 0);
+  assert_int_equal(x, 5); /* the current value */
+  ASSERT_ERR(MPROC_ERANGE, mproc_value_compare_exchange(v, &x, 1000));
+  mproc_value_free(v);
+
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_U8, NULL));
+  ASSERT_OK(mproc_value_store(v, 255));
+  ASSERT_OK(mproc_value_load(v, &x));
+  assert_int_equal(x, 255);
+  ASSERT_ERR(MPROC_ERANGE, mproc_value_store(v, -1));
+  mproc_value_free(v);
+
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_U64, NULL));
+  ASSERT_OK(mproc_value_store(v, -1)); /* UINT64_MAX as its bit pattern */
+  assert_true(*(uint64_t *)mproc_value_ptr(v) == UINT64_MAX);
+  ASSERT_OK(mproc_value_add(v, 1, NULL));
+  assert_true(*(uint64_t *)mproc_value_ptr(v) == 0);
+  mproc_value_free(v);
+
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_U32, NULL));
+  ASSERT_OK(mproc_value_store(v, UINT32_MAX));
+  ASSERT_OK(mproc_value_load(v, &x));
+  assert_true(x == (int64_t)UINT32_MAX);
+  ASSERT_ERR(MPROC_ERANGE, mproc_value_store(v, (int64_t)UINT32_MAX + 1));
+  mproc_value_free(v);
+
+  mproc_type_t no_atomics[] = {MPROC_T_F32, MPROC_T_F64, MPROC_T_CHAR};
+  for (size_t i = 0; i < 3; i++) {
+    ASSERT_OK(mproc_value_new(&v, no_atomics[i], NULL));
+    ASSERT_ERR(MPROC_ETYPE, mproc_value_add(v, 1, NULL));
+    ASSERT_ERR(MPROC_ETYPE, mproc_value_load(v, &x));
+    ASSERT_ERR(MPROC_ETYPE, mproc_value_store(v, 1));
+    ASSERT_ERR(MPROC_ETYPE, mproc_value_compare_exchange(v, &x, 1));
+    mproc_value_free(v);
+  }
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_add(NULL, 1, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_load(NULL, &x));
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_I32, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_load(v, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_compare_exchange(v, NULL, 1));
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_store(NULL, 1));
+  mproc_value_free(v);
+}
+
+/* ---- locks, sizes, bad input ---------------------------------------------------- */
+
+static void value_locks(void **state) {
+  mproc_value_t *v, *raw, *shared;
+  mproc_array_t *a;
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_F64, NULL));
+  assert_non_null(mproc_value_lock(v)); /* Python's default: an RLock */
+  ASSERT_OK(mproc_rlock_acquire(mproc_value_lock(v), 0));
+  ASSERT_OK(mproc_rlock_acquire(mproc_value_lock(v), 0)); /* recursive */
+  ASSERT_OK(mproc_rlock_release(mproc_value_lock(v)));
+  ASSERT_OK(mproc_rlock_release(mproc_value_lock(v)));
+
+  mproc_value_opts_t none = {.lock = MPROC_NO_LOCK};
+  ASSERT_OK(mproc_value_new(&raw, MPROC_T_I32, &none));
+  assert_null(mproc_value_lock(raw));
+
+  /* Python's lock=<existing RLock>: one lock for both, kept alive by them. */
+  mproc_rlock_t *r;
+  ASSERT_OK(mproc_rlock_new(&r));
+  mproc_value_opts_t with = {.rlock = r};
+  ASSERT_OK(mproc_value_new(&shared, MPROC_T_I32, &with));
+  ASSERT_OK(mproc_array_new(&a, MPROC_T_I32, 3, &with));
+  mproc_rlock_free(r);
+  assert_ptr_equal(mproc_value_lock(shared), mproc_array_lock(a));
+  ASSERT_OK(mproc_rlock_acquire(mproc_value_lock(shared), 0));
+  ASSERT_OK(mproc_rlock_release(mproc_array_lock(a)));
+
+  mproc_value_opts_t contradictory = {.lock = MPROC_NO_LOCK, .rlock = mproc_array_lock(a)};
+  mproc_value_t *bad = NULL;
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_new(&bad, MPROC_T_I32, &contradictory));
+  mproc_value_opts_t unknown = {.lock = 7};
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_new(&bad, MPROC_T_I32, &unknown));
+  assert_null(bad);
+  mproc_value_free(v);
+  mproc_value_free(raw);
+  mproc_value_free(shared);
+  mproc_array_free(a);
+}
+
+static void bad_input(void **state) {
+  mproc_value_t *v = NULL;
+  mproc_array_t *a = NULL;
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_new(NULL, MPROC_T_I32, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_new(&v, MPROC_T_STR, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_value_new(&v, (mproc_type_t)1000, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_array_new(&a, MPROC_T_NIL, 3, NULL));
+  ASSERT_ERR(MPROC_ERANGE, mproc_array_new(&a, MPROC_T_I64, SIZE_MAX / 4, NULL));
+  assert_null(v);
+  assert_null(a);
+  assert_null(mproc_value_ptr(NULL));
+  assert_null(mproc_value_lock(NULL));
+  assert_int_equal(mproc_value_type(NULL), MPROC_T_NIL);
+  assert_null(mproc_array_ptr(NULL));
+  assert_null(mproc_array_lock(NULL));
+  assert_int_equal(mproc_array_len(NULL), 0);
+  assert_int_equal(mproc_array_type(NULL), MPROC_T_NIL);
+  assert_int_equal(mproc_type_size(MPROC_T_INT), 0);
+  assert_int_equal(mproc_type_size(MPROC_T_U16), 2);
+  assert_int_equal(mproc_type_size(MPROC_T_F32), 4);
+  mproc_value_free(NULL);
+  mproc_array_free(NULL);
+
+  /* An empty array still has an address; the wrong getter says so. */
+  ASSERT_OK(mproc_array_new(&a, MPROC_T_U8, 0, NULL));
+  assert_non_null(mproc_array_ptr(a));
+  assert_int_equal(mproc_array_len(a), 0);
+  mproc_args_t *args;
+  ASSERT_OK(mproc_args_new(&args));
+  ASSERT_OK(mproc_args_add_array(args, a));
+  ASSERT_ERR(MPROC_ETYPE, mproc_args_get_value(args, 0, &v));
+  ASSERT_ERR(MPROC_ERANGE, mproc_args_get_array(args, 1, &a));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_value(args, NULL));
+  mproc_args_free(args);
+  mproc_array_free(a);
+}
+
+/* ---- arrays of 1 byte and 256 MiB ------------------------------------------------- */
+
+#define PAGE 4096
+#define BIG ((size_t)256 << 20)
+
+/* args: 1-byte array, big array. Writes 0xAB, one byte per page (never
+ * a page's last, so the last byte of all is 0x5A alone). */
+static int t_write_arrays(const mproc_args_t *args) {
+  mproc_array_t *one, *big;
+  if (mproc_args_get_array(args, 0, &one) || mproc_args_get_array(args, 1, &big))
+    return 1;
+  if (mproc_array_len(one) != 1 || mproc_array_len(big) != BIG)
+    return 2;
+  *(unsigned char *)mproc_array_ptr(one) = 0xAB;
+  unsigned char *p = mproc_array_ptr(big);
+  for (size_t off = 0; off < BIG; off += PAGE)
+    p[off + (off / PAGE) % (PAGE - 1)] = (unsigned char)(off / PAGE * 31 + 1);
+  p[BIG - 1] = 0x5A;
+  return 0;
+}
+
+static void arrays_of_one_byte_and_256_mib(void **state) {
+  mproc_array_t *one, *big;
+  mproc_value_opts_t raw = {.lock = MPROC_NO_LOCK};
+  ASSERT_OK(mproc_array_new(&one, MPROC_T_U8, 1, &raw));
+  ASSERT_OK(mproc_array_new(&big, MPROC_T_U8, BIG, &raw));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_array(a, one));
+  ASSERT_OK(mproc_args_add_array(a, big));
+  assert_int_equal(run_child(t_write_arrays, a), 0);
+  mproc_args_free(a);
+  assert_int_equal(*(unsigned char *)mproc_array_ptr(one), 0xAB);
+  const unsigned char *p = mproc_array_ptr(big);
+  size_t wrong = 0;
+  for (size_t off = 0; off < BIG; off += PAGE)
+    wrong += p[off + (off / PAGE) % (PAGE - 1)] != (unsigned char)(off / PAGE * 31 + 1);
+  assert_int_equal(wrong, 0);
+  assert_int_equal(p[BIG - 1], 0x5A);
+  mproc_array_free(one);
+  mproc_array_free(big);
+}
+
+/* ---- many values, one mapping ---------------------------------------------------- */
+
+#ifdef __linux__
+static int open_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+  while (d && readdir(d))
+    n++;
+  if (d)
+    closedir(d);
+  return n;
+}
+#endif
+
+static void many_values_share_mappings(void **state) {
+#ifndef __linux__
+  skip(); /* counted through /proc/self/fd */
+#else
+  enum { MANY = 1000 };
+  static mproc_value_t *v[MANY];
+  int before = open_fds();
+  for (int i = 0; i < MANY; i++) {
+    ASSERT_OK(mproc_value_new(&v[i], MPROC_T_I32, NULL)); /* each with its RLock */
+    ASSERT_OK(mproc_value_store(v[i], i));
+  }
+  /* 2,000 slices of 64 bytes: a handful of 64 KiB arenas, not 2,000. */
+  assert_in_range(open_fds() - before, 0, 8);
+  for (int i = 0; i < MANY; i++) {
+    int64_t x;
+    ASSERT_OK(mproc_value_load(v[i], &x));
+    assert_int_equal(x, i);
+    mproc_value_free(v[i]);
+  }
+  assert_in_range(open_fds() - before, 0, 1); /* at most the allocator's current arena */
+#endif
+}
+
+/* ---- a killed holder --------------------------------------------------------------- */
+
+#ifdef __linux__
+static int dev_shm_entries(void) {
+  DIR *d = opendir("/dev/shm");
+  int n = 0;
+  while (d && readdir(d))
+    n++;
+  if (d)
+    closedir(d);
+  return n;
+}
+#endif
+
+/* args: Value, event. Makes Values and Arrays of its own, takes the
+ * Value's lock, says so and waits to be killed. */
+static int t_hold_value(const mproc_args_t *args) {
+  mproc_value_t *v, *mine[16];
+  mproc_array_t *big;
+  mproc_event_t *e;
+  if (mproc_args_get_value(args, 0, &v) || mproc_args_get_event(args, 1, &e))
+    return 1;
+  for (int i = 0; i < 16; i++)
+    if (mproc_value_new(&mine[i], MPROC_T_I64, NULL))
+      return 2;
+  if (mproc_array_new(&big, MPROC_T_F64, 1 << 17, NULL) ||
+      mproc_rlock_acquire(mproc_value_lock(v), TEST_WAIT_MS))
+    return 3;
+  *(int64_t *)mproc_value_ptr(v) = 42;
+  mproc_event_set(e);
+  sleep_ms(TEST_WAIT_MS);
+  return 4;
+}
+
+static void killed_holder_leaves_nothing(void **state) {
+#ifdef __linux__
+  int before = dev_shm_entries();
+#endif
+  mproc_value_t *v;
+  mproc_event_t *e;
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_I64, NULL));
+  ASSERT_OK(mproc_event_new(&e));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_value(a, v));
+  ASSERT_OK(mproc_args_add_event(a, e));
+  mproc_process_t *p = start_child(t_hold_value, a);
+  mproc_args_free(a);
+  ASSERT_OK(mproc_event_wait(e, TEST_WAIT_MS));
+  ASSERT_OK(mproc_process_kill(p));
+  int code = finish_child(p);
+  assert_true(code != 0 && code != 4);
+  /* The Value survives its holder; its lock says the holder died. */
+  ASSERT_ERR(MPROC_EOWNERDEAD, mproc_rlock_acquire(mproc_value_lock(v), TEST_WAIT_MS));
+  assert_int_equal(*(int64_t *)mproc_value_ptr(v), 42);
+  ASSERT_OK(mproc_rlock_release(mproc_value_lock(v)));
+  mproc_value_free(v);
+  mproc_event_free(e);
+#ifdef __linux__
+  assert_int_equal(dev_shm_entries(), before);
+#endif
+}
+
+/* ---- named SharedMemory -------------------------------------------------------- */
+
+static void unique_name(char *buf, size_t cap, const char *tag) {
+  static int counter;
+  unsigned pid = 0;
+#ifdef _WIN32
+  pid = (unsigned)GetCurrentProcessId();
+#else
+  pid = (unsigned)getpid();
+#endif
+  snprintf(buf, cap, "mproc_test_%u_%s_%d", pid, tag, counter++);
+}
+
+static void named_create_and_open(void **state) {
+  char name[64];
+  unique_name(name, sizeof name, "rt");
+  mproc_shm_t *s, *t;
+  ASSERT_OK(mproc_shm_create(&s, name, 1000));
+  assert_string_equal(mproc_shm_name(s), name);
+  assert_int_equal(mproc_shm_size(s), 1000); /* exact, as asked */
+  assert_true(mproc_shm_mapped_size(s) >= 1000 && mproc_shm_mapped_size(s) % 4096 == 0);
+  unsigned char *p = mproc_shm_data(s);
+  assert_int_equal(p[0], 0);
+  assert_int_equal(p[999], 0);
+  ASSERT_OK(mproc_shm_open(&t, name));
+  assert_int_equal(mproc_shm_size(t), 1000);
+  unsigned char *q = mproc_shm_data(t);
+  p[0] = 1;
+  q[999] = 2;
+  assert_int_equal(q[0], 1);
+  assert_int_equal(p[999], 2);
+  ASSERT_OK(mproc_shm_unlink(s));
+  ASSERT_ERR(MPROC_ENOENT, mproc_shm_unlink(t)); /* once is enough */
+  assert_int_equal(q[0], 1);                     /* mappings stay valid */
+  mproc_shm_close(s);
+  mproc_shm_close(t);
+}
+
+static void named_random_names(void **state) {
+  mproc_shm_t *a, *b;
+  ASSERT_OK(mproc_shm_create(&a, NULL, 10));
+  ASSERT_OK(mproc_shm_create(&b, NULL, 10));
+  assert_int_equal(strncmp(mproc_shm_name(a), "mproc_", 6), 0);
+  assert_int_equal(strlen(mproc_shm_name(a)), 6 + 16);
+  assert_string_not_equal(mproc_shm_name(a), mproc_shm_name(b));
+  ASSERT_OK(mproc_shm_unlink(a));
+  ASSERT_OK(mproc_shm_unlink(b));
+  mproc_shm_close(a);
+  mproc_shm_close(b);
+}
+
+static void named_errors(void **state) {
+  char name[64], longest[MPROC_SHM_NAME_MAX + 2];
+  unique_name(name, sizeof name, "err");
+  mproc_shm_t *s = NULL, *t = NULL;
+  ASSERT_ERR(MPROC_ENOENT, mproc_shm_open(&t, name));
+  ASSERT_OK(mproc_shm_create(&s, name, 64));
+  ASSERT_ERR(MPROC_EEXIST, mproc_shm_create(&t, name, 64));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(&t, "", 64));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(&t, "a/b", 64));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(&t, "Local\\x", 64));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(&t, "x", 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(NULL, "x", 64));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_open(&t, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_open(NULL, name));
+  memset(longest, 'a', sizeof longest - 1);
+  longest[sizeof longest - 1] = '\0'; /* one byte too long */
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_open(&t, longest));
+  assert_null(t);
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_unlink(NULL));
+  assert_null(mproc_shm_data(NULL));
+  assert_null(mproc_shm_name(NULL));
+  assert_int_equal(mproc_shm_size(NULL), 0);
+  assert_int_equal(mproc_shm_mapped_size(NULL), 0);
+  mproc_shm_close(NULL);
+  ASSERT_OK(mproc_shm_unlink(s));
+  mproc_shm_close(s);
+}
+
+/* How long a segment lives differs, and the API says so: pin both. */
+static void named_lifetime(void **state) {
+  char name[64];
+  unique_name(name, sizeof name, "life");
+  mproc_shm_t *s, *t;
+  ASSERT_OK(mproc_shm_create(&s, name, 100));
+  ((unsigned char *)mproc_shm_data(s))[7] = 7;
+#ifdef _WIN32
+  /* Windows: the last close ends it, unlinked or not. */
+  mproc_shm_close(s);
+  ASSERT_ERR(MPROC_ENOENT, mproc_shm_open(&t, name));
+  /* unlink only stops new opens; the name stays taken until the last close. */
+  ASSERT_OK(mproc_shm_create(&s, name, 100));
+  ASSERT_OK(mproc_shm_open(&t, name));
+  ASSERT_OK(mproc_shm_unlink(s));
+  mproc_shm_t *u = NULL;
+  ASSERT_ERR(MPROC_ENOENT, mproc_shm_open(&u, name));
+  ASSERT_ERR(MPROC_EEXIST, mproc_shm_create(&u, name, 100));
+  ((unsigned char *)mproc_shm_data(s))[3] = 3;
+  assert_int_equal(((unsigned char *)mproc_shm_data(t))[3], 3);
+  mproc_shm_close(s);
+  mproc_shm_close(t);
+  ASSERT_OK(mproc_shm_create(&u, name, 100)); /* gone with the last close */
+  mproc_shm_close(u);
+#else
+  /* POSIX: it outlives every mapping until unlinked. */
+  mproc_shm_close(s);
+  ASSERT_OK(mproc_shm_open(&t, name));
+  assert_int_equal(((unsigned char *)mproc_shm_data(t))[7], 7);
+  ASSERT_OK(mproc_shm_unlink(t));
+  mproc_shm_t *u = NULL;
+  ASSERT_ERR(MPROC_ENOENT, mproc_shm_open(&u, name));
+  ASSERT_OK(mproc_shm_create(&u, name, 100)); /* the name is free again: a new segment */
+  assert_int_equal(((unsigned char *)mproc_shm_data(u))[7], 0);
+  assert_int_equal(((unsigned char *)mproc_shm_data(t))[7], 7); /* the old one, still mapped */
+  ASSERT_OK(mproc_shm_unlink(u));
+  mproc_shm_close(u);
+  mproc_shm_close(t);
+#endif
+}
+
+/* This program started again, not as a child: "--shm-peer <name>". */
+static int shm_peer(const char *name) {
+  mproc_shm_t *s;
+  if (mproc_shm_open(&s, name) != 0)
+    return 10;
+  unsigned char *p = mproc_shm_data(s);
+  int rc = mproc_shm_size(s) != 1000 ? 11 : !filled(p + 4, 996, 3, 1) ? 12 : 0;
+  if (rc == 0)
+    memcpy(p, "PEER", 4);
+  mproc_shm_close(s);
+  return rc;
+}
+
+static int run_self(const char *name) {
+#ifdef _WIN32
+  wchar_t path[MAX_PATH], cmd[MAX_PATH + 128];
+  GetModuleFileNameW(NULL, path, MAX_PATH);
+  _snwprintf(cmd, MAX_PATH + 128, L"\"%ls\" --shm-peer %hs", path, name);
+  STARTUPINFOW si = {.cb = sizeof si};
+  PROCESS_INFORMATION pi;
+  if (!CreateProcessW(path, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+    return -1;
+  CloseHandle(pi.hThread);
+  DWORD code = (DWORD)-2;
+  if (WaitForSingleObject(pi.hProcess, TEST_WAIT_MS) == WAIT_OBJECT_0)
+    GetExitCodeProcess(pi.hProcess, &code);
+  else
+    TerminateProcess(pi.hProcess, 99);
+  CloseHandle(pi.hProcess);
+  return (int)code;
+#else
+  char *argv[] = {"self", "--shm-peer", (char *)name, NULL};
+  pid_t pid;
+  if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ) != 0)
+    return -1;
+  int status = 0;
+  for (int waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited += 5) {
+    if (waited > TEST_WAIT_MS) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -2;
+    }
+    sleep_ms(5);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -3;
+#endif
+}
+
+static void named_between_unrelated_processes(void **state) {
+  char name[64];
+  unique_name(name, sizeof name, "peer");
+  mproc_shm_t *s;
+  ASSERT_OK(mproc_shm_create(&s, name, 1000));
+  unsigned char *p = mproc_shm_data(s);
+  fill(p + 4, 996, 3, 1);
+  assert_int_equal(run_self(name), 0);
+  assert_memory_equal(p, "PEER", 4);
+  ASSERT_OK(mproc_shm_unlink(s));
+  mproc_shm_close(s);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--shm-peer") == 0)
+    return shm_peer(argv[2]);
+  mproc_main_guard(argc, argv);
+  const struct CMUnitTest values[] = {
+      cmocka_unit_test(value_every_type_across_processes),
+      cmocka_unit_test(atomic_helpers),
+      cmocka_unit_test(value_locks),
+      cmocka_unit_test(bad_input),
+      cmocka_unit_test(many_values_share_mappings),
+      cmocka_unit_test(killed_holder_leaves_nothing),
+  };
+  const struct CMUnitTest totals[] = {
+      cmocka_unit_test(locked_increments_are_exact),
+      cmocka_unit_test(atomic_increments_are_exact),
+      cmocka_unit_test(arrays_of_one_byte_and_256_mib),
+  };
+  const struct CMUnitTest named[] = {
+      cmocka_unit_test(named_create_and_open),
+      cmocka_unit_test(named_random_names),
+      cmocka_unit_test(named_errors),
+      cmocka_unit_test(named_lifetime),
+      cmocka_unit_test(named_between_unrelated_processes),
+  };
+  const test_group_t groups[] = {
+      TEST_GROUP("values", values),
+      TEST_GROUP("totals", totals),
+      TEST_GROUP("named", named),
+  };
+  return run_groups(argc, argv, groups, sizeof groups / sizeof groups[0]);
+}
