@@ -29,5 +29,9 @@ echo
 echo "--- bench/conn_bench.c"
 "$dir/bench/bench_conn" 1
 echo
+echo "--- bench/shm_bench.c"
+"$dir/bench/bench_shm" 1
+
+echo
 echo "--- bench/sync_bench.c"
 "$dir/bench/bench_sync" 1
