@@ -482,6 +482,10 @@ static void named_errors(void **state) {
   ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(&t, "a/b", 64));
   ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(&t, "Local\\x", 64));
   ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(&t, "x", 0));
+  char huge[64];
+  unique_name(huge, sizeof huge, "huge");
+  ASSERT_ERR(MPROC_ERANGE, mproc_shm_create(&t, huge, SIZE_MAX));
+  ASSERT_ERR(MPROC_ENOENT, mproc_shm_open(&t, huge)); /* nothing was left behind */
   ASSERT_ERR(MPROC_EINVAL, mproc_shm_create(NULL, "x", 64));
   ASSERT_ERR(MPROC_EINVAL, mproc_shm_open(&t, NULL));
   ASSERT_ERR(MPROC_EINVAL, mproc_shm_open(NULL, name));
