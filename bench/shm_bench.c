@@ -150,26 +150,27 @@ static double raw_row(int procs, long n) {
 
 static double python_row(int procs, long n) {
   char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "python3 - <<'EOF' 2>/dev/null\n"
-           "import multiprocessing as mp, time\n"
-           "def work(v, ready, go, times, slot, n):\n"
-           "    ready.release(); go.wait(); t0 = time.perf_counter()\n"
-           "    for _ in range(n):\n"
-           "        with v.get_lock(): v.value += 1\n"
-           "    times[slot] = time.perf_counter() - t0\n"
-           "if __name__ == '__main__':\n"
-           "    procs, n = %d, %ld\n"
-           "    v = mp.Value('i', 0); ready = mp.Semaphore(0); go = mp.Event()\n"
-           "    times = mp.RawArray('d', procs)\n"
-           "    ps = [mp.Process(target=work, args=(v, ready, go, times, i, n)) for i in range(procs)]\n"
-           "    for p in ps: p.start()\n"
-           "    for p in ps: ready.acquire()\n"
-           "    go.set()\n"
-           "    for p in ps: p.join()\n"
-           "    print(max(times) if v.value == procs * n else -1)\n"
-           "EOF",
-           procs, n);
+  snprintf(
+      cmd, sizeof cmd,
+      "python3 - <<'EOF' 2>/dev/null\n"
+      "import multiprocessing as mp, time\n"
+      "def work(v, ready, go, times, slot, n):\n"
+      "    ready.release(); go.wait(); t0 = time.perf_counter()\n"
+      "    for _ in range(n):\n"
+      "        with v.get_lock(): v.value += 1\n"
+      "    times[slot] = time.perf_counter() - t0\n"
+      "if __name__ == '__main__':\n"
+      "    procs, n = %d, %ld\n"
+      "    v = mp.Value('i', 0); ready = mp.Semaphore(0); go = mp.Event()\n"
+      "    times = mp.RawArray('d', procs)\n"
+      "    ps = [mp.Process(target=work, args=(v, ready, go, times, i, n)) for i in range(procs)]\n"
+      "    for p in ps: p.start()\n"
+      "    for p in ps: ready.acquire()\n"
+      "    go.set()\n"
+      "    for p in ps: p.join()\n"
+      "    print(max(times) if v.value == procs * n else -1)\n"
+      "EOF",
+      procs, n);
   return seconds_printed_by(cmd);
 }
 
