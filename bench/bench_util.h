@@ -3,12 +3,19 @@
 #define MPROC_BENCH_UTIL_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static inline double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The scale a benchmark was asked for: argv[1], at least 1 (default 1). */
+static inline long bench_scale(int argc, char **argv) {
+  long scale = argc > 1 ? atol(argv[1]) : 1;
+  return scale < 1 ? 1 : scale;
 }
 
 /* Runs a shell command that prints one number (seconds) and returns it;

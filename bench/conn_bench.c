@@ -176,9 +176,7 @@ static void cell(double v, const char *fmt) {
 
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
-  long scale = argc > 1 ? atol(argv[1]) : 1;
-  if (scale < 1)
-    scale = 1;
+  long scale = bench_scale(argc, argv);
   long counts[] = {20000 * scale, 200000 * scale, 500 * scale};
   const char *what[] = {"8 B round trip (us)", "64 B one way (msg/s)", "1 MiB one way (GB/s)"};
   printf("connections between two processes; scale %ld\n\n", scale);

@@ -183,9 +183,7 @@ static void cell(double seconds, long increments) {
 
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
-  long scale = argc > 1 ? atol(argv[1]) : 1;
-  if (scale < 1)
-    scale = 1;
+  long scale = bench_scale(argc, argv);
   printf("one shared integer, incremented by every worker; ns per increment; scale %ld\n\n", scale);
   printf("| %-12s | %13s | %13s | %13s | %13s | %13s | %13s |\n", "", "mproc locked",
          "mproc atomic", "raw atomic", "Python locked", "atomic/raw", "locked/Python");

@@ -514,9 +514,7 @@ static void cell(int row, double v) {
 
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
-  long scale = argc > 1 ? atol(argv[1]) : 1;
-  if (scale < 1)
-    scale = 1;
+  long scale = bench_scale(argc, argv);
   printf("synchronization objects; scale %ld\n\n", scale);
   printf("| %-27s | %11s | %11s | %11s | %11s | %11s | %10s |\n", "", "mproc", "raw futex",
          "pthread", "APR", "Python", "mproc/raw");

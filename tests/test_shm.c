@@ -323,8 +323,9 @@ static void arrays_of_one_byte_and_256_mib(void **state) {
 /* ---- many values, one mapping ---------------------------------------------------- */
 
 #ifdef __linux__
-static int open_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
+/* How many entries a directory has (/proc/self/fd: open descriptors). */
+static int dir_entries(const char *path) {
+  DIR *d = opendir(path);
   int n = 0;
   while (d && readdir(d))
     n++;
@@ -340,36 +341,25 @@ static void many_values_share_mappings(void **state) {
 #else
   enum { MANY = 1000 };
   static mproc_value_t *v[MANY];
-  int before = open_fds();
+  int before = dir_entries("/proc/self/fd");
   for (int i = 0; i < MANY; i++) {
     ASSERT_OK(mproc_value_new(&v[i], MPROC_T_I32, NULL)); /* each with its RLock */
     ASSERT_OK(mproc_value_store(v[i], i));
   }
   /* 2,000 slices of 64 bytes: a handful of 64 KiB arenas, not 2,000. */
-  assert_in_range(open_fds() - before, 0, 8);
+  assert_in_range(dir_entries("/proc/self/fd") - before, 0, 8);
   for (int i = 0; i < MANY; i++) {
     int64_t x;
     ASSERT_OK(mproc_value_load(v[i], &x));
     assert_int_equal(x, i);
     mproc_value_free(v[i]);
   }
-  assert_in_range(open_fds() - before, 0, 1); /* at most the allocator's current arena */
+  assert_in_range(dir_entries("/proc/self/fd") - before, 0,
+                  1); /* at most the allocator's current arena */
 #endif
 }
 
 /* ---- a killed holder --------------------------------------------------------------- */
-
-#ifdef __linux__
-static int dev_shm_entries(void) {
-  DIR *d = opendir("/dev/shm");
-  int n = 0;
-  while (d && readdir(d))
-    n++;
-  if (d)
-    closedir(d);
-  return n;
-}
-#endif
 
 /* args: Value, event. Makes Values and Arrays of its own, takes the
  * Value's lock, says so and waits to be killed. */
@@ -393,7 +383,7 @@ static int t_hold_value(const mproc_args_t *args) {
 
 static void killed_holder_leaves_nothing(void **state) {
 #ifdef __linux__
-  int before = dev_shm_entries();
+  int before = dir_entries("/dev/shm");
 #endif
   mproc_value_t *v;
   mproc_event_t *e;
@@ -416,7 +406,7 @@ static void killed_holder_leaves_nothing(void **state) {
   mproc_value_free(v);
   mproc_event_free(e);
 #ifdef __linux__
-  assert_int_equal(dev_shm_entries(), before);
+  assert_int_equal(dir_entries("/dev/shm"), before);
 #endif
 }
 

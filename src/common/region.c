@@ -28,6 +28,16 @@ static mproc__region_t *find(uint64_t id) {
   return NULL;
 }
 
+/* The region with this id, with one more hold on it; NULL if not mapped. */
+static mproc__region_t *retain_by_id(uint64_t id) {
+  mproc__spin_lock(&mproc__region_lock);
+  mproc__region_t *r = find(id);
+  if (r)
+    r->refs++;
+  mproc__spin_unlock(&mproc__region_lock);
+  return r;
+}
+
 static void unregister(mproc__region_t *r) {
   for (mproc__region_t **p = &registry; *p; p = &(*p)->next)
     if (*p == r) {
@@ -182,37 +192,36 @@ int mproc__slice_import(intptr_t handle, mproc__info_reader_t *r, size_t size, c
     mproc__os_close_handle(handle);
     return rc;
   }
-  mproc__region_t *found = NULL, *mapped = NULL;
-  for (int pass = 0; pass < 2; pass++) {
+  /* Mapped here already (the usual case for a second object): share it. */
+  mproc__region_t *found = retain_by_id(id);
+  mproc__region_t *mapped = NULL;
+  if (!found) {
+    /* Map it outside the lock, then look again: a thread may have mapped
+     * it meanwhile, and then its mapping is used and ours dropped. */
+    rc = map(handle, id, (size_t)region_size, name, &mapped);
+    if (rc)
+      return rc;
+    handle = -1;
     mproc__spin_lock(&mproc__region_lock);
     found = find(id);
-    if (found && found->size == region_size) {
+    if (found) {
       found->refs++;
-    } else if (!found && mapped) {
+    } else {
       register_locked(mapped);
       found = mapped;
       mapped = NULL;
     }
     mproc__spin_unlock(&mproc__region_lock);
-    if (found || pass == 1)
-      break;
-    /* Not mapped here yet: map it outside the lock, then look again (a
-     * thread may have mapped it meanwhile). */
-    rc = map(handle, id, (size_t)region_size, name, &mapped);
-    if (rc)
-      return rc;
-    handle = -1;
-  }
-  if (found && found->size != region_size) {
-    destroy(mapped);
-    if (handle != -1)
-      mproc__os_close_handle(handle);
-    return mproc__fail(MPROC_EPROTO, "%s: region %llx arrived with another size", name,
-                       (unsigned long long)id);
   }
   if (handle != -1)
     mproc__os_close_handle(handle); /* already mapped: this copy is not needed */
-  destroy(mapped);                  /* a thread mapped it first */
+  destroy(mapped);
+  if (found->size != region_size) {
+    mproc__slice_t held = {found, 0, NULL};
+    mproc__slice_free(&held);
+    return mproc__fail(MPROC_EPROTO, "%s: region %llx arrived with another size", name,
+                       (unsigned long long)id);
+  }
   *out = (mproc__slice_t){found, (size_t)offset, found->mem + offset};
   return 0;
 }

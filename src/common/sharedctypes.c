@@ -226,22 +226,21 @@ mproc_rlock_t *mproc_array_lock(const mproc_array_t *a) { return a ? a->b.lock :
 void mproc_array_free(mproc_array_t *a) { block_free(a ? &a->b : NULL); }
 
 /* ---- as arguments: the region's handle, then the lock's ------------------
- * info: the slice, u8 element type, u64 length; then the lock's slice. */
+ * info: u8 element type, u64 length (first, so the slice's size is known
+ * when it is read), the slice; then the lock's slice. */
 
 enum { FLAG_LOCK = 1 };
 
 static int block_export(const void *obj, intptr_t *h, size_t cap, size_t *n,
                         mproc__object_info_t *info) {
   const block_t *b = obj;
-  if (cap < 1)
+  if (cap < 1 || mproc__info_put(info, (uint64_t)b->type, 1) || mproc__info_put(info, b->len, 8))
     return MPROC_ERANGE;
   int rc = mproc__slice_export(&b->slice, &h[0], info);
   if (rc)
     return rc;
   size_t theirs = 0;
-  if (mproc__info_put(info, (uint64_t)b->type, 1) || mproc__info_put(info, b->len, 8))
-    rc = MPROC_ERANGE;
-  else if (b->lock)
+  if (b->lock)
     rc = mproc__sync_export((const mproc__sync_t *)b->lock, h + 1, cap - 1, &theirs, info);
   if (rc) {
     mproc__os_close_handle(h[0]);
@@ -254,17 +253,10 @@ static int block_export(const void *obj, intptr_t *h, size_t cap, size_t *n,
 
 static int block_import(block_t **out, size_t struct_size, const char *name, const intptr_t *h,
                         size_t n, uint8_t flags, mproc__info_reader_t *info) {
-  /* The slice's size is checked once the element type and length are
-   * known; read them from a copy of the reader first. */
-  mproc__info_reader_t ahead = *info;
-  uint64_t skip, type = 0, len = 0;
-  int rc = 0;
-  for (int i = 0; i < 3 && rc == 0; i++)
-    rc = mproc__info_get(&ahead, 8, &skip);
+  uint64_t type = 0, len = 0;
+  int rc = mproc__info_get(info, 1, &type);
   if (rc == 0)
-    rc = mproc__info_get(&ahead, 1, &type);
-  if (rc == 0)
-    rc = mproc__info_get(&ahead, 8, &len);
+    rc = mproc__info_get(info, 8, &len);
   size_t elem = mproc_type_size((mproc_type_t)type);
   if (rc == 0 && (elem == 0 || len > SIZE_MAX / elem || n < 1))
     rc = mproc__fail(MPROC_EPROTO, "%s: a bad description (type %llu, length %llu)", name,
@@ -279,7 +271,6 @@ static int block_import(block_t **out, size_t struct_size, const char *name, con
   b->type = (mproc_type_t)type;
   b->len = (size_t)len;
   rc = mproc__slice_import(h[0], info, b->len * elem, name, &b->slice);
-  *info = ahead;
   if (rc == 0 && (flags & FLAG_LOCK))
     rc = mproc__rlock_class.import_handles((void **)&b->lock, h + 1, n - 1, 0, info);
   else
