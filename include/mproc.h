@@ -8,6 +8,7 @@
 #include "mproc/export.h"
 #include "mproc/log.h"
 #include "mproc/process.h"
+#include "mproc/queue.h"
 #include "mproc/shm.h"
 #include "mproc/sync.h"
 #include "mproc/wait.h"

@@ -125,6 +125,16 @@ int mproc__os_park_wait(intptr_t handle, mproc__park_word_t *w, uint32_t expecte
 /* Wakes at most n processes sleeping on w (MPROC__WAKE_ALL: all). */
 void mproc__os_park_wake(intptr_t handle, mproc__park_word_t *w, uint32_t n);
 
+/* ---- a doorbell for mproc_wait on a queue (doorbell.c) ------------------- */
+
+/* A kernel object mproc__os_wait_handles can wait on that stays ready from
+ * a ring until a clear, shared by every process holding the queue: an
+ * eventfd (Linux), a manual-reset event (Windows). *handle = -1 where there
+ * is none (other POSIX systems: mproc_wait polls the queue instead). */
+int mproc__os_doorbell_new(intptr_t *handle);
+void mproc__os_doorbell_ring(intptr_t handle);
+void mproc__os_doorbell_clear(intptr_t handle);
+
 /* ---- byte streams between a parent and its child (stream.c) ------------- */
 
 /* One end of the private channel that carries the bootstrap message to a

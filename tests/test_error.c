@@ -40,6 +40,9 @@ static int classify(mproc_error_t e) {
   case MPROC_EBROKEN:
   case MPROC_EEXIST:
   case MPROC_ENOENT:
+  case MPROC_EFULL:
+  case MPROC_EEMPTY:
+  case MPROC_EVALUE:
     return 2;
   }
   return 3;

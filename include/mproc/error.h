@@ -33,7 +33,10 @@ extern "C" {
   X(EOWNERDEAD, -16, "the holder died; the lock is now yours (repair what it guarded)")            \
   X(EBROKEN, -17, "the barrier is broken (aborted, reset or timed out)")                           \
   X(EEXIST, -18, "an object of that name already exists")                                          \
-  X(ENOENT, -19, "no object of that name exists")
+  X(ENOENT, -19, "no object of that name exists")                                                  \
+  X(EFULL, -20, "the queue is full")                                                               \
+  X(EEMPTY, -21, "the queue is empty")                                                             \
+  X(EVALUE, -22, "called more times than allowed (task_done beyond the messages put)")
 
 /* Error codes. */
 typedef enum {

@@ -1,6 +1,6 @@
 /* mproc — waiting on many things at once: Python's
- * multiprocessing.connection.wait(). Processes now; connections and queues
- * join when they exist. */
+ * multiprocessing.connection.wait(), over processes, raw sentinels,
+ * connections (connection.h) and queues (queue.h). */
 #ifndef MPROC_WAIT_H
 #define MPROC_WAIT_H
 

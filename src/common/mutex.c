@@ -50,6 +50,19 @@ static bool holder_died(const mproc__mutex_t *m, uint32_t w) {
   return mproc__os_process_gone(pid, (uint32_t)(stamp >> 32) == pid ? (uint32_t)stamp : 0);
 }
 
+bool mproc__mutex_take_from_dead(mproc__mutex_t *m) {
+  uint32_t w = atomic_load(&m->park.word);
+  if (w == 0 || !holder_died(m, w))
+    return false;
+  uint32_t pid, tid;
+  mproc__os_self_ids(&pid, &tid);
+  if (!atomic_compare_exchange_strong(&m->park.word, &w,
+                                      (pid & MPROC__MUTEX_PID) | MPROC__MUTEX_WAITERS))
+    return false;
+  become_holder(m, pid, tid);
+  return true;
+}
+
 int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bool recursive,
                          int timeout_ms) {
   uint32_t pid, tid;

@@ -13,7 +13,7 @@
 #include "internal.h"
 #include "region.h"
 
-#define MPROC__SYNC_MAX_PARKS 2
+#define MPROC__SYNC_MAX_PARKS 5
 
 typedef struct {
   _Atomic int refs;
@@ -120,6 +120,10 @@ int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bo
  * caller, unless any_thread). */
 int mproc__mutex_release(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bool recursive,
                          bool any_thread);
+/* Takes m over, without waiting, when the process holding it has died;
+ * true when the caller now holds it (and must repair, as after
+ * MPROC_EOWNERDEAD). false when m is free or its holder lives. */
+bool mproc__mutex_take_from_dead(mproc__mutex_t *m);
 /* Whether the calling thread holds m. */
 bool mproc__mutex_is_mine(const mproc__mutex_t *m);
 /* Condition.wait: releases every level, returning how many; and back. */

@@ -8,6 +8,7 @@
 
 #include "connection.h"
 #include "internal.h"
+#include "queue_wait.h"
 
 enum { POLL_SLICE_MS = 10 };
 
@@ -32,6 +33,9 @@ static int check(const mproc_waitable_t *objs, size_t n) {
       if (!w->object || !mproc_conn_readable(w->object))
         return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
                            w->object ? "a connection that is closed or only sends" : "NULL");
+    } else if (w->kind == MPROC__WAIT_QUEUE) {
+      if (!w->object)
+        return mproc__fail(MPROC_EINVAL, "wait: object %zu is a NULL queue", i);
     } else if (w->kind != MPROC__WAIT_SENTINEL || w->handle == -1) {
       return mproc__fail(MPROC_EINVAL, "wait: object %zu is not a waitable object", i);
     }
@@ -39,10 +43,22 @@ static int check(const mproc_waitable_t *objs, size_t n) {
   return 0;
 }
 
+/* Connections and queues are armed for each round of waiting. */
+static bool armed(const mproc_waitable_t *w) {
+  return w->kind == MPROC__WAIT_CONN || w->kind == MPROC__WAIT_QUEUE;
+}
+
+static int arm(const mproc_waitable_t *w, intptr_t *handle, bool *now) {
+  return w->kind == MPROC__WAIT_CONN ? mproc__conn_arm(w->object, handle, now)
+                                     : mproc__queue_arm(w->object, handle, now);
+}
+
 static void disarm_all(const mproc_waitable_t *objs, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (objs[i].kind == MPROC__WAIT_CONN)
       mproc__conn_disarm(objs[i].object);
+    else if (objs[i].kind == MPROC__WAIT_QUEUE)
+      mproc__queue_disarm(objs[i].object);
 }
 
 int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, size_t *nready) {
@@ -70,7 +86,7 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
   for (;;) {
     /* Which objects are ready now, without blocking. Live processes' sentinels
      * go first in handles[], raw sentinels after them. */
-    size_t k = 0, nsent = 0;
+    size_t k = 0, nsent = 0, narmed = n;
     bool must_poll = false;
     for (size_t i = 0; i < n; i++) {
       if (objs[i].kind != MPROC__WAIT_PROCESS)
@@ -89,9 +105,12 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
       if (objs[i].kind == MPROC__WAIT_SENTINEL) {
         flags[nsent] = false;
         handles[k + nsent++] = objs[i].handle;
-      } else if (objs[i].kind == MPROC__WAIT_CONN) {
+      } else if (armed(&objs[i])) {
         bool now = false;
-        rc = mproc__conn_arm(objs[i].object, &handles[k + nsent], &now);
+        rc = arm(&objs[i], &handles[k + nsent], &now);
+        if (rc)
+          narmed = i;                                     /* the ones before it are armed */
+        must_poll |= rc == 0 && handles[k + nsent] == -1; /* a queue without a doorbell */
         flags[nsent++] = now;
       }
     }
@@ -102,14 +121,18 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
       if (!any_now)
         mproc__os_wait_handles(handles + k, nsent, 0, flags);
       size_t j = 0;
-      for (size_t i = 0; i < n; i++)
-        if ((objs[i].kind == MPROC__WAIT_SENTINEL || objs[i].kind == MPROC__WAIT_CONN) &&
-            flags[j++])
+      for (size_t i = 0; i < n; i++) {
+        if (objs[i].kind != MPROC__WAIT_SENTINEL && !armed(&objs[i]))
+          continue;
+        bool fired = flags[j++];
+        /* A doorbell may be stale or rung for another: ask the queue. */
+        if (objs[i].kind == MPROC__WAIT_QUEUE ? mproc__queue_ready(objs[i].object) : fired)
           ready[(*nready)++] = i;
+      }
     }
     k += nsent;
     if (rc) {
-      disarm_all(objs, n);
+      disarm_all(objs, narmed);
       break;
     }
     if (*nready > 0) {

@@ -1,0 +1,176 @@
+/* mproc — queues between processes: Python's multiprocessing Queue,
+ * SimpleQueue and JoinableQueue (see docs/queue.md).
+ *
+ * A queue is a ring buffer in anonymous shared memory: put copies a
+ * message into the ring, get copies it out. There is no feeder thread, so
+ * a put is complete when it returns (a process may exit right after it),
+ * and an error is reported by the put that caused it. Many producers and
+ * many consumers may use one queue from any processes; messages from one
+ * producer arrive in the order it put them, each exactly once.
+ *
+ * A message of up to a quarter of the ring goes in as one record. A larger
+ * one (any size the consumer can hold in memory) is streamed through the
+ * ring in quarter-ring chunks while producers and consumers take turns;
+ * consumers never see a partial message. A process killed while moving a
+ * message costs at most that message: the next producer or consumer
+ * repairs the ring and carries on.
+ *
+ * Timeouts are in milliseconds: MPROC_INFINITE waits for ever; 0 never
+ * waits (Python's put_nowait / get_nowait). Queues are reference counted
+ * like the synchronization objects: pass one to a child with
+ * mproc_args_add_queue; each process frees its own references.
+ * Every function is safe to call from several threads at once. */
+#ifndef MPROC_QUEUE_H
+#define MPROC_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "args.h"
+#include "export.h"
+#include "process.h" /* MPROC_INFINITE */
+#include "wait.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mproc_queue mproc_queue_t;
+
+/* The ring's size when opts.capacity_bytes is 0: 1 MiB. */
+#define MPROC_QUEUE_DEFAULT_CAPACITY ((size_t)1 << 20)
+/* The smallest and largest rings (capacity_bytes is rounded up to a power
+ * of two between them). */
+#define MPROC_QUEUE_MIN_CAPACITY ((size_t)1 << 10)
+#define MPROC_QUEUE_MAX_CAPACITY ((size_t)1 << 30)
+
+/* Options of a queue; all zero gives Python's Queue() (SimpleQueue is the
+ * same thing in mproc: every queue is as cheap). */
+typedef struct {
+  size_t maxsize;        /* most messages held at once; 0 = only the ring's room */
+  size_t capacity_bytes; /* the ring's size; 0 = MPROC_QUEUE_DEFAULT_CAPACITY */
+  bool joinable;         /* JoinableQueue: task_done and join work */
+} mproc_queue_opts_t;
+
+/* Creates an empty queue (Python's Queue(maxsize), JoinableQueue()).
+ * Params: out — receives the queue (free with mproc_queue_free); opts — NULL
+ *   for the defaults.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out NULL), MPROC_ERANGE (capacity_bytes above
+ *   MPROC_QUEUE_MAX_CAPACITY, maxsize above UINT32_MAX), MPROC_ENOMEM,
+ *   MPROC_ESYS (the OS refused the memory or a wait object).
+ * Platform: all. The ring and its counters live in one anonymous shared
+ *   mapping; waiting is a futex (Linux) or kernel semaphores (Windows). */
+MPROC_API int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts);
+
+/* Puts a copy of len bytes (Python's q.put(obj, block, timeout)).
+ * Params: q — the queue; buf — the bytes (may be NULL when len is 0);
+ *   timeout_ms — how long to wait for room (maxsize, ring space).
+ * Returns: 0 once the whole message is in the queue.
+ * Errors: MPROC_EINVAL (q NULL, buf NULL with len > 0, timeout below
+ *   MPROC_INFINITE), MPROC_ECLOSED (the queue was closed), MPROC_EFULL
+ *   (timeout 0 and the message does not fit now: nothing was put; a
+ *   message larger than the ring never fits at once, so give it a
+ *   timeout), MPROC_ETIMEDOUT (no room in time; a streamed message that
+ *   was partly written is withdrawn: consumers never see it).
+ * Platform: all. */
+MPROC_API int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms);
+
+/* Takes the oldest message (Python's q.get(block, timeout)).
+ * Params: q — the queue; buf — receives a copy allocated for the message
+ *   (release with mproc_free; never NULL on success, even for 0 bytes);
+ *   len — receives its length; timeout_ms — how long to wait for a message
+ *   to begin. A get that has begun taking a streamed message finishes it:
+ *   its producer is writing it (if the producer dies or gives up, the get
+ *   discards the partial message and looks for the next one).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (a NULL argument, timeout below MPROC_INFINITE),
+ *   MPROC_EEMPTY (timeout 0 and no message), MPROC_ETIMEDOUT,
+ *   MPROC_ECLOSED (closed and drained), MPROC_ENOMEM (the message stays in
+ *   the queue), MPROC_EPROTO (the ring was corrupted by a stray write).
+ * Platform: all. */
+MPROC_API int mproc_queue_get_bytes(mproc_queue_t *q, void **buf, size_t *len, int timeout_ms);
+
+/* As mproc_queue_get_bytes, into the caller's buffer.
+ * Params: buf, cap — where the message goes (buf may be NULL when cap is
+ *   0); len — receives the message's length, also when it does not fit.
+ * Errors: as mproc_queue_get_bytes, and MPROC_ETOOBIG (the message is
+ *   longer than cap: it stays in the queue, *len says how long it is). */
+MPROC_API int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap, size_t *len,
+                                         int timeout_ms);
+
+/* Puts a typed tuple (encoded as by mproc_args_encode).
+ * Errors: as mproc_queue_put_bytes, and MPROC_ENOTSUP (the tuple holds a
+ *   connection, lock, queue or other object: those cross to a child only as
+ *   its arguments, as in Python). */
+MPROC_API int mproc_queue_put(mproc_queue_t *q, const mproc_args_t *args, int timeout_ms);
+
+/* Takes a message put by mproc_queue_put.
+ * Params: args — receives a new tuple (free with mproc_args_free).
+ * Errors: as mproc_queue_get_bytes, and MPROC_EPROTO (the message was not
+ *   an encoded tuple: it is consumed). */
+MPROC_API int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms);
+
+/* How many messages the queue holds (Python's qsize(), which raises on
+ * macOS; this one is exact on every platform when no put or get is under
+ * way, and never negative). A streamed message counts from its first
+ * chunk until a consumer has taken its last.
+ * Returns: the count; MPROC_EINVAL when q is NULL. */
+MPROC_API long long mproc_queue_size(const mproc_queue_t *q);
+
+/* Whether the queue holds no message / has no room for another (maxsize
+ * reached, or no ring space for an empty message). false when q is NULL.
+ * Errors: none. Platform: all. */
+MPROC_API bool mproc_queue_empty(const mproc_queue_t *q);
+MPROC_API bool mproc_queue_full(const mproc_queue_t *q);
+
+/* Closes the queue for every process: later puts fail with MPROC_ECLOSED;
+ * gets take what is left, then fail with MPROC_ECLOSED; every waiter
+ * wakes. (Python's close() only stops the calling process's feeder; with
+ * no feeder, mproc's close is the useful "no more data" signal.) A put
+ * that is streaming a large message when the queue closes finishes it.
+ * Returns: 0; closing twice is fine.
+ * Errors: MPROC_EINVAL (q NULL).
+ * Platform: all. */
+MPROC_API int mproc_queue_close(mproc_queue_t *q);
+
+/* Whether mproc_queue_close was called (by any process). */
+MPROC_API bool mproc_queue_closed(const mproc_queue_t *q);
+
+/* JoinableQueue: marks one taken message as processed.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (not a joinable queue),
+ *   MPROC_EVALUE (called more times than messages were put, Python's
+ *   ValueError). */
+MPROC_API int mproc_queue_task_done(mproc_queue_t *q);
+
+/* JoinableQueue: waits until every message put has been marked done.
+ * Params: timeout_ms — MPROC_INFINITE, 0 (check) or milliseconds.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL, MPROC_ESTATE (not joinable), MPROC_ETIMEDOUT. A
+ *   consumer that dies between taking a message and marking it done
+ *   leaves join waiting for it, as in Python: give join a timeout. */
+MPROC_API int mproc_queue_join(mproc_queue_t *q, int timeout_ms);
+
+/* Frees this process's reference (NULL is ignored). The queue lives while
+ * any process holds one; messages still in it are discarded with it. */
+MPROC_API void mproc_queue_free(mproc_queue_t *q);
+
+/* The queue for mproc_wait: ready when a get would not wait for a message
+ * to begin (one is there, or the queue is closed). Like any readiness, a
+ * hint: another consumer may take the message first.
+ * Platform: an eventfd rung by producers only while someone waits (Linux);
+ *   a manual-reset event (Windows); polled every few milliseconds on
+ *   other POSIX systems. */
+MPROC_API mproc_waitable_t mproc_waitable_queue(mproc_queue_t *q);
+
+/* Queues as arguments: the child gets the same queue. Each queue takes 2
+ * handles of a tuple's 32 on Linux, 7 on Windows. */
+MPROC_API int mproc_args_add_queue(mproc_args_t *a, mproc_queue_t *q);
+MPROC_API int mproc_args_get_queue(const mproc_args_t *a, size_t i, mproc_queue_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
