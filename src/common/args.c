@@ -461,9 +461,9 @@ typedef struct {
 static int convert(const msgpack_object_array *arr, mproc_args_t **out, handles_t *hs);
 
 static const mproc__object_class_t *const classes[] = {
-    &mproc__conn_class,    &mproc__lock_class,  &mproc__rlock_class,
-    &mproc__sem_class,     &mproc__cond_class,  &mproc__event_class,
-    &mproc__barrier_class, &mproc__value_class, &mproc__array_class, &mproc__queue_class,
+    &mproc__conn_class,  &mproc__lock_class,  &mproc__rlock_class,   &mproc__sem_class,
+    &mproc__cond_class,  &mproc__event_class, &mproc__barrier_class, &mproc__value_class,
+    &mproc__array_class, &mproc__queue_class,
 };
 
 static const mproc__object_class_t *class_of(unsigned kind) {

@@ -19,7 +19,12 @@
 #endif
 
 /* What a mproc_waitable_t holds (wait.c, connection.c). */
-enum { MPROC__WAIT_PROCESS = 1, MPROC__WAIT_SENTINEL = 2, MPROC__WAIT_CONN = 3, MPROC__WAIT_QUEUE = 4 };
+enum {
+  MPROC__WAIT_PROCESS = 1,
+  MPROC__WAIT_SENTINEL = 2,
+  MPROC__WAIT_CONN = 3,
+  MPROC__WAIT_QUEUE = 4
+};
 
 /* Splits a tcp address "host:port" (the last colon; "[v6]" brackets
  * allowed) into host (NUL-terminated, in cap bytes) and *port. */
