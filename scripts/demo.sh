@@ -35,3 +35,7 @@ echo "--- bench/shm_bench.c"
 echo
 echo "--- bench/sync_bench.c"
 "$dir/bench/bench_sync" 1
+
+echo
+echo "--- bench/queue_bench.c"
+"$dir/bench/bench_queue" 1

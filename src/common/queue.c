@@ -95,6 +95,8 @@ struct mproc_queue {
   intptr_t doorbell;
   shared_t *sh;
   unsigned char *ring;
+  uint64_t seen_head; /* the consumers' head as last read (put lock) */
+  uint64_t seen_tail; /* the producers' tail as last read (get lock) */
 };
 
 /* ---- the ring --------------------------------------------------------------- */
@@ -110,7 +112,7 @@ static uint64_t placement(const shared_t *sh, uint64_t tail, uint64_t len) {
 }
 
 static bool has_room(const shared_t *sh, uint64_t tail, uint64_t need) {
-  uint64_t head = atomic_load_explicit(&sh->get.pos, memory_order_acquire);
+  uint64_t head = atomic_load(&sh->get.pos);
   return need + RESERVE <= sh->capacity - (tail - head);
 }
 
@@ -159,7 +161,9 @@ static uint64_t record_end(const mproc_queue_t *q, uint64_t head, const record_t
 static void apply(side_t *side, const journal_t *j) {
   side->open = j->open;
   atomic_store_explicit(&side->count, j->count, memory_order_relaxed);
-  atomic_store_explicit(&side->pos, j->pos, memory_order_release);
+  /* Sequentially consistent: signal() then reads the waiter counts, and
+   * a waiter counts itself before it reads pos (no lost wake-up). */
+  atomic_store(&side->pos, j->pos);
 }
 
 /* Moves a side to (pos, count, open), in a way a takeover can finish. The
@@ -191,7 +195,9 @@ static mproc__park_word_t *park(mproc_queue_t *q, size_t i) {
 /* Tells whoever waits on park i that its condition may have changed. */
 static void signal(mproc_queue_t *q, size_t i) {
   mproc__park_word_t *w = park(q, i);
-  atomic_thread_fence(memory_order_seq_cst); /* the change before the count */
+  /* Every caller made its change with a sequentially consistent store or
+   * read-modify-write (a commit, close, task_done), so it is visible
+   * before the count is read. */
   if (atomic_load_explicit(&w->waiters, memory_order_relaxed)) {
     atomic_fetch_add(&w->word, 1);
     mproc__sync_wake(&q->s, i, w, MPROC__WAKE_ALL);
@@ -282,13 +288,33 @@ static int await(mproc_queue_t *q, size_t i, condition_fn ready, uint64_t arg, i
 
 static bool is_closed(const mproc_queue_t *q) { return atomic_load(&q->sh->closed) != 0; }
 
-/* Producers: room for need bytes at tail (and for a message: maxsize). */
-static bool room_or_closed(mproc_queue_t *q, uint64_t need) {
+/* maxsize allows one more message. */
+static bool count_ok(mproc_queue_t *q) {
+  shared_t *sh = q->sh;
+  return sh->maxsize == 0 ||
+         atomic_load(&sh->put.count) - atomic_load(&sh->get.count) < sh->maxsize;
+}
+
+/* Producers: room for a len-byte record at tail (and for a message:
+ * maxsize). */
+static bool room_or_closed(mproc_queue_t *q, uint64_t len) {
   shared_t *sh = q->sh;
   uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
-  bool count_ok =
-      sh->maxsize == 0 || atomic_load(&sh->put.count) - atomic_load(&sh->get.count) < sh->maxsize;
-  return is_closed(q) || (count_ok && has_room(sh, tail, placement(sh, tail, need)));
+  return is_closed(q) || (count_ok(q) && has_room(sh, tail, placement(sh, tail, len)));
+}
+
+/* Under the put lock: room for a len-byte record at tail, from the last
+ * head this process saw. Head only grows, so an old value understates the
+ * room, and the consumers' cache line is read only when the ring looks
+ * full. */
+static bool room_locked(mproc_queue_t *q, uint64_t len) {
+  uint64_t cap = q->sh->capacity;
+  uint64_t tail = atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed);
+  uint64_t need = placement(q->sh, tail, len) + RESERVE, used = tail - q->seen_head;
+  if (used <= cap && need <= cap - used)
+    return true;
+  q->seen_head = atomic_load(&q->sh->get.pos);
+  return need <= cap - (tail - q->seen_head);
 }
 
 static bool room_for_chunk(mproc_queue_t *q, uint64_t need) {
@@ -298,7 +324,16 @@ static bool room_for_chunk(mproc_queue_t *q, uint64_t need) {
 
 /* Consumers: a record at head (arg). */
 static bool record_at(mproc_queue_t *q, uint64_t head) {
-  return atomic_load_explicit(&q->sh->put.pos, memory_order_acquire) != head;
+  return atomic_load(&q->sh->put.pos) != head;
+}
+
+/* The same under the get lock, from the last tail this process saw (a
+ * published tail: past the end of every record before it). */
+static bool record_locked(mproc_queue_t *q, uint64_t head) {
+  if (q->seen_tail > head)
+    return true;
+  q->seen_tail = atomic_load(&q->sh->put.pos);
+  return q->seen_tail > head;
 }
 
 static bool record_or_closed(mproc_queue_t *q, uint64_t unused) {
@@ -338,7 +373,7 @@ static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len, i
   shared_t *sh = q->sh;
   for (uint64_t off = 0; off < len;) {
     uint64_t n = len - off < sh->max_chunk ? len - off : sh->max_chunk;
-    while (!room_for_chunk(q, n)) {
+    while (!room_locked(q, n)) {
       if (await(q, PARK_NOT_FULL, room_for_chunk, n, deadline, 0) == MPROC_ETIMEDOUT &&
           !room_for_chunk(q, n)) {
         abort_stream(q);
@@ -376,7 +411,7 @@ int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int tim
       unlock(q, PARK_PUT_LOCK);
       return mproc__fail(MPROC_ECLOSED, "queue_put: the queue is closed");
     }
-    if (timeout_ms == 0 ? fits_now(q, len) : room_or_closed(q, first))
+    if (timeout_ms == 0 ? fits_now(q, len) : count_ok(q) && room_locked(q, first))
       break;
     unlock(q, PARK_PUT_LOCK);
     if (timeout_ms == 0)
@@ -533,7 +568,7 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
     return rc;
   for (;;) {
     uint64_t head = atomic_load_explicit(&sh->get.pos, memory_order_relaxed);
-    if (!record_at(q, head)) {
+    if (!record_locked(q, head)) {
       if (drained(q, head)) {
         unlock(q, PARK_GET_LOCK);
         return mproc__fail(MPROC_ECLOSED, "%s: the queue is closed and empty", op);
@@ -550,8 +585,7 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
       continue;
     }
     record_t r;
-    uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_acquire);
-    if ((rc = read_header(q, head, tail, &r)) != 0)
+    if ((rc = read_header(q, head, q->seen_tail, &r)) != 0)
       break;
     const unsigned char *payload = q->ring + (head & (sh->capacity - 1)) + HEADER;
     if (r.kind != REC_WHOLE && r.kind != REC_FIRST) {

@@ -1,0 +1,376 @@
+/* Queues, next to their peers in one run:
+ *   - mproc: mproc_queue_put_bytes / mproc_queue_get_bytes_into,
+ *   - bare ring: a single-producer single-consumer byte ring in a shared
+ *     mapping, futex wake-ups, no locks (the speed limit for 1 -> 1),
+ *   - pipe: length-prefixed messages, one write() each, buffered reads,
+ *   - Python: multiprocessing.Queue and SimpleQueue.
+ * Rows: 64-byte messages 1 -> 1 and 2 -> 2 processes (messages per
+ * second), and 1 MiB messages 1 -> 1 (GB/s). Every worker waits at a start
+ * line; a row's time runs from the start until the last message is taken.
+ * Every message count (and, for mproc, every first byte) is checked: a
+ * wrong one prints WRONG. Linux only (the peers are fork and futexes).
+ *
+ *   bench_queue [scale]   (scale 1 = default counts; larger is longer) */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <mproc.h>
+
+#if defined(_WIN32) || !defined(__linux__)
+int main(void) {
+  puts("bench_queue: Linux only (its peers are fork, futexes and pipes)");
+  return 0;
+}
+#else
+#  include <linux/futex.h>
+#  include <stdalign.h>
+#  include <stdatomic.h>
+#  include <string.h>
+#  include <sys/mman.h>
+#  include <sys/syscall.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
+
+#  include "bench_util.h"
+
+enum { SMALL = 64, BIG = 1 << 20, RING = 1 << 20 };
+
+/* ---- mproc ---- */
+
+/* args: queue, start Event, count, message size. */
+static int mproc_producer(const mproc_args_t *args) {
+  mproc_queue_t *q;
+  mproc_event_t *go;
+  int64_t n, size;
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &go) ||
+      mproc_args_get_int(args, 2, &n) || mproc_args_get_int(args, 3, &size))
+    return 1;
+  unsigned char *m = calloc(1, (size_t)size);
+  m[0] = 0x5a;
+  mproc_event_wait(go, MPROC_INFINITE);
+  for (int64_t i = 0; i < n; i++)
+    if (mproc_queue_put_bytes(q, m, (size_t)size, MPROC_INFINITE))
+      return 2;
+  free(m);
+  return 0;
+}
+
+/* args: queue, start Event, count, message size. Takes count messages. */
+static int mproc_consumer(const mproc_args_t *args) {
+  mproc_queue_t *q;
+  mproc_event_t *go;
+  int64_t n, size;
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &go) ||
+      mproc_args_get_int(args, 2, &n) || mproc_args_get_int(args, 3, &size))
+    return 1;
+  unsigned char *m = malloc((size_t)size);
+  mproc_event_wait(go, MPROC_INFINITE);
+  for (int64_t i = 0; i < n; i++) {
+    size_t len;
+    if (mproc_queue_get_bytes_into(q, m, (size_t)size, &len, MPROC_INFINITE) ||
+        len != (size_t)size || m[0] != 0x5a)
+      return 2;
+  }
+  free(m);
+  return 0;
+}
+
+static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, mproc_event_t *go, long n,
+                              long size) {
+  mproc_args_t *a;
+  mproc_process_t *p = NULL;
+  mproc_args_new(&a);
+  mproc_args_add_queue(a, q);
+  mproc_args_add_event(a, go);
+  mproc_args_add_int(a, n);
+  mproc_args_add_int(a, size);
+  if (mproc_process_new(&p, fn, a, NULL) || mproc_process_start(p))
+    p = NULL;
+  mproc_args_free(a);
+  return p;
+}
+
+/* Seconds for procs producers and procs consumers to move procs * n
+ * messages; -1 when one failed. */
+static double mproc_row(int procs, long n, long size) {
+  mproc_queue_t *q;
+  mproc_event_t *go;
+  mproc_queue_opts_t o = {.capacity_bytes = RING};
+  if (mproc_queue_new(&q, &o) || mproc_event_new(&go))
+    return -1;
+  mproc_process_t *p[4];
+  for (int i = 0; i < procs; i++) {
+    p[i] = start(mproc_producer, q, go, n, size);
+    p[procs + i] = start(mproc_consumer, q, go, n, size);
+  }
+  sleep(1); /* every child at the start line */
+  double t0 = now_s();
+  mproc_event_set(go);
+  bool ok = true;
+  for (int i = 0; i < 2 * procs; i++) {
+    int code = -1;
+    ok &= p[i] && mproc_process_join(p[i], MPROC_INFINITE) == 0 &&
+          mproc_process_exitcode(p[i], &code) == 0 && code == 0;
+    mproc_process_free(p[i]);
+  }
+  double t = now_s() - t0;
+  mproc_queue_free(q);
+  mproc_event_free(go);
+  return ok ? t : -1;
+}
+
+/* ---- the bare ring: SPSC bytes, futex wake-ups ---- */
+
+typedef struct {
+  _Atomic int go;
+  alignas(64) _Atomic uint64_t head;
+  _Atomic uint32_t head_sleeping;
+  alignas(64) _Atomic uint64_t tail;
+  _Atomic uint32_t tail_sleeping;
+  alignas(64) unsigned char data[RING];
+} bare_t;
+
+static void futex_wait(_Atomic uint64_t *pos, uint64_t seen) {
+  syscall(SYS_futex, (uint32_t *)pos, FUTEX_WAIT, (uint32_t)seen, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint64_t *pos) {
+  syscall(SYS_futex, (uint32_t *)pos, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Waits until *pos differs from seen: spins a little, then sleeps. */
+static uint64_t wait_move(_Atomic uint64_t *pos, _Atomic uint32_t *sleeping, uint64_t seen) {
+  for (int i = 0; i < 256; i++) {
+    uint64_t v = atomic_load_explicit(pos, memory_order_acquire);
+    if (v != seen)
+      return v;
+  }
+  atomic_store(sleeping, 1);
+  uint64_t v = atomic_load(pos);
+  if (v == seen)
+    futex_wait(pos, seen);
+  atomic_store(sleeping, 0);
+  return atomic_load_explicit(pos, memory_order_acquire);
+}
+
+static void publish(_Atomic uint64_t *pos, _Atomic uint32_t *sleeping, uint64_t v) {
+  atomic_store(pos, v);
+  if (atomic_load(sleeping))
+    futex_wake(pos);
+}
+
+static void bare_write(bare_t *r, uint64_t *head, const unsigned char *p, size_t n) {
+  uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+  while (n > 0) {
+    while (tail - *head == RING)
+      *head = wait_move(&r->head, &r->head_sleeping, *head);
+    size_t room = RING - (size_t)(tail - *head), off = tail % RING;
+    size_t k = n < room ? n : room;
+    k = k < RING - off ? k : RING - off;
+    memcpy(r->data + off, p, k);
+    tail += k;
+    p += k;
+    n -= k;
+    if (n == 0 || tail - *head == RING)
+      publish(&r->tail, &r->tail_sleeping, tail);
+  }
+}
+
+static void bare_read(bare_t *r, uint64_t *tail, unsigned char *p, size_t n) {
+  uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+  while (n > 0) {
+    while (*tail == head)
+      *tail = wait_move(&r->tail, &r->tail_sleeping, *tail);
+    size_t have = (size_t)(*tail - head), off = head % RING;
+    size_t k = n < have ? n : have;
+    k = k < RING - off ? k : RING - off;
+    memcpy(p, r->data + off, k);
+    head += k;
+    p += k;
+    n -= k;
+    if (n == 0 || head == *tail)
+      publish(&r->head, &r->head_sleeping, head);
+  }
+}
+
+/* One producer, one consumer (the parent): length-prefixed messages. */
+static double bare_row(long n, long size) {
+  bare_t *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (r == MAP_FAILED)
+    return -1;
+  unsigned char *m = calloc(1, (size_t)size + 8);
+  if (fork() == 0) {
+    uint64_t head = 0;
+    m[8] = 0x5a;
+    while (!atomic_load(&r->go))
+      ;
+    for (long i = 0; i < n; i++) {
+      uint64_t len = (uint64_t)size;
+      memcpy(m, &len, 8);
+      bare_write(r, &head, m, (size_t)size + 8);
+    }
+    _exit(0);
+  }
+  usleep(100000);
+  double t0 = now_s();
+  atomic_store(&r->go, 1);
+  uint64_t tail = 0;
+  bool ok = true;
+  for (long i = 0; i < n; i++) {
+    uint64_t len;
+    bare_read(r, &tail, (unsigned char *)&len, 8);
+    bare_read(r, &tail, m, (size_t)len);
+    ok &= len == (uint64_t)size && m[0] == 0x5a;
+  }
+  double t = now_s() - t0;
+  wait(NULL);
+  munmap(r, sizeof *r);
+  free(m);
+  return ok ? t : -1;
+}
+
+/* ---- a pipe: one write() per message, reads through a 64 KiB buffer ---- */
+
+typedef struct {
+  int fd;
+  unsigned char buf[1 << 16];
+  size_t at, end;
+} reader_t;
+
+static bool read_exact(reader_t *rd, unsigned char *p, size_t n) {
+  while (n > 0) {
+    if (rd->at == rd->end) {
+      ssize_t got = read(rd->fd, rd->buf, sizeof rd->buf);
+      if (got <= 0)
+        return false;
+      rd->at = 0;
+      rd->end = (size_t)got;
+    }
+    size_t k = rd->end - rd->at < n ? rd->end - rd->at : n;
+    memcpy(p, rd->buf + rd->at, k);
+    rd->at += k;
+    p += k;
+    n -= k;
+  }
+  return true;
+}
+
+static double pipe_row(long n, long size) {
+  int fds[2];
+  if (pipe(fds))
+    return -1;
+  unsigned char *m = calloc(1, (size_t)size + 8);
+  if (fork() == 0) {
+    close(fds[0]);
+    uint64_t len = (uint64_t)size;
+    memcpy(m, &len, 8);
+    m[8] = 0x5a;
+    for (long i = 0; i < n; i++)
+      for (size_t done = 0; done < (size_t)size + 8;) {
+        ssize_t w = write(fds[1], m + done, (size_t)size + 8 - done);
+        if (w <= 0)
+          _exit(1);
+        done += (size_t)w;
+      }
+    _exit(0);
+  }
+  close(fds[1]);
+  reader_t *rd = calloc(1, sizeof *rd);
+  rd->fd = fds[0];
+  double t0 = now_s();
+  bool ok = true;
+  for (long i = 0; i < n && ok; i++) {
+    uint64_t len;
+    ok = read_exact(rd, (unsigned char *)&len, 8) && len == (uint64_t)size &&
+         read_exact(rd, m, (size_t)len) && m[0] == 0x5a;
+  }
+  double t = now_s() - t0;
+  close(fds[0]);
+  wait(NULL);
+  free(rd);
+  free(m);
+  return ok ? t : -1;
+}
+
+/* ---- Python ---- */
+
+static double python_row(const char *kind, int procs, long n, long size) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd,
+           "python3 - <<'EOF' 2>/dev/null\n"
+           "import multiprocessing as mp, time\n"
+           "def put(q, go, n, size):\n"
+           "    m = b'Z' * size; go.wait()\n"
+           "    for _ in range(n): q.put(m)\n"
+           "def get(q, go, n, size, bad):\n"
+           "    go.wait()\n"
+           "    for _ in range(n):\n"
+           "        if len(q.get()) != size: bad.value = 1\n"
+           "if __name__ == '__main__':\n"
+           "    procs, n, size = %d, %ld, %ld\n"
+           "    q = mp.%s(); go = mp.Event(); bad = mp.Value('i', 0)\n"
+           "    ps = [mp.Process(target=put, args=(q, go, n, size)) for _ in range(procs)]\n"
+           "    ps += [mp.Process(target=get, args=(q, go, n, size, bad)) for _ in range(procs)]\n"
+           "    for p in ps: p.start()\n"
+           "    time.sleep(1); t0 = time.perf_counter(); go.set()\n"
+           "    for p in ps: p.join()\n"
+           "    t = time.perf_counter() - t0\n"
+           "    print(t if bad.value == 0 and all(p.exitcode == 0 for p in ps) else -1)\n"
+           "EOF",
+           procs, n, size, kind);
+  return seconds_printed_by(cmd);
+}
+
+/* ---- the table ---- */
+
+static void cell(double seconds, double units, bool bytes) {
+  if (seconds < 0)
+    printf(" %12s |", seconds == -1 ? "WRONG" : "n/a");
+  else if (bytes)
+    printf(" %10.2f GB |", units / seconds / 1e9);
+  else
+    printf(" %11.0fk |", units / seconds / 1e3);
+}
+
+static void row(const char *name, int procs, long n, long py_n, long size) {
+  bool bytes = size >= BIG;
+  double moved = (double)procs * n * (bytes ? (double)size : 1);
+  double py_moved = (double)procs * py_n * (bytes ? (double)size : 1);
+  double mp = mproc_row(procs, n, size);
+  double bare = procs == 1 ? bare_row(n, size) : -2;
+  double pipe = procs == 1 ? pipe_row(n, size) : -2;
+  double pq = python_row("Queue", procs, py_n, size);
+  double ps = python_row("SimpleQueue", procs, py_n, size);
+  printf("| %-22s |", name);
+  cell(mp, moved, bytes);
+  cell(bare, moved, bytes);
+  cell(pipe, moved, bytes);
+  cell(pq, py_moved, bytes);
+  cell(ps, py_moved, bytes);
+  if (mp > 0 && bare > 0)
+    printf(" %9.2fx |", bare / mp);
+  else
+    printf(" %10s |", "n/a");
+  if (mp > 0 && pq > 0)
+    printf(" %9.1fx |\n", (moved / mp) / (py_moved / pq));
+  else
+    printf(" %10s |\n", "n/a");
+}
+
+int main(int argc, char **argv) {
+  mproc_main_guard(argc, argv);
+  long scale = bench_scale(argc, argv);
+  printf("queues: throughput, in the same run; 1 MiB rings; scale %ld\n\n", scale);
+  printf("| %-22s | %12s | %12s | %12s | %12s | %12s | %10s | %10s |\n", "per second", "mproc",
+         "bare ring", "pipe", "Python Queue", "Py SimpleQ", "mproc/bare", "mproc/PyQ");
+  printf("|------------------------|--------------|--------------|--------------|--------------|"
+         "--------------|------------|------------|\n");
+  row("64 B messages, 1 -> 1", 1, 2000000 * scale, 100000 * scale, SMALL);
+  row("64 B messages, 2 -> 2", 2, 1000000 * scale, 50000 * scale, SMALL);
+  row("1 MiB messages, 1 -> 1", 1, 2000 * scale, 500 * scale, BIG);
+  printf("\nmproc/bare: mproc's throughput over the bare SPSC ring's (the aim: at least 0.5).\n"
+         "mproc/PyQ: over Python's multiprocessing.Queue (the aim: at least 20x).\n"
+         "The bare ring and the pipe have one reader and one writer only: n/a for 2 -> 2.\n");
+  return 0;
+}
+#endif
