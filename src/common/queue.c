@@ -546,6 +546,21 @@ static int take_stream(mproc_queue_t *q, sink_t *k) {
   }
 }
 
+/* Whether the stream whose FIRST record is at head ends in an ABORT
+ * already in the ring. */
+static bool withdrawn(mproc_queue_t *q, uint64_t head) {
+  uint64_t tail = atomic_load(&q->sh->put.pos);
+  record_t r;
+  for (uint64_t at = head; at != tail; at = record_end(q, at, &r)) {
+    if (read_header(q, at, tail, &r) ||
+        (at != head && (r.kind == REC_WHOLE || r.kind == REC_FIRST)))
+      return false;
+    if (r.kind == REC_LAST || r.kind == REC_ABORT)
+      return r.kind == REC_ABORT;
+  }
+  return false;
+}
+
 /* Whether a closed queue is finished: no record, and no put under way
  * that began before the close. */
 static bool drained(mproc_queue_t *q, uint64_t head) {
@@ -597,8 +612,15 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
         count_done(q);
       continue;
     }
-    if ((rc = sink_begin(k, r.total)) != 0 || (rc = sink_add(k, payload, r.len)) != 0)
-      break; /* too big for the caller, or no memory: it stays */
+    if ((rc = sink_begin(k, r.total)) != 0 || (rc = sink_add(k, payload, r.len)) != 0) {
+      /* Too big for the caller, or no memory: it stays, unless it is a
+       * stream already withdrawn (skipped by the next round). */
+      if (r.kind == REC_FIRST && withdrawn(q, head)) {
+        consume(q, record_end(q, head, &r), 0);
+        continue;
+      }
+      break;
+    }
     consume(q, record_end(q, head, &r), r.kind == REC_WHOLE);
     if (r.kind == REC_WHOLE)
       break;
