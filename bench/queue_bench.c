@@ -7,8 +7,10 @@
  * Rows: 64-byte messages 1 -> 1 and 2 -> 2 processes (messages per
  * second), and 1 MiB messages 1 -> 1 (GB/s). Every worker waits at a start
  * line; a row's time runs from the start until the last message is taken.
+ * In 1 -> 1 rows every peer's producer runs on CPU 0, its consumer on 1.
  * Every message count (and, for mproc, every first byte) is checked: a
- * wrong one prints WRONG. Linux only (the peers are fork and futexes).
+ * wrong one prints WRONG. mproc, the bare ring and the pipe show the
+ * median of three runs. Linux only (the peers are fork and futexes).
  *
  *   bench_queue [scale]   (scale 1 = default counts; larger is longer) */
 #include <stdio.h>
@@ -31,7 +33,25 @@ int main(void) {
 #  include <sys/wait.h>
 #  include <unistd.h>
 
+#  include <sched.h>
+
 #  include "bench_util.h"
+
+/* 1 -> 1 rows pin the producer to CPU 0 and the consumer to CPU 1, for
+ * every peer: otherwise a run's result depends on whether the scheduler
+ * happened to put both on one core (a 2x swing on a 2-vCPU machine). -1:
+ * any CPU. */
+static void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu < 0) {
+    for (int i = 0; i < CPU_SETSIZE; i++)
+      CPU_SET(i, &set);
+  } else {
+    CPU_SET(cpu, &set);
+  }
+  sched_setaffinity(0, sizeof set, &set);
+}
 
 enum { SMALL = 64, BIG = 1 << 20, RING = 1 << 20 };
 
@@ -41,10 +61,12 @@ enum { SMALL = 64, BIG = 1 << 20, RING = 1 << 20 };
 static int mproc_producer(const mproc_args_t *args) {
   mproc_queue_t *q;
   mproc_event_t *go;
-  int64_t n, size;
+  int64_t n, size, cpu;
   if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &go) ||
-      mproc_args_get_int(args, 2, &n) || mproc_args_get_int(args, 3, &size))
+      mproc_args_get_int(args, 2, &n) || mproc_args_get_int(args, 3, &size) ||
+      mproc_args_get_int(args, 4, &cpu))
     return 1;
+  pin((int)cpu);
   unsigned char *m = calloc(1, (size_t)size);
   m[0] = 0x5a;
   mproc_event_wait(go, MPROC_INFINITE);
@@ -59,10 +81,12 @@ static int mproc_producer(const mproc_args_t *args) {
 static int mproc_consumer(const mproc_args_t *args) {
   mproc_queue_t *q;
   mproc_event_t *go;
-  int64_t n, size;
+  int64_t n, size, cpu;
   if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &go) ||
-      mproc_args_get_int(args, 2, &n) || mproc_args_get_int(args, 3, &size))
+      mproc_args_get_int(args, 2, &n) || mproc_args_get_int(args, 3, &size) ||
+      mproc_args_get_int(args, 4, &cpu))
     return 1;
+  pin((int)cpu);
   unsigned char *m = malloc((size_t)size);
   mproc_event_wait(go, MPROC_INFINITE);
   for (int64_t i = 0; i < n; i++) {
@@ -76,7 +100,7 @@ static int mproc_consumer(const mproc_args_t *args) {
 }
 
 static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, mproc_event_t *go, long n,
-                              long size) {
+                              long size, int cpu) {
   mproc_args_t *a;
   mproc_process_t *p = NULL;
   mproc_args_new(&a);
@@ -84,6 +108,7 @@ static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, mproc_event_
   mproc_args_add_event(a, go);
   mproc_args_add_int(a, n);
   mproc_args_add_int(a, size);
+  mproc_args_add_int(a, cpu);
   if (mproc_process_new(&p, fn, a, NULL) || mproc_process_start(p))
     p = NULL;
   mproc_args_free(a);
@@ -100,8 +125,8 @@ static double mproc_row(int procs, long n, long size) {
     return -1;
   mproc_process_t *p[4];
   for (int i = 0; i < procs; i++) {
-    p[i] = start(mproc_producer, q, go, n, size);
-    p[procs + i] = start(mproc_consumer, q, go, n, size);
+    p[i] = start(mproc_producer, q, go, n, size, procs == 1 ? 0 : -1);
+    p[procs + i] = start(mproc_consumer, q, go, n, size, procs == 1 ? 1 : -1);
   }
   sleep(1); /* every child at the start line */
   double t0 = now_s();
@@ -200,6 +225,7 @@ static double bare_row(long n, long size) {
     return -1;
   unsigned char *m = calloc(1, (size_t)size + 8);
   if (fork() == 0) {
+    pin(0);
     uint64_t head = 0;
     m[8] = 0x5a;
     while (!atomic_load(&r->go))
@@ -211,6 +237,7 @@ static double bare_row(long n, long size) {
     }
     _exit(0);
   }
+  pin(1);
   usleep(100000);
   double t0 = now_s();
   atomic_store(&r->go, 1);
@@ -223,6 +250,7 @@ static double bare_row(long n, long size) {
     ok &= len == (uint64_t)size && m[0] == 0x5a;
   }
   double t = now_s() - t0;
+  pin(-1);
   wait(NULL);
   munmap(r, sizeof *r);
   free(m);
@@ -261,6 +289,7 @@ static double pipe_row(long n, long size) {
     return -1;
   unsigned char *m = calloc(1, (size_t)size + 8);
   if (fork() == 0) {
+    pin(0);
     close(fds[0]);
     uint64_t len = (uint64_t)size;
     memcpy(m, &len, 8);
@@ -275,6 +304,7 @@ static double pipe_row(long n, long size) {
     _exit(0);
   }
   close(fds[1]);
+  pin(1);
   reader_t *rd = calloc(1, sizeof *rd);
   rd->fd = fds[0];
   double t0 = now_s();
@@ -285,6 +315,7 @@ static double pipe_row(long n, long size) {
          read_exact(rd, m, (size_t)len) && m[0] == 0x5a;
   }
   double t = now_s() - t0;
+  pin(-1);
   close(fds[0]);
   wait(NULL);
   free(rd);
@@ -295,29 +326,34 @@ static double pipe_row(long n, long size) {
 /* ---- Python ---- */
 
 static double python_row(const char *kind, int procs, long n, long size) {
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd,
-           "python3 - <<'EOF' 2>/dev/null\n"
-           "import multiprocessing as mp, time\n"
-           "def put(q, go, n, size):\n"
-           "    m = b'Z' * size; go.wait()\n"
-           "    for _ in range(n): q.put(m)\n"
-           "def get(q, go, n, size, bad):\n"
-           "    go.wait()\n"
-           "    for _ in range(n):\n"
-           "        if len(q.get()) != size: bad.value = 1\n"
-           "if __name__ == '__main__':\n"
-           "    procs, n, size = %d, %ld, %ld\n"
-           "    q = mp.%s(); go = mp.Event(); bad = mp.Value('i', 0)\n"
-           "    ps = [mp.Process(target=put, args=(q, go, n, size)) for _ in range(procs)]\n"
-           "    ps += [mp.Process(target=get, args=(q, go, n, size, bad)) for _ in range(procs)]\n"
-           "    for p in ps: p.start()\n"
-           "    time.sleep(1); t0 = time.perf_counter(); go.set()\n"
-           "    for p in ps: p.join()\n"
-           "    t = time.perf_counter() - t0\n"
-           "    print(t if bad.value == 0 and all(p.exitcode == 0 for p in ps) else -1)\n"
-           "EOF",
-           procs, n, size, kind);
+  char cmd[3072];
+  snprintf(
+      cmd, sizeof cmd,
+      "python3 - <<'EOF' 2>/dev/null\n"
+      "import multiprocessing as mp, time\n"
+      "import os\n"
+      "def pin(cpu):\n"
+      "    if cpu >= 0: os.sched_setaffinity(0, {cpu})\n"
+      "def put(q, go, n, size, cpu):\n"
+      "    pin(cpu); m = b'Z' * size; go.wait()\n"
+      "    for _ in range(n): q.put(m)\n"
+      "def get(q, go, n, size, bad, cpu):\n"
+      "    pin(cpu); go.wait()\n"
+      "    for _ in range(n):\n"
+      "        if len(q.get()) != size: bad.value = 1\n"
+      "if __name__ == '__main__':\n"
+      "    procs, n, size = %d, %ld, %ld\n"
+      "    q = mp.%s(); go = mp.Event(); bad = mp.Value('i', 0)\n"
+      "    c = lambda k: k if procs == 1 else -1\n"
+      "    ps = [mp.Process(target=put, args=(q, go, n, size, c(0))) for _ in range(procs)]\n"
+      "    ps += [mp.Process(target=get, args=(q, go, n, size, bad, c(1))) for _ in range(procs)]\n"
+      "    for p in ps: p.start()\n"
+      "    time.sleep(1); t0 = time.perf_counter(); go.set()\n"
+      "    for p in ps: p.join()\n"
+      "    t = time.perf_counter() - t0\n"
+      "    print(t if bad.value == 0 and all(p.exitcode == 0 for p in ps) else -1)\n"
+      "EOF",
+      procs, n, size, kind);
   return seconds_printed_by(cmd);
 }
 
@@ -332,13 +368,33 @@ static void cell(double seconds, double units, bool bytes) {
     printf(" %11.0fk |", units / seconds / 1e3);
 }
 
+/* The median of three runs of a C peer (-1 if any failed): a 2-vCPU
+ * machine swings by 2x between runs; Python runs once (it is slow). */
+static double median3(double (*run)(int, long, long), int procs, long n, long size) {
+  double t[3];
+  for (int i = 0; i < 3; i++)
+    if ((t[i] = run(procs, n, size)) < 0)
+      return t[i];
+  for (int i = 1; i < 3; i++)
+    for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
+      double x = t[j];
+      t[j] = t[j - 1];
+      t[j - 1] = x;
+    }
+  return t[1];
+}
+
+static double bare_any(int procs, long n, long size) { return procs == 1 ? bare_row(n, size) : -2; }
+
+static double pipe_any(int procs, long n, long size) { return procs == 1 ? pipe_row(n, size) : -2; }
+
 static void row(const char *name, int procs, long n, long py_n, long size) {
   bool bytes = size >= BIG;
   double moved = (double)procs * n * (bytes ? (double)size : 1);
   double py_moved = (double)procs * py_n * (bytes ? (double)size : 1);
-  double mp = mproc_row(procs, n, size);
-  double bare = procs == 1 ? bare_row(n, size) : -2;
-  double pipe = procs == 1 ? pipe_row(n, size) : -2;
+  double mp = median3(mproc_row, procs, n, size);
+  double bare = median3(bare_any, procs, n, size);
+  double pipe = median3(pipe_any, procs, n, size);
   double pq = python_row("Queue", procs, py_n, size);
   double ps = python_row("SimpleQueue", procs, py_n, size);
   printf("| %-22s |", name);
@@ -360,7 +416,8 @@ static void row(const char *name, int procs, long n, long py_n, long size) {
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   long scale = bench_scale(argc, argv);
-  printf("queues: throughput, in the same run; 1 MiB rings; scale %ld\n\n", scale);
+  printf("queues: throughput, in the same run (C rows: median of 3); 1 MiB rings; scale %ld\n\n",
+         scale);
   printf("| %-22s | %12s | %12s | %12s | %12s | %12s | %10s | %10s |\n", "per second", "mproc",
          "bare ring", "pipe", "Python Queue", "Py SimpleQ", "mproc/bare", "mproc/PyQ");
   printf("|------------------------|--------------|--------------|--------------|--------------|"
