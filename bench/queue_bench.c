@@ -9,8 +9,9 @@
  * line; a row's time runs from the start until the last message is taken.
  * In 1 -> 1 rows every peer's producer runs on CPU 0, its consumer on 1.
  * Every message count (and, for mproc, every first byte) is checked: a
- * wrong one prints WRONG. mproc, the bare ring and the pipe show the
- * median of three runs. Linux only (the peers are fork and futexes).
+ * wrong one prints WRONG (WRONG/n.a.: or the peer could not run, e.g. no
+ * python3). mproc, the bare ring and the pipe show the median of three
+ * runs. Linux only (the peers are fork and futexes).
  *
  *   bench_queue [scale]   (scale 1 = default counts; larger is longer) */
 #include <stdio.h>
@@ -57,50 +58,35 @@ enum { SMALL = 64, BIG = 1 << 20, RING = 1 << 20 };
 
 /* ---- mproc ---- */
 
-/* args: queue, start Event, count, message size. */
-static int mproc_producer(const mproc_args_t *args) {
+enum { PUT, GET };
+
+/* args: queue, start Event, count, message size, CPU, PUT or GET. Puts or
+ * takes count messages once the start Event is set. */
+static int mproc_worker(const mproc_args_t *args) {
   mproc_queue_t *q;
   mproc_event_t *go;
-  int64_t n, size, cpu;
+  int64_t n, size, cpu, role;
   if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &go) ||
       mproc_args_get_int(args, 2, &n) || mproc_args_get_int(args, 3, &size) ||
-      mproc_args_get_int(args, 4, &cpu))
+      mproc_args_get_int(args, 4, &cpu) || mproc_args_get_int(args, 5, &role))
     return 1;
   pin((int)cpu);
   unsigned char *m = calloc(1, (size_t)size);
-  m[0] = 0x5a;
-  mproc_event_wait(go, MPROC_INFINITE);
-  for (int64_t i = 0; i < n; i++)
-    if (mproc_queue_put_bytes(q, m, (size_t)size, MPROC_INFINITE))
-      return 2;
-  free(m);
-  return 0;
-}
-
-/* args: queue, start Event, count, message size. Takes count messages. */
-static int mproc_consumer(const mproc_args_t *args) {
-  mproc_queue_t *q;
-  mproc_event_t *go;
-  int64_t n, size, cpu;
-  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &go) ||
-      mproc_args_get_int(args, 2, &n) || mproc_args_get_int(args, 3, &size) ||
-      mproc_args_get_int(args, 4, &cpu))
-    return 1;
-  pin((int)cpu);
-  unsigned char *m = malloc((size_t)size);
   mproc_event_wait(go, MPROC_INFINITE);
   for (int64_t i = 0; i < n; i++) {
-    size_t len;
-    if (mproc_queue_get_bytes_into(q, m, (size_t)size, &len, MPROC_INFINITE) ||
-        len != (size_t)size || m[0] != 0x5a)
+    size_t len = (size_t)size;
+    m[0] = role == PUT ? 0x5a : 0; /* a get must bring the 0x5a back */
+    int rc = role == PUT ? mproc_queue_put_bytes(q, m, len, MPROC_INFINITE)
+                         : mproc_queue_get_bytes_into(q, m, len, &len, MPROC_INFINITE);
+    if (rc || len != (size_t)size || m[0] != 0x5a)
       return 2;
   }
   free(m);
   return 0;
 }
 
-static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, mproc_event_t *go, long n,
-                              long size, int cpu) {
+static mproc_process_t *start(int role, mproc_queue_t *q, mproc_event_t *go, long n, long size,
+                              int cpu) {
   mproc_args_t *a;
   mproc_process_t *p = NULL;
   mproc_args_new(&a);
@@ -109,7 +95,8 @@ static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, mproc_event_
   mproc_args_add_int(a, n);
   mproc_args_add_int(a, size);
   mproc_args_add_int(a, cpu);
-  if (mproc_process_new(&p, fn, a, NULL) || mproc_process_start(p))
+  mproc_args_add_int(a, role);
+  if (mproc_process_new(&p, mproc_worker, a, NULL) || mproc_process_start(p))
     p = NULL;
   mproc_args_free(a);
   return p;
@@ -125,8 +112,8 @@ static double mproc_row(int procs, long n, long size) {
     return -1;
   mproc_process_t *p[4];
   for (int i = 0; i < procs; i++) {
-    p[i] = start(mproc_producer, q, go, n, size, procs == 1 ? 0 : -1);
-    p[procs + i] = start(mproc_consumer, q, go, n, size, procs == 1 ? 1 : -1);
+    p[i] = start(PUT, q, go, n, size, procs == 1 ? 0 : -1);
+    p[procs + i] = start(GET, q, go, n, size, procs == 1 ? 1 : -1);
   }
   sleep(1); /* every child at the start line */
   double t0 = now_s();
@@ -361,7 +348,7 @@ static double python_row(const char *kind, int procs, long n, long size) {
 
 static void cell(double seconds, double units, bool bytes) {
   if (seconds < 0)
-    printf(" %12s |", seconds == -1 ? "WRONG" : "n/a");
+    printf(" %12s |", seconds == -1 ? "WRONG/n.a." : "n/a");
   else if (bytes)
     printf(" %10.2f GB |", units / seconds / 1e9);
   else

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
-mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}"
+mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}" "${MPROC_BENCH_PACKAGES[@]}"
 
 dir=${MPROC_BUILD_DIR:-$root/build}/demo
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_TESTS=OFF >/dev/null

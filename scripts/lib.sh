@@ -5,6 +5,8 @@
 # libapr1-dev is a peer in bench/sync_bench.c only, never linked into mproc.
 MPROC_LINUX_PACKAGES=(cmake make gcc clang libclang-rt-14-dev pkg-config
   libmsgpack-dev libcmocka-dev libssl-dev xz-utils libapr1-dev)
+# The benchmarks' Python peer (multiprocessing is in python3's standard library).
+MPROC_BENCH_PACKAGES=(python3)
 MPROC_WINDOWS_PACKAGES=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine)
 
 mproc_sudo() {

@@ -104,11 +104,12 @@ int mproc_conn_send_bytes(mproc_conn_t *c, const void *buf, size_t len) {
 
 /* Waits until a message (or end-of-file) is there. */
 static int wait_readable(mproc_conn_t *c, int timeout_ms, const char *op) {
-  if (timeout_ms < MPROC_INFINITE)
-    return mproc__fail(MPROC_EINVAL, "%s: timeout %d ms is negative", op, timeout_ms);
+  int rc = mproc__check_timeout(op, timeout_ms);
+  if (rc)
+    return rc;
   intptr_t w;
   bool ready;
-  int rc = mproc__os_conn_arm(c->os, &w, &ready);
+  rc = mproc__os_conn_arm(c->os, &w, &ready);
   if (rc == 0 && !ready) {
     bool flag = false;
     rc = mproc__os_wait_handles(&w, 1, timeout_ms, &flag);

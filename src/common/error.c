@@ -54,6 +54,12 @@ int mproc__fail(int code, const char *fmt, ...) {
   return code;
 }
 
+int mproc__check_timeout(const char *op, int timeout_ms) {
+  return timeout_ms < MPROC_INFINITE
+             ? mproc__fail(MPROC_EINVAL, "%s: timeout %d ms is negative", op, timeout_ms)
+             : 0;
+}
+
 int mproc__fail_native(int code, long native, const char *os_message, const char *fmt, va_list ap) {
   int n = vsnprintf(detail, sizeof detail, fmt, ap);
   if (n >= 0 && (size_t)n < sizeof detail)

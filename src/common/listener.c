@@ -151,10 +151,11 @@ const char *mproc_listener_address(const mproc_listener_t *l) { return l ? l->ad
 int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms) {
   if (!l || !out)
     return mproc__fail(MPROC_EINVAL, "listener_accept: %s is NULL", l ? "out" : "listener");
-  if (timeout_ms < MPROC_INFINITE)
-    return mproc__fail(MPROC_EINVAL, "listener_accept: timeout %d ms is negative", timeout_ms);
+  int rc = mproc__check_timeout("listener_accept", timeout_ms);
+  if (rc)
+    return rc;
   mproc__os_conn_t *os;
-  int rc = mproc__os_accept(l->os, timeout_ms, &os);
+  rc = mproc__os_accept(l->os, timeout_ms, &os);
   if (rc)
     return rc;
   mproc_conn_t *c;

@@ -381,9 +381,10 @@ static int ended_result(const mproc_process_t *p, const char *op) {
 int mproc_process_join(mproc_process_t *p, int timeout_ms) {
   if (!p)
     return mproc__fail(MPROC_EINVAL, "process_join: process is NULL");
-  if (timeout_ms < MPROC_INFINITE)
-    return mproc__fail(MPROC_EINVAL, "process_join: timeout %d ms is negative", timeout_ms);
-  int rc = wait_locked(p, timeout_ms);
+  int rc = mproc__check_timeout("process_join", timeout_ms);
+  if (rc)
+    return rc;
+  rc = wait_locked(p, timeout_ms);
   if (rc == MPROC_ESTATE)
     rc = mproc__fail(MPROC_ESTATE, "process_join: %s was not started", p->name);
   else if (rc == MPROC_ETIMEDOUT)

@@ -91,7 +91,7 @@ typedef struct {
 #define RING_OFFSET ((sizeof(shared_t) + 63) / 64 * 64)
 
 struct mproc_queue {
-  mproc__sync_t s;
+  mproc__sync_t s; /* first, so the synchronization objects' hold serves */
   intptr_t doorbell;
   shared_t *sh;
   unsigned char *ring;
@@ -295,12 +295,15 @@ static bool count_ok(mproc_queue_t *q) {
          atomic_load(&sh->put.count) - atomic_load(&sh->get.count) < sh->maxsize;
 }
 
-/* Producers: room for a len-byte record at tail (and for a message:
- * maxsize). */
+/* Producers: room for a len-byte record at tail. */
+static bool room_for_chunk(mproc_queue_t *q, uint64_t len) {
+  uint64_t tail = atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed);
+  return has_room(q->sh, tail, placement(q->sh, tail, len));
+}
+
+/* ... and, to begin a message, maxsize allows one more. */
 static bool room_or_closed(mproc_queue_t *q, uint64_t len) {
-  shared_t *sh = q->sh;
-  uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
-  return is_closed(q) || (count_ok(q) && has_room(sh, tail, placement(sh, tail, len)));
+  return is_closed(q) || (count_ok(q) && room_for_chunk(q, len));
 }
 
 /* Under the put lock: room for a len-byte record at tail, from the last
@@ -315,11 +318,6 @@ static bool room_locked(mproc_queue_t *q, uint64_t len) {
     return true;
   q->seen_head = atomic_load(&q->sh->get.pos);
   return need <= cap - (tail - q->seen_head);
-}
-
-static bool room_for_chunk(mproc_queue_t *q, uint64_t need) {
-  uint64_t tail = atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed);
-  return has_room(q->sh, tail, placement(q->sh, tail, need));
 }
 
 /* Consumers: a record at head (arg). */
@@ -347,12 +345,6 @@ static bool all_done(mproc_queue_t *q, uint64_t unused) {
 }
 
 /* ---- put ---------------------------------------------------------------------- */
-
-static int check_timeout(const char *op, int timeout_ms) {
-  return timeout_ms < MPROC_INFINITE
-             ? mproc__fail(MPROC_EINVAL, "%s: timeout %d ms is negative", op, timeout_ms)
-             : 0;
-}
 
 /* Timeout 0 takes all or nothing: whether every chunk of a len-byte
  * message fits now (and maxsize allows one more). */
@@ -396,7 +388,7 @@ static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len, i
 int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms) {
   if (!q || (!buf && len > 0))
     return mproc__fail(MPROC_EINVAL, "queue_put: %s is NULL", q ? "buf" : "queue");
-  int rc = check_timeout("queue_put", timeout_ms);
+  int rc = mproc__check_timeout("queue_put", timeout_ms);
   if (rc)
     return rc;
   shared_t *sh = q->sh;
@@ -574,7 +566,7 @@ static bool drained(mproc_queue_t *q, uint64_t head) {
 }
 
 static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
-  int rc = check_timeout(op, timeout_ms);
+  int rc = mproc__check_timeout(op, timeout_ms);
   if (rc)
     return rc;
   shared_t *sh = q->sh;
@@ -746,7 +738,7 @@ int mproc_queue_task_done(mproc_queue_t *q) {
 int mproc_queue_join(mproc_queue_t *q, int timeout_ms) {
   int rc = joinable(q, "queue_join");
   if (!rc)
-    rc = check_timeout("queue_join", timeout_ms);
+    rc = mproc__check_timeout("queue_join", timeout_ms);
   if (rc)
     return rc;
   int64_t deadline = mproc__deadline(timeout_ms);
@@ -873,16 +865,10 @@ static int queue_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
   return 0;
 }
 
-static int queue_hold(void *obj, void **held) {
-  mproc__sync_retain(obj);
-  *held = obj;
-  return 0;
-}
-
 static void queue_release(void *obj) { mproc_queue_free(obj); }
 
-const mproc__object_class_t mproc__queue_class = {MPROC_T_QUEUE, "queue",    queue_export,
-                                                  queue_import,  queue_hold, queue_release};
+const mproc__object_class_t mproc__queue_class = {
+    MPROC_T_QUEUE, "queue", queue_export, queue_import, mproc__sync_object_hold, queue_release};
 MPROC__ARGS_ACCESSORS(queue, mproc_queue_t, mproc__queue_class)
 
 /* ---- mproc_wait ------------------------------------------------------------------ */

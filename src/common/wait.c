@@ -67,12 +67,13 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
                        !nready ? "nready"
                        : !objs ? "objs"
                                : "ready");
-  if (timeout_ms < MPROC_INFINITE)
-    return mproc__fail(MPROC_EINVAL, "wait: timeout %d ms is negative", timeout_ms);
+  int rc = mproc__check_timeout("wait", timeout_ms);
+  if (rc)
+    return rc;
   if (n == 0 && timeout_ms == MPROC_INFINITE)
     return mproc__fail(MPROC_EINVAL, "wait: nothing to wait for, forever");
   *nready = 0;
-  int rc = check(objs, n);
+  rc = check(objs, n);
   if (rc)
     return rc;
   intptr_t *handles = malloc((n ? n : 1) * sizeof *handles);
