@@ -270,6 +270,16 @@ static void bad_input(void **state) {
   ASSERT_ERR(MPROC_ESTATE, mproc_queue_join(q, 0));
   assert_false(mproc_queue_empty(NULL));
   assert_false(mproc_queue_full(NULL));
+  assert_false(mproc_queue_closed(NULL));
+  mproc_args_t *args;
+  mproc_queue_t *got;
+  ASSERT_OK(mproc_args_new(&args));
+  ASSERT_OK(mproc_args_add_int(args, 1));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_queue(args, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_queue(NULL, q));
+  ASSERT_ERR(MPROC_ETYPE, mproc_args_get_queue(args, 0, &got));
+  ASSERT_ERR(MPROC_ERANGE, mproc_args_get_queue(args, 5, &got));
+  mproc_args_free(args);
   mproc_queue_free(NULL);
   mproc_queue_free(q);
 }

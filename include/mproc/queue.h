@@ -94,28 +94,38 @@ MPROC_API int mproc_queue_get_bytes(mproc_queue_t *q, void **buf, size_t *len, i
 /* As mproc_queue_get_bytes, into the caller's buffer.
  * Params: buf, cap — where the message goes (buf may be NULL when cap is
  *   0); len — receives the message's length, also when it does not fit.
+ * Returns: 0.
  * Errors: as mproc_queue_get_bytes, and MPROC_ETOOBIG (the message is
- *   longer than cap: it stays in the queue, *len says how long it is). */
+ *   longer than cap: it stays in the queue, *len says how long it is).
+ * Platform: all. */
 MPROC_API int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap, size_t *len,
                                          int timeout_ms);
 
 /* Puts a typed tuple (encoded as by mproc_args_encode).
- * Errors: as mproc_queue_put_bytes, and MPROC_ENOTSUP (the tuple holds a
- *   connection, lock, queue or other object: those cross to a child only as
- *   its arguments, as in Python). */
+ * Params: q, timeout_ms — as mproc_queue_put_bytes; args — the tuple.
+ * Returns: 0.
+ * Errors: as mproc_queue_put_bytes (MPROC_EINVAL also for args NULL), and
+ *   MPROC_ENOTSUP (the tuple holds a connection, lock, queue or other
+ *   object: those cross to a child only as its arguments, as in Python).
+ * Platform: all. */
 MPROC_API int mproc_queue_put(mproc_queue_t *q, const mproc_args_t *args, int timeout_ms);
 
 /* Takes a message put by mproc_queue_put.
- * Params: args — receives a new tuple (free with mproc_args_free).
+ * Params: q, timeout_ms — as mproc_queue_get_bytes; args — receives a new
+ *   tuple (free with mproc_args_free).
+ * Returns: 0.
  * Errors: as mproc_queue_get_bytes, and MPROC_EPROTO (the message was not
- *   an encoded tuple: it is consumed). */
+ *   an encoded tuple: it is consumed).
+ * Platform: all. */
 MPROC_API int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms);
 
 /* How many messages the queue holds (Python's qsize(), which raises on
  * macOS; this one is exact on every platform when no put or get is under
  * way, and never negative). A streamed message counts from its first
  * chunk until a consumer has taken its last.
- * Returns: the count; MPROC_EINVAL when q is NULL. */
+ * Returns: the count.
+ * Errors: MPROC_EINVAL (q NULL), returned in place of the count.
+ * Platform: all. */
 MPROC_API long long mproc_queue_size(const mproc_queue_t *q);
 
 /* Whether the queue holds no message / has no room for another (maxsize
@@ -134,14 +144,17 @@ MPROC_API bool mproc_queue_full(const mproc_queue_t *q);
  * Platform: all. */
 MPROC_API int mproc_queue_close(mproc_queue_t *q);
 
-/* Whether mproc_queue_close was called (by any process). */
+/* Whether mproc_queue_close was called (by any process).
+ * Returns: true or false; false when q is NULL.
+ * Errors: none. Platform: all. */
 MPROC_API bool mproc_queue_closed(const mproc_queue_t *q);
 
 /* JoinableQueue: marks one taken message as processed.
  * Returns: 0.
  * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (not a joinable queue),
  *   MPROC_EVALUE (called more times than messages were put, Python's
- *   ValueError). */
+ *   ValueError).
+ * Platform: all. */
 MPROC_API int mproc_queue_task_done(mproc_queue_t *q);
 
 /* JoinableQueue: waits until every message put has been marked done.
@@ -149,23 +162,32 @@ MPROC_API int mproc_queue_task_done(mproc_queue_t *q);
  * Returns: 0.
  * Errors: MPROC_EINVAL, MPROC_ESTATE (not joinable), MPROC_ETIMEDOUT. A
  *   consumer that dies between taking a message and marking it done
- *   leaves join waiting for it, as in Python: give join a timeout. */
+ *   leaves join waiting for it, as in Python: give join a timeout.
+ * Platform: all. */
 MPROC_API int mproc_queue_join(mproc_queue_t *q, int timeout_ms);
 
 /* Frees this process's reference (NULL is ignored). The queue lives while
- * any process holds one; messages still in it are discarded with it. */
+ * any process holds one; messages still in it are discarded with it.
+ * Errors: none. Platform: all. */
 MPROC_API void mproc_queue_free(mproc_queue_t *q);
 
 /* The queue for mproc_wait: ready when a get would not wait for a message
  * to begin (one is there, or the queue is closed). Like any readiness, a
  * hint: another consumer may take the message first.
+ * Returns: the waitable (mproc_wait refuses a NULL queue with MPROC_EINVAL).
+ * Errors: none here.
  * Platform: an eventfd rung by producers only while someone waits (Linux);
  *   a manual-reset event (Windows); polled every few milliseconds on
  *   other POSIX systems. */
 MPROC_API mproc_waitable_t mproc_waitable_queue(mproc_queue_t *q);
 
-/* Queues as arguments: the child gets the same queue. Each queue takes 2
- * handles of a tuple's 32 on Linux, 7 on Windows. */
+/* Queues as arguments: the child gets the same queue (the tuple holds a
+ * reference; the getter borrows the tuple's). Each queue takes 2 handles
+ * of a tuple's 32 on Linux, 7 on Windows.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL), MPROC_ETYPE (get: another type),
+ *   MPROC_ERANGE (get: index), MPROC_ENOMEM.
+ * Platform: all. */
 MPROC_API int mproc_args_add_queue(mproc_args_t *a, mproc_queue_t *q);
 MPROC_API int mproc_args_get_queue(const mproc_args_t *a, size_t i, mproc_queue_t **out);
 
