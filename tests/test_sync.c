@@ -87,6 +87,47 @@ static void lock_semantics(void **state) {
   mproc_lock_free(l);
 }
 
+/* args: lock, rlock. Exits with what locked() says of each: 10 * lock + rlock. */
+static int t_report_locked(const mproc_args_t *args) {
+  mproc_lock_t *l;
+  mproc_rlock_t *r;
+  if (mproc_args_get_lock(args, 0, &l) || mproc_args_get_rlock(args, 1, &r))
+    return 99;
+  return 10 * mproc_lock_locked(l) + mproc_rlock_locked(r);
+}
+
+/* Python 3.14's Lock.locked(), for either kind, seen from any process. */
+static void locked_tells_whether_held(void **state) {
+  mproc_lock_t *l;
+  mproc_rlock_t *r;
+  ASSERT_OK(mproc_lock_new(&l));
+  ASSERT_OK(mproc_rlock_new(&r));
+  assert_int_equal(mproc_lock_locked(l), 0);
+  assert_int_equal(mproc_rlock_locked(r), 0);
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_lock(a, l));
+  ASSERT_OK(mproc_args_add_rlock(a, r));
+  assert_int_equal(run_child(t_report_locked, a), 0);
+  ASSERT_OK(mproc_lock_acquire(l, 0));
+  assert_int_equal(mproc_lock_locked(l), 1);
+  assert_int_equal(run_child(t_report_locked, a), 10);
+  ASSERT_OK(mproc_rlock_acquire(r, 0));
+  ASSERT_OK(mproc_rlock_acquire(r, 0));
+  assert_int_equal(run_child(t_report_locked, a), 11);
+  ASSERT_OK(mproc_rlock_release(r));
+  assert_int_equal(mproc_rlock_locked(r), 1); /* one level still held */
+  ASSERT_OK(mproc_rlock_release(r));
+  ASSERT_OK(mproc_lock_release(l));
+  assert_int_equal(mproc_lock_locked(l), 0);
+  assert_int_equal(mproc_rlock_locked(r), 0);
+  ASSERT_ERR(MPROC_EINVAL, mproc_lock_locked(NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_rlock_locked(NULL));
+  mproc_args_free(a);
+  mproc_lock_free(l);
+  mproc_rlock_free(r);
+}
+
 static void rlock_semantics(void **state) {
   mproc_rlock_t *r;
   ASSERT_OK(mproc_rlock_new(&r));
@@ -484,6 +525,164 @@ static void condition_notify_counts(void **state) {
   mproc_cond_free(c);
 }
 
+/* Python's semantics: a notify wakes a waiter that was already waiting,
+ * never the notifier's own later wait. A waits first; B notifies once and
+ * then waits itself: A is notified, B times out. */
+static void notify_wakes_the_earlier_waiter_not_the_notifier(void **state) {
+  mproc_cond_t *c;
+  mproc_sem_t *ready;
+  ASSERT_OK(mproc_cond_new(&c, NULL));
+  ASSERT_OK(mproc_sem_new(&ready, 0, NULL));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_cond(a, c));
+  ASSERT_OK(mproc_args_add_sem(a, ready));
+  mproc_process_t *waiter = start_child(t_cond_waiter, a);
+  ASSERT_OK(mproc_sem_acquire(ready, TEST_WAIT_MS));
+  ASSERT_OK(mproc_cond_acquire(c, TEST_WAIT_MS)); /* so the child waits now */
+  ASSERT_OK(mproc_cond_notify(c, 1));
+  int64_t t0 = now_ms();
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_cond_wait(c, 300));
+  assert_true(now_ms() - t0 >= 250);
+  ASSERT_OK(mproc_cond_release(c));
+  assert_int_equal(finish_child(waiter), 10); /* notified, not timed out */
+  mproc_args_free(a);
+  mproc_sem_free(ready);
+  mproc_cond_free(c);
+}
+
+/* The same within one process: two threads. */
+typedef struct {
+  mproc_cond_t *c;
+  mproc_sem_t *ready;
+  int rc;
+} cond_thread_t;
+
+static void cond_waiter_thread(void *p) {
+  cond_thread_t *t = p;
+  if (mproc_cond_acquire(t->c, TEST_WAIT_MS) != 0) {
+    t->rc = -1;
+    return;
+  }
+  mproc_sem_release(t->ready);
+  t->rc = mproc_cond_wait(t->c, TEST_WAIT_MS);
+  mproc_cond_release(t->c);
+}
+
+static void notify_wakes_the_earlier_waiting_thread(void **state) {
+  cond_thread_t t = {NULL, NULL, 99};
+  ASSERT_OK(mproc_cond_new(&t.c, NULL));
+  ASSERT_OK(mproc_sem_new(&t.ready, 0, NULL));
+  for (int round = 0; round < 20; round++) {
+    test_thread_t th;
+    thread_start(&th, cond_waiter_thread, &t);
+    ASSERT_OK(mproc_sem_acquire(t.ready, TEST_WAIT_MS));
+    ASSERT_OK(mproc_cond_acquire(t.c, TEST_WAIT_MS));
+    ASSERT_OK(mproc_cond_notify(t.c, 1));
+    ASSERT_ERR(MPROC_ETIMEDOUT, mproc_cond_wait(t.c, 20));
+    ASSERT_OK(mproc_cond_release(t.c));
+    thread_join(&th);
+    assert_int_equal(t.rc, 0);
+  }
+  mproc_sem_free(t.ready);
+  mproc_cond_free(t.c);
+}
+
+/* Condition.wait_for's pattern, the one Python's tests hang on when a
+ * notifier can take its own notification: two processes take turns on a
+ * shared turn number, each setting it, notifying, and waiting for the
+ * other's reply. */
+typedef struct {
+  mproc_value_t *turn;
+  int64_t want;
+} turn_is_t;
+
+static bool turn_is(void *ctx) {
+  turn_is_t *t = ctx;
+  int64_t v;
+  return mproc_value_load(t->turn, &v) == 0 && v == t->want;
+}
+
+enum { TURNS = 500 };
+
+/* args: cond, turn, parity. Plays the odd turns (parity 1). */
+static int t_take_turns(const mproc_args_t *args) {
+  mproc_cond_t *c;
+  mproc_value_t *turn;
+  int64_t parity;
+  if (mproc_args_get_cond(args, 0, &c) || mproc_args_get_value(args, 1, &turn) ||
+      mproc_args_get_int(args, 2, &parity))
+    return 1;
+  if (mproc_cond_acquire(c, TEST_WAIT_MS))
+    return 2;
+  for (int64_t i = parity; i < TURNS; i += 2) {
+    turn_is_t t = {turn, i};
+    if (mproc_cond_wait_for(c, turn_is, &t, TEST_WAIT_MS) != 0)
+      return 3;
+    mproc_value_store(turn, i + 1);
+    if (mproc_cond_notify(c, 1))
+      return 4;
+  }
+  mproc_cond_release(c);
+  return 0;
+}
+
+static void wait_for_reply_never_hangs(void **state) {
+  mproc_cond_t *c;
+  mproc_value_t *turn;
+  ASSERT_OK(mproc_cond_new(&c, NULL));
+  ASSERT_OK(mproc_value_new(&turn, MPROC_T_I64, &(mproc_value_opts_t){.lock = MPROC_NO_LOCK}));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_cond(a, c));
+  ASSERT_OK(mproc_args_add_value(a, turn));
+  ASSERT_OK(mproc_args_add_int(a, 1));
+  mproc_process_t *p = start_child(t_take_turns, a);
+  mproc_args_t *mine;
+  ASSERT_OK(mproc_args_new(&mine));
+  ASSERT_OK(mproc_args_add_cond(mine, c));
+  ASSERT_OK(mproc_args_add_value(mine, turn));
+  ASSERT_OK(mproc_args_add_int(mine, 0));
+  assert_int_equal(t_take_turns(mine), 0);
+  assert_int_equal(finish_child(p), 0);
+  int64_t v;
+  ASSERT_OK(mproc_value_load(turn, &v));
+  assert_int_equal(v, TURNS);
+  mproc_args_free(mine);
+  mproc_args_free(a);
+  mproc_value_free(turn);
+  mproc_cond_free(c);
+}
+
+static bool never(void *ctx) {
+  (*(int *)ctx)++;
+  return false;
+}
+
+static bool always(void *ctx) {
+  (*(int *)ctx)++;
+  return true;
+}
+
+static void wait_for_semantics(void **state) {
+  mproc_cond_t *c;
+  ASSERT_OK(mproc_cond_new(&c, NULL));
+  int calls = 0;
+  ASSERT_ERR(MPROC_ESTATE, mproc_cond_wait_for(c, always, &calls, 0)); /* lock not held */
+  ASSERT_OK(mproc_cond_acquire(c, 0));
+  ASSERT_OK(mproc_cond_wait_for(c, always, &calls, MPROC_INFINITE)); /* true at once */
+  assert_int_equal(calls, 1);
+  calls = 0;
+  int64_t t0 = now_ms();
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_cond_wait_for(c, never, &calls, 50));
+  assert_true(now_ms() - t0 >= 40);
+  assert_true(calls >= 1);
+  ASSERT_ERR(MPROC_EINVAL, mproc_cond_wait_for(c, NULL, NULL, 0));
+  ASSERT_OK(mproc_cond_release(c)); /* held again after every return */
+  ASSERT_ERR(MPROC_EINVAL, mproc_cond_wait_for(NULL, always, &calls, 0));
+  mproc_cond_free(c);
+}
+
 /* ---- Barrier ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -593,6 +792,91 @@ static void barrier_rounds_across_processes(void **state) {
   for (int i = 0; i < PARTIES; i++)
     free(got[i]);
   mproc_barrier_free(b);
+}
+
+/* The action runs in the last process to arrive, once per round, before
+ * anyone leaves; it counts rounds in a file named after the test's root
+ * process. */
+static char action_counter[128];
+
+static void name_action_counter(int64_t root) {
+  snprintf(action_counter, sizeof action_counter, "mproc-test-action-%lld.tmp", (long long)root);
+}
+
+static int count_round(void) {
+  return write_counter(action_counter, read_counter(action_counter) + 1) ? 1 : 0;
+}
+
+enum { ACTION_ROUNDS = 20 };
+
+/* args: barrier. Waits ACTION_ROUNDS times; after round r the action has
+ * run r + 1 times. */
+static int t_barrier_action_rounds(const mproc_args_t *args) {
+  mproc_barrier_t *b;
+  if (mproc_args_get_barrier(args, 0, &b))
+    return 1;
+  name_action_counter(mproc_parent_pid());
+  for (int r = 0; r < ACTION_ROUNDS; r++) {
+    if (mproc_barrier_wait(b, MPROC_DEFAULT_TIMEOUT, NULL) != 0)
+      return 2;
+    if (read_counter(action_counter) < r + 1)
+      return 3;
+  }
+  return 0;
+}
+
+static void barrier_action_runs_once_per_round_in_one_process(void **state) {
+  name_action_counter(mproc_current_pid());
+  ASSERT_OK(write_counter(action_counter, 0));
+  mproc_barrier_t *b;
+  mproc_barrier_opts_t o = {.action = count_round, .timeout_ms = TEST_WAIT_MS};
+  ASSERT_OK(mproc_barrier_new_opts(&b, 3, &o));
+  assert_int_equal(mproc_barrier_timeout(b), TEST_WAIT_MS);
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_barrier(a, b));
+  mproc_process_t *p1 = start_child(t_barrier_action_rounds, a);
+  mproc_process_t *p2 = start_child(t_barrier_action_rounds, a);
+  for (int r = 0; r < ACTION_ROUNDS; r++) {
+    ASSERT_OK(mproc_barrier_wait(b, MPROC_DEFAULT_TIMEOUT, NULL));
+    assert_true(read_counter(action_counter) >= r + 1);
+  }
+  assert_int_equal(finish_child(p1), 0);
+  assert_int_equal(finish_child(p2), 0);
+  assert_int_equal(read_counter(action_counter), ACTION_ROUNDS);
+  remove(action_counter);
+  mproc_args_free(a);
+  mproc_barrier_free(b);
+}
+
+static int failing_action(void) { return 7; }
+
+static void barrier_action_failure_and_default_timeout(void **state) {
+  mproc_barrier_t *b;
+  /* A failing action breaks the barrier for everyone. */
+  ASSERT_OK(mproc_barrier_new_opts(&b, 2, &(mproc_barrier_opts_t){.action = failing_action}));
+  assert_int_equal(mproc_barrier_timeout(b), MPROC_INFINITE);
+  barrier_thread_t t = {b, TEST_WAIT_MS, 99, -1};
+  test_thread_t th;
+  thread_start(&th, barrier_thread, &t);
+  int rc = mproc_barrier_wait(b, TEST_WAIT_MS, NULL);
+  thread_join(&th);
+  assert_int_equal(rc, MPROC_EBROKEN);
+  assert_int_equal(t.rc, MPROC_EBROKEN);
+  assert_int_equal(mproc_barrier_broken(b), 1);
+  mproc_barrier_free(b);
+  /* The default timeout applies to MPROC_DEFAULT_TIMEOUT waits only. */
+  ASSERT_OK(mproc_barrier_new_opts(&b, 2, &(mproc_barrier_opts_t){.timeout_ms = 30}));
+  assert_int_equal(mproc_barrier_timeout(b), 30);
+  int64_t t0 = now_ms();
+  ASSERT_ERR(MPROC_EBROKEN, mproc_barrier_wait(b, MPROC_DEFAULT_TIMEOUT, NULL));
+  assert_true(now_ms() - t0 >= 25);
+  ASSERT_ERR(MPROC_EINVAL, mproc_barrier_wait(b, -7, NULL));
+  mproc_barrier_free(b);
+  ASSERT_ERR(MPROC_EINVAL,
+             mproc_barrier_new_opts(&b, 2, &(mproc_barrier_opts_t){.timeout_ms = -5}));
+  ASSERT_ERR(MPROC_EINVAL, mproc_barrier_new_opts(NULL, 2, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_barrier_timeout(NULL));
 }
 
 /* ---- as arguments, and bad input --------------------------------------------------------------
@@ -728,6 +1012,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest locks[] = {
       cmocka_unit_test(lock_semantics),
       cmocka_unit_test(rlock_semantics),
+      cmocka_unit_test(locked_tells_whether_held),
       cmocka_unit_test(mutual_exclusion_lock),
       cmocka_unit_test(mutual_exclusion_rlock),
       cmocka_unit_test(ticket_buyers_never_oversell),
@@ -744,12 +1029,18 @@ int main(int argc, char **argv) {
       cmocka_unit_test(condition_producer_consumer_rlock),
       cmocka_unit_test(condition_notify_counts),
       cmocka_unit_test(condition_over_an_rlock),
+      cmocka_unit_test(notify_wakes_the_earlier_waiter_not_the_notifier),
+      cmocka_unit_test(notify_wakes_the_earlier_waiting_thread),
+      cmocka_unit_test(wait_for_reply_never_hangs),
+      cmocka_unit_test(wait_for_semantics),
       cmocka_unit_test(every_object_crosses),
       cmocka_unit_test(bad_input),
   };
   const struct CMUnitTest barriers[] = {
       cmocka_unit_test(barrier_semantics),
       cmocka_unit_test(barrier_rounds_across_processes),
+      cmocka_unit_test(barrier_action_runs_once_per_round_in_one_process),
+      cmocka_unit_test(barrier_action_failure_and_default_timeout),
   };
   const test_group_t groups[] = {
       TEST_GROUP("locks", locks),

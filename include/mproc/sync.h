@@ -59,6 +59,14 @@ MPROC_API int mproc_lock_acquire(mproc_lock_t *l, int timeout_ms);
  * Platform: all. */
 MPROC_API int mproc_lock_release(mproc_lock_t *l);
 
+/* Whether the lock is held by anyone, in any process (Python 3.14's
+ * Lock.locked()). A snapshot: it may change at once.
+ * Params: l — the lock.
+ * Returns: 1 when held (also by a process that died holding it, until
+ *   the next acquire takes it over), 0 when free.
+ * Errors: MPROC_EINVAL (NULL). */
+MPROC_API int mproc_lock_locked(const mproc_lock_t *l);
+
 /* Drops this reference; the lock lives while any process or tuple holds one.
  * Platform: all. NULL is ignored. */
 MPROC_API void mproc_lock_free(mproc_lock_t *l);
@@ -84,6 +92,11 @@ MPROC_API int mproc_rlock_acquire(mproc_rlock_t *l, int timeout_ms);
  * Errors: MPROC_ESTATE (the calling thread does not hold it), MPROC_EINVAL.
  * Platform: all. */
 MPROC_API int mproc_rlock_release(mproc_rlock_t *l);
+
+/* Whether the lock is held by anyone, at any level (mproc_lock_locked).
+ * Returns: 1 or 0.
+ * Errors: MPROC_EINVAL (NULL). */
+MPROC_API int mproc_rlock_locked(const mproc_rlock_t *l);
 
 /* Drops this reference. Platform: all. NULL is ignored. */
 MPROC_API void mproc_rlock_free(mproc_rlock_t *l);
@@ -144,21 +157,46 @@ MPROC_API int mproc_cond_release(mproc_cond_t *c);
 
 /* Releases the lock (every level of an RLock), waits up to timeout_ms for
  * a notify, and takes the lock back (waiting as long as that takes).
- * Returns: 0 when notified.
+ * A notify wakes only waiters that were waiting when it was called: the
+ * caller's own later wait never takes a notification it handed out.
+ * Params: c — a condition whose lock the calling thread holds;
+ *   timeout_ms — MPROC_INFINITE, 0 or milliseconds.
+ * Returns: 0 when notified (also when a notify came just as the time ran
+ *   out: a notification is never lost).
  * Errors: MPROC_ETIMEDOUT (not notified in time; the lock is held again),
  *   MPROC_EOWNERDEAD (notified or not, the lock was taken back from a dead
  *   holder), MPROC_ESTATE (the calling thread does not hold the lock),
- *   MPROC_ERANGE (65535 waiters already), MPROC_EINVAL.
- * Platform: all. */
+ *   MPROC_ERANGE (2^30 waiters already), MPROC_EINVAL. */
 MPROC_API int mproc_cond_wait(mproc_cond_t *c, int timeout_ms);
 
-/* Wakes at most n waiters (Python's notify(n)); the caller holds the lock.
+/* A predicate over the state a condition guards; called with the lock held. */
+typedef bool (*mproc_cond_predicate_fn)(void *ctx);
+
+/* Waits until predicate(ctx) is true (Python's Condition.wait_for): checks
+ * it first, then after every wake-up, waiting at most timeout_ms in all.
+ * Params: c — a condition whose lock the calling thread holds; predicate,
+ *   ctx — the test and its argument; timeout_ms — MPROC_INFINITE, 0 or
+ *   milliseconds.
+ * Returns: 0 when the predicate is true (the lock is held).
+ * Errors: MPROC_ETIMEDOUT (still false when the time ran out; the lock is
+ *   held), MPROC_EOWNERDEAD (returned at once, with the lock held, when
+ *   it was taken back from a dead holder: repair the state, then call
+ *   again), MPROC_ESTATE (lock not held), MPROC_EINVAL (NULL c or
+ *   predicate). */
+MPROC_API int mproc_cond_wait_for(mproc_cond_t *c, mproc_cond_predicate_fn predicate, void *ctx,
+                                  int timeout_ms);
+
+/* Wakes at most n of the threads or processes waiting now (Python's
+ * notify(n)); the caller holds the lock. n = 0 does nothing.
+ * Params: c — the condition; n — how many at most.
  * Returns: 0.
  * Errors: MPROC_ESTATE (the calling thread does not hold the lock),
  *   MPROC_EINVAL.
- * Platform: all. */
+ * Platform: all. A waiter killed while it waited may cost a later
+ *   notify(n) one of its n. */
 MPROC_API int mproc_cond_notify(mproc_cond_t *c, unsigned n);
-/* Wakes every waiter. Returns and Errors: those of mproc_cond_notify. */
+/* Wakes every waiter waiting now. Returns and Errors: those of
+ * mproc_cond_notify. */
 MPROC_API int mproc_cond_notify_all(mproc_cond_t *c);
 
 /* Drops this reference (and the condition's reference to its lock once the
@@ -192,23 +230,59 @@ MPROC_API void mproc_event_free(mproc_event_t *e);
 
 /* ---- Barrier ------------------------------------------------------------ */
 
-/* Creates a barrier for parties processes or threads (Python's Barrier).
+/* Creates a barrier for parties processes or threads (Python's
+ * Barrier(parties)); mproc_barrier_new_opts adds an action and a default
+ * timeout.
+ * Params: out — receives it; parties — 1 to 32767.
  * Returns: 0.
  * Errors: MPROC_EINVAL (out is NULL, parties 0 or above 32767), MPROC_ESYS,
- *   MPROC_ENOMEM.
- * Platform: all. */
+ *   MPROC_ENOMEM. */
 MPROC_API int mproc_barrier_new(mproc_barrier_t **out, unsigned parties);
+
+/* A barrier's action: runs once per round, before anyone is released. A
+ * non-zero return breaks the barrier (Python: the action raised). */
+typedef int (*mproc_barrier_action_fn)(void);
+
+/* Options of a Barrier; all zero means Python's defaults. */
+typedef struct {
+  /* Run by the last party to arrive, in that party's process, while the
+   * others still wait (Python's action=). Any function of the program or
+   * of a shared library it loaded, static ones included: every process
+   * that waits finds it in its own address space. NULL: none. */
+  mproc_barrier_action_fn action;
+  /* How long a wait passed MPROC_DEFAULT_TIMEOUT waits (Python's
+   * timeout=); 0 or MPROC_INFINITE: for ever. */
+  int timeout_ms;
+} mproc_barrier_opts_t;
+
+/* Creates a barrier with an action and a default timeout (Python's
+ * Barrier(parties, action, timeout)).
+ * Params: out — receives it; parties — 1 to 32767; opts — NULL for none.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out NULL, parties out of range, a negative
+ *   timeout, an action that is not code of a loaded module),
+ *   MPROC_ERANGE (the action's module path is over 1024 bytes),
+ *   MPROC_ESYS, MPROC_ENOMEM. */
+MPROC_API int mproc_barrier_new_opts(mproc_barrier_t **out, unsigned parties,
+                                     const mproc_barrier_opts_t *opts);
 
 /* Waits until parties callers are waiting, then releases them all. index
  * (may be NULL) receives a number from 0 to parties - 1, distinct for each
  * caller of one round (its arrival order).
+ * Params: b — the barrier; timeout_ms — MPROC_INFINITE, 0, milliseconds,
+ *   or MPROC_DEFAULT_TIMEOUT for the barrier's own default; index — or NULL.
  * Returns: 0.
- * Errors: MPROC_EBROKEN (the barrier was aborted, reset while waiting, or a
- *   waiter timed out: a timeout breaks it for every waiter, as in Python),
- *   MPROC_ETIMEDOUT (timed out while a previous round was still leaving;
- *   the barrier is not broken), MPROC_EINVAL (NULL).
- * Platform: all. */
+ * Errors: MPROC_EBROKEN (the barrier was aborted, reset while waiting, its
+ *   action failed, or a waiter timed out: a timeout breaks it for every
+ *   waiter, as in Python), MPROC_ETIMEDOUT (timed out while a previous
+ *   round was still leaving; the barrier is not broken), MPROC_EINVAL
+ *   (NULL, a negative timeout other than those named). */
 MPROC_API int mproc_barrier_wait(mproc_barrier_t *b, int timeout_ms, unsigned *index);
+
+/* The default timeout the barrier was made with (opts.timeout_ms).
+ * Returns: milliseconds, or MPROC_INFINITE when there is none.
+ * Errors: MPROC_EINVAL (NULL). */
+MPROC_API int mproc_barrier_timeout(const mproc_barrier_t *b);
 
 /* Breaks the barrier: current and future waiters get MPROC_EBROKEN until
  * reset. Returns: 0. Errors: MPROC_EINVAL. Platform: all. */

@@ -2,11 +2,20 @@
  * robust mutex (park 0) guards the state; changes of state are announced
  * by bumping a sequence word (park 1) and waking everyone, who re-check.
  * If a process dies holding the mutex, the next one breaks the barrier
- * (its count may be off), so the others see MPROC_EBROKEN, not a hang. */
+ * (its count may be off), so the others see MPROC_EBROKEN, not a hang.
+ *
+ * The action (Python's Barrier(action=...)) is stored as a function
+ * reference in the shared state, so whichever process arrives last can run
+ * it: each process resolves it in its own address space, once. */
+#include <string.h>
+
+#include "fnref.h"
 #include "sync.h"
 
 struct mproc_barrier {
   mproc__sync_t s;
+  mproc_barrier_action_fn action; /* this process's address of the action */
+  bool resolved;
 };
 
 enum { FILLING = 0, DRAINING = 1, RESETTING = -1, BROKEN = -2 };
@@ -18,6 +27,9 @@ typedef struct {
   int32_t state;
   uint32_t count;
   uint32_t parties;
+  int32_t timeout_ms;  /* the default for MPROC_DEFAULT_TIMEOUT */
+  uint32_t action_len; /* 0: no action */
+  unsigned char action[MPROC__FNREF_PACKED_MAX];
 } barrier_state_t;
 
 static barrier_state_t *state(const mproc_barrier_t *b) { return b->s.mem; }
@@ -25,13 +37,62 @@ static barrier_state_t *state(const mproc_barrier_t *b) { return b->s.mem; }
 static const mproc__sync_kind_t barrier_kind = {"barrier", sizeof(mproc_barrier_t),
                                                 sizeof(barrier_state_t), 2};
 
-int mproc_barrier_new(mproc_barrier_t **out, unsigned parties) {
+int mproc_barrier_new_opts(mproc_barrier_t **out, unsigned parties,
+                           const mproc_barrier_opts_t *opts) {
   if (parties == 0 || parties > MAX_PARTIES)
     return mproc__fail(MPROC_EINVAL, "barrier_new: %u parties (1 to %u)", parties, MAX_PARTIES);
-  int rc = mproc__sync_object_new(&barrier_kind, (void **)out);
-  if (rc == 0)
-    state(*out)->parties = parties;
-  return rc;
+  mproc_barrier_opts_t o = opts ? *opts : (mproc_barrier_opts_t){0};
+  if (o.timeout_ms < 0 && o.timeout_ms != MPROC_INFINITE)
+    return mproc__fail(MPROC_EINVAL, "barrier_new: default timeout %d ms is negative",
+                       o.timeout_ms);
+  unsigned char action[MPROC__FNREF_PACKED_MAX];
+  size_t action_len = 0;
+  int rc = o.action
+               ? mproc__fnref_pack_fn((mproc__fn_t)o.action, action, sizeof action, &action_len)
+               : 0;
+  if (rc) {
+    mproc__error_prefix("barrier_new: action");
+    return rc;
+  }
+  rc = mproc__sync_object_new(&barrier_kind, (void **)out);
+  if (rc)
+    return rc;
+  barrier_state_t *st = state(*out);
+  st->parties = parties;
+  st->timeout_ms = o.timeout_ms == 0 ? MPROC_INFINITE : o.timeout_ms;
+  st->action_len = (uint32_t)action_len;
+  memcpy(st->action, action, action_len);
+  (*out)->action = o.action;
+  (*out)->resolved = true;
+  return 0;
+}
+
+int mproc_barrier_new(mproc_barrier_t **out, unsigned parties) {
+  return mproc_barrier_new_opts(out, parties, NULL);
+}
+
+/* The last party's duty, under the mutex: 0, or why the barrier breaks. */
+static int run_action(mproc_barrier_t *b) {
+  barrier_state_t *st = state(b);
+  if (st->action_len == 0)
+    return 0;
+  if (!b->resolved) {
+    mproc__fn_t fn;
+    int rc = st->action_len > sizeof st->action
+                 ? mproc__fail(MPROC_EPROTO, "the stored action is corrupt")
+                 : mproc__fnref_unpack_resolve(st->action, st->action_len, &fn);
+    if (rc) {
+      mproc__error_prefix("barrier_wait: the action cannot run in this process");
+      return MPROC_EBROKEN;
+    }
+    b->action = (mproc_barrier_action_fn)fn;
+    b->resolved = true;
+  }
+  int status = b->action();
+  if (status != 0)
+    return mproc__fail(MPROC_EBROKEN, "barrier_wait: the action returned %d (the barrier broke)",
+                       status);
+  return 0;
 }
 
 static void lock(mproc_barrier_t *b) {
@@ -62,7 +123,11 @@ static int wait_change(mproc_barrier_t *b, int64_t deadline) {
 int mproc_barrier_wait(mproc_barrier_t *b, int timeout_ms, unsigned *index) {
   if (!b)
     return mproc__fail(MPROC_EINVAL, "barrier_wait: barrier is NULL");
+  if (timeout_ms < 0 && timeout_ms != MPROC_INFINITE && timeout_ms != MPROC_DEFAULT_TIMEOUT)
+    return mproc__fail(MPROC_EINVAL, "barrier_wait: timeout %d ms is negative", timeout_ms);
   barrier_state_t *st = state(b);
+  if (timeout_ms == MPROC_DEFAULT_TIMEOUT)
+    timeout_ms = st->timeout_ms;
   int64_t deadline = mproc__deadline(timeout_ms);
   int rc = 0;
   lock(b);
@@ -79,7 +144,10 @@ int mproc_barrier_wait(mproc_barrier_t *b, int timeout_ms, unsigned *index) {
   }
   unsigned mine = st->count++;
   if (mine + 1 == st->parties) {
-    st->state = DRAINING;
+    /* As in Python, the last to arrive runs the action before anyone
+     * leaves; if it fails, every waiter gets MPROC_EBROKEN. */
+    rc = run_action(b);
+    st->state = rc ? BROKEN : DRAINING;
     notify_all(b);
   } else {
     while (st->state == FILLING)
@@ -125,6 +193,11 @@ int mproc_barrier_reset(mproc_barrier_t *b) {
   notify_all(b);
   unlock(b);
   return 0;
+}
+
+int mproc_barrier_timeout(const mproc_barrier_t *b) {
+  return b ? (int)state(b)->timeout_ms
+           : mproc__fail(MPROC_EINVAL, "barrier_timeout: barrier is NULL");
 }
 
 int mproc_barrier_parties(const mproc_barrier_t *b) {

@@ -1,10 +1,20 @@
-/* Condition: a word in shared memory counts sleepers (high 16 bits) and
- * tickets (low 16 bits). wait registers a sleeper, releases the lock and
- * takes a ticket; notify(n) turns at most n sleepers into tickets. A
- * ticket is taken by exactly one waiter, so at most n waiters return
- * "notified" however the wake-ups race, and a waiter that times out either
- * removes itself as a sleeper or, if a notify already counted it, takes
- * its ticket: no notify is lost, none is counted twice. */
+/* Condition: Python's semantics over shared memory - a notify wakes only
+ * waiters that were already waiting when it was called, notify(n) at most
+ * n of them, notify_all all of them.
+ *
+ * Waiters belong to generations. A waiter joins the open generation; a
+ * notify closes it (its waiters become eligible) and hands out at most n
+ * tickets, never more than there are eligible waiters without one. Only an
+ * eligible waiter may take a ticket, so a wait that starts after a notify
+ * (the notifier's own, say) cannot take what that notify handed out. Every
+ * count changes under the condition's lock, which every waiter holds when
+ * it registers and takes back before it returns: a waiter that timed out
+ * but was handed a ticket meanwhile takes it and returns notified, so no
+ * notification is lost and none counts twice.
+ *
+ * A notify bumps a sequence word and wakes every sleeper (not just n):
+ * the sleepers re-check under the lock, and a wakee killed before it could
+ * look cannot swallow the wake-up another waiter was owed. */
 #include <stdlib.h>
 
 #include "sync.h"
@@ -15,15 +25,34 @@ struct mproc_cond {
   bool recursive;
 };
 
-#define SLEEPER 0x10000u
-#define TICKETS 0xffffu
+/* Everything but the sequence word changes only under the lock; atomics
+ * with relaxed order because the lock orders them, and several processes
+ * (which no race detector sees) share them. */
+typedef struct {
+  mproc__park_word_t seq;    /* bumped by every notify that hands out tickets */
+  _Atomic uint32_t gen;      /* bumped by every notify: closes the open generation */
+  _Atomic uint32_t open;     /* waiters that came since the last notify */
+  _Atomic uint32_t eligible; /* earlier waiters that have no ticket yet */
+  _Atomic uint32_t tickets;  /* notifications not taken yet; never above eligible */
+} cond_state_t;
 
-static mproc__park_word_t *park(const mproc_cond_t *c) { return c->s.mem; }
-static _Atomic uint32_t *word(const mproc_cond_t *c) { return &park(c)->word; }
+#define MAX_WAITERS 0x40000000u
+
+static cond_state_t *state(const mproc_cond_t *c) { return c->s.mem; }
 static mproc__mutex_t *mutex(const mproc_cond_t *c) { return c->lock->mem; }
 
-static const mproc__sync_kind_t cond_kind = {"cond", sizeof(mproc_cond_t),
-                                             sizeof(mproc__park_word_t), 1};
+static uint32_t get(_Atomic uint32_t *v) { return atomic_load_explicit(v, memory_order_relaxed); }
+static void put(_Atomic uint32_t *v, uint32_t x) {
+  atomic_store_explicit(v, x, memory_order_relaxed);
+}
+/* Saturating: counts left wrong by a process killed half-way through an
+ * update must not wrap. */
+static void drop(_Atomic uint32_t *v) {
+  uint32_t x = get(v);
+  put(v, x ? x - 1 : 0);
+}
+
+static const mproc__sync_kind_t cond_kind = {"cond", sizeof(mproc_cond_t), sizeof(cond_state_t), 1};
 
 static int cond_new(mproc_cond_t **out, mproc__sync_t *lock, bool recursive) {
   int rc = mproc__sync_object_new(&cond_kind, (void **)out);
@@ -70,55 +99,88 @@ static int check_held(const mproc_cond_t *c, const char *op) {
   return 0;
 }
 
-/* Takes a ticket, or on timeout leaves as a sleeper: true when notified. */
-static bool await_ticket(mproc_cond_t *c, int64_t deadline) {
-  bool timed_out = false;
-  for (;;) {
-    uint32_t w = atomic_load(word(c));
-    if (w & TICKETS) {
-      if (atomic_compare_exchange_weak(word(c), &w, w - 1))
-        return true;
-    } else if (timed_out) {
-      if (atomic_compare_exchange_weak(word(c), &w, w - SLEEPER))
-        return false;
-    } else {
-      timed_out = mproc__sync_wait(&c->s, 0, park(c), w, deadline) == MPROC_ETIMEDOUT;
-    }
-  }
+/* Under the lock: takes a ticket if this waiter (of generation g) may. */
+static bool take_ticket(cond_state_t *st, uint32_t g) {
+  if (get(&st->gen) == g || get(&st->tickets) == 0)
+    return false;
+  drop(&st->tickets);
+  drop(&st->eligible);
+  return true;
+}
+
+/* Under the lock: a waiter of generation g leaves without a ticket. */
+static void leave(cond_state_t *st, uint32_t g) {
+  drop(get(&st->gen) == g ? &st->open : &st->eligible);
 }
 
 int mproc_cond_wait(mproc_cond_t *c, int timeout_ms) {
   int rc = check_held(c, "cond_wait");
   if (rc)
     return rc;
+  cond_state_t *st = state(c);
+  if (get(&st->open) + get(&st->eligible) >= MAX_WAITERS)
+    return mproc__fail(MPROC_ERANGE, "cond_wait: %u waiters already", MAX_WAITERS);
   int64_t deadline = mproc__deadline(timeout_ms);
-  uint32_t w = atomic_load(word(c));
-  do {
-    if ((w >> 16) == 0xffff)
-      return mproc__fail(MPROC_ERANGE, "cond_wait: 65535 waiters already");
-  } while (!atomic_compare_exchange_weak(word(c), &w, w + SLEEPER));
-  uint32_t depth = mproc__mutex_release_all(c->lock, 0, mutex(c));
-  bool notified = await_ticket(c, deadline);
-  rc = mproc__mutex_restore(c->lock, 0, mutex(c), depth);
-  return rc ? rc : notified ? 0 : mproc__sync_timed_out(&c->s, "wait");
+  uint32_t g = get(&st->gen);
+  put(&st->open, get(&st->open) + 1);
+  for (;;) {
+    /* Read under the lock: a notify after the release below changes it. */
+    uint32_t seen = atomic_load(&st->seq.word);
+    uint32_t depth = mproc__mutex_release_all(c->lock, 0, mutex(c));
+    bool timed_out = mproc__sync_wait(&c->s, 0, &st->seq, seen, deadline) == MPROC_ETIMEDOUT ||
+                     mproc__remaining_ms(deadline) == 0;
+    rc = mproc__mutex_restore(c->lock, 0, mutex(c), depth);
+    if (take_ticket(st, g))
+      return rc; /* notified: 0, or MPROC_EOWNERDEAD */
+    if (timed_out || rc) {
+      leave(st, g);
+      return rc ? rc : mproc__sync_timed_out(&c->s, "wait");
+    }
+  }
+}
+
+int mproc_cond_wait_for(mproc_cond_t *c, mproc_cond_predicate_fn predicate, void *ctx,
+                        int timeout_ms) {
+  int rc = check_held(c, "cond_wait_for");
+  if (rc)
+    return rc;
+  if (!predicate)
+    return mproc__fail(MPROC_EINVAL, "cond_wait_for: predicate is NULL");
+  int64_t deadline = mproc__deadline(timeout_ms);
+  while (!predicate(ctx)) {
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0)
+      return mproc__sync_timed_out(&c->s, "wait_for");
+    rc = mproc_cond_wait(c, left);
+    if (rc && rc != MPROC_ETIMEDOUT)
+      return rc; /* the lock is held; MPROC_EOWNERDEAD: the state may need repair */
+  }
+  return 0;
 }
 
 int mproc_cond_notify(mproc_cond_t *c, unsigned n) {
   int rc = check_held(c, "cond_notify");
-  if (rc)
+  if (rc || n == 0)
     return rc;
-  uint32_t w = atomic_load(word(c)), k;
-  do {
-    uint32_t sleepers = w >> 16;
-    k = n < sleepers ? n : sleepers;
-    if (k == 0)
-      return 0;
-  } while (!atomic_compare_exchange_weak(word(c), &w, w - k * SLEEPER + k));
-  mproc__sync_wake(&c->s, 0, park(c), k);
+  cond_state_t *st = state(c);
+  uint32_t open = get(&st->open);
+  if (open) {
+    put(&st->eligible, get(&st->eligible) + open);
+    put(&st->open, 0);
+    put(&st->gen, get(&st->gen) + 1);
+  }
+  uint32_t eligible = get(&st->eligible), tickets = get(&st->tickets);
+  uint32_t unticketed = eligible > tickets ? eligible - tickets : 0;
+  uint32_t k = n < unticketed ? n : unticketed;
+  if (k == 0)
+    return 0;
+  put(&st->tickets, tickets + k);
+  atomic_fetch_add(&st->seq.word, 1);
+  mproc__sync_wake(&c->s, 0, &st->seq, MPROC__WAKE_ALL);
   return 0;
 }
 
-int mproc_cond_notify_all(mproc_cond_t *c) { return mproc_cond_notify(c, 0xffffu); }
+int mproc_cond_notify_all(mproc_cond_t *c) { return mproc_cond_notify(c, UINT32_MAX); }
 
 static void cond_release(void *obj) {
   mproc_cond_t *c = obj;

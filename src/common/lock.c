@@ -29,6 +29,12 @@ int mproc_lock_release(mproc_lock_t *l) {
   return mproc__mutex_release(&l->s, 0, state(&l->s), false, true);
 }
 
+int mproc_lock_locked(const mproc_lock_t *l) {
+  if (!l)
+    return mproc__fail(MPROC_EINVAL, "lock_locked: lock is NULL");
+  return atomic_load(&state(&l->s)->park.word) != 0;
+}
+
 void mproc_lock_free(mproc_lock_t *l) { mproc__sync_object_free(l); }
 
 int mproc_rlock_new(mproc_rlock_t **out) {
@@ -45,6 +51,12 @@ int mproc_rlock_release(mproc_rlock_t *l) {
   if (!l)
     return mproc__fail(MPROC_EINVAL, "rlock_release: lock is NULL");
   return mproc__mutex_release(&l->s, 0, state(&l->s), true, false);
+}
+
+int mproc_rlock_locked(const mproc_rlock_t *l) {
+  if (!l)
+    return mproc__fail(MPROC_EINVAL, "rlock_locked: lock is NULL");
+  return atomic_load(&state(&l->s)->park.word) != 0;
 }
 
 void mproc_rlock_free(mproc_rlock_t *l) { mproc__sync_object_free(l); }
