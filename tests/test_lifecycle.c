@@ -282,6 +282,57 @@ static void wait_on_sentinels(void **state) {
   mproc_process_free(idle);
 }
 
+/* wait.h: every ready object, in one call, whichever kinds are mixed -
+ * even when arming one already found it ready. */
+static void wait_reports_every_ready_object(void **state) {
+  mproc_process_t *p;
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_int(a, 0));
+  p = start_child(t_exit_code, a);
+  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+  mproc_queue_t *q1, *q2;
+  ASSERT_OK(mproc_queue_new(&q1, NULL));
+  ASSERT_OK(mproc_queue_new(&q2, NULL));
+  mproc_conn_t *r1, *w1, *r2, *w2;
+  ASSERT_OK(mproc_pipe(&r1, &w1, false));
+  ASSERT_OK(mproc_pipe(&r2, &w2, true));
+  mproc_waitable_t w[7] = {
+      mproc_waitable_sentinel(mproc_process_sentinel(p)), /* 0: ended */
+      mproc_waitable_queue(q1),                           /* 1: has a message */
+      mproc_waitable_conn(r1),                            /* 2: has data */
+      mproc_waitable_process(p),                          /* 3: ended */
+      mproc_waitable_queue(q2),                           /* 4: empty */
+      mproc_waitable_conn(r2),                            /* 5: has data */
+      mproc_waitable_conn(w2),                            /* 6: nothing sent its way */
+  };
+  size_t ready[7], nready;
+  ASSERT_OK(mproc_queue_put_bytes(q1, "m", 1, 0));
+  ASSERT_OK(mproc_conn_send_bytes(w1, "d", 1));
+  ASSERT_OK(mproc_conn_send_bytes(w2, "d", 1));
+  for (int round = 0; round < 3; round++) {
+    ASSERT_OK(mproc_wait(w, 7, round == 0 ? 0 : TEST_WAIT_MS, ready, &nready));
+    assert_int_equal(nready, 5);
+    size_t want[5] = {0, 1, 2, 3, 5};
+    for (size_t i = 0; i < 5; i++)
+      assert_int_equal(ready[i], want[i]);
+  }
+  /* Pairs, each with the queue first (it is found ready while arming). */
+  mproc_waitable_t pairs[3][2] = {{w[1], w[0]}, {w[1], w[2]}, {w[5], w[0]}};
+  for (int i = 0; i < 3; i++) {
+    ASSERT_OK(mproc_wait(pairs[i], 2, 0, ready, &nready));
+    assert_int_equal(nready, 2);
+  }
+  mproc_conn_free(r1);
+  mproc_conn_free(w1);
+  mproc_conn_free(r2);
+  mproc_conn_free(w2);
+  mproc_queue_free(q1);
+  mproc_queue_free(q2);
+  mproc_process_free(p);
+  mproc_args_free(a);
+}
+
 static void wait_rejects_bad_input(void **state) {
   mproc_process_t *idle;
   ASSERT_OK(mproc_process_new(&idle, t_exit_code, NULL, NULL));
@@ -681,11 +732,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(fork_in_a_threaded_process_warns),
   };
   const struct CMUnitTest waiting[] = {
-      cmocka_unit_test(wait_on_processes),
-      cmocka_unit_test(wait_on_more_than_64),
-      cmocka_unit_test(wait_on_sentinels),
-      cmocka_unit_test(wait_rejects_bad_input),
-      cmocka_unit_test(active_children_and_no_zombies),
+      cmocka_unit_test(wait_on_processes),      cmocka_unit_test(wait_on_more_than_64),
+      cmocka_unit_test(wait_on_sentinels),      cmocka_unit_test(wait_reports_every_ready_object),
+      cmocka_unit_test(wait_rejects_bad_input), cmocka_unit_test(active_children_and_no_zombies),
   };
   const struct CMUnitTest daemons[] = {
       cmocka_unit_test(parent_calls_in_the_main_process),

@@ -77,7 +77,7 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
   if (rc)
     return rc;
   intptr_t *handles = malloc((n ? n : 1) * sizeof *handles);
-  bool *flags = malloc((n ? n : 1) * sizeof *flags);
+  bool *flags = malloc((n ? 2 * n : 1) * sizeof *flags); /* arm-time, then polled */
   if (!handles || !flags) {
     free(handles);
     free(flags);
@@ -116,11 +116,14 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
       }
     }
     if (nsent && rc == 0) {
-      bool any_now = false;
+      /* Every handle is looked at, even when arming already found one
+       * ready: the call reports every ready object, not the first. */
+      bool *polled = flags + nsent;
       for (size_t i = 0; i < nsent; i++)
-        any_now |= flags[i];
-      if (!any_now)
-        mproc__os_wait_handles(handles + k, nsent, 0, flags);
+        polled[i] = false;
+      mproc__os_wait_handles(handles + k, nsent, 0, polled);
+      for (size_t i = 0; i < nsent; i++)
+        flags[i] |= polled[i];
       size_t j = 0;
       for (size_t i = 0; i < n; i++) {
         if (objs[i].kind != MPROC__WAIT_SENTINEL && !armed(&objs[i]))
