@@ -167,6 +167,42 @@ static void maxsize_counts_messages(void **state) {
   mproc_queue_free(q);
 }
 
+/* A put that times out in the middle of a stream withdraws its message:
+ * it counts nowhere - size, empty, full, maxsize, join - at once, before
+ * any consumer passes over what it left in the ring. */
+static void withdrawn_put_counts_nowhere(void **state) {
+  mproc_queue_t *q = new_queue(1, 1024, true);
+  size_t big = 300 * 1024;
+  unsigned char *m = calloc(1, big);
+  assert_non_null(m);
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_queue_put_bytes(q, m, big, 200));
+  assert_int_equal(mproc_queue_size(q), 0);
+  assert_true(mproc_queue_empty(q));
+  assert_false(mproc_queue_full(q));
+  ASSERT_OK(mproc_queue_join(q, 0));
+  ASSERT_OK(mproc_queue_put_bytes(q, "s", 1, 0)); /* maxsize 1 allows it */
+  assert_int_equal(mproc_queue_size(q), 1);
+  assert_true(mproc_queue_full(q));
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_queue_join(q, 0));
+  char c = 0;
+  size_t len;
+  ASSERT_OK(mproc_queue_get_bytes_into(q, &c, 1, &len, 0)); /* skips the withdrawn one */
+  assert_int_equal(c, 's');
+  ASSERT_ERR(MPROC_EEMPTY, mproc_queue_get_bytes_into(q, &c, 1, &len, 0));
+  assert_int_equal(mproc_queue_size(q), 0);
+  ASSERT_OK(mproc_queue_task_done(q));
+  ASSERT_OK(mproc_queue_join(q, 0));
+  ASSERT_ERR(MPROC_EVALUE, mproc_queue_task_done(q)); /* the withdrawn one is no task */
+  mproc_queue_free(q);
+  /* Withdrawn with nothing else around: get finds nothing at all. */
+  q = new_queue(0, 1024, false);
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_queue_put_bytes(q, m, big, 50));
+  ASSERT_ERR(MPROC_EEMPTY, mproc_queue_get_bytes_into(q, &c, 1, &len, 0));
+  assert_true(mproc_queue_empty(q));
+  mproc_queue_free(q);
+  free(m);
+}
+
 static void into_too_small_keeps_the_message(void **state) {
   mproc_queue_t *q = new_queue(0, 0, false);
   ASSERT_OK(mproc_queue_put_bytes(q, "hello", 5, 0));
@@ -252,6 +288,8 @@ static void bad_input(void **state) {
   char c;
   ASSERT_ERR(MPROC_EINVAL, mproc_queue_new(NULL, NULL));
   ASSERT_ERR(MPROC_ERANGE, mproc_queue_new(&r, &huge));
+  mproc_queue_opts_t many = {.maxsize = (size_t)UINT32_MAX + 1};
+  ASSERT_ERR(MPROC_ERANGE, mproc_queue_new(&r, &many));
   ASSERT_ERR(MPROC_EINVAL, mproc_queue_put_bytes(NULL, "x", 1, 0));
   ASSERT_ERR(MPROC_EINVAL, mproc_queue_put_bytes(q, NULL, 1, 0));
   ASSERT_ERR(MPROC_EINVAL, mproc_queue_put_bytes(q, "x", 1, -5));
@@ -860,6 +898,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(fifo_and_sizes),
       cmocka_unit_test(nowait_and_timeouts),
       cmocka_unit_test(maxsize_counts_messages),
+      cmocka_unit_test(withdrawn_put_counts_nowhere),
       cmocka_unit_test(into_too_small_keeps_the_message),
       cmocka_unit_test(close_drains_then_fails),
       cmocka_unit_test(close_wakes_a_blocked_get),

@@ -216,13 +216,18 @@ static void count_done(mproc_queue_t *q) {
   signal(q, PARK_ALL_DONE);
 }
 
-/* Ends an open stream with an ABORT record (its room is always kept). */
+/* Ends an open stream with an ABORT record (its room is always kept). The
+ * withdrawn message stops counting at once - for size, empty, full,
+ * maxsize and join - so consumers that pass the ABORT later count nothing. */
 static void abort_stream(mproc_queue_t *q) {
   side_t *put = &q->sh->put;
   uint64_t tail = atomic_load_explicit(&put->pos, memory_order_relaxed);
   tail = write_record(q, tail, REC_ABORT, NULL, 0, 0);
-  commit(put, tail, atomic_load_explicit(&put->count, memory_order_relaxed), 0);
+  commit(put, tail, atomic_load_explicit(&put->count, memory_order_relaxed) - 1, 0);
   signal(q, PARK_NOT_EMPTY);
+  signal(q, PARK_NOT_FULL); /* maxsize allows one more */
+  if (q->sh->joinable)
+    signal(q, PARK_ALL_DONE);
 }
 
 /* After taking the put lock over from a dead producer. */
@@ -520,19 +525,17 @@ static int take_stream(mproc_queue_t *q, sink_t *k) {
       if (rc)
         return rc;
     }
-    bool ends = r.kind == REC_LAST || r.kind == REC_ABORT;
     if (r.kind == REC_LAST && k->got != k->total)
       return mproc__fail(MPROC_EPROTO,
                          "queue_get: a streamed message ended after %llu of %llu "
                          "bytes",
                          (unsigned long long)k->got, (unsigned long long)k->total);
-    consume(q, record_end(q, head, &r), ends);
+    /* A withdrawn message was uncounted by its ABORT: nothing finishes. */
+    consume(q, record_end(q, head, &r), r.kind == REC_LAST);
     if (r.kind == REC_LAST)
       return 1;
     if (r.kind == REC_ABORT) {
       sink_drop(k);
-      if (q->sh->joinable)
-        count_done(q);
       return 0;
     }
   }
@@ -596,9 +599,10 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
       break;
     const unsigned char *payload = q->ring + (head & (sh->capacity - 1)) + HEADER;
     if (r.kind != REC_WHOLE && r.kind != REC_FIRST) {
-      /* A PAD; or the rest of a message whose consumer died, or that its
-       * producer withdrew: skipped, the end counted as a message gone. */
-      bool ends = r.kind == REC_LAST || r.kind == REC_ABORT;
+      /* A PAD; or the rest of a message whose consumer died (its LAST
+       * counts as a message gone), or that its producer withdrew (its
+       * ABORT already uncounted it): skipped. */
+      bool ends = r.kind == REC_LAST;
       consume(q, record_end(q, head, &r), ends);
       if (ends && sh->joinable)
         count_done(q);
@@ -763,6 +767,9 @@ int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts) {
   if (!out)
     return mproc__fail(MPROC_EINVAL, "queue_new: out is NULL");
   mproc_queue_opts_t o = opts ? *opts : (mproc_queue_opts_t){0};
+  if ((uint64_t)o.maxsize > UINT32_MAX)
+    return mproc__fail(MPROC_ERANGE, "queue_new: maxsize %llu is above %u",
+                       (unsigned long long)o.maxsize, UINT32_MAX);
   size_t want = o.capacity_bytes ? o.capacity_bytes : MPROC_QUEUE_DEFAULT_CAPACITY;
   if (want > MPROC_QUEUE_MAX_CAPACITY)
     return mproc__fail(MPROC_ERANGE, "queue_new: capacity %zu bytes is above %zu", want,
