@@ -243,9 +243,6 @@ int mproc__os_fnref_resolve(const mproc__fnref_t *ref, mproc__fn_t *fn);
 
 typedef struct mproc__os_child mproc__os_child_t;
 
-/* Extra handles a spawned child inherits: the handle table. */
-#define MPROC__MAX_INHERIT 32
-
 /* How one handle of the table reaches a spawned child: inherited (value: its
  * value there), or as bytes the child turns into its own handle with
  * mproc__os_handle_import (a Windows socket: a WSAPROTOCOL_INFOW made for
@@ -262,17 +259,20 @@ int mproc__os_handle_import(const void *blob, size_t len, intptr_t *out);
 
 typedef struct {
   const char *exe;                  /* NULL: the running executable */
+  const char *marker;               /* argv[1] of the child: what tells it is a child */
   bool daemon;                      /* dies with this process, even if it is killed */
-  const intptr_t *inherit;          /* descriptors / HANDLEs to pass on */
-  size_t ninherit;                  /* at most MPROC__MAX_INHERIT */
-  mproc__child_handle_t *inherited; /* receives how the child gets each */
+  const intptr_t *inherit;          /* descriptors / HANDLEs to pass on (the handle table) */
+  size_t ninherit;                  /* as many as the OS allows */
+  mproc__child_handle_t *inherited; /* ninherit entries: receive how the child gets each
+                                       (blobs malloc'd; the caller frees them) */
 } mproc__spawn_opts_t;
 
-/* Starts the executable with the marker argument --mproc-child <token> and a
- * private channel; *parent_end receives this side of it. The child inherits
- * the channel, this process's parent link (see below; *child_link receives
- * the value the child sees) and the standard streams only. MPROC_ECHILD
- * (with the OS reason) when the executable cannot be run. */
+/* Starts the executable with the arguments <marker> <token> and a private
+ * channel; *parent_end receives this side of it. The child inherits the
+ * channel, this process's parent link (see below; *child_link receives
+ * the value the child sees), the handle table and the standard streams
+ * only. MPROC_ECHILD (with the OS reason) when the executable cannot be
+ * run. */
 int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                     mproc__stream_t *parent_end, intptr_t *child_link);
 
@@ -305,9 +305,13 @@ void mproc__os_child_free(mproc__os_child_t *c);
 /* ---- forkserver (forkserver.c) ------------------------------------------ */
 
 /* The forkserver start method (forkserver.c): the same contract as
- * mproc__os_spawn, served by the server at the end of ctl. */
+ * mproc__os_spawn (o->exe and o->marker aside: the server's own), served by
+ * the server at the end of ctl; the child also gets the caller's standard
+ * streams as they are now. MPROC__ESERVER_GONE when the server is not there
+ * to take the request (it died): nothing was started. */
 int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                               mproc__stream_t *parent_end, intptr_t *child_link);
+#define MPROC__ESERVER_GONE (-1000) /* internal: never returned by a public function */
 /* The server's loop, run as the target of a spawned process; returns when
  * ctl reaches end-of-file (its parent is gone or done). Each forked child
  * calls child_entry with its channel token and never comes back. */

@@ -149,6 +149,16 @@ static void garbage_bootstrap_messages(void **state) {
   pre[4] = 5;                                                   /* the current version */
   pre[8] = 0xff, pre[9] = 0xff, pre[10] = 0xff, pre[11] = 0xff; /* header of 4 GiB */
   expect_report(pre, sizeof pre, "bad lengths");
+  /* Arguments claimed at 8 GiB: refused before anything is allocated. */
+  unsigned char big[24] = {'M', 'P', 'R', 'C', 5, 0, 0, 0, 1};
+  big[20] = 2; /* args_len = 2^33 */
+  expect_report(big, sizeof big, "bad lengths");
+  /* Claimed at 1 GiB, then the parent goes away after a few bytes: memory
+   * grows only with what arrives, and the report says what was cut short. */
+  unsigned char claim[24 + 1 + 10] = {'M', 'P', 'R', 'C', 5, 0, 0, 0, 1};
+  claim[19] = 0x40; /* args_len = 2^30 */
+  claim[24] = 0x90; /* the header: [] */
+  expect_report(claim, sizeof claim, "in the arguments");
   unsigned char bad_header[24 + 3] = {'M', 'P', 'R', 'C', 5, 0, 0, 0, 3};
   bad_header[24] = 0x92, bad_header[25] = 0x01, bad_header[26] = 0x02; /* [1, 2] */
   expect_report(bad_header, sizeof bad_header, "header has 2 fields");

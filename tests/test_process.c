@@ -13,6 +13,8 @@
 #  include <errno.h>
 #  include <fcntl.h>
 #  include <sched.h>
+#else
+#  include <io.h> /* dup, dup2 */
 #endif
 
 /* ---- helper roles (targets) ------------------------------------------- */
@@ -519,6 +521,141 @@ static void spawn_children_inherit_only_what_they_need(void **state) {
   mproc_args_free(a);
 }
 
+/* args[0]: text. Prints it to stdout (and flushes: the exit path does too). */
+static int t_print(const mproc_args_t *args) {
+  const char *text;
+  if (mproc_args_get_str(args, 0, &text))
+    return 1;
+  printf("%s\n", text);
+  return 0;
+}
+
+/* A parent that points its stdout at a file and starts a child: the
+ * child's output goes to the file under every start method (the
+ * forkserver's children used to print where the server's stdout was). */
+static void children_print_where_the_parent_points_stdout(void **state) {
+  char path[128];
+  temp_name(path, sizeof path, "stdout");
+  fflush(stdout);
+  int saved = dup(1);
+  assert_true(saved >= 0);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_true(dup2(fileno(f), 1) != -1); /* Windows: 0; POSIX: 1 */
+  fclose(f);
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, "into the file"));
+  int code = run_child(t_print, a);
+  fflush(stdout);
+  dup2(saved, 1);
+  close(saved);
+  assert_int_equal(code, 0);
+  size_t n;
+  char *got = (char *)read_file(path, &n);
+  assert_non_null(got);
+  assert_true(n >= 13 && memcmp(got, "into the file", 13) == 0);
+  free(got);
+  remove(path);
+  mproc_args_free(a);
+}
+
+/* args: n queues. Puts into each; 0 when all took a message. */
+static int t_use_queues(const mproc_args_t *args) {
+  size_t n = mproc_args_count(args);
+  for (size_t i = 0; i < n; i++) {
+    mproc_queue_t *q;
+    if (mproc_args_get_queue(args, i, &q) || mproc_queue_put_bytes(q, &i, sizeof i, 0))
+      return 1;
+  }
+  return 0;
+}
+
+/* args: n locked Values. Adds i + 1 to each under its lock. */
+static int t_use_values(const mproc_args_t *args) {
+  size_t n = mproc_args_count(args);
+  for (size_t i = 0; i < n; i++) {
+    mproc_value_t *v;
+    if (mproc_args_get_value(args, i, &v) || mproc_rlock_acquire(mproc_value_lock(v), TEST_WAIT_MS))
+      return 1;
+    *(int64_t *)mproc_value_ptr(v) += (int64_t)i + 1;
+    mproc_rlock_release(mproc_value_lock(v));
+  }
+  return 0;
+}
+
+/* A tuple of many objects needs as many handles as its objects take on
+ * the platform - more on Windows - and starts alike everywhere. */
+static void many_objects_in_one_tuple(void **state) {
+  enum { QUEUES = 40, VALUES = 60 };
+  mproc_queue_t *q[QUEUES];
+  mproc_value_t *v[VALUES];
+  mproc_args_t *qa, *va;
+  ASSERT_OK(mproc_args_new(&qa));
+  ASSERT_OK(mproc_args_new(&va));
+  for (int i = 0; i < QUEUES; i++) {
+    ASSERT_OK(mproc_queue_new(&q[i], &(mproc_queue_opts_t){.capacity_bytes = 1024}));
+    ASSERT_OK(mproc_args_add_queue(qa, q[i]));
+  }
+  for (int i = 0; i < VALUES; i++) {
+    ASSERT_OK(mproc_value_new(&v[i], MPROC_T_I64, NULL));
+    ASSERT_OK(mproc_args_add_value(va, v[i]));
+  }
+  assert_int_equal(run_child(t_use_queues, qa), 0);
+  assert_int_equal(run_child(t_use_values, va), 0);
+  for (size_t i = 0; i < QUEUES; i++) {
+    size_t got = 99, len;
+    ASSERT_OK(mproc_queue_get_bytes_into(q[i], &got, sizeof got, &len, 0));
+    assert_int_equal(got, i);
+    mproc_queue_free(q[i]);
+  }
+  for (int i = 0; i < VALUES; i++) {
+    assert_int_equal(*(int64_t *)mproc_value_ptr(v[i]), i + 1);
+    mproc_value_free(v[i]);
+  }
+  mproc_args_free(qa);
+  mproc_args_free(va);
+}
+
+#ifndef _WIN32
+/* Writes getppid() - the forkserver, for its children - to args[0]. */
+static int t_report_kernel_parent(const mproc_args_t *args) {
+  const char *path;
+  if (mproc_args_get_str(args, 0, &path))
+    return 1;
+  int64_t ppid = getppid();
+  return write_file(path, &ppid, sizeof ppid) ? 2 : 0;
+}
+#endif
+
+/* A forkserver killed by someone is replaced: every start right after the
+ * kill succeeds. */
+static void a_killed_forkserver_is_replaced(void **state) {
+  if (mproc_get_start_method() != MPROC_START_FORKSERVER)
+    skip();
+#ifndef _WIN32
+  char path[128];
+  temp_name(path, sizeof path, "server");
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, path));
+  for (int round = 0; round < 3; round++) {
+    assert_int_equal(run_child(t_report_kernel_parent, a), 0);
+    size_t n;
+    int64_t *server = (int64_t *)read_file(path, &n);
+    assert_non_null(server);
+    assert_int_equal(n, sizeof *server);
+    assert_true(*server != mproc_current_pid());
+    assert_int_equal(kill((pid_t)*server, SIGKILL), 0);
+    free(server);
+    for (int i = 0; i < 20; i++)
+      assert_int_equal(run_child(t_set_global, NULL), 42);
+  }
+  remove(path);
+  mproc_args_free(a);
+#endif
+}
+
 static void target_in_a_shared_library(void **state) {
   mproc_args_t *a;
   ASSERT_OK(mproc_args_new(&a));
@@ -549,6 +686,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(cpu_count_honours_affinity),
       cmocka_unit_test(spawn_children_inherit_only_what_they_need),
       cmocka_unit_test(target_in_a_shared_library),
+      cmocka_unit_test(children_print_where_the_parent_points_stdout),
+      cmocka_unit_test(many_objects_in_one_tuple),
+      cmocka_unit_test(a_killed_forkserver_is_replaced),
   };
   const struct CMUnitTest exitcodes[] = {
       cmocka_unit_test(exit_codes_0_to_255),

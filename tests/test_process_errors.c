@@ -21,6 +21,10 @@ static void bad_arguments(void **state) {
   ASSERT_ERR(MPROC_EINVAL, mproc_process_new(&p, NULL, NULL, NULL));
   mproc_process_opts_t bad = {.start_method = (mproc_start_method_t)99};
   ASSERT_ERR(MPROC_EINVAL, mproc_process_new(&p, t_zero, NULL, &bad));
+  /* A name the bootstrap could not carry is refused here, not by a child
+   * left waiting for a message that never comes. */
+  mproc_process_opts_t bad_name = {.name = "caf\xe9"};
+  ASSERT_ERR(MPROC_EINVAL, mproc_process_new(&p, t_zero, NULL, &bad_name));
   ASSERT_ERR(MPROC_EINVAL, mproc_process_start(NULL));
   ASSERT_ERR(MPROC_EINVAL, mproc_process_join(NULL, 0));
   ASSERT_ERR(MPROC_EINVAL, mproc_process_is_alive(NULL));

@@ -350,10 +350,21 @@ static int pack_object(msgpack_packer *pk, const item_t *it, mproc__handle_table
     return MPROC_ENOTSUP;
   size_t n = 0;
   mproc__object_info_t info = {0};
-  int rc = it->v.obj.cls->export_handles(it->v.obj.p, table->h + table->n,
-                                         MPROC__MAX_INHERIT - table->n, &n, &info);
+  int rc = mproc__handle_table_reserve(table, MPROC__OBJECT_HANDLES_MAX);
   if (rc)
     return rc;
+  rc = it->v.obj.cls->export_handles(it->v.obj.p, table->h + table->n, MPROC__OBJECT_HANDLES_MAX,
+                                     &n, &info);
+  if (rc == MPROC_ERANGE)
+    return mproc__fail(MPROC_ERANGE, "args: a %s needs more than %d handles", it->v.obj.cls->name,
+                       MPROC__OBJECT_HANDLES_MAX);
+  if (rc)
+    return rc;
+  if (table->n > UINT32_MAX - n) {
+    for (size_t i = 0; i < n; i++)
+      mproc__os_close_handle(table->h[table->n + i]);
+    return mproc__fail(MPROC_ERANGE, "args: more than 2^32 handles");
+  }
   unsigned char body[OBJECT_HEAD + MPROC__OBJECT_INFO_MAX] = {(unsigned char)it->type, info.flags};
   mproc__put_u32(body + 2, (uint32_t)table->n);
   body[6] = (unsigned char)n;
@@ -412,19 +423,15 @@ static int encode(const mproc_args_t *a, void **buf, size_t *len, mproc__handle_
     return rc;
   msgpack_packer pk;
   msgpack_packer_init(&pk, &b, buf_write);
+  size_t first = table ? table->n : 0;
   rc = pack(&pk, a, table);
   if (rc != 0) {
     mproc__buf_free(&b);
-    if (table)
-      mproc__handle_table_close(table);
+    while (table && table->n > first)
+      mproc__os_close_handle(table->h[--table->n]);
     if (rc == MPROC_ENOTSUP)
       return mproc__fail(MPROC_ENOTSUP, "args_encode: the tuple holds an IPC object, which "
                                         "only mproc_process_new can pass on (for now)");
-    if (rc == MPROC_ERANGE)
-      return mproc__fail(MPROC_ERANGE,
-                         "args_encode: the objects of one tuple need more than %d "
-                         "handles",
-                         MPROC__MAX_INHERIT);
     return rc < -1 ? rc : mproc__fail(MPROC_ENOMEM, "args_encode: out of memory");
   }
   *buf = b.data;
@@ -438,14 +445,46 @@ int mproc_args_encode(const mproc_args_t *a, void **buf, size_t *len) {
 
 int mproc__args_encode_objects(const mproc_args_t *a, void **buf, size_t *len,
                                mproc__handle_table_t *table) {
-  table->n = 0;
   return encode(a, buf, len, table);
 }
 
-void mproc__handle_table_close(mproc__handle_table_t *table) {
-  for (size_t i = 0; i < table->n; i++)
-    mproc__os_close_handle(table->h[i]);
-  table->n = 0;
+int mproc__handle_table_reserve(mproc__handle_table_t *t, size_t extra) {
+  if (t->cap - t->n >= extra)
+    return 0;
+  if (extra > SIZE_MAX / sizeof *t->h / 2 - t->n)
+    return mproc__fail(MPROC_ENOMEM, "handle table: out of memory");
+  size_t cap = t->cap ? t->cap : 16;
+  while (cap - t->n < extra)
+    cap *= 2;
+  intptr_t *h = realloc(t->h, cap * sizeof *h);
+  if (!h)
+    return mproc__fail(MPROC_ENOMEM, "handle table: out of memory");
+  t->h = h;
+  t->cap = cap;
+  return 0;
+}
+
+int mproc__handle_table_push(mproc__handle_table_t *t, intptr_t h) {
+  int rc = mproc__handle_table_reserve(t, 1);
+  if (rc) {
+    mproc__os_close_handle(h);
+    return rc;
+  }
+  t->h[t->n++] = h;
+  return 0;
+}
+
+void mproc__handle_table_close(mproc__handle_table_t *t) {
+  for (size_t i = 0; i < t->n; i++)
+    mproc__os_close_handle(t->h[i]);
+  t->n = 0;
+}
+
+void mproc__handle_table_free(mproc__handle_table_t *t) {
+  mproc__handle_table_close(t);
+  free(t->h);
+  t->h = NULL;
+  t->cap = 0;
 }
 
 /* ---- decoding ----------------------------------------------------------- */
@@ -454,8 +493,8 @@ void mproc__handle_table_close(mproc__handle_table_t *table) {
 typedef struct {
   const intptr_t *h;
   size_t n;
-  bool take;     /* take ownership of each handle (else duplicate it) */
-  uint64_t used; /* bit i: handle i was taken */
+  bool take;  /* take ownership of each handle (else duplicate it) */
+  bool *used; /* take: used[i] once handle i was taken */
 } handles_t;
 
 static int convert(const msgpack_object_array *arr, mproc_args_t **out, handles_t *hs);
@@ -482,17 +521,17 @@ static int convert_object(mproc_args_t *t, const msgpack_object_ext *e, handles_
   uint32_t first = mproc__get_u32(body + 2), n = body[6];
   if (!hs)
     return mproc__fail(MPROC_EPROTO, "args_decode: an IPC object outside a handle table");
-  bool ok = cls && n > 0 && first < hs->n && n <= hs->n - first;
+  bool ok = cls && n > 0 && n <= MPROC__OBJECT_HANDLES_MAX && first < hs->n && n <= hs->n - first;
   for (uint32_t i = 0; ok && hs->take && i < n; i++)
-    ok = !((hs->used >> (first + i)) & 1);
+    ok = !hs->used[first + i];
   if (!ok)
     return mproc__fail(MPROC_EPROTO, "args_decode: a bad IPC object reference");
-  intptr_t h[MPROC__MAX_INHERIT];
+  intptr_t h[MPROC__OBJECT_HANDLES_MAX];
   int rc = 0;
   for (uint32_t i = 0; i < n; i++) {
     h[i] = hs->h[first + i];
     if (hs->take)
-      hs->used |= (uint64_t)1 << (first + i);
+      hs->used[first + i] = true;
     else if ((rc = mproc__os_dup_handle(h[i], &h[i])) != 0) {
       while (i-- > 0)
         mproc__os_close_handle(h[i]);
@@ -594,6 +633,15 @@ int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {
 
 int mproc__args_decode_objects(mproc_args_t **out, const void *buf, size_t len,
                                const intptr_t *handles, size_t n, bool take) {
-  handles_t hs = {handles, n, take, 0};
-  return decode(out, buf, len, &hs);
+  handles_t hs = {handles, n, take, NULL};
+  if (take && n && !(hs.used = calloc(n, sizeof *hs.used)))
+    return mproc__fail(MPROC_ENOMEM, "args_decode: out of memory");
+  int rc = decode(out, buf, len, &hs);
+  /* What no object took is of no use to anyone: close it, whatever the
+   * outcome, so a hostile table cannot leak descriptors into a child. */
+  for (size_t i = 0; take && i < n; i++)
+    if (!hs.used[i])
+      mproc__os_close_handle(handles[i]);
+  free(hs.used);
+  return rc;
 }

@@ -13,8 +13,8 @@ enum { MPROC__EXT_OBJECT = 1 }; /* the MessagePack extension type */
 
 /* What travels beside an object's handles: a flags byte and up to
  * MPROC__OBJECT_INFO_MAX bytes the class appends (regions' ids and
- * offsets, an element type, a length). Little-endian on the wire. */
-#define MPROC__OBJECT_INFO_MAX 64
+ * offsets, an element type, a length, a segment's name). Little-endian on the wire. */
+#define MPROC__OBJECT_INFO_MAX 240
 typedef struct {
   uint8_t flags;
   uint8_t len;
@@ -67,18 +67,36 @@ int mproc__args_get_object(const mproc_args_t *a, size_t i, const mproc__object_
     return mproc__args_get_object(a, i, &cls, (void **)out);                                       \
   }
 
+/* The most handles one object exports (a Condition on Windows: two
+ * regions and their wait objects). */
+#define MPROC__OBJECT_HANDLES_MAX 32
+
+/* The handles that travel beside an encoded tuple: as many as its objects
+ * need, bounded only by memory and the OS. Zero-initialise; free with
+ * mproc__handle_table_free. */
 typedef struct {
-  intptr_t h[MPROC__MAX_INHERIT];
+  intptr_t *h;
   size_t n;
+  size_t cap;
 } mproc__handle_table_t;
 
-/* Encodes a, putting a new handle for each object into table (the caller
- * owns them: mproc__handle_table_close). */
+/* Room for extra more entries: MPROC_ENOMEM or 0. */
+int mproc__handle_table_reserve(mproc__handle_table_t *t, size_t extra);
+/* Appends h (the table owns it from now on; closed if there is no room). */
+int mproc__handle_table_push(mproc__handle_table_t *t, intptr_t h);
+/* Closes every handle; the table is empty (its storage is kept). */
+void mproc__handle_table_close(mproc__handle_table_t *t);
+/* Closes every handle and frees the storage. */
+void mproc__handle_table_free(mproc__handle_table_t *t);
+
+/* Encodes a, appending a new handle for each object to table (the caller
+ * owns them). On failure the handles this call added are closed. */
 int mproc__args_encode_objects(const mproc_args_t *a, void **buf, size_t *len,
                                mproc__handle_table_t *table);
-void mproc__handle_table_close(mproc__handle_table_t *table);
-/* Decodes with a handle table: take = the objects take the handles over
- * (each at most once); else each gets its own duplicate. */
+/* Decodes with a handle table. take: the objects take the handles over
+ * (each at most once), and every handle no object took is closed, on
+ * success and on failure alike; else each object gets its own duplicate
+ * and the table stays the caller's. */
 int mproc__args_decode_objects(mproc_args_t **out, const void *buf, size_t len,
                                const intptr_t *handles, size_t n, bool take);
 

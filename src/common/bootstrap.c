@@ -99,6 +99,29 @@ static int read_exact(mproc__stream_t *s, void *p, size_t n, const char *what) {
   return 0;
 }
 
+/* Reads n bytes into a buffer that grows only as they arrive, so a
+ * preamble that claims more than the sender has costs no more memory than
+ * what was really sent. */
+static int read_growing(mproc__stream_t *s, size_t n, unsigned char **out) {
+  enum { STEP = 1 << 20 };
+  mproc__buf_t b = {0};
+  int rc = mproc__buf_reserve(&b, 1);
+  while (rc == 0 && b.len < n) {
+    size_t want = n - b.len < STEP ? n - b.len : STEP;
+    rc = mproc__buf_reserve(&b, want);
+    if (!rc)
+      rc = read_exact(s, b.data + b.len, want, "arguments");
+    if (!rc)
+      b.len += want;
+  }
+  if (rc) {
+    mproc__buf_free(&b);
+    return rc;
+  }
+  *out = b.data;
+  return 0;
+}
+
 static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
   const char *module, *name, *identity;
   const void *id;
@@ -125,9 +148,10 @@ static int parse_header(const mproc_args_t *h, mproc__boot_t *b) {
   if (id_len > sizeof b->target.id || offset < 0)
     return mproc__fail(MPROC_EPROTO, "bootstrap: bad target identity");
   b->log_level = (int)log_level;
-  b->nhandles = mproc_args_count(table);
-  if (b->nhandles > MPROC__MAX_INHERIT)
-    return mproc__fail(MPROC_EPROTO, "bootstrap: %zu inherited handles", b->nhandles);
+  size_t n = mproc_args_count(table);
+  if (n && !(b->handles = calloc(n, sizeof *b->handles)))
+    return mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
+  b->nhandles = n;
   for (size_t i = 0; i < b->nhandles; i++) {
     int64_t value;
     const void *blob;
@@ -171,25 +195,22 @@ int mproc__boot_recv(mproc__stream_t *s, mproc__boot_t *b) {
   if (version != VERSION)
     return mproc__fail(MPROC_EPROTO, "bootstrap: version %u, this build speaks %d", version,
                        VERSION);
-  if (header_len == 0 || header_len > MAX_HEADER || args_len > SIZE_MAX - 1)
-    return mproc__fail(MPROC_EPROTO, "bootstrap: bad lengths");
+  if (header_len == 0 || header_len > MAX_HEADER || args_len > MPROC__BOOT_ARGS_MAX)
+    return mproc__fail(MPROC_EPROTO, "bootstrap: bad lengths (header %llu, arguments %llu)",
+                       (unsigned long long)header_len, (unsigned long long)args_len);
 
   header = malloc((size_t)header_len);
-  b->args = malloc((size_t)args_len + 1);
-  if (!header || !b->args) {
-    rc = mproc__fail(MPROC_ENOMEM, "bootstrap: cannot allocate %llu bytes",
-                     (unsigned long long)(header_len + args_len));
-    goto cleanup;
-  }
-  b->args_len = (size_t)args_len;
+  if (!header)
+    return mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
   rc = read_exact(s, header, (size_t)header_len, "header");
   if (!rc)
-    rc = read_exact(s, b->args, b->args_len, "arguments");
+    rc = read_growing(s, (size_t)args_len, &b->args);
+  if (!rc)
+    b->args_len = (size_t)args_len;
   if (!rc)
     rc = mproc_args_decode(&h, header, (size_t)header_len);
   if (!rc)
     rc = parse_header(h, b);
-cleanup:
   free(header);
   mproc_args_free(h);
   if (rc)
@@ -203,6 +224,7 @@ void mproc__boot_clear(mproc__boot_t *b) {
   free(b->identity);
   free(b->args);
   mproc__child_handles_clear(b->handles, b->nhandles);
+  free(b->handles);
   memset(b, 0, sizeof *b);
 }
 

@@ -14,6 +14,10 @@
 #define MPROC__CHILD_MARKER "--mproc-child"
 /* The exit status of a child that could not run its target. */
 #define MPROC__CHILD_FAILED 255
+/* The largest encoded argument tuple a child accepts (1 GiB): the
+ * preamble's length is a claim, read against what arrives, never
+ * allocated up front. */
+#define MPROC__BOOT_ARGS_MAX ((uint64_t)1 << 30)
 
 typedef struct {
   mproc__fnref_t target;
@@ -22,19 +26,13 @@ typedef struct {
   int64_t parent_pid;
   bool daemon;
   int log_level;
-  int64_t parent_link; /* the child's value of its link to the parent */
-  bool pdeathsig_ok;   /* started from the parent's main thread */
-  mproc__child_handle_t handles[MPROC__MAX_INHERIT]; /* the handle table */
+  int64_t parent_link;            /* the child's value of its link to the parent */
+  bool pdeathsig_ok;              /* started from the parent's main thread */
+  mproc__child_handle_t *handles; /* the handle table (malloc'd by boot_recv) */
   size_t nhandles;
   unsigned char *args; /* the encoded argument tuple */
   size_t args_len;
 } mproc__boot_t;
-
-/* Does nothing; referencing it links child_entry.c (and its constructor). */
-void mproc__child_entry_anchor(void);
-/* The spawned child's entry for the channel named by token; never returns.
- * The forkserver's children enter here too. */
-void mproc__child_entry_run(const char *token);
 
 int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b);
 int mproc__boot_recv(mproc__stream_t *s, mproc__boot_t *b);

@@ -1,13 +1,17 @@
 /* The entry of a spawned child: mproc_main_guard, and the same entry run
- * from a constructor so that a program that forgets the guard still works. */
+ * from a constructor so that a program that forgets the guard still works.
+ * The spawn preamble (also the forkserver's children's): find the channel
+ * named on the command line, read the bootstrap message, find the target
+ * and take the handles; then the child's life (child_life.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "args_objects.h"
 #include "bootstrap.h"
-#include "current.h"
-#include "log.h"
+#include "child_entry.h"
+#include "child_life.h"
+
+static void end_spawned(int code) { exit(code); }
 
 /* Reads the bootstrap message, runs the target and exits; never returns.
  * Every failure before the target runs is reported to the parent, which
@@ -20,44 +24,41 @@ static void run_spawned_child(const char *token) {
     exit(MPROC__CHILD_FAILED);
   }
   mproc__boot_t boot;
-  mproc_target_fn target = NULL;
-  mproc_args_t *args = NULL;
+  mproc__fn_t fn = NULL;
+  intptr_t *table = NULL;
   int rc = mproc__boot_recv(&channel, &boot);
-  if (rc == 0) {
-    mproc__fn_t fn;
+  if (rc == 0)
     rc = mproc__os_fnref_resolve(&boot.target, &fn);
-    target = (mproc_target_fn)fn;
-  }
-  intptr_t table[MPROC__MAX_INHERIT];
-  for (size_t i = 0; i < boot.nhandles && rc == 0; i++)
-    rc = boot.handles[i].blob
-             ? mproc__os_handle_import(boot.handles[i].blob, boot.handles[i].blob_len, &table[i])
-             : (table[i] = boot.handles[i].value, 0);
-  if (rc == 0) /* objects take over the handles this child inherited */
-    rc = mproc__args_decode_objects(&args, boot.args, boot.args_len, table, boot.nhandles, true);
+  if (rc == 0 && boot.nhandles && !(table = malloc(boot.nhandles * sizeof *table)))
+    rc = mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
+  size_t imported = 0;
+  for (; imported < boot.nhandles && rc == 0; imported++)
+    rc = boot.handles[imported].blob
+             ? mproc__os_handle_import(boot.handles[imported].blob, boot.handles[imported].blob_len,
+                                       &table[imported])
+             : (table[imported] = boot.handles[imported].value, 0);
   if (rc != 0) {
     mproc__report_error(&channel, mproc_last_error_detail());
     mproc__os_stream_close(&channel);
-    mproc__boot_clear(&boot);
     exit(MPROC__CHILD_FAILED);
   }
-  mproc__current_become_child(boot.name, boot.identity, boot.parent_pid, boot.daemon,
-                              (intptr_t)boot.parent_link);
-  mproc__log_inherit(boot.log_level);
-  mproc__current_set_handles(table, boot.nhandles);
-  if (mproc__os_parent_watch((intptr_t)boot.parent_link, boot.parent_pid, boot.daemon,
-                             boot.pdeathsig_ok) != 0)
-    mproc__log(MPROC_LOG_WARNING, "cannot watch the parent: %s", mproc_last_error_detail());
-  boot.name = boot.identity = NULL; /* now owned by current.c */
-  mproc__boot_clear(&boot);
-  mproc__report_ok(&channel);
-  mproc__os_stream_close(&channel);
-  mproc__log(MPROC_LOG_INFO, "child started");
-
-  int code = target(args) & 0xff;
-  mproc_args_free(args);
-  mproc__log(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
-  exit(code);
+  mproc__child_life_t life = {
+      .target = (mproc_target_fn)fn,
+      .args = boot.args,
+      .args_len = boot.args_len,
+      .handles = table,
+      .nhandles = boot.nhandles,
+      .name = boot.name,
+      .identity = boot.identity,
+      .parent_pid = boot.parent_pid,
+      .daemon = boot.daemon,
+      .parent_link = (intptr_t)boot.parent_link,
+      .pdeathsig_ok = boot.pdeathsig_ok,
+      .log_level = boot.log_level,
+      .report = &channel,
+      .end = end_spawned,
+  };
+  mproc__child_live(&life);
 }
 
 /* The marker is argv[1]; the channel's token follows it. A marker without a

@@ -1,62 +1,63 @@
 /* The list of started, unfreed processes (see children.h). */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "children.h"
+#include "ptrlist.h"
 #include "spinlock.h"
 
-#define lock mproc__children_lock
-static mproc_process_t **list;
-static size_t count, cap;
+static mproc__ptrlist_t list;
+static void (*_Atomic wind_up_fn)(void);
 
-void mproc__children_add(mproc_process_t *p) {
-  mproc__spin_lock(&lock);
-  if (count == cap) {
-    size_t ncap = cap ? cap * 2 : 16;
-    mproc_process_t **n = realloc(list, ncap * sizeof *n);
-    if (!n) {
-      /* Unlisted, the child is still joined by its owner; only
-       * active_children and the exit-time join will not see it. */
-      mproc__spin_unlock(&lock);
-      return;
-    }
-    list = n;
-    cap = ncap;
-  }
-  list[count++] = p;
-  mproc__spin_unlock(&lock);
+void mproc__children_add(void *p) {
+  mproc__spin_lock(&mproc__children_lock);
+  /* Without memory the child stays unlisted: its owner still joins it;
+   * only active_children and the exit-time join will not see it. */
+  (void)mproc__ptrlist_add(&list, p);
+  mproc__spin_unlock(&mproc__children_lock);
 }
 
-void mproc__children_remove(mproc_process_t *p) {
-  mproc__spin_lock(&lock);
-  for (size_t i = 0; i < count; i++) {
-    if (list[i] == p) {
-      list[i] = list[--count];
-      break;
-    }
-  }
-  mproc__spin_unlock(&lock);
+void mproc__children_remove(void *p) {
+  mproc__spin_lock(&mproc__children_lock);
+  mproc__ptrlist_remove(&list, p);
+  mproc__spin_unlock(&mproc__children_lock);
 }
 
-int mproc__children_snapshot(mproc_process_t ***out, size_t *n) {
-  mproc__spin_lock(&lock);
-  mproc_process_t **copy = malloc((count ? count : 1) * sizeof *copy);
+int mproc__children_snapshot(void ***out, size_t *n, void (*retain)(void *)) {
+  mproc__spin_lock(&mproc__children_lock);
+  void **copy = malloc((list.n ? list.n : 1) * sizeof *copy);
   if (!copy) {
-    mproc__spin_unlock(&lock);
+    mproc__spin_unlock(&mproc__children_lock);
     return mproc__fail(MPROC_ENOMEM, "active_children: out of memory");
   }
-  for (size_t i = 0; i < count; i++) {
-    copy[i] = list[i];
-    mproc__process_retain(copy[i]);
+  for (size_t i = 0; i < list.n; i++) {
+    copy[i] = list.items[i];
+    retain(copy[i]);
   }
-  *n = count;
-  mproc__spin_unlock(&lock);
+  *n = list.n;
+  mproc__spin_unlock(&mproc__children_lock);
   *out = copy;
   return 0;
 }
 
 void mproc__children_forget_all(void) {
-  /* The array itself is the parent's allocation, copied by fork: dropping
-   * the pointer leaks nothing that this process owns. */
-  list = NULL;
-  count = cap = 0;
+  /* The array is the parent's allocation, copied by fork: dropping the
+   * pointer leaks nothing that this process owns. */
+  list = (mproc__ptrlist_t){0};
+  atomic_store(&wind_up_fn, NULL);
+}
+
+static void at_exit(void) { mproc__children_wind_up(); }
+
+void mproc__children_set_wind_up(void (*wind_up)(void)) {
+  static atomic_flag registered = ATOMIC_FLAG_INIT;
+  atomic_store(&wind_up_fn, wind_up);
+  if (!atomic_flag_test_and_set(&registered))
+    atexit(at_exit);
+}
+
+void mproc__children_wind_up(void) {
+  void (*fn)(void) = atomic_load(&wind_up_fn);
+  if (fn)
+    fn();
 }

@@ -30,17 +30,6 @@ void mproc__current_become_child(char *name, char *identity, int64_t parent_pid,
 
 bool mproc__current_is_daemon(void) { return current_daemon; }
 
-static intptr_t handles[MPROC__MAX_INHERIT];
-static size_t nhandles;
-
-void mproc__current_set_handles(const intptr_t *h, size_t n) {
-  nhandles = n < MPROC__MAX_INHERIT ? n : MPROC__MAX_INHERIT;
-  for (size_t i = 0; i < nhandles; i++)
-    handles[i] = h[i];
-}
-
-intptr_t mproc__current_handle(size_t i) { return i < nhandles ? handles[i] : -1; }
-
 char *mproc__current_next_child_identity(void) {
   unsigned long long n = (unsigned long long)atomic_fetch_add(&children_created, 1) + 1;
   const char *own = current_identity ? current_identity : "";

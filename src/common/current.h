@@ -12,9 +12,6 @@
 void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon,
                                  intptr_t parent_link);
 bool mproc__current_is_daemon(void);
-/* The handle table this process inherited (spawned children). */
-void mproc__current_set_handles(const intptr_t *handles, size_t n);
-intptr_t mproc__current_handle(size_t i); /* -1 beyond the table */
 /* The identity of the next child: "<own identity>:<n>" or "<n>" in the main
  * process. Returns malloc'd text or NULL. */
 char *mproc__current_next_child_identity(void);

@@ -12,9 +12,12 @@
 
 #include "args_objects.h"
 #include "bootstrap.h"
+#include "child_entry.h"
+#include "child_life.h"
 #include "children.h"
 #include "current.h"
 #include "forkserver.h"
+#include "launch.h"
 #include "log.h"
 #include "reaper.h"
 #include "spinlock.h"
@@ -30,12 +33,10 @@ struct mproc_process {
   char *identity;
   bool daemon;
   mproc_start_method_t method;
-  int64_t creator_pid;                  /* the parent's pid, as a forked child must learn it */
-  intptr_t child_link;                  /* the child's sentinel for this process */
-  bool pdeathsig_ok;                    /* started from this process's main thread */
-  bool internal;                        /* the library's own (the forkserver): never listed */
-  intptr_t inherit[MPROC__MAX_INHERIT]; /* its handle table */
-  size_t ninherit;
+  int64_t creator_pid;           /* the parent's pid, as a forked child must learn it */
+  intptr_t child_link;           /* the child's sentinel for this process */
+  bool pdeathsig_ok;             /* started from this process's main thread */
+  mproc__handle_table_t inherit; /* the objects' handles: the child's handle table */
 
   mproc__os_mutex_t *lock; /* guards everything below */
   atomic_int refs;         /* the owner's, the child list's, snapshots' */
@@ -51,8 +52,8 @@ static const char *method_name(mproc_start_method_t m) {
   return m == MPROC_START_FORK ? "fork" : m == MPROC_START_FORKSERVER ? "forkserver" : "spawn";
 }
 
-static int create(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
-                  const mproc_process_opts_t *opts, bool internal) {
+int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
+                      const mproc_process_opts_t *opts) {
   if (!out || !target)
     return mproc__fail(MPROC_EINVAL, "process_new: %s is NULL", out ? "target" : "out");
   mproc_process_opts_t defaults = {0};
@@ -69,6 +70,9 @@ static int create(mproc_process_t **out, mproc_target_fn target, const mproc_arg
   } else {
     rc = 0;
   }
+  if (!rc && opts->name &&
+      !mproc__utf8_valid((const unsigned char *)opts->name, strlen(opts->name)))
+    rc = mproc__fail(MPROC_EINVAL, "process_new: the name is not valid UTF-8");
   if (rc)
     return rc;
 
@@ -76,7 +80,6 @@ static int create(mproc_process_t **out, mproc_target_fn target, const mproc_arg
   if (!p)
     return mproc__fail(MPROC_ENOMEM, "process_new: out of memory");
   p->target = target;
-  p->internal = internal;
   p->daemon = opts->daemon;
   p->method = method;
   p->state = CREATED;
@@ -89,20 +92,16 @@ static int create(mproc_process_t **out, mproc_target_fn target, const mproc_arg
     args = empty;
   }
   void *enc = NULL;
-  mproc__handle_table_t table = {{0}, 0};
-  if (!rc)
-    rc = mproc__args_encode_objects(args, &enc, &p->args_len, &table);
-  p->args = enc;
   /* The process holds its own handles to the objects until the child has
    * its copies (closed right after start). */
-  for (size_t i = 0; i < table.n; i++)
-    p->inherit[i] = table.h[i];
-  p->ninherit = table.n;
+  if (!rc)
+    rc = mproc__args_encode_objects(args, &enc, &p->args_len, &p->inherit);
+  p->args = enc;
   mproc_args_free(empty);
   if (!rc)
     rc = mproc__os_mutex_new(&p->lock);
   if (!rc) {
-    p->identity = internal ? mproc__strdup("-") : mproc__current_next_child_identity();
+    p->identity = mproc__current_next_child_identity();
     if (p->identity && opts->name) {
       p->name = mproc__strdup(opts->name);
     } else if (p->identity) {
@@ -122,35 +121,12 @@ static int create(mproc_process_t **out, mproc_target_fn target, const mproc_arg
   return 0;
 }
 
-int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
-                      const mproc_process_opts_t *opts) {
-  return create(out, target, args, opts, false);
-}
-
-int mproc__process_new_internal(mproc_process_t **out, mproc_target_fn target, const char *name,
-                                const intptr_t *inherit, size_t ninherit) {
-  mproc_process_opts_t opts = {.name = name, .start_method = MPROC_START_SPAWN};
-  if (ninherit > MPROC__MAX_INHERIT)
-    return mproc__fail(MPROC_EINVAL, "process: at most %d inherited handles", MPROC__MAX_INHERIT);
-  int rc = create(out, target, NULL, &opts, true);
-  if (rc)
-    return rc;
-  for (size_t i = 0; i < ninherit; i++)
-    (*out)->inherit[i] = inherit[i];
-  (*out)->ninherit = ninherit;
-  return 0;
-}
-
-void mproc__process_retain(mproc_process_t *p) { atomic_fetch_add(&p->refs, 1); }
+static void retain(void *p) { atomic_fetch_add(&((mproc_process_t *)p)->refs, 1); }
 
 /* The handles the child inherits: once it has its copies, this process's
  * must go, or the other end of a connection passed to the child would never
  * see end-of-file. */
-static void close_inherited(mproc_process_t *p) {
-  for (size_t i = 0; i < p->ninherit; i++)
-    mproc__os_close_handle(p->inherit[i]);
-  p->ninherit = 0;
-}
+static void close_inherited(mproc_process_t *p) { mproc__handle_table_free(&p->inherit); }
 
 static void destroy(mproc_process_t *p) {
   if (p->child) {
@@ -171,49 +147,53 @@ static void destroy(mproc_process_t *p) {
   free(p);
 }
 
-void mproc__process_release(mproc_process_t *p) {
+static void release(mproc_process_t *p) {
   if (atomic_fetch_sub(&p->refs, 1) == 1)
     destroy(p);
 }
 
-/* The start of a forked child: the same steps as a spawned child's entry,
- * minus the bootstrap message, since memory is already shared. */
+static void end_forked(int code) { _Exit(code); }
+
+/* The fork preamble: what the parent's memory holds that is the parent's
+ * own (its child list, its forkserver, the writer of its parent link, the
+ * global locks fork took); then the child's life, as every child's. */
 static int fork_child_main(void *ctx) {
   mproc_process_t *p = ctx;
   mproc__global_locks_release(); /* taken by start_fork around fork() */
   mproc__children_forget_all();
   mproc__forkserver_after_fork();
   mproc__os_parent_link_after_fork();
-  mproc__current_become_child(mproc__strdup(p->name), mproc__strdup(p->identity), p->creator_pid,
-                              p->daemon, p->child_link);
-  if (mproc__os_parent_watch(p->child_link, p->creator_pid, p->daemon, p->pdeathsig_ok) != 0)
-    mproc__log(MPROC_LOG_WARNING, "cannot watch the parent: %s", mproc_last_error_detail());
-  mproc__log(MPROC_LOG_INFO, "child started");
-  mproc_args_t *args;
   /* The handles are this child's copies now: its objects take them over. */
-  if (mproc__args_decode_objects(&args, p->args, p->args_len, p->inherit, p->ninherit, true) != 0) {
-    mproc__log(MPROC_LOG_ERROR, "%s", mproc_last_error_detail());
-    return MPROC__CHILD_FAILED;
-  }
-  int code = p->target(args) & 0xff;
-  mproc_args_free(args);
-  mproc__exit_children(); /* what atexit does in a spawned child */
-  mproc__log(MPROC_LOG_INFO, "process exiting with exitcode %d", code);
-  /* Only the standard streams, as Python's fork child: another stream's
-   * lock may have been held by a thread that does not exist here. */
-  fflush(stdout);
-  fflush(stderr);
-  return code;
+  mproc__child_life_t life = {
+      .target = p->target,
+      .args = p->args,
+      .args_len = p->args_len,
+      .handles = p->inherit.h,
+      .nhandles = p->inherit.n,
+      .name = mproc__strdup(p->name),
+      .identity = mproc__strdup(p->identity),
+      .parent_pid = p->creator_pid,
+      .daemon = p->daemon,
+      .parent_link = p->child_link,
+      .pdeathsig_ok = p->pdeathsig_ok,
+      .log_level = (int)mproc_log_get_level(),
+      .report = NULL,
+      .end = end_forked,
+  };
+  mproc__child_live(&life);
+  return MPROC__CHILD_FAILED; /* not reached */
 }
 
 static int start_fork(mproc_process_t *p) {
-  int threads = mproc__os_thread_count();
-  if (threads > 1)
-    mproc__log(MPROC_LOG_WARNING,
-               "starting %s with fork while this process runs %d threads: only the calling "
-               "thread exists in the child, and a lock another thread held stays locked "
-               "there forever; use the spawn or forkserver start method",
-               p->name, threads);
+  if (mproc__log_enabled(MPROC_LOG_WARNING)) {
+    int threads = mproc__os_thread_count();
+    if (threads > 1)
+      mproc__log(MPROC_LOG_WARNING,
+                 "starting %s with fork while this process runs %d threads: only the calling "
+                 "thread exists in the child, and a lock another thread held stays locked "
+                 "there forever; use the spawn or forkserver start method",
+                 p->name, threads);
+  }
   fflush(NULL); /* or the child would print the parent's buffered output again */
   p->creator_pid = mproc__os_getpid();
   p->pdeathsig_ok = mproc__os_is_main_thread();
@@ -224,44 +204,17 @@ static int start_fork(mproc_process_t *p) {
 }
 
 static int start_spawn(mproc_process_t *p) {
-  mproc__boot_t boot = {0};
-  bool failed;
-  char *exe = mproc__executable_copy(&failed);
-  if (failed)
-    return mproc__fail(MPROC_ENOMEM, "start: out of memory");
-  int rc = mproc__os_fnref_make((mproc__fn_t)p->target, &boot.target);
-  mproc__child_handle_t inherited[MPROC__MAX_INHERIT] = {{0}};
-  mproc__spawn_opts_t o = {exe, p->daemon, p->inherit, p->ninherit, inherited};
-  if (!rc && p->method == MPROC_START_FORKSERVER)
-    rc = mproc__forkserver_spawn(&p->child, &o, &p->channel, &p->child_link);
-  else if (!rc)
-    rc = mproc__os_spawn(&p->child, &o, &p->channel, &p->child_link);
-  free(exe);
-  if (rc) {
-    free(boot.target.module);
-    return rc;
-  }
-  p->state = STARTED;
-  boot.name = p->name;
-  boot.identity = p->identity;
-  boot.parent_pid = mproc__os_getpid();
-  boot.daemon = p->daemon;
-  boot.log_level = (int)mproc_log_get_level();
-  boot.parent_link = p->child_link;
-  /* A forkserver child's kernel parent is the server, not this process. */
-  boot.pdeathsig_ok = p->method == MPROC_START_SPAWN && mproc__os_is_main_thread();
-  boot.nhandles = p->ninherit;
-  for (size_t i = 0; i < p->ninherit; i++)
-    boot.handles[i] = inherited[i];
-  boot.args = p->args;
-  boot.args_len = p->args_len;
-  rc = mproc__boot_send(&p->channel, &boot);
-  free(boot.target.module);
-  mproc__child_handles_clear(inherited, p->ninherit);
-  return rc;
+  mproc__launch_t l = {p->target, p->name, p->identity, p->daemon,
+                       /* A forkserver child's kernel parent is the server. */
+                       p->method == MPROC_START_SPAWN && mproc__os_is_main_thread(), p->args,
+                       p->args_len, p->inherit.h, p->inherit.n};
+  return mproc__launch(
+      &l, p->method == MPROC_START_FORKSERVER ? mproc__forkserver_spawn : mproc__os_spawn,
+      &p->child, &p->channel, &p->child_link);
 }
 
 static void finish(mproc_process_t *p, int code);
+static void wind_up_children(void);
 
 int mproc_process_start(mproc_process_t *p) {
   if (!p)
@@ -281,34 +234,23 @@ int mproc_process_start(mproc_process_t *p) {
   }
   mproc__reaper_collect();
   mproc__child_entry_anchor();
-  static atomic_flag exit_hook = ATOMIC_FLAG_INIT;
-  if (!atomic_flag_test_and_set(&exit_hook))
-    atexit(mproc__exit_children);
+  mproc__children_set_wind_up(wind_up_children);
   mproc__log(MPROC_LOG_DEBUG, "starting %s with %s", p->name, method_name(p->method));
   rc = p->method == MPROC_START_FORK ? start_fork(p) : start_spawn(p);
-  if (rc == 0 || p->child) {
+  if (rc == 0) {
     p->state = STARTED;
-    if (!p->internal) {
-      p->listed = true;
-      mproc__process_retain(p);
-      mproc__children_add(p);
-    }
+    p->listed = true;
+    retain(p);
+    mproc__children_add(p);
   }
-  if (rc && p->child) {
-    /* The child is gone or going (the bootstrap could not be sent): its
-     * report says why. */
-    char why[512];
-    snprintf(why, sizeof why, "%s", mproc_last_error_detail());
-    int code;
-    if (mproc__os_child_wait(p->child, MPROC_INFINITE, &code) == 0)
-      finish(p, code);
-    rc = mproc__fail(MPROC_ECHILD, "process_start: %s: %s", p->name,
-                     p->child_error ? p->child_error : why);
-  } else if (rc == 0) {
+  if (rc) {
+    mproc__error_prefix(p->name);
+    mproc__error_prefix("process_start");
+  } else {
     mproc__log(MPROC_LOG_DEBUG, "started %s, pid %lld", p->name,
                (long long)mproc__os_child_pid(p->child));
   }
-  if (p->child)
+  if (rc == 0)
     close_inherited(p); /* the child has its own copies now */
   mproc__os_mutex_unlock(p->lock);
   return rc;
@@ -318,7 +260,8 @@ int mproc_process_run(mproc_process_t *p) {
   if (!p)
     return mproc__fail(MPROC_EINVAL, "process_run: process is NULL");
   mproc_args_t *args;
-  int rc = mproc__args_decode_objects(&args, p->args, p->args_len, p->inherit, p->ninherit, false);
+  int rc =
+      mproc__args_decode_objects(&args, p->args, p->args_len, p->inherit.h, p->inherit.n, false);
   if (rc)
     return rc;
   rc = p->target(args);
@@ -462,21 +405,23 @@ intptr_t mproc_process_sentinel(const mproc_process_t *p) {
 
 /* Python's util._exit_function: at a normal exit, terminate daemonic
  * children, then join every child. */
-void mproc__exit_children(void) {
-  mproc_process_t **list;
+static void wind_up_children(void) {
+  void **list;
   size_t n;
-  if (mproc__children_snapshot(&list, &n) != 0)
+  if (mproc__children_snapshot(&list, &n, retain) != 0)
     return;
   for (size_t i = 0; i < n; i++) {
-    if (list[i]->daemon && mproc_process_is_alive(list[i]) == 1) {
-      mproc__log(MPROC_LOG_INFO, "calling terminate() for daemon %s", list[i]->name);
-      mproc_process_terminate(list[i]);
+    mproc_process_t *p = list[i];
+    if (p->daemon && mproc_process_is_alive(p) == 1) {
+      mproc__log(MPROC_LOG_INFO, "calling terminate() for daemon %s", p->name);
+      mproc_process_terminate(p);
     }
   }
   for (size_t i = 0; i < n; i++) {
-    mproc__log(MPROC_LOG_INFO, "calling join() for process %s", list[i]->name);
-    mproc_process_join(list[i], MPROC_INFINITE);
-    mproc__process_release(list[i]);
+    mproc_process_t *p = list[i];
+    mproc__log(MPROC_LOG_INFO, "calling join() for process %s", p->name);
+    mproc_process_join(p, MPROC_INFINITE);
+    release(p);
   }
   free(list);
 }
@@ -485,18 +430,18 @@ int mproc_active_children(mproc_process_t ***out, size_t *count) {
   if (!out || !count)
     return mproc__fail(MPROC_EINVAL, "active_children: %s is NULL", out ? "count" : "out");
   mproc__reaper_collect();
-  mproc_process_t **list;
+  void **list;
   size_t n, alive = 0;
-  int rc = mproc__children_snapshot(&list, &n);
+  int rc = mproc__children_snapshot(&list, &n, retain);
   if (rc)
     return rc;
   for (size_t i = 0; i < n; i++) {
     mproc_process_t *p = list[i];
     if (mproc_process_is_alive(p) == 1) /* reaps the ended ones */
       list[alive++] = p;
-    mproc__process_release(p);
+    release(p);
   }
-  *out = list;
+  *out = (mproc_process_t **)list;
   *count = alive;
   return 0;
 }
@@ -514,5 +459,5 @@ void mproc_process_free(mproc_process_t *p) {
     unlist(p);
     mproc__os_mutex_unlock(p->lock);
   }
-  mproc__process_release(p);
+  release(p);
 }

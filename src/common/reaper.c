@@ -1,50 +1,35 @@
-/* Adopted children (see reaper.h). The list is short-lived and rarely
- * touched, so a spin lock and a plain array suffice. */
-#include <stdlib.h>
-
+/* Adopted children (see reaper.h): a short list, rarely touched, under a
+ * spin lock. */
 #include "reaper.h"
+#include "ptrlist.h"
 #include "spinlock.h"
 
-#define lock mproc__reaper_lock
-static mproc__os_child_t **adopted;
-static size_t count, cap;
+static mproc__ptrlist_t adopted;
 
 void mproc__reaper_adopt(mproc__os_child_t *c) {
-  mproc__spin_lock(&lock);
-  if (count == cap) {
-    size_t ncap = cap ? cap * 2 : 8;
-    mproc__os_child_t **p = realloc(adopted, ncap * sizeof *p);
-    if (!p) {
-      /* Without memory the child can only be let go; it becomes a zombie
-       * until this process exits, which is the lesser harm. */
-      mproc__spin_unlock(&lock);
-      mproc__os_child_free(c);
-      return;
-    }
-    adopted = p;
-    cap = ncap;
-  }
-  adopted[count++] = c;
-  mproc__spin_unlock(&lock);
+  mproc__spin_lock(&mproc__reaper_lock);
+  int rc = mproc__ptrlist_add(&adopted, c);
+  mproc__spin_unlock(&mproc__reaper_lock);
+  /* Without memory the child can only be let go; it becomes a zombie
+   * until this process exits, which is the lesser harm. */
+  if (rc)
+    mproc__os_child_free(c);
 }
 
 void mproc__reaper_collect(void) {
-  mproc__spin_lock(&lock);
+  mproc__spin_lock(&mproc__reaper_lock);
   size_t i = 0;
-  while (i < count) {
+  while (i < adopted.n) {
     int code;
     /* Anything but "still running" means there is nothing left to wait for. */
-    if (mproc__os_child_wait(adopted[i], 0, &code) != MPROC_ETIMEDOUT) {
-      mproc__os_child_free(adopted[i]);
-      adopted[i] = adopted[--count];
+    if (mproc__os_child_wait(adopted.items[i], 0, &code) != MPROC_ETIMEDOUT) {
+      mproc__os_child_free(adopted.items[i]);
+      mproc__ptrlist_remove_at(&adopted, i);
     } else {
       i++;
     }
   }
-  if (count == 0) {
-    free(adopted);
-    adopted = NULL;
-    cap = 0;
-  }
-  mproc__spin_unlock(&lock);
+  if (adopted.n == 0)
+    mproc__ptrlist_clear(&adopted);
+  mproc__spin_unlock(&mproc__reaper_lock);
 }

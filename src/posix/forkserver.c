@@ -3,10 +3,12 @@
  * The server is a spawned, clean process; the parent talks to it over an
  * unnamed socketpair that only the server inherited, so no other process
  * can reach it (no socket file, no abstract name, nothing to guess). For
- * each child the parent sends, with SCM_RIGHTS: the child's bootstrap
- * channel, a status socket, the parent's own parent-link pipe, and the
- * handle table. The server forks; the child moves them to the spawn layout
- * (3: channel, 4: link, 5..: table) and enters exactly as a spawned child
+ * each child the parent sends, with SCM_RIGHTS (in batches: the kernel
+ * takes at most 253 per message): the child's bootstrap channel, a status
+ * socket, the parent's own parent-link pipe, the parent's standard streams
+ * as they are at that moment, and the handle table. The server forks; the
+ * child moves them to the spawn layout (0-2: the parent's streams, 3:
+ * channel, 4: link, 5..: table) and enters exactly as a spawned child
  * does. The server writes the child's pid to the status socket at once and
  * its exit status (-N for signal N) when it ends; the socket is the child's
  * sentinel. The server exits when the control channel closes: its parent
@@ -26,8 +28,24 @@
 
 #include "child.h"
 
+/* The exit status of a child that could not be set up (as a spawned child
+ * that cannot run its target). */
+#define MPROC__CHILD_FAILED_STATUS 255
+
 #define REQUEST_MAGIC 0x5346504du /* "MPFS" */
-enum { FIXED_FDS = 3 };           /* channel, status pipe, parent link */
+enum {
+  FIXED_FDS = 3, /* channel, status socket, parent link; then the standard streams
+                    the caller has, then the handle table */
+  BATCH = 64     /* descriptors per message: SCM_RIGHTS takes at most 253 */
+};
+
+/* Each message of a request: this header, with up to BATCH descriptors. */
+typedef struct {
+  uint32_t magic;
+  uint32_t total;    /* descriptors in the whole request */
+  uint32_t count;    /* in this message */
+  uint32_t std_mask; /* which of 0, 1, 2 follow the fixed three */
+} request_head_t;
 
 int mproc__os_control_pair(intptr_t *mine, intptr_t *theirs) {
   int sv[2];
@@ -40,68 +58,101 @@ int mproc__os_control_pair(intptr_t *mine, intptr_t *theirs) {
 
 /* ---- the parent's side ---------------------------------------------------- */
 
-static int send_fds(int ctl, const int *fds, size_t n) {
-  uint32_t head[2] = {REQUEST_MAGIC, (uint32_t)n};
-  struct iovec iov = {head, sizeof head};
-  union {
-    char buf[CMSG_SPACE(sizeof(int) * (FIXED_FDS + MPROC__MAX_INHERIT))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = {.msg_iov = &iov,
-                       .msg_iovlen = 1,
-                       .msg_control = u.buf,
-                       .msg_controllen = CMSG_SPACE(sizeof(int) * n)};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-  memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-  ssize_t r;
-  do {
-    r = sendmsg(ctl, &msg, MSG_NOSIGNAL);
-  } while (r < 0 && errno == EINTR);
-  if (r != (ssize_t)sizeof head)
-    return mproc__os_fail("forkserver: sendmsg");
+static bool server_gone(int err) { return err == EPIPE || err == ECONNRESET || err == ENOTCONN; }
+
+static int send_fds(int ctl, const int *fds, size_t n, uint32_t std_mask) {
+  for (size_t sent = 0; sent < n;) {
+    size_t k = n - sent < BATCH ? n - sent : BATCH;
+    request_head_t head = {REQUEST_MAGIC, (uint32_t)n, (uint32_t)k, std_mask};
+    struct iovec iov = {&head, sizeof head};
+    union {
+      char buf[CMSG_SPACE(sizeof(int) * BATCH)];
+      struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = u.buf,
+                         .msg_controllen = CMSG_SPACE(sizeof(int) * k)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * k);
+    memcpy(CMSG_DATA(c), fds + sent, sizeof(int) * k);
+    ssize_t r;
+    do {
+      r = sendmsg(ctl, &msg, MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0 && server_gone(errno)) {
+      mproc__os_fail("forkserver: sendmsg");
+      return MPROC__ESERVER_GONE;
+    }
+    if (r != (ssize_t)sizeof head)
+      return mproc__os_fail("forkserver: sendmsg");
+    sent += k;
+  }
   return 0;
 }
 
 int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                               mproc__stream_t *parent_end, intptr_t *child_link) {
-  if (o->ninherit > MPROC__MAX_INHERIT)
-    return mproc__fail(MPROC_EINVAL, "forkserver: at most %d inherited handles",
-                       MPROC__MAX_INHERIT);
   intptr_t link;
   int rc = mproc__os_parent_link(&link);
   if (rc)
     return rc;
+  if (o->ninherit > (size_t)(INT32_MAX / 2))
+    return mproc__fail(MPROC_EINVAL, "forkserver: %zu inherited handles", o->ninherit);
+  int *fds = malloc((FIXED_FDS + 3 + o->ninherit) * sizeof *fds);
+  if (!fds)
+    return mproc__fail(MPROC_ENOMEM, "forkserver: out of memory");
   int chan[2], status[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0)
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0) {
+    free(fds);
     return mproc__os_fail("forkserver: socketpair");
+  }
   /* A socket, not a pipe: the exit status is peeked, never consumed, so the
    * sentinel stays ready once the child has ended, for every waiter. */
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, status) != 0) {
     rc = mproc__os_fail("forkserver: socketpair");
     close(chan[0]);
     close(chan[1]);
+    free(fds);
     return rc;
   }
-  int fds[FIXED_FDS + MPROC__MAX_INHERIT] = {chan[1], status[1], (int)link};
+  size_t n = 0;
+  fds[n++] = chan[1];
+  fds[n++] = status[1];
+  fds[n++] = (int)link;
+  /* The caller's standard streams as they are now (a parent may have
+   * redirected them since the server started): what spawn and fork give. */
+  uint32_t std_mask = 0;
+  for (int fd = 0; fd < 3; fd++) {
+    if (fcntl(fd, F_GETFD) != -1) {
+      std_mask |= 1u << fd;
+      fds[n++] = fd;
+    }
+  }
   for (size_t i = 0; i < o->ninherit; i++)
-    fds[FIXED_FDS + i] = (int)o->inherit[i];
-  rc = send_fds((int)ctl, fds, FIXED_FDS + o->ninherit);
+    fds[n++] = (int)o->inherit[i];
+  rc = send_fds((int)ctl, fds, n, std_mask);
+  free(fds);
   close(chan[1]);
   close(status[1]);
   int64_t pid = 0;
   if (rc == 0) {
-    /* The server answers with the pid at once; end-of-file means it died. */
+    /* The server answers with the pid at once (-errno when fork failed);
+     * end-of-file means it died before it could. */
     size_t got = 0;
     ssize_t r;
     while (got < sizeof pid && ((r = read(status[0], (char *)&pid + got, sizeof pid - got)) > 0 ||
                                 (r < 0 && errno == EINTR)))
       got += r > 0 ? (size_t)r : 0;
-    if (got != sizeof pid || pid <= 0)
-      rc = mproc__fail(MPROC_ECHILD, "forkserver: the server did not start the child");
+    if (got != sizeof pid) {
+      mproc__fail(MPROC_ECHILD, "forkserver: the server did not answer");
+      rc = MPROC__ESERVER_GONE;
+    } else if (pid <= 0) {
+      rc = mproc__os_fail_code((long)-pid, "forkserver: the server's fork");
+    }
   }
   if (rc == 0 && !(*out = mproc__posix_forkserver_child_new((pid_t)pid, status[0])))
     rc = mproc__fail(MPROC_ENOMEM, "forkserver: out of memory");
@@ -124,6 +175,12 @@ typedef struct {
   int status_fd;
 } served_t;
 
+typedef struct {
+  int *fds;
+  size_t n;
+  uint32_t std_mask;
+} request_t;
+
 static int sigchld_pipe[2] = {-1, -1};
 
 static void on_sigchld(int sig) {
@@ -134,59 +191,113 @@ static void on_sigchld(int sig) {
   errno = saved;
 }
 
-/* Receives one request; its descriptors go to fds (count in *n). 0 with
- * *n == 0 means end-of-file. */
-static int receive(int ctl, int *fds, size_t *n) {
-  uint32_t head[2];
-  struct iovec iov = {head, sizeof head};
+static void close_all(int *fds, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    close(fds[i]);
+}
+
+/* Receives one message of a request into r. 1: a message; 0: end-of-file;
+ * -1: not from our parent's library (its descriptors are closed). */
+static int receive_one(int ctl, request_t *r, size_t *count) {
+  request_head_t head;
+  struct iovec iov = {&head, sizeof head};
   union {
-    char buf[CMSG_SPACE(sizeof(int) * (FIXED_FDS + MPROC__MAX_INHERIT))];
+    char buf[CMSG_SPACE(sizeof(int) * BATCH)];
     struct cmsghdr align;
   } u;
   struct msghdr msg = {
       .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  ssize_t r;
+  ssize_t got;
   do {
-    r = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-  } while (r < 0 && errno == EINTR);
-  *n = 0;
+    got = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+  } while (got < 0 && errno == EINTR);
+  int fds[BATCH];
+  size_t k = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      memcpy(fds + *n, CMSG_DATA(c), k * sizeof(int));
-      *n += k;
+      size_t m = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      if (m > BATCH - k)
+        m = BATCH - k;
+      memcpy(fds + k, CMSG_DATA(c), m * sizeof(int));
+      k += m;
     }
   }
-  if (r == 0)
+  if (got == 0 && k == 0)
     return 0;
-  if (r != (ssize_t)sizeof head || head[0] != REQUEST_MAGIC || head[1] != *n || *n < FIXED_FDS ||
-      (msg.msg_flags & MSG_CTRUNC)) {
-    for (size_t i = 0; i < *n; i++)
-      close(fds[i]);
-    *n = 0;
-    return -1; /* not from our parent's library: ignore it */
+  bool first = r->fds == NULL;
+  if (got != (ssize_t)sizeof head || head.magic != REQUEST_MAGIC || head.count != k ||
+      (msg.msg_flags & MSG_CTRUNC) || head.total < FIXED_FDS || head.total > (1u << 24) ||
+      (!first && (head.total != r->n || *count + k > r->n)) ||
+      (first && !(r->fds = malloc(head.total * sizeof *r->fds)))) {
+    close_all(fds, k);
+    return -1;
+  }
+  r->n = head.total;
+  r->std_mask = head.std_mask & 7u;
+  memcpy(r->fds + *count, fds, k * sizeof(int));
+  *count += k;
+  return 1;
+}
+
+/* Receives a whole request. 0 with r->fds NULL: end-of-file. */
+static int receive(int ctl, request_t *r) {
+  *r = (request_t){NULL, 0, 0};
+  size_t count = 0;
+  do {
+    int got = receive_one(ctl, r, &count);
+    if (got <= 0) {
+      if (r->fds)
+        close_all(r->fds, count);
+      free(r->fds);
+      r->fds = NULL;
+      return got == 0 && count == 0 ? 0 : -1;
+    }
+  } while (count < r->n);
+  size_t nstd = (size_t)((r->std_mask & 1) + ((r->std_mask >> 1) & 1) + ((r->std_mask >> 2) & 1));
+  if (r->n < FIXED_FDS + nstd) {
+    close_all(r->fds, r->n);
+    free(r->fds);
+    r->fds = NULL;
+    return -1;
   }
   return 0;
 }
 
-/* In the server's child: the spawn layout, then nothing else open. */
-static void arrange(const int *fds, size_t n) {
-  int lifted[FIXED_FDS + MPROC__MAX_INHERIT];
-  int end = CHILD_INHERIT_FD + MPROC__MAX_INHERIT;
+/* In the server's child: the spawn layout and the caller's standard
+ * streams, then nothing else open. */
+static void arrange(const request_t *r) {
+  const int *fds = r->fds;
+  size_t n = r->n, at = FIXED_FDS;
+  int std[3] = {-1, -1, -1};
+  for (int fd = 0; fd < 3; fd++)
+    if (r->std_mask & (1u << fd))
+      std[fd] = fds[at++];
+  size_t ntable = n - at;
+  int layout_end = CHILD_INHERIT_FD + (int)ntable;
+  int *lifted = malloc(n * sizeof *lifted);
+  if (!lifted)
+    _exit(MPROC__CHILD_FAILED_STATUS);
   for (size_t i = 0; i < n; i++)
-    lifted[i] = fcntl(fds[i], F_DUPFD, end);
-  /* fds[1] is the status pipe: the server's, not the child's. */
+    lifted[i] = fcntl(fds[i], F_DUPFD, layout_end);
+  at = FIXED_FDS;
+  for (int fd = 0; fd < 3; fd++) {
+    if (std[fd] >= 0)
+      dup2(lifted[at++], fd);
+    else
+      close(fd); /* the caller has none: neither has its child */
+  }
+  /* lifted[1] is the status socket: the server's, not the child's. */
   dup2(lifted[0], CHILD_FD);
   dup2(lifted[2], CHILD_LINK_FD);
-  for (size_t i = FIXED_FDS; i < n; i++)
-    dup2(lifted[i], CHILD_INHERIT_FD + (int)(i - FIXED_FDS));
-  int first_free = CHILD_INHERIT_FD + (int)(n - FIXED_FDS);
+  for (size_t i = 0; i < ntable; i++)
+    dup2(lifted[at + i], CHILD_INHERIT_FD + (int)i);
+  free(lifted);
 #ifdef SYS_close_range
-  if (syscall(SYS_close_range, (unsigned)first_free, ~0u, 0) == 0)
+  if (syscall(SYS_close_range, (unsigned)layout_end, ~0u, 0) == 0)
     return;
 #endif
   long max = sysconf(_SC_OPEN_MAX);
-  for (int fd = first_free; fd < (max > 0 && max < 65536 ? (int)max : 65536); fd++)
+  for (int fd = layout_end; fd < (max > 0 && max < 65536 ? (int)max : 65536); fd++)
     close(fd);
 }
 
@@ -229,20 +340,18 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
     }
     if (!pfd[0].revents)
       continue;
-    int fds[FIXED_FDS + MPROC__MAX_INHERIT];
-    size_t n;
-    int r = receive((int)ctl, fds, &n);
-    if (r == 0 && n == 0)
-      break; /* end-of-file: the parent is done or dead */
-    if (r != 0)
+    request_t r;
+    if (receive((int)ctl, &r) != 0)
       continue;
+    if (!r.fds)
+      break; /* end-of-file: the parent is done or dead */
     if (nserved == cap) {
       size_t ncap = cap ? cap * 2 : 16;
       served_t *p = realloc(served, ncap * sizeof *p);
       if (!p) {
-        for (size_t i = 0; i < n; i++)
-          close(fds[i]);
-        continue; /* the parent sees end-of-file on the status pipe */
+        close_all(r.fds, r.n);
+        free(r.fds);
+        continue; /* the parent sees end-of-file on the status socket */
       }
       served = p;
       cap = ncap;
@@ -250,23 +359,23 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
     pid_t pid = fork();
     if (pid == 0) {
       signal(SIGCHLD, SIG_DFL);
-      arrange(fds, n);
+      arrange(&r);
       char token[16];
       snprintf(token, sizeof token, "%d", CHILD_FD);
       child_entry(token); /* never returns */
-      _exit(255);
+      _exit(MPROC__CHILD_FAILED_STATUS);
     }
-    if (pid > 0) {
-      int64_t wide = pid;
-      ssize_t w = send(fds[1], &wide, sizeof wide, MSG_NOSIGNAL);
-      (void)w;
-      served[nserved++] = (served_t){pid, fds[1]};
-    } else {
-      close(fds[1]); /* the parent reads end-of-file: no child */
-    }
-    close(fds[0]);
-    for (size_t i = 2; i < n; i++)
-      close(fds[i]);
+    int64_t answer = pid > 0 ? (int64_t)pid : -(int64_t)errno;
+    ssize_t w = send(r.fds[1], &answer, sizeof answer, MSG_NOSIGNAL);
+    (void)w;
+    if (pid > 0)
+      served[nserved++] = (served_t){pid, r.fds[1]};
+    else
+      close(r.fds[1]);
+    close(r.fds[0]);
+    for (size_t i = 2; i < r.n; i++)
+      close(r.fds[i]);
+    free(r.fds);
   }
   for (size_t i = 0; i < nserved; i++)
     close(served[i].status_fd);

@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../common/bootstrap.h"
 #include "child.h"
 
 extern char **environ;
@@ -35,48 +34,51 @@ static int close_the_rest(posix_spawn_file_actions_t *fa, int from) {
 #endif
 }
 
-/* Descriptors below this are the child's layout (3: channel, 4: link, 5..:
- * the handle table); a source down there could be overwritten by an
- * earlier dup2, so sources are first lifted above it. */
-#define LAYOUT_END (CHILD_INHERIT_FD + MPROC__MAX_INHERIT)
-
-/* A close-on-exec copy of fd at LAYOUT_END or above (or fd itself, already
- * there); *temp says whether the caller must close it. */
-static int lift(int fd, bool *temp) {
-  *temp = fd < LAYOUT_END;
-  return *temp ? fcntl(fd, F_DUPFD_CLOEXEC, LAYOUT_END) : fd;
+/* A close-on-exec copy of fd at layout_end or above (or fd itself, already
+ * there): the child's layout (3: channel, 4: link, 5..: the handle table)
+ * is built with dup2, and a source down there could be overwritten by an
+ * earlier dup2. *temp says whether the caller must close it. */
+static int lift(int fd, int layout_end, bool *temp) {
+  *temp = fd < layout_end;
+  return *temp ? fcntl(fd, F_DUPFD_CLOEXEC, layout_end) : fd;
 }
 
 int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                     mproc__stream_t *parent_end, intptr_t *child_link) {
-  if (o->ninherit > MPROC__MAX_INHERIT)
-    return mproc__fail(MPROC_EINVAL, "spawn: at most %d inherited handles", MPROC__MAX_INHERIT);
   intptr_t link;
   int rc = mproc__os_parent_link(&link);
   if (rc)
     return rc;
+  size_t nsrc = 2 + o->ninherit;
+  if (o->ninherit > (size_t)(INT32_MAX / 2))
+    return mproc__fail(MPROC_EINVAL, "spawn: %zu inherited handles", o->ninherit);
+  int *src = malloc(nsrc * sizeof *src);
+  bool *temp = calloc(nsrc, sizeof *temp);
+  if (!src || !temp) {
+    free(src);
+    free(temp);
+    return mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+  }
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    free(src);
+    free(temp);
     return mproc__os_fail("spawn: socketpair");
+  }
 
   /* Sources of the child's layout, lifted clear of it. */
-  size_t nsrc = 2 + o->ninherit;
-  int src[2 + MPROC__MAX_INHERIT];
-  bool temp[2 + MPROC__MAX_INHERIT] = {false};
-  int from[2 + MPROC__MAX_INHERIT];
-  from[0] = sv[1];
-  from[1] = (int)link;
-  for (size_t i = 0; i < o->ninherit; i++)
-    from[2 + i] = (int)o->inherit[i];
+  int layout_end = CHILD_FD + (int)nsrc;
   size_t lifted = 0;
-  for (; lifted < nsrc; lifted++)
-    if ((src[lifted] = lift(from[lifted], &temp[lifted])) < 0)
+  for (; lifted < nsrc; lifted++) {
+    int from = lifted == 0 ? sv[1] : lifted == 1 ? (int)link : (int)o->inherit[lifted - 2];
+    if ((src[lifted] = lift(from, layout_end, &temp[lifted])) < 0)
       break;
+  }
 
   char token[16];
   snprintf(token, sizeof token, "%d", CHILD_FD);
   const char *path = o->exe ? o->exe : SELF_EXE;
-  char *argv[] = {(char *)path, MPROC__CHILD_MARKER, token, NULL};
+  char *argv[] = {(char *)path, (char *)o->marker, token, NULL};
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   sigset_t none;
@@ -88,7 +90,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
     for (size_t i = 0; i < nsrc && rc == 0; i++)
       rc = posix_spawn_file_actions_adddup2(&fa, src[i], CHILD_FD + (int)i);
     if (rc == 0)
-      rc = close_the_rest(&fa, CHILD_FD + (int)nsrc);
+      rc = close_the_rest(&fa, layout_end);
     posix_spawnattr_init(&attr);
     /* The child starts with no blocked signals, whatever this thread blocks. */
     posix_spawnattr_setsigmask(&attr, &none);
@@ -101,6 +103,8 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   for (size_t i = 0; i < lifted; i++)
     if (temp[i])
       close(src[i]);
+  free(src);
+  free(temp);
   close(sv[1]);
   if (rc == 0) {
     *out = mproc__posix_child_new(pid);

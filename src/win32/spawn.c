@@ -11,17 +11,19 @@
 /* winsock2.h before windows.h */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <windows.h>
 
-#include "../common/bootstrap.h"
 #include "child.h"
 #include "socket_conn.h"
 #include "wide.h"
 
-enum { MAX_INHERIT = 6 + MPROC__MAX_INHERIT };
+/* What the child inherits: 2 pipe ends, up to 3 standard streams, the
+ * parent link, then the handle table's kernel objects. */
+enum { FIXED_HANDLES = 6 };
 
 typedef struct {
-  HANDLE list[MAX_INHERIT];
+  HANDLE *list;
   int count;
 } inherit_t;
 
@@ -55,13 +57,24 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                     mproc__stream_t *parent_end, intptr_t *child_link) {
   const char *exe = o->exe;
   HANDLE boot_rd = NULL, boot_wr = NULL, rep_rd = NULL, rep_wr = NULL, job = NULL;
-  inherit_t inh = {{0}, 0};
+  inherit_t inh = {NULL, 0};
+  int *slot = NULL;    /* where each table entry sits in inh.list; -1: a socket */
   int std_end = 2;     /* inh.list: 2 pipe ends, std duplicates up to here, the link, */
   int table_start = 0; /* then the handle table's duplicates from here */
   LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
   wchar_t *path = NULL, *cmdline = NULL;
   int rc = 0;
 
+  if (o->ninherit > (size_t)(INT32_MAX / 2 - FIXED_HANDLES)) {
+    rc = mproc__fail(MPROC_EINVAL, "spawn: %zu inherited handles", o->ninherit);
+    goto cleanup;
+  }
+  inh.list = calloc(FIXED_HANDLES + o->ninherit, sizeof *inh.list);
+  slot = calloc(o->ninherit ? o->ninherit : 1, sizeof *slot);
+  if (!inh.list || !slot) {
+    rc = mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+    goto cleanup;
+  }
   path = exe ? mproc__wide_from_utf8(exe) : self_path();
   if (!path) {
     rc = exe ? mproc__fail(MPROC_EINVAL, "spawn: executable path is not valid UTF-8")
@@ -96,11 +109,6 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   std_end = inh.count;
   inh.list[inh.count++] = (HANDLE)link; /* stays open: it is the parent's */
   table_start = inh.count;
-  if (o->ninherit > MPROC__MAX_INHERIT) {
-    rc = mproc__fail(MPROC_EINVAL, "spawn: at most %d inherited handles", MPROC__MAX_INHERIT);
-    goto cleanup;
-  }
-  int slot[MPROC__MAX_INHERIT]; /* where each table entry sits in inh.list; -1: a socket */
   for (size_t i = 0; i < o->ninherit; i++) {
     slot[i] = -1;
     if (mproc__win32_is_socket((HANDLE)o->inherit[i]))
@@ -133,14 +141,14 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   }
   si.lpAttributeList = attrs;
 
-  size_t cap = wcslen(path) + 96;
+  size_t cap = wcslen(path) + strlen(o->marker) + 96;
   cmdline = malloc(cap * sizeof *cmdline);
   if (!cmdline) {
     rc = mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
     goto cleanup;
   }
   /* Paths cannot contain '"', so quoting the program name is enough. */
-  _snwprintf(cmdline, cap, L"\"%ls\" %hs %llx:%llx", path, MPROC__CHILD_MARKER,
+  _snwprintf(cmdline, cap, L"\"%ls\" %hs %llx:%llx", path, o->marker,
              (unsigned long long)(uintptr_t)boot_rd, (unsigned long long)(uintptr_t)rep_wr);
   cmdline[cap - 1] = 0;
 
@@ -175,7 +183,10 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   if (rc) {
     TerminateProcess(pi.hProcess, MPROC__TERMINATE_CODE);
     CloseHandle(pi.hProcess);
-    mproc__child_handles_clear(o->inherited, o->ninherit);
+    for (size_t i = 0; i < o->ninherit; i++) {
+      free(o->inherited[i].blob);
+      o->inherited[i].blob = NULL;
+    }
     goto cleanup;
   }
   mproc__os_child_t *c = calloc(1, sizeof *c);
@@ -202,6 +213,8 @@ cleanup:
     CloseHandle(inh.list[i]);
   for (int i = table_start; i > 0 && i < inh.count; i++) /* the table's duplicates */
     CloseHandle(inh.list[i]);
+  free(inh.list);
+  free(slot);
   HANDLE mine[] = {boot_rd, boot_wr, rep_rd, rep_wr};
   for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
     if (mine[i])
