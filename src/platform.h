@@ -33,6 +33,10 @@ int mproc__os_cpu_count(void);
 int mproc__os_command_line(int *argc, char ***argv);
 void mproc__os_free_argv(int argc, char **argv);
 
+/* Flushes stdout and stderr, touching neither when nothing is buffered
+ * (a stream's lock is a write, a copy-on-write fault in a forked child). */
+void mproc__os_flush_std_streams(void);
+
 /* Whether the child entry may run from a constructor in this build (a
  * Windows DLL's constructors run under the loader lock, where it may not). */
 bool mproc__os_constructor_entry_allowed(void);
@@ -75,7 +79,7 @@ void mproc__os_shm_unmap(void *p, size_t size);
 
 /* One process's view of a named segment. */
 typedef struct {
-  intptr_t handle; /* -1 where the mapping alone keeps it (POSIX) */
+  intptr_t handle; /* the descriptor or section handle, kept while mapped */
   void *mem;
   size_t size;   /* as created */
   size_t mapped; /* what is mapped: whole pages, >= size */
@@ -87,6 +91,10 @@ int mproc__os_shm_create_named(const char *name, size_t size, mproc__os_named_sh
 /* Opens and maps one; MPROC_ENOENT when there is none (or, on Windows, it
  * was unlinked). */
 int mproc__os_shm_open_named(const char *name, mproc__os_named_shm_t *out);
+/* Maps a segment from a handle another process passed on (taken over,
+ * closed on failure); size is what the sender said: MPROC_EPROTO when the
+ * segment's own size differs. */
+int mproc__os_shm_attach_named(intptr_t handle, size_t size, mproc__os_named_shm_t *out);
 /* Removes the name (POSIX) or marks the segment unlinked (Windows, where a
  * name lives as long as its last handle); MPROC_ENOENT when already gone. */
 int mproc__os_shm_unlink_named(const char *name, mproc__os_named_shm_t *shm);

@@ -203,6 +203,40 @@ static void atomic_helpers(void **state) {
 
 /* ---- locks, sizes, bad input ---------------------------------------------------- */
 
+/* Python's Value('i', 7) and Array('d', [1.5, 2.5, 3.5]): created with
+ * their first values, seen by a child. */
+static int t_check_initial(const mproc_args_t *args) {
+  mproc_value_t *v;
+  mproc_array_t *arr;
+  if (mproc_args_get_value(args, 0, &v) || mproc_args_get_array(args, 1, &arr))
+    return 1;
+  const double *d = mproc_array_ptr(arr);
+  return *(int32_t *)mproc_value_ptr(v) == 7 && d[0] == 1.5 && d[2] == 3.5 ? 0 : 2;
+}
+
+static void created_with_initial_values(void **state) {
+  mproc_value_t *v;
+  mproc_array_t *arr;
+  int32_t seven = 7;
+  const double seq[] = {1.5, 2.5, 3.5};
+  ASSERT_OK(mproc_value_new(&v, MPROC_T_I32, &(mproc_value_opts_t){.initial = &seven}));
+  ASSERT_OK(mproc_array_new(&arr, MPROC_T_F64, 3,
+                            &(mproc_value_opts_t){.initial = seq, .lock = MPROC_NO_LOCK}));
+  assert_int_equal(*(int32_t *)mproc_value_ptr(v), 7);
+  assert_true(((double *)mproc_array_ptr(arr))[1] == 2.5);
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_value(a, v));
+  ASSERT_OK(mproc_args_add_array(a, arr));
+  assert_int_equal(run_child(t_check_initial, a), 0);
+  mproc_args_free(a);
+  mproc_value_free(v);
+  mproc_array_free(arr);
+  /* An empty Array with an initial pointer copies nothing. */
+  ASSERT_OK(mproc_array_new(&arr, MPROC_T_F64, 0, &(mproc_value_opts_t){.initial = seq}));
+  mproc_array_free(arr);
+}
+
 static void value_locks(void **state) {
   mproc_value_t *v, *raw, *shared;
   mproc_array_t *a;
@@ -448,6 +482,105 @@ static void named_create_and_open(void **state) {
   mproc_shm_close(t);
 }
 
+/* args: shm, expected first byte. The child maps the segment from the
+ * handle it got (the name may be gone), checks, writes its mark. */
+static int t_use_segment(const mproc_args_t *args) {
+  mproc_shm_t *s;
+  int64_t first;
+  if (mproc_args_get_shm(args, 0, &s) || mproc_args_get_int(args, 1, &first))
+    return 1;
+  unsigned char *p = mproc_shm_data(s);
+  if (mproc_shm_size(s) != 5000 || p[0] != (unsigned char)first)
+    return 2;
+  p[4999] = 0x5a;
+  return 0;
+}
+
+/* SharedMemory as an argument: the child needs no name - it works after
+ * the name is unlinked, and after the parent closed its own reference. */
+static void named_segment_as_an_argument(void **state) {
+  char name[64];
+  unique_name(name, sizeof name, "arg");
+  mproc_shm_t *s;
+  ASSERT_OK(mproc_shm_create(&s, name, 5000));
+  unsigned char *p = mproc_shm_data(s);
+  p[0] = 7;
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_shm(a, s));
+  ASSERT_OK(mproc_args_add_int(a, 7));
+  assert_int_equal(mproc_args_type(a, 0), MPROC_T_SHM);
+  ASSERT_OK(mproc_shm_unlink(s));
+  assert_int_equal(run_child(t_use_segment, a), 0);
+  assert_int_equal(p[4999], 0x5a);
+  p[4999] = 0;
+  mproc_shm_close(s); /* the tuple still holds the segment */
+  mproc_shm_t *held;
+  ASSERT_OK(mproc_args_get_shm(a, 0, &held));
+  assert_int_equal(((unsigned char *)mproc_shm_data(held))[0], 7);
+  assert_int_equal(run_child(t_use_segment, a), 0);
+  assert_int_equal(((unsigned char *)mproc_shm_data(held))[4999], 0x5a);
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_shm(a, NULL));
+  ASSERT_ERR(MPROC_ETYPE, mproc_args_get_shm(a, 1, &held));
+  mproc_args_free(a);
+}
+
+/* args: name, barrier. Opens or creates it, holds it until every racer
+ * has it (on Windows a segment ends with its last handle); exits 10 when
+ * it created it. */
+static int t_open_or_create(const mproc_args_t *args) {
+  const char *name;
+  mproc_barrier_t *b;
+  if (mproc_args_get_str(args, 0, &name) || mproc_args_get_barrier(args, 1, &b))
+    return 1;
+  mproc_shm_t *s;
+  bool created;
+  if (mproc_shm_open_or_create(&s, name, 128, &created))
+    return 2;
+  int code = mproc_shm_size(s) == 128 ? (created ? 10 : 20) : 3;
+  if (mproc_barrier_wait(b, TEST_WAIT_MS, NULL))
+    code = 4;
+  mproc_shm_close(s);
+  return code;
+}
+
+/* Attach-or-create from several processes at once: exactly one creates. */
+static void open_or_create_has_one_creator(void **state) {
+  enum { RACERS = 6 };
+  char name[64];
+  unique_name(name, sizeof name, "race");
+  mproc_barrier_t *b;
+  ASSERT_OK(mproc_barrier_new(&b, RACERS + 1));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, name));
+  ASSERT_OK(mproc_args_add_barrier(a, b));
+  mproc_process_t *p[RACERS];
+  for (int i = 0; i < RACERS; i++)
+    p[i] = start_child(t_open_or_create, a);
+  /* All racers have it now: attach here too, before they let go. */
+  mproc_shm_t *s;
+  bool was_created = true;
+  ASSERT_OK(mproc_barrier_wait(b, TEST_WAIT_MS, NULL));
+  ASSERT_OK(mproc_shm_open_or_create(&s, name, 999, &was_created));
+  int created = 0, opened = 0;
+  for (int i = 0; i < RACERS; i++) {
+    int code = finish_child(p[i]);
+    created += code == 10;
+    opened += code == 20;
+  }
+  assert_int_equal(created, 1);
+  assert_int_equal(opened, RACERS - 1);
+  assert_false(was_created);
+  assert_int_equal(mproc_shm_size(s), 128); /* an existing segment keeps its size */
+  ASSERT_OK(mproc_shm_unlink(s));
+  mproc_shm_close(s);
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_open_or_create(&s, NULL, 1, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_open_or_create(&s, "bad/name", 1, NULL));
+  mproc_args_free(a);
+  mproc_barrier_free(b);
+}
+
 static void named_random_names(void **state) {
   mproc_shm_t *a, *b;
   ASSERT_OK(mproc_shm_create(&a, NULL, 10));
@@ -603,6 +736,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(value_every_type_across_processes),
       cmocka_unit_test(atomic_helpers),
       cmocka_unit_test(value_locks),
+      cmocka_unit_test(created_with_initial_values),
       cmocka_unit_test(bad_input),
       cmocka_unit_test(many_values_share_mappings),
       cmocka_unit_test(killed_holder_leaves_nothing),
@@ -618,6 +752,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(named_errors),
       cmocka_unit_test(named_lifetime),
       cmocka_unit_test(named_between_unrelated_processes),
+      cmocka_unit_test(named_segment_as_an_argument),
+      cmocka_unit_test(open_or_create_has_one_creator),
   };
   const test_group_t groups[] = {
       TEST_GROUP("values", values),

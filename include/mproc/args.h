@@ -40,6 +40,7 @@ typedef enum {
   MPROC_T_VALUE, /* shared memory (shm.h) */
   MPROC_T_ARRAY,
   MPROC_T_QUEUE, /* a queue (queue.h) */
+  MPROC_T_SHM,   /* a named SharedMemory segment (shm.h) */
   /* Element types of a Value or Array (shm.h); never the type of an item.
    * Python's typecodes: b I8, B U8, h I16, H U16, i I32, I U32, q I64,
    * Q U64, f F32, d F64, c CHAR; l/L are I64/U64 on Linux and I32/U32 on

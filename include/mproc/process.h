@@ -8,7 +8,10 @@
  *          marker argument --mproc-child; the program's main must begin with
  *          mproc_main_guard(argc, argv). Only the arguments cross.
  *   fork   (POSIX only) fork()s; the child has a copy of the parent's memory.
- *   forkserver  not available yet: MPROC_ENOTSUP.
+ *   forkserver  (POSIX only) a server process, spawned once while the
+ *          program is still clean, forks each child: spawn's semantics
+ *          (only the arguments cross) at close to fork's cost, safe in a
+ *          threaded program. Windows has neither fork method: MPROC_ENOTSUP.
  *
  * The environment variable MPROC_START_METHOD=spawn|fork|forkserver, then
  * mproc_set_start_method, then opts.start_method override the default.

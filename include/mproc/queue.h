@@ -122,7 +122,7 @@ MPROC_API int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout
 /* How many messages the queue holds (Python's qsize(), which raises on
  * macOS; this one is exact on every platform when no put or get is under
  * way, and never negative). A streamed message counts from its first
- * chunk until a consumer has taken its last.
+ * chunk until a consumer has taken its last, or until it is withdrawn.
  * Returns: the count.
  * Errors: MPROC_EINVAL (q NULL), returned in place of the count.
  * Platform: all. */

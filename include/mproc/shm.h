@@ -48,6 +48,10 @@ typedef struct {
   mproc_rlock_t *rlock; /* with MPROC_LOCK_DEFAULT: share this RLock (Python's
                            lock=<RLock>) instead of making one; kept alive by
                            the Value */
+  const void *initial;  /* NULL: zeroed. Else the first value(s), copied in:
+                           one element for a Value (Python's Value('i', 7)),
+                           n elements for an Array (Array('d', [1.0, 2.0])),
+                           in the element type's C representation */
 } mproc_value_opts_t;
 
 /* The size in bytes of one element of type t.
@@ -57,8 +61,9 @@ typedef struct {
  * Platform: all. */
 MPROC_API size_t mproc_type_size(mproc_type_t t);
 
-/* Creates a shared Value of one element, zeroed (Python's Value(typecode)
- * or, with opts.lock = MPROC_NO_LOCK, RawValue).
+/* Creates a shared Value of one element, zeroed or set to *opts.initial
+ * (Python's Value(typecode, value) or, with opts.lock = MPROC_NO_LOCK,
+ * RawValue).
  * Params: out — receives it (free with mproc_value_free); type — an
  *   element type, MPROC_T_I8 .. MPROC_T_CHAR; opts — NULL for the defaults.
  * Returns: 0.
@@ -112,9 +117,11 @@ MPROC_API int mproc_value_compare_exchange(mproc_value_t *v, int64_t *expected, 
  * Errors: none. Platform: all. */
 MPROC_API void mproc_value_free(mproc_value_t *v);
 
-/* Creates a shared Array of n elements, zeroed (Python's Array(typecode, n)
- * or, with opts.lock = MPROC_NO_LOCK, RawArray). Arrays above 16 KiB get a
- * mapping of their own; smaller ones share an arena.
+/* Creates a shared Array of n elements, zeroed or copied from the n
+ * elements at opts.initial (Python's Array(typecode, n) and
+ * Array(typecode, sequence), or, with opts.lock = MPROC_NO_LOCK,
+ * RawArray). Arrays above 16 KiB get a mapping of their own; smaller ones
+ * share an arena.
  * Params: out — receives it (free with mproc_array_free); type — an element
  *   type; n — the number of elements (0 is allowed); opts — NULL for the
  *   defaults.
@@ -169,6 +176,20 @@ MPROC_API int mproc_args_get_array(const mproc_args_t *a, size_t i, mproc_array_
  *   long a segment lives. */
 MPROC_API int mproc_shm_create(mproc_shm_t **out, const char *name, size_t size);
 
+/* Opens the segment named name if it exists, else creates it with size
+ * bytes, zeroed - attach-or-create, safe when several processes race to
+ * do it (exactly one creates it).
+ * Params: out — receives it (mproc_shm_close); name — the name; size —
+ *   > 0, used only when creating; created — NULL, or receives whether this
+ *   call created it.
+ * Returns: 0.
+ * Errors: those of mproc_shm_create and mproc_shm_open (MPROC_EINVAL,
+ *   MPROC_ERANGE, MPROC_ENOMEM, MPROC_ESYS).
+ * Platform: all. An existing segment keeps its own size, which may differ
+ *   from size (mproc_shm_size tells). */
+MPROC_API int mproc_shm_open_or_create(mproc_shm_t **out, const char *name, size_t size,
+                                       bool *created);
+
 /* Opens and maps an existing segment (Python's SharedMemory(name)).
  * Returns: 0.
  * Errors: MPROC_EINVAL (out or name NULL, a bad name, an empty segment),
@@ -201,11 +222,23 @@ MPROC_API const char *mproc_shm_name(const mproc_shm_t *s);
  *   close. */
 MPROC_API int mproc_shm_unlink(mproc_shm_t *s);
 
-/* Unmaps the segment and frees s (Python's close()); the segment itself
+/* Drops this reference (Python's close()): the mapping goes with the last
+ * reference (a tuple that holds the segment keeps one); the segment itself
  * stays, on POSIX, until unlinked.
  * Params: s — or NULL (then nothing happens).
  * Errors: none. Platform: all. */
 MPROC_API void mproc_shm_close(mproc_shm_t *s);
+
+/* A segment as an argument: the child maps the same segment from a handle
+ * it inherits, without opening it by name - so it works even after the
+ * name was unlinked. The tuple keeps its own reference; the getter
+ * borrows the tuple's.
+ * Returns: 0.
+ * Errors: as the other mproc_args_add_ / mproc_args_get_ functions
+ *   (MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE, MPROC_ENOMEM).
+ * Platform: all. */
+MPROC_API int mproc_args_add_shm(mproc_args_t *a, mproc_shm_t *s);
+MPROC_API int mproc_args_get_shm(const mproc_args_t *a, size_t i, mproc_shm_t **out);
 
 #ifdef __cplusplus
 }

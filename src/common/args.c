@@ -497,12 +497,10 @@ typedef struct {
   bool *used; /* take: used[i] once handle i was taken */
 } handles_t;
 
-static int convert(const msgpack_object_array *arr, mproc_args_t **out, handles_t *hs);
-
 static const mproc__object_class_t *const classes[] = {
     &mproc__conn_class,  &mproc__lock_class,  &mproc__rlock_class,   &mproc__sem_class,
     &mproc__cond_class,  &mproc__event_class, &mproc__barrier_class, &mproc__value_class,
-    &mproc__array_class, &mproc__queue_class,
+    &mproc__array_class, &mproc__queue_class, &mproc__shm_class,
 };
 
 static const mproc__object_class_t *class_of(unsigned kind) {
@@ -512,11 +510,11 @@ static const mproc__object_class_t *class_of(unsigned kind) {
   return NULL;
 }
 
-static int convert_object(mproc_args_t *t, const msgpack_object_ext *e, handles_t *hs) {
-  if (e->type != MPROC__EXT_OBJECT || e->size < OBJECT_HEAD ||
-      e->size > OBJECT_HEAD + MPROC__OBJECT_INFO_MAX)
-    return mproc__fail(MPROC_EPROTO, "args_decode: unsupported extension type %d", e->type);
-  const unsigned char *body = (const unsigned char *)e->ptr;
+static int convert_object(mproc_args_t *t, int8_t type, const unsigned char *body, size_t size,
+                          handles_t *hs) {
+  if (type != MPROC__EXT_OBJECT || size < OBJECT_HEAD ||
+      size > OBJECT_HEAD + MPROC__OBJECT_INFO_MAX)
+    return mproc__fail(MPROC_EPROTO, "args_decode: unsupported extension type %d", type);
   const mproc__object_class_t *cls = class_of(body[0]);
   uint32_t first = mproc__get_u32(body + 2), n = body[6];
   if (!hs)
@@ -539,7 +537,7 @@ static int convert_object(mproc_args_t *t, const msgpack_object_ext *e, handles_
     }
   }
   void *obj;
-  mproc__info_reader_t info = {body + OBJECT_HEAD, e->size - OBJECT_HEAD};
+  mproc__info_reader_t info = {body + OBJECT_HEAD, size - OBJECT_HEAD};
   rc = cls->import_handles(&obj, h, n, body[1], &info);
   if (rc)
     return rc;
@@ -550,50 +548,134 @@ static int convert_object(mproc_args_t *t, const msgpack_object_ext *e, handles_
   return rc;
 }
 
-static int convert_item(mproc_args_t *t, const msgpack_object *o, handles_t *hs) {
-  switch (o->type) {
-  case MSGPACK_OBJECT_NIL:
+/* A reader over MessagePack that mproc__msgpack_check has accepted: every
+ * length it meets fits in what is left, and nesting is bounded, so it
+ * reads without bounds checks of its own and allocates only the tuple. */
+typedef struct {
+  const unsigned char *p;
+} reader_t;
+
+static uint64_t take_be(reader_t *r, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++)
+    v = (v << 8) | *r->p++;
+  return v;
+}
+
+static int read_tuple(reader_t *r, uint64_t n, mproc_args_t **out, handles_t *hs);
+
+static int read_str(mproc_args_t *t, reader_t *r, size_t n) {
+  const unsigned char *s = r->p;
+  r->p += n;
+  if (n && memchr(s, '\0', n))
+    return mproc__fail(MPROC_EPROTO, "args_decode: string contains a NUL byte");
+  if (!mproc__utf8_valid(s, n))
+    return mproc__fail(MPROC_EPROTO, "args_decode: string is not valid UTF-8");
+  return add_blob(t, MPROC_T_STR, s, n, "args_decode");
+}
+
+static int read_bin(mproc_args_t *t, reader_t *r, size_t n) {
+  const unsigned char *b = r->p;
+  r->p += n;
+  return add_blob(t, MPROC_T_BYTES, b, n, "args_decode");
+}
+
+static int read_ext(mproc_args_t *t, reader_t *r, size_t n, handles_t *hs) {
+  int8_t type = (int8_t)*r->p++;
+  const unsigned char *body = r->p;
+  r->p += n;
+  return convert_object(t, type, body, n, hs);
+}
+
+static int read_nested(mproc_args_t *t, reader_t *r, uint64_t n, handles_t *hs) {
+  mproc_args_t *nested;
+  int rc = read_tuple(r, n, &nested, hs);
+  return rc ? rc : push_tuple(t, nested, "args_decode");
+}
+
+static int read_uint(mproc_args_t *t, uint64_t v) {
+  if (v > (uint64_t)INT64_MAX)
+    return mproc__fail(MPROC_EPROTO, "args_decode: integer %llu is above INT64_MAX",
+                       (unsigned long long)v);
+  return mproc_args_add_int(t, (int64_t)v);
+}
+
+static int read_item(mproc_args_t *t, reader_t *r, handles_t *hs) {
+  unsigned c = *r->p++;
+  if (c <= 0x7f)
+    return mproc_args_add_int(t, (int64_t)c);
+  if (c >= 0xe0)
+    return mproc_args_add_int(t, (int64_t)(int8_t)c);
+  if (c >= 0x90 && c <= 0x9f)
+    return read_nested(t, r, c & 0x0f, hs);
+  if (c >= 0xa0 && c <= 0xbf)
+    return read_str(t, r, c & 0x1f);
+  switch (c) {
+  case 0xc0:
     return mproc_args_add_nil(t);
-  case MSGPACK_OBJECT_BOOLEAN:
-    return mproc_args_add_bool(t, o->via.boolean);
-  case MSGPACK_OBJECT_POSITIVE_INTEGER:
-    if (o->via.u64 > (uint64_t)INT64_MAX)
-      return mproc__fail(MPROC_EPROTO, "args_decode: integer %llu is above INT64_MAX",
-                         (unsigned long long)o->via.u64);
-    return mproc_args_add_int(t, (int64_t)o->via.u64);
-  case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-    return mproc_args_add_int(t, o->via.i64);
-  case MSGPACK_OBJECT_FLOAT32:
-  case MSGPACK_OBJECT_FLOAT64:
-    return mproc_args_add_double(t, o->via.f64);
-  case MSGPACK_OBJECT_STR: {
-    const unsigned char *s = (const unsigned char *)o->via.str.ptr;
-    size_t n = o->via.str.size;
-    if (n && memchr(s, '\0', n))
-      return mproc__fail(MPROC_EPROTO, "args_decode: string contains a NUL byte");
-    if (!mproc__utf8_valid(s, n))
-      return mproc__fail(MPROC_EPROTO, "args_decode: string is not valid UTF-8");
-    return add_blob(t, MPROC_T_STR, s, n, "args_decode");
+  case 0xc2:
+  case 0xc3:
+    return mproc_args_add_bool(t, c == 0xc3);
+  case 0xc4:
+  case 0xc5:
+  case 0xc6:
+    return read_bin(t, r, (size_t)take_be(r, 1 << (c - 0xc4)));
+  case 0xc7:
+  case 0xc8:
+  case 0xc9:
+    return read_ext(t, r, (size_t)take_be(r, 1 << (c - 0xc7)), hs);
+  case 0xca: {
+    uint32_t bits = (uint32_t)take_be(r, 4);
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return mproc_args_add_double(t, (double)f);
   }
-  case MSGPACK_OBJECT_BIN:
-    return add_blob(t, MPROC_T_BYTES, o->via.bin.ptr, o->via.bin.size, "args_decode");
-  case MSGPACK_OBJECT_ARRAY: {
-    mproc_args_t *nested;
-    int rc = convert(&o->via.array, &nested, hs);
-    return rc ? rc : push_tuple(t, nested, "args_decode");
+  case 0xcb: {
+    uint64_t bits = take_be(r, 8);
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return mproc_args_add_double(t, d);
   }
-  case MSGPACK_OBJECT_EXT:
-    return convert_object(t, &o->via.ext, hs);
-  default:
-    return mproc__fail(MPROC_EPROTO, "args_decode: unsupported MessagePack type %d", (int)o->type);
+  case 0xcc:
+  case 0xcd:
+  case 0xce:
+  case 0xcf:
+    return read_uint(t, take_be(r, 1 << (c - 0xcc)));
+  case 0xd0:
+    return mproc_args_add_int(t, (int8_t)take_be(r, 1));
+  case 0xd1:
+    return mproc_args_add_int(t, (int16_t)take_be(r, 2));
+  case 0xd2:
+    return mproc_args_add_int(t, (int32_t)take_be(r, 4));
+  case 0xd3:
+    return mproc_args_add_int(t, (int64_t)take_be(r, 8));
+  case 0xd4:
+  case 0xd5:
+  case 0xd6:
+  case 0xd7:
+  case 0xd8:
+    return read_ext(t, r, (size_t)1 << (c - 0xd4), hs);
+  case 0xd9:
+  case 0xda:
+  case 0xdb:
+    return read_str(t, r, (size_t)take_be(r, 1 << (c - 0xd9)));
+  case 0xdc:
+  case 0xdd:
+    return read_nested(t, r, take_be(r, c == 0xdc ? 2 : 4), hs);
+  default: /* maps (0x80-0x8f, 0xde, 0xdf) are not tuples; 0xc1 is unused */
+    return mproc__fail(MPROC_EPROTO, "args_decode: unsupported MessagePack type 0x%02x", c);
   }
 }
 
-static int convert(const msgpack_object_array *arr, mproc_args_t **out, handles_t *hs) {
+static int read_tuple(reader_t *r, uint64_t n, mproc_args_t **out, handles_t *hs) {
   mproc_args_t *t;
   int rc = mproc_args_new(&t);
-  for (uint32_t i = 0; i < arr->size && rc == 0; i++)
-    rc = convert_item(t, &arr->ptr[i], hs);
+  if (!rc && n && !(t->items = malloc((size_t)n * sizeof *t->items)))
+    rc = mproc__fail(MPROC_ENOMEM, "args_decode: out of memory");
+  if (t && t->items)
+    t->cap = (size_t)n;
+  for (uint64_t i = 0; i < n && rc == 0; i++)
+    rc = read_item(t, r, hs);
   if (rc) {
     mproc_args_free(t);
     return rc;
@@ -610,21 +692,16 @@ static int decode(mproc_args_t **out, const void *buf, size_t len, handles_t *hs
                        "args_decode: %zu bytes are not one well-formed MessagePack object "
                        "nested at most %d deep",
                        len, MPROC_ARGS_MAX_DEPTH);
-  msgpack_unpacked up;
-  msgpack_unpacked_init(&up);
-  size_t off = 0;
-  int rc;
-  msgpack_unpack_return r = msgpack_unpack_next(&up, buf, len, &off);
-  if (r == MSGPACK_UNPACK_NOMEM_ERROR)
-    rc = mproc__fail(MPROC_ENOMEM, "args_decode: out of memory");
-  else if (r != MSGPACK_UNPACK_SUCCESS || off != len)
-    rc = mproc__fail(MPROC_EPROTO, "args_decode: malformed MessagePack (%d)", (int)r);
-  else if (up.data.type != MSGPACK_OBJECT_ARRAY)
-    rc = mproc__fail(MPROC_EPROTO, "args_decode: the top-level object is not an array");
+  reader_t r = {buf};
+  unsigned c = *r.p++;
+  uint64_t n;
+  if (c >= 0x90 && c <= 0x9f)
+    n = c & 0x0f;
+  else if (c == 0xdc || c == 0xdd)
+    n = take_be(&r, c == 0xdc ? 2 : 4);
   else
-    rc = convert(&up.data.via.array, out, hs);
-  msgpack_unpacked_destroy(&up);
-  return rc;
+    return mproc__fail(MPROC_EPROTO, "args_decode: the top-level object is not an array");
+  return read_tuple(&r, n, out, hs);
 }
 
 int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {

@@ -54,6 +54,7 @@ extern const mproc__object_class_t mproc__lock_class, mproc__rlock_class, mproc_
     mproc__cond_class, mproc__event_class, mproc__barrier_class;
 extern const mproc__object_class_t mproc__value_class, mproc__array_class;
 extern const mproc__object_class_t mproc__queue_class;
+extern const mproc__object_class_t mproc__shm_class;
 
 /* The typed accessors (mproc_args_add_lock, ...) of every object kind. */
 int mproc__args_add_object(mproc_args_t *a, const mproc__object_class_t *cls, void *obj);

@@ -10,12 +10,10 @@
  *   6. wind up its own children (terminate daemons, join the rest), flush
  *      the standard streams, end the process the start method's way.
  * The same steps in the same order under spawn, fork and forkserver. */
-#include <stdio.h>
-#include <stdlib.h>
 
+#include "child_life.h"
 #include "args_objects.h"
 #include "bootstrap.h"
-#include "child_life.h"
 #include "children.h"
 #include "current.h"
 #include "log.h"
@@ -28,9 +26,7 @@ static void fail(mproc__child_life_t *life, const char *why) {
     /* A forked child has no channel: its log is all the parent gets. */
     mproc__log(MPROC_LOG_ERROR, "%s", why);
   }
-  free(life->name);
-  free(life->identity);
-  fflush(stderr);
+  mproc__os_flush_std_streams();
   life->end(MPROC__CHILD_FAILED);
 }
 
@@ -61,7 +57,6 @@ void mproc__child_live(mproc__child_life_t *life) {
   /* Only the standard streams, as Python's child: in a forked child another
    * stream's lock may have been held by a thread that does not exist here,
    * and its buffer holds the parent's output. */
-  fflush(stdout);
-  fflush(stderr);
+  mproc__os_flush_std_streams();
   life->end(code);
 }

@@ -15,8 +15,8 @@ typedef struct {
   size_t args_len;
   const intptr_t *handles;
   size_t nhandles;
-  char *name;     /* malloc'd; taken over */
-  char *identity; /* malloc'd; taken over */
+  const char *name;     /* kept for the rest of the process's life */
+  const char *identity; /* likewise */
   int64_t parent_pid;
   bool daemon;
   intptr_t parent_link; /* this child's sentinel for its parent */

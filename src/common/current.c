@@ -6,20 +6,19 @@
 
 #include "current.h"
 
-static char *current_name;     /* NULL: "MainProcess" */
-static char *current_identity; /* NULL: "" */
+static const char *current_name;     /* NULL: "MainProcess" */
+static const char *current_identity; /* NULL: "" */
 static int64_t current_parent_pid;
 static bool current_daemon;
 static intptr_t current_parent_link = -1;
 /* Children created so far; Python numbers them from 1 in each process. */
 static atomic_uint_fast64_t children_created;
 
-void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon,
-                                 intptr_t parent_link) {
-  /* The strings replaced are this process's own copies (a forkserver child
-   * replaces the server's identity; a forked child its parent's). */
-  free(current_name);
-  free(current_identity);
+void mproc__current_become_child(const char *name, const char *identity, int64_t parent_pid,
+                                 bool daemon, intptr_t parent_link) {
+  /* The strings replaced are not freed: in a forked child they are a copy
+   * of the parent's memory, and freeing them would only cost copy-on-write
+   * faults in a process about to run its target. */
   current_name = name;
   current_identity = identity;
   current_parent_pid = parent_pid;

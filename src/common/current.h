@@ -6,11 +6,11 @@
 
 #include "internal.h"
 
-/* Takes ownership of name and identity (malloc'd; NULL only when out of
- * memory, which reads as "MainProcess" / ""). parent_link is this
- * process's sentinel for its parent (-1: none). */
-void mproc__current_become_child(char *name, char *identity, int64_t parent_pid, bool daemon,
-                                 intptr_t parent_link);
+/* Becomes a child: name and identity are kept (not copied) for the rest of
+ * the process's life; NULL reads as "MainProcess" / "". parent_link is
+ * this process's sentinel for its parent (-1: none). */
+void mproc__current_become_child(const char *name, const char *identity, int64_t parent_pid,
+                                 bool daemon, intptr_t parent_link);
 bool mproc__current_is_daemon(void);
 /* The identity of the next child: "<own identity>:<n>" or "<n>" in the main
  * process. Returns malloc'd text or NULL. */

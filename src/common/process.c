@@ -152,7 +152,25 @@ static void release(mproc_process_t *p) {
     destroy(p);
 }
 
-static void end_forked(int code) { _Exit(code); }
+/* Through a pointer the loader fills in at start-up: a direct call would
+ * go through a lazily bound PLT slot that each new child binds again, a
+ * dynamic-linker lookup and a copy-on-write fault per child. */
+static void (*volatile exit_now)(int) = _Exit;
+static void end_forked(int code) { exit_now(code); }
+
+/* Runs, once in this process, the library code a forked child runs before
+ * its target that the parent may never have run itself (the argument
+ * decoder), so that its lazily bound symbols are bound here, once, and not
+ * again in every child. */
+static void warm_child_path(void) {
+  static atomic_flag warmed = ATOMIC_FLAG_INIT;
+  if (atomic_flag_test_and_set(&warmed))
+    return;
+  static const unsigned char empty_tuple[] = {0x90};
+  mproc_args_t *t;
+  if (mproc_args_decode(&t, empty_tuple, sizeof empty_tuple) == 0)
+    mproc_args_free(t);
+}
 
 /* The fork preamble: what the parent's memory holds that is the parent's
  * own (its child list, its forkserver, the writer of its parent link, the
@@ -170,8 +188,8 @@ static int fork_child_main(void *ctx) {
       .args_len = p->args_len,
       .handles = p->inherit.h,
       .nhandles = p->inherit.n,
-      .name = mproc__strdup(p->name),
-      .identity = mproc__strdup(p->identity),
+      .name = p->name, /* this child's copy of the parent's memory: never freed here */
+      .identity = p->identity,
       .parent_pid = p->creator_pid,
       .daemon = p->daemon,
       .parent_link = p->child_link,
@@ -195,6 +213,7 @@ static int start_fork(mproc_process_t *p) {
                  p->name, threads);
   }
   fflush(NULL); /* or the child would print the parent's buffered output again */
+  warm_child_path();
   p->creator_pid = mproc__os_getpid();
   p->pdeathsig_ok = mproc__os_is_main_thread();
   mproc__global_locks_acquire();

@@ -3,6 +3,7 @@
  * state sits in the same arena. A Value is an Array of one element behind
  * its own public type. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "sync.h"
 
@@ -85,6 +86,9 @@ static int block_new(block_t **out, size_t struct_size, const char *name, mproc_
     free(b);
     return rc;
   }
+  /* Python's Value(typecode, value) / Array(typecode, sequence). */
+  if (opts->initial && n)
+    memcpy(b->slice.mem, opts->initial, n * elem);
   *out = b;
   return 0;
 }

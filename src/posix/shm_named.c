@@ -1,7 +1,8 @@
 /* Named shared memory, POSIX: shm_open("/<name>") with mode 0600. The
- * segment lives until shm_unlink, whoever has it mapped; the descriptor is
- * closed once mapped (the mapping keeps the memory), and the size is the
- * object's own (fstat), exact as created. */
+ * segment lives until shm_unlink, whoever has it mapped; the descriptor
+ * stays open beside the mapping (close-on-exec), so the segment can be
+ * passed to a child as an argument even after it was unlinked, and the
+ * size is the object's own (fstat), exact as created. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,14 +20,16 @@ static size_t whole_pages(size_t size) {
   return size > SIZE_MAX - p ? size : (size + p - 1) / p * p;
 }
 
-/* Maps size bytes of fd and closes fd, either way. */
-static int map_and_close(int fd, size_t size, mproc__os_named_shm_t *out) {
+/* Maps size bytes of fd, which out keeps; fd is closed on failure. */
+static int map_keep(int fd, size_t size, mproc__os_named_shm_t *out) {
   void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  int rc = m == MAP_FAILED ? mproc__os_fail("shm: mmap(%zu)", size) : 0;
-  close(fd);
-  if (rc == 0)
-    *out = (mproc__os_named_shm_t){-1, m, size, whole_pages(size)};
-  return rc;
+  if (m == MAP_FAILED) {
+    int rc = mproc__os_fail("shm: mmap(%zu)", size);
+    close(fd);
+    return rc;
+  }
+  *out = (mproc__os_named_shm_t){fd, m, size, whole_pages(size)};
+  return 0;
 }
 
 int mproc__os_shm_create_named(const char *name, size_t size, mproc__os_named_shm_t *out) {
@@ -44,7 +47,7 @@ int mproc__os_shm_create_named(const char *name, size_t size, mproc__os_named_sh
     shm_unlink(path);
     return rc;
   }
-  int rc = map_and_close(fd, size, out);
+  int rc = map_keep(fd, size, out);
   if (rc)
     shm_unlink(path);
   return rc;
@@ -68,7 +71,21 @@ int mproc__os_shm_open_named(const char *name, mproc__os_named_shm_t *out) {
     return mproc__fail(MPROC_EINVAL, "shm_open: \"%s\" is empty (size %lld)", name,
                        (long long)st.st_size);
   }
-  return map_and_close(fd, (size_t)st.st_size, out);
+  return map_keep(fd, (size_t)st.st_size, out);
+}
+
+int mproc__os_shm_attach_named(intptr_t handle, size_t size, mproc__os_named_shm_t *out) {
+  struct stat st;
+  if (fstat((int)handle, &st) != 0) {
+    int rc = mproc__os_fail("shm: fstat");
+    close((int)handle);
+    return rc;
+  }
+  if (size == 0 || (uint64_t)st.st_size != (uint64_t)size) {
+    close((int)handle);
+    return mproc__fail(MPROC_EPROTO, "shm: the segment's size does not match its description");
+  }
+  return map_keep((int)handle, size, out);
 }
 
 int mproc__os_shm_unlink_named(const char *name, mproc__os_named_shm_t *shm) {
@@ -84,5 +101,8 @@ int mproc__os_shm_unlink_named(const char *name, mproc__os_named_shm_t *shm) {
 void mproc__os_shm_close_named(mproc__os_named_shm_t *shm) {
   if (shm->mem)
     munmap(shm->mem, shm->size);
+  if (shm->handle >= 0)
+    close((int)shm->handle);
   shm->mem = NULL;
+  shm->handle = -1;
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +13,15 @@
 #include "../common/internal.h"
 
 int64_t mproc__os_getpid(void) { return (int64_t)getpid(); }
+
+void mproc__os_flush_std_streams(void) {
+  /* __fpending reads the buffer pointers without taking the lock (glibc,
+   * musl and the BSDs have it). */
+  if (__fpending(stdout))
+    fflush(stdout);
+  if (__fpending(stderr))
+    fflush(stderr);
+}
 
 int64_t mproc__os_now_ms(void) {
   struct timespec ts;

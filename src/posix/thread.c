@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/internal.h"
@@ -38,30 +38,18 @@ void mproc__os_mutex_free(mproc__os_mutex_t *m) {
 }
 
 int mproc__os_thread_count(void) {
-  /* Field 20 of /proc/self/stat; the command name (field 2) may hold
-   * spaces and parentheses, so count from the last ')'. */
-  FILE *f = fopen("/proc/self/stat", "re");
-  if (!f)
-    return 0;
-  char buf[1024];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  int field = 2, threads = 0;
-  for (; p && *p; p++) {
-    if (*p == ' ' && ++field == 20) {
-      threads = atoi(p + 1);
-      break;
-    }
-  }
-  return threads;
+  /* Linux: /proc/self/task has a directory per thread, and its link count
+   * is 2 + their number - one stat() per fork start, not an open, read
+   * and parse of /proc/self/stat. */
+  struct stat st;
+  if (stat("/proc/self/task", &st) == 0 && st.st_nlink > 2)
+    return (int)(st.st_nlink - 2);
+  return 0;
 }
 
 bool mproc__os_is_main_thread(void) {
-#ifdef SYS_gettid
-  return (pid_t)syscall(SYS_gettid) == getpid();
-#else
-  return false; /* unknown: callers then take the path safe for any thread */
-#endif
+  /* The main thread's id is the process id (Linux); both are cached. */
+  uint32_t pid, tid;
+  mproc__os_self_ids(&pid, &tid);
+  return pid == tid;
 }

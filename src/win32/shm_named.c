@@ -118,6 +118,19 @@ int mproc__os_shm_open_named(const char *name, mproc__os_named_shm_t *out) {
   return 0;
 }
 
+int mproc__os_shm_attach_named(intptr_t handle, size_t size, mproc__os_named_shm_t *out) {
+  int rc = map_all((HANDLE)handle, "shm", out);
+  if (rc)
+    return rc;
+  footer_t *f = our_footer(out);
+  if (f && f->size != size) {
+    mproc__os_shm_close_named(out);
+    return mproc__fail(MPROC_EPROTO, "shm: the segment's size does not match its description");
+  }
+  out->size = f ? (size_t)f->size : out->mapped;
+  return 0;
+}
+
 int mproc__os_shm_unlink_named(const char *name, mproc__os_named_shm_t *shm) {
   footer_t *f = our_footer(shm);
   if (f && (atomic_fetch_or(&f->flags, UNLINKED) & UNLINKED))

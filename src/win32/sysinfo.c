@@ -1,4 +1,5 @@
 /* The running process: pid, usable CPUs, command line (Win32). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <windows.h>
 /* after windows.h, which it needs */
@@ -8,6 +9,12 @@
 #include "wide.h"
 
 int64_t mproc__os_getpid(void) { return (int64_t)GetCurrentProcessId(); }
+
+void mproc__os_flush_std_streams(void) {
+  /* No fork here, so nothing to spare: flush both. */
+  fflush(stdout);
+  fflush(stderr);
+}
 
 int64_t mproc__os_now_ms(void) { return (int64_t)GetTickCount64(); }
 
