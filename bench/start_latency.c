@@ -3,7 +3,12 @@
  *   bare fork+wait   fork() + waitpid() (POSIX); the floor for "fork"
  *   bare exec        posix_spawn / CreateProcessW of this same binary, which
  *                    exits at once; the floor for "spawn"
- * Prints min / median / max in microseconds over N children (default 200).
+ *   socket RTT       one byte there and back between two processes over a
+ *                    socketpair (POSIX): the forkserver's floor is bare
+ *                    fork + one of these (its request goes to another
+ *                    process)
+ * and the same with 16 children started at once, then all joined.
+ * Prints min / median / max in microseconds over N rounds (default 200).
  *
  *   bench_start_latency [N]
  */
@@ -17,6 +22,7 @@
 #  include <windows.h>
 #else
 #  include <spawn.h>
+#  include <sys/socket.h>
 #  include <sys/wait.h>
 #  include <time.h>
 #  include <unistd.h>
@@ -48,19 +54,35 @@ static int nothing(const mproc_args_t *args) {
   return 0;
 }
 
-/* One start+join with mproc; returns microseconds, or -1 on error. */
-static double one_mproc(mproc_start_method_t m) {
+enum { BURST = 16 };
+
+/* k starts, then k joins, with mproc; returns microseconds, or -1. */
+static double k_mproc(mproc_start_method_t m, int k) {
   mproc_process_opts_t opts = {.start_method = m};
-  mproc_process_t *p;
+  mproc_process_t *p[BURST];
+  int rc = 0, made = 0;
   double t0 = now_us();
-  if (mproc_process_new(&p, nothing, NULL, &opts))
-    return -1;
-  int rc = mproc_process_start(p);
-  if (rc == 0)
-    rc = mproc_process_join(p, MPROC_INFINITE);
-  mproc_process_free(p);
+  for (; made < k && rc == 0; made++) {
+    rc = mproc_process_new(&p[made], nothing, NULL, &opts);
+    if (rc == 0 && (rc = mproc_process_start(p[made])) != 0)
+      mproc_process_free(p[made]);
+    if (rc)
+      made--;
+  }
+  for (int i = 0; i < made; i++) {
+    if (rc == 0)
+      rc = mproc_process_join(p[i], MPROC_INFINITE);
+    mproc_process_free(p[i]);
+  }
   return rc ? -1 : now_us() - t0;
 }
+
+static double one_spawn(void) { return k_mproc(MPROC_START_SPAWN, 1); }
+static double one_fork(void) { return k_mproc(MPROC_START_FORK, 1); }
+static double one_forkserver(void) { return k_mproc(MPROC_START_FORKSERVER, 1); }
+static double burst_spawn(void) { return k_mproc(MPROC_START_SPAWN, BURST); }
+static double burst_fork(void) { return k_mproc(MPROC_START_FORK, BURST); }
+static double burst_forkserver(void) { return k_mproc(MPROC_START_FORKSERVER, BURST); }
 
 #ifdef _WIN32
 static double one_bare_exec(void) {
@@ -79,6 +101,9 @@ static double one_bare_exec(void) {
 }
 
 static double one_bare_fork(void) { return -1; }
+static double burst_bare_exec(void) { return -1; }
+static double burst_bare_fork(void) { return -1; }
+static double socket_rtt(void) { return -1; }
 #else
 static double one_bare_exec(void) {
   char *argv[] = {"/proc/self/exe", BARE_EXIT, NULL};
@@ -102,12 +127,62 @@ static double one_bare_fork(void) {
   waitpid(pid, &status, 0);
   return now_us() - t0;
 }
+
+static double burst_bare_exec(void) {
+  char *argv[] = {"/proc/self/exe", BARE_EXIT, NULL};
+  pid_t pid[BURST];
+  int status;
+  double t0 = now_us();
+  for (int i = 0; i < BURST; i++)
+    if (posix_spawn(&pid[i], "/proc/self/exe", NULL, NULL, argv, environ) != 0)
+      return -1;
+  for (int i = 0; i < BURST; i++)
+    waitpid(pid[i], &status, 0);
+  return now_us() - t0;
+}
+
+static double burst_bare_fork(void) {
+  pid_t pid[BURST];
+  int status;
+  double t0 = now_us();
+  for (int i = 0; i < BURST; i++)
+    if ((pid[i] = fork()) == 0)
+      _exit(0);
+  for (int i = 0; i < BURST; i++)
+    waitpid(pid[i], &status, 0);
+  return now_us() - t0;
+}
+
+/* An echo process at the other end of a socketpair, made once. */
+static int echo_fd = -1;
+
+static double socket_rtt(void) {
+  if (echo_fd < 0) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+      return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+      char c;
+      close(sv[0]);
+      while (read(sv[1], &c, 1) == 1 && write(sv[1], &c, 1) == 1) {
+      }
+      _exit(0);
+    }
+    close(sv[1]);
+    echo_fd = sv[0];
+  }
+  char c = 'x';
+  double t0 = now_us();
+  if (write(echo_fd, &c, 1) != 1 || read(echo_fd, &c, 1) != 1)
+    return -1;
+  return now_us() - t0;
+}
 #endif
 
 typedef struct {
   const char *name;
   double (*once)(void);
-  mproc_start_method_t method; /* when once is NULL */
 } row_t;
 
 /* Prints one row; returns its median (or -1 when unavailable). */
@@ -118,23 +193,28 @@ static double measure(const row_t *r, int n) {
   int ok = 0;
   const char *why = "";
   for (int i = 0; i < n; i++) {
-    double us = r->once ? r->once() : one_mproc(r->method);
+    double us = r->once();
     if (us < 0) {
-      why = r->once ? "not on this platform" : mproc_last_error_detail();
+      why = mproc_last_error_detail()[0] ? mproc_last_error_detail() : "not on this platform";
       break;
     }
     t[ok++] = us;
   }
   double median = -1;
   if (ok < n) {
-    printf("| %-20s | %10s | %10s | %10s | n/a: %s\n", r->name, "-", "-", "-", why);
+    printf("| %-28s | %10s | %10s | %10s | n/a: %s\n", r->name, "-", "-", "-", why);
   } else {
     qsort(t, (size_t)n, sizeof *t, cmp_double);
     median = t[n / 2];
-    printf("| %-20s | %10.0f | %10.0f | %10.0f |\n", r->name, t[0], median, t[n - 1]);
+    printf("| %-28s | %10.0f | %10.0f | %10.0f |\n", r->name, t[0], median, t[n - 1]);
   }
   free(t);
   return median;
+}
+
+static void ratio(const char *what, double a, double b) {
+  if (a > 0 && b > 0)
+    printf("%-44s %.2fx\n", what, a / b);
 }
 
 int main(int argc, char **argv) {
@@ -144,24 +224,47 @@ int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 200;
   if (n < 1)
     n = 200;
-  printf("start+join latency, %d children each, microseconds\n\n", n);
-  printf("| %-20s | %10s | %10s | %10s |\n", "start method", "min", "median", "max");
-  printf("|%s|%s|%s|%s|\n", "----------------------", "------------", "------------",
+  printf("start+join latency, %d rounds each, microseconds\n\n", n);
+  printf("| %-28s | %10s | %10s | %10s |\n", "start method", "min", "median", "max");
+  printf("|%s|%s|%s|%s|\n", "------------------------------", "------------", "------------",
          "------------");
-  row_t rows[] = {
-      {"mproc spawn", NULL, MPROC_START_SPAWN},
-      {"mproc fork", NULL, MPROC_START_FORK},
-      {"mproc forkserver", NULL, MPROC_START_FORKSERVER},
-      {"bare exec (same exe)", one_bare_exec, 0},
-      {"bare fork+waitpid", one_bare_fork, 0},
+  enum {
+    SPAWN,
+    FORK,
+    FORKSERVER,
+    EXEC,
+    BFORK,
+    RTT,
+    SPAWN16,
+    FORK16,
+    FORKSERVER16,
+    EXEC16,
+    BFORK16
   };
-  double med[5];
-  for (int i = 0; i < 5; i++)
-    med[i] = measure(&rows[i], n);
+  row_t rows[] = {
+      {"mproc spawn", one_spawn},
+      {"mproc fork", one_fork},
+      {"mproc forkserver", one_forkserver},
+      {"bare exec (same exe)", one_bare_exec},
+      {"bare fork+waitpid", one_bare_fork},
+      {"bare socket round trip", socket_rtt},
+      {"mproc spawn, 16 at once", burst_spawn},
+      {"mproc fork, 16 at once", burst_fork},
+      {"mproc forkserver, 16 at once", burst_forkserver},
+      {"bare exec, 16 at once", burst_bare_exec},
+      {"bare fork, 16 at once", burst_bare_fork},
+  };
+  enum { NROWS = sizeof rows / sizeof rows[0] };
+  double med[NROWS];
+  for (int i = 0; i < NROWS; i++)
+    med[i] = measure(&rows[i], i >= SPAWN16 ? (n + 9) / 10 : n);
   printf("\n");
-  if (med[0] > 0 && med[3] > 0)
-    printf("spawn / bare exec: %.2fx\n", med[0] / med[3]);
-  if (med[1] > 0 && med[4] > 0)
-    printf("fork / bare fork:  %.2fx\n", med[1] / med[4]);
+  ratio("spawn / bare exec:", med[SPAWN], med[EXEC]);
+  ratio("fork / bare fork:", med[FORK], med[BFORK]);
+  if (med[BFORK] > 0 && med[RTT] > 0)
+    ratio("forkserver / (bare fork + socket round trip):", med[FORKSERVER], med[BFORK] + med[RTT]);
+  ratio("spawn, 16 at once / bare exec, 16 at once:", med[SPAWN16], med[EXEC16]);
+  ratio("fork, 16 at once / bare fork, 16 at once:", med[FORK16], med[BFORK16]);
+  ratio("forkserver, 16 at once / bare fork, 16 at once:", med[FORKSERVER16], med[BFORK16]);
   return 0;
 }

@@ -213,13 +213,21 @@ void mproc__os_conn_free(mproc__os_conn_t *c);
 typedef enum { MPROC__ADDR_UNIX = 1, MPROC__ADDR_PIPE, MPROC__ADDR_TCP } mproc__addr_kind_t;
 typedef struct mproc__os_listener mproc__os_listener_t;
 
-/* Listens at `where` (a path, a pipe name, or "host:port"). *actual
- * receives the address as bound (the port chosen for port 0). */
-int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const char *where,
-                     int backlog, char *actual, size_t cap);
+/* An address, parsed and checked by the common layer. */
+typedef struct {
+  mproc__addr_kind_t kind;
+  const char *where; /* what follows the prefix: a path, a pipe name, or host:port */
+  char host[256];    /* tcp: the host, without [] around an IPv6 address */
+  char port[6];      /* tcp: the port, 0 to 65535 in decimal */
+} mproc__addr_t;
+
+/* Listens at a. *actual receives the address as bound (the port chosen
+ * for port 0). */
+int mproc__os_listen(mproc__os_listener_t **out, const mproc__addr_t *a, int backlog, char *actual,
+                     size_t cap);
 /* MPROC_ETIMEDOUT when nobody connects in time. */
 int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t **out);
-int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn_t **out);
+int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out);
 void mproc__os_listener_free(mproc__os_listener_t *l);
 
 /* ---- crypto (crypto.c): the platform's, never our own ------------------- */
@@ -292,6 +300,11 @@ int mproc__os_fork(mproc__os_child_t **out, int (*child_main)(void *ctx), void *
                    intptr_t *child_link);
 bool mproc__os_fork_supported(void);
 
+/* Confirms that the child exists, once the caller has sent it its
+ * bootstrap message: a forkserver child's pid comes back from the server
+ * (MPROC__ESERVER_GONE when the server died first: nothing runs; another
+ * error when its fork failed). 0 at once for the other methods. */
+int mproc__os_child_started(mproc__os_child_t *c);
 int64_t mproc__os_child_pid(const mproc__os_child_t *c);
 /* Waits up to timeout_ms (MPROC_INFINITE, 0 = poll) for the child to end.
  * 0 with *exitcode normalised (exit status, -N for signal N), or
@@ -316,7 +329,8 @@ void mproc__os_child_free(mproc__os_child_t *c);
  * mproc__os_spawn (o->exe and o->marker aside: the server's own), served by
  * the server at the end of ctl; the child also gets the caller's standard
  * streams as they are now. MPROC__ESERVER_GONE when the server is not there
- * to take the request (it died): nothing was started. */
+ * to take the request (it died): nothing was started. Follow with
+ * mproc__os_child_started once the bootstrap message is sent. */
 int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                               mproc__stream_t *parent_end, intptr_t *child_link);
 #define MPROC__ESERVER_GONE (-1000) /* internal: never returned by a public function */

@@ -236,6 +236,13 @@ static void bad_arguments(void **state) {
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_accept(NULL, &c, 0));
   assert_string_equal(mproc_listener_address(NULL), "");
   mproc_listener_free(NULL);
+  /* Ports that do not fit 16 bits are refused, not wrapped (99999 used to
+   * bind 34463). */
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:99999", NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:65536", NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:-1", NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:80x", NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_client_connect(&c, "tcp:127.0.0.1:70000", NULL));
 #ifndef _WIN32
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1", NULL)); /* no port */
   ASSERT_ERR(MPROC_ENOTSUP, mproc_listener_new(&l, "pipe:\\\\.\\pipe\\x", NULL));

@@ -9,6 +9,7 @@ enum {
   PREAMBLE = 24,
   MAX_HEADER = 1 << 20,
   MAX_REPORT = 4096,
+  ONE_WRITE = 16 * 1024, /* a message up to this size is sent, and read, at once */
 };
 
 /* Header fields, in order. */
@@ -76,6 +77,16 @@ int mproc__boot_send(mproc__stream_t *s, const mproc__boot_t *b) {
   mproc__put_u32(pre + 4, VERSION);
   mproc__put_u64(pre + 8, enc_len);
   mproc__put_u64(pre + 16, b->args_len);
+  if (PREAMBLE + enc_len + b->args_len <= ONE_WRITE) {
+    /* The usual message goes in one write: one wake-up of the child. */
+    unsigned char whole[ONE_WRITE];
+    memcpy(whole, pre, PREAMBLE);
+    memcpy(whole + PREAMBLE, enc, enc_len);
+    if (b->args_len)
+      memcpy(whole + PREAMBLE + enc_len, b->args, b->args_len);
+    rc = mproc__os_stream_write(s, whole, PREAMBLE + enc_len + b->args_len);
+    goto cleanup;
+  }
   rc = mproc__os_stream_write(s, pre, sizeof pre);
   if (!rc)
     rc = mproc__os_stream_write(s, enc, enc_len);
@@ -199,12 +210,25 @@ int mproc__boot_recv(mproc__stream_t *s, mproc__boot_t *b) {
     return mproc__fail(MPROC_EPROTO, "bootstrap: bad lengths (header %llu, arguments %llu)",
                        (unsigned long long)header_len, (unsigned long long)args_len);
 
-  header = malloc((size_t)header_len);
-  if (!header)
-    return mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
-  rc = read_exact(s, header, (size_t)header_len, "header");
-  if (!rc)
-    rc = read_growing(s, (size_t)args_len, &b->args);
+  if (header_len + args_len <= ONE_WRITE) {
+    /* Small: header and arguments in one read, one buffer. */
+    header = malloc((size_t)(header_len + args_len) + 1);
+    b->args = malloc((size_t)args_len + 1);
+    if (!header || !b->args) {
+      free(header);
+      return mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
+    }
+    rc = read_exact(s, header, (size_t)(header_len + args_len), "header or arguments");
+    if (!rc && args_len)
+      memcpy(b->args, header + header_len, (size_t)args_len);
+  } else {
+    header = malloc((size_t)header_len);
+    if (!header)
+      return mproc__fail(MPROC_ENOMEM, "bootstrap: out of memory");
+    rc = read_exact(s, header, (size_t)header_len, "header");
+    if (!rc)
+      rc = read_growing(s, (size_t)args_len, &b->args);
+  }
   if (!rc)
     b->args_len = (size_t)args_len;
   if (!rc)

@@ -11,7 +11,11 @@
 #include "child_entry.h"
 #include "child_life.h"
 
-static void end_spawned(int code) { exit(code); }
+/* Through a pointer the loader fills in at start-up: a forkserver child
+ * would otherwise bind exit's lazy PLT slot anew (the server never calls
+ * it), with a dynamic-linker lookup and a copy-on-write fault. */
+static void (*volatile exit_now)(int) = exit;
+static void end_spawned(int code) { exit_now(code); }
 
 /* Reads the bootstrap message, runs the target and exits; never returns.
  * Every failure before the target runs is reported to the parent, which

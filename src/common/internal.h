@@ -26,10 +26,6 @@ enum {
   MPROC__WAIT_QUEUE = 4
 };
 
-/* Splits a tcp address "host:port" (the last colon; "[v6]" brackets
- * allowed) into host (NUL-terminated, in cap bytes) and *port. */
-int mproc__split_host_port(const char *where, char *host, size_t cap, const char **port);
-
 /* Sets the thread's error detail and returns code (a negative MPROC_E*). */
 int mproc__fail(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 /* The same with a native OS code and its message appended after ": ". */

@@ -26,35 +26,46 @@ struct mproc_listener {
   size_t authkey_len;
 };
 
-int mproc__split_host_port(const char *where, char *host, size_t cap, const char **port) {
+/* Splits a tcp address "host:port" (the last colon; "[v6]" brackets
+ * allowed) into a's host and port, checking the port is 0 to 65535. */
+static int split_host_port(const char *where, mproc__addr_t *a) {
   const char *colon = strrchr(where, ':');
   if (!colon || colon == where || !colon[1])
     return mproc__fail(MPROC_EINVAL, "tcp address '%s': expected host:port", where);
   size_t n = (size_t)(colon - where);
-  if (where[0] == '[' && n >= 2 && where[n - 1] == ']') {
-    where++;
+  const char *host = where;
+  if (host[0] == '[' && n >= 2 && host[n - 1] == ']') {
+    host++;
     n -= 2;
   }
-  if (n >= cap)
+  if (n >= sizeof a->host)
     return mproc__fail(MPROC_EINVAL, "tcp address '%s': host too long", where);
-  memcpy(host, where, n);
-  host[n] = '\0';
-  *port = colon + 1;
+  const char *port = colon + 1;
+  size_t digits = strlen(port);
+  long value = 0;
+  for (size_t i = 0; i < digits && value <= 65535; i++)
+    value = port[i] >= '0' && port[i] <= '9' ? value * 10 + (port[i] - '0') : 65536;
+  if (digits == 0 || digits > 5 || value > 65535)
+    return mproc__fail(MPROC_EINVAL, "tcp address '%s': port '%s' is not 0 to 65535", where, port);
+  memcpy(a->host, host, n);
+  a->host[n] = '\0';
+  snprintf(a->port, sizeof a->port, "%u", (unsigned)(value & 0xffff));
   return 0;
 }
 
-static int parse(const char *address, mproc__addr_kind_t *kind, const char **where) {
+static int parse(const char *address, mproc__addr_t *a) {
+  memset(a, 0, sizeof *a);
   if (!address)
     return mproc__fail(MPROC_EINVAL, "address is NULL");
   if (strncmp(address, "unix:", 5) == 0)
-    *kind = MPROC__ADDR_UNIX, *where = address + 5;
+    a->kind = MPROC__ADDR_UNIX, a->where = address + 5;
   else if (strncmp(address, "pipe:", 5) == 0)
-    *kind = MPROC__ADDR_PIPE, *where = address + 5;
+    a->kind = MPROC__ADDR_PIPE, a->where = address + 5;
   else if (strncmp(address, "tcp:", 4) == 0)
-    *kind = MPROC__ADDR_TCP, *where = address + 4;
+    a->kind = MPROC__ADDR_TCP, a->where = address + 4;
   else
     return mproc__fail(MPROC_EINVAL, "address '%s': expected unix:, pipe: or tcp:", address);
-  return 0;
+  return a->kind == MPROC__ADDR_TCP ? split_host_port(a->where, a) : 0;
 }
 
 /* Sends a challenge and checks the answer; tells the peer the verdict. */
@@ -120,9 +131,8 @@ int mproc_listener_new(mproc_listener_t **out, const char *address,
     opts = &defaults;
   if (opts->authkey_len && !opts->authkey)
     return mproc__fail(MPROC_EINVAL, "listener_new: authkey is NULL");
-  mproc__addr_kind_t kind;
-  const char *where;
-  int rc = parse(address, &kind, &where);
+  mproc__addr_t addr;
+  int rc = parse(address, &addr);
   if (rc)
     return rc;
   mproc_listener_t *l = calloc(1, sizeof *l);
@@ -137,7 +147,7 @@ int mproc_listener_new(mproc_listener_t **out, const char *address,
     memcpy(l->authkey, opts->authkey, opts->authkey_len);
     l->authkey_len = opts->authkey_len;
   }
-  rc = mproc__os_listen(&l->os, kind, where, opts->backlog, l->address, sizeof l->address);
+  rc = mproc__os_listen(&l->os, &addr, opts->backlog, l->address, sizeof l->address);
   if (rc) {
     mproc_listener_free(l);
     return rc;
@@ -177,11 +187,10 @@ int mproc_client_connect(mproc_conn_t **out, const char *address, const mproc_cl
     opts = &defaults;
   if (opts->authkey_len && !opts->authkey)
     return mproc__fail(MPROC_EINVAL, "client_connect: authkey is NULL");
-  mproc__addr_kind_t kind;
-  const char *where;
-  int rc = parse(address, &kind, &where);
+  mproc__addr_t addr;
+  int rc = parse(address, &addr);
   mproc__os_conn_t *os;
-  if (rc || (rc = mproc__os_connect(kind, where, &os)))
+  if (rc || (rc = mproc__os_connect(&addr, &os)))
     return rc;
   mproc_conn_t *c;
   if ((rc = mproc__conn_from_handle_os(&c, os)))

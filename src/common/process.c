@@ -36,6 +36,7 @@ struct mproc_process {
   int64_t creator_pid;           /* the parent's pid, as a forked child must learn it */
   intptr_t child_link;           /* the child's sentinel for this process */
   bool pdeathsig_ok;             /* started from this process's main thread */
+  bool locks_taken;              /* fork: the global locks were held around fork() */
   mproc__handle_table_t inherit; /* the objects' handles: the child's handle table */
 
   mproc__os_mutex_t *lock; /* guards everything below */
@@ -158,10 +159,10 @@ static void release(mproc_process_t *p) {
 static void (*volatile exit_now)(int) = _Exit;
 static void end_forked(int code) { exit_now(code); }
 
-/* Runs, once in this process, the library code a forked child runs before
+/* Runs, once in this process, the library code a forked child runs around
  * its target that the parent may never have run itself (the argument
- * decoder), so that its lazily bound symbols are bound here, once, and not
- * again in every child. */
+ * decoder, the flush of the standard streams), so that its lazily bound
+ * symbols are bound here, once, and not again in every child. */
 static void warm_child_path(void) {
   static atomic_flag warmed = ATOMIC_FLAG_INIT;
   if (atomic_flag_test_and_set(&warmed))
@@ -170,6 +171,7 @@ static void warm_child_path(void) {
   mproc_args_t *t;
   if (mproc_args_decode(&t, empty_tuple, sizeof empty_tuple) == 0)
     mproc_args_free(t);
+  mproc__os_flush_std_streams();
 }
 
 /* The fork preamble: what the parent's memory holds that is the parent's
@@ -177,7 +179,8 @@ static void warm_child_path(void) {
  * global locks fork took); then the child's life, as every child's. */
 static int fork_child_main(void *ctx) {
   mproc_process_t *p = ctx;
-  mproc__global_locks_release(); /* taken by start_fork around fork() */
+  if (p->locks_taken)
+    mproc__global_locks_release(); /* taken by start_fork around fork() */
   mproc__children_forget_all();
   mproc__forkserver_after_fork();
   mproc__os_parent_link_after_fork();
@@ -203,22 +206,28 @@ static int fork_child_main(void *ctx) {
 }
 
 static int start_fork(mproc_process_t *p) {
-  if (mproc__log_enabled(MPROC_LOG_WARNING)) {
-    int threads = mproc__os_thread_count();
-    if (threads > 1)
-      mproc__log(MPROC_LOG_WARNING,
-                 "starting %s with fork while this process runs %d threads: only the calling "
-                 "thread exists in the child, and a lock another thread held stays locked "
-                 "there forever; use the spawn or forkserver start method",
-                 p->name, threads);
-  }
+  int threads = mproc__os_thread_count(); /* 0: cannot tell */
+  if (threads > 1)
+    mproc__log(MPROC_LOG_WARNING,
+               "starting %s with fork while this process runs %d threads: only the calling "
+               "thread exists in the child, and a lock another thread held stays locked "
+               "there forever; use the spawn or forkserver start method",
+               p->name, threads);
   fflush(NULL); /* or the child would print the parent's buffered output again */
   warm_child_path();
   p->creator_pid = mproc__os_getpid();
   p->pdeathsig_ok = mproc__os_is_main_thread();
-  mproc__global_locks_acquire();
+  /* Another thread may hold one of the library's global locks at the
+   * moment of fork(), and would never release it in the child: take them
+   * all around fork(). With one thread there is nobody to wait for, and
+   * the child is spared writing them. */
+  bool lock = threads != 1;
+  p->locks_taken = lock;
+  if (lock)
+    mproc__global_locks_acquire();
   int rc = mproc__os_fork(&p->child, fork_child_main, p, &p->child_link);
-  mproc__global_locks_release();
+  if (lock)
+    mproc__global_locks_release();
   return rc;
 }
 

@@ -19,38 +19,76 @@
 
 #include "child.h"
 
-mproc__os_child_t *mproc__posix_child_new(pid_t pid) {
+mproc__os_child_t *mproc__posix_child_alloc(void) {
   mproc__os_child_t *c = calloc(1, sizeof *c);
   if (!c || pthread_mutex_init(&c->lock, NULL) != 0) {
     free(c);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-    }
     return NULL;
   }
-  c->pid = pid;
+  c->pid = -1;
   c->pidfd = -1;
   c->status_fd = -1;
+  return c;
+}
+
+void mproc__posix_child_attach(mproc__os_child_t *c, pid_t pid) {
+  c->pid = pid;
 #ifdef SYS_pidfd_open
   c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (c->pidfd < 0)
     c->pidfd = -1;
 #endif
+}
+
+mproc__os_child_t *mproc__posix_child_new(pid_t pid) {
+  mproc__os_child_t *c = mproc__posix_child_alloc();
+  if (!c) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    return NULL;
+  }
+  mproc__posix_child_attach(c, pid);
   return c;
 }
 
-mproc__os_child_t *mproc__posix_forkserver_child_new(pid_t pid, int status_fd) {
-  mproc__os_child_t *c = calloc(1, sizeof *c);
-  if (!c || pthread_mutex_init(&c->lock, NULL) != 0) {
-    free(c);
-    kill(pid, SIGKILL);
+mproc__os_child_t *mproc__posix_forkserver_child_new(int status_fd) {
+  mproc__os_child_t *c = mproc__posix_child_alloc();
+  if (!c) {
     close(status_fd);
     return NULL;
   }
-  c->pid = pid;
-  c->pidfd = -1;
+  c->pid = 0; /* told by the server: mproc__os_child_started */
   c->status_fd = status_fd;
   return c;
+}
+
+int mproc__os_child_started(mproc__os_child_t *c) {
+  if (c->status_fd < 0 || c->pid != 0)
+    return 0;
+  /* The server answers with the pid at once (-errno when fork failed);
+   * end-of-file means it died before it could. */
+  int64_t pid = 0;
+  size_t got = 0;
+  ssize_t r;
+  while (got < sizeof pid && ((r = read(c->status_fd, (char *)&pid + got, sizeof pid - got)) > 0 ||
+                              (r < 0 && errno == EINTR)))
+    got += r > 0 ? (size_t)r : 0;
+  if (got != sizeof pid) {
+    mproc__fail(MPROC_ECHILD, "forkserver: the server did not answer");
+    c->pid = -1;
+    atomic_store(&c->ended, true);
+    c->exitcode = 255;
+    return MPROC__ESERVER_GONE;
+  }
+  if (pid <= 0) {
+    c->pid = -1;
+    atomic_store(&c->ended, true);
+    c->exitcode = 255;
+    return mproc__os_fail_code((long)-pid, "forkserver: the server's fork");
+  }
+  c->pid = (pid_t)pid;
+  return 0;
 }
 
 int64_t mproc__os_child_pid(const mproc__os_child_t *c) { return c->pid; }

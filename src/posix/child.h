@@ -27,8 +27,13 @@ struct mproc__os_child {
 /* Wraps a freshly started pid (opens its pidfd). NULL when out of memory;
  * the child is then killed and reaped so it is not lost. */
 mproc__os_child_t *mproc__posix_child_new(pid_t pid);
-/* A child of the forkserver: not ours to waitpid; its exit status arrives
- * on status_fd (owned from now on). NULL when out of memory. */
-mproc__os_child_t *mproc__posix_forkserver_child_new(pid_t pid, int status_fd);
+/* The same in two steps, for fork: the memory before fork() (a write
+ * after it is a copy-on-write fault while the child lives), the pid after. */
+mproc__os_child_t *mproc__posix_child_alloc(void);
+void mproc__posix_child_attach(mproc__os_child_t *c, pid_t pid);
+/* A child of the forkserver: not ours to waitpid; its pid, then its exit
+ * status, arrive on status_fd (owned from now on). NULL when out of
+ * memory. */
+mproc__os_child_t *mproc__posix_forkserver_child_new(int status_fd);
 
 #endif

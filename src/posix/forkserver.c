@@ -138,23 +138,10 @@ int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc
   free(fds);
   close(chan[1]);
   close(status[1]);
-  int64_t pid = 0;
-  if (rc == 0) {
-    /* The server answers with the pid at once (-errno when fork failed);
-     * end-of-file means it died before it could. */
-    size_t got = 0;
-    ssize_t r;
-    while (got < sizeof pid && ((r = read(status[0], (char *)&pid + got, sizeof pid - got)) > 0 ||
-                                (r < 0 && errno == EINTR)))
-      got += r > 0 ? (size_t)r : 0;
-    if (got != sizeof pid) {
-      mproc__fail(MPROC_ECHILD, "forkserver: the server did not answer");
-      rc = MPROC__ESERVER_GONE;
-    } else if (pid <= 0) {
-      rc = mproc__os_fail_code((long)-pid, "forkserver: the server's fork");
-    }
-  }
-  if (rc == 0 && !(*out = mproc__posix_forkserver_child_new((pid_t)pid, status[0])))
+  /* The pid is read by mproc__os_child_started, after the caller has
+   * written the bootstrap message: the child can read it the moment it
+   * exists, instead of after one more round trip. */
+  if (rc == 0 && !(*out = mproc__posix_forkserver_child_new(status[0])))
     rc = mproc__fail(MPROC_ENOMEM, "forkserver: out of memory");
   if (rc) {
     close(chan[0]);
@@ -173,6 +160,7 @@ int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc
 typedef struct {
   pid_t pid;
   int status_fd;
+  int pidfd; /* -1: its end is told by SIGCHLD */
 } served_t;
 
 typedef struct {
@@ -264,7 +252,10 @@ static int receive(int ctl, request_t *r) {
 }
 
 /* In the server's child: the spawn layout and the caller's standard
- * streams, then nothing else open. */
+ * streams, then nothing else open. A descriptor is first lifted above the
+ * layout only when it sits inside it, where an earlier dup2 could
+ * overwrite it (the server's own descriptors are few and low, so
+ * received ones usually arrive above it already). */
 static void arrange(const request_t *r) {
   const int *fds = r->fds;
   size_t n = r->n, at = FIXED_FDS;
@@ -274,24 +265,24 @@ static void arrange(const request_t *r) {
       std[fd] = fds[at++];
   size_t ntable = n - at;
   int layout_end = CHILD_INHERIT_FD + (int)ntable;
-  int *lifted = malloc(n * sizeof *lifted);
-  if (!lifted)
+  int *src = malloc(n * sizeof *src);
+  if (!src)
     _exit(MPROC__CHILD_FAILED_STATUS);
   for (size_t i = 0; i < n; i++)
-    lifted[i] = fcntl(fds[i], F_DUPFD, layout_end);
+    src[i] = fds[i] < layout_end ? fcntl(fds[i], F_DUPFD, layout_end) : fds[i];
   at = FIXED_FDS;
   for (int fd = 0; fd < 3; fd++) {
     if (std[fd] >= 0)
-      dup2(lifted[at++], fd);
+      dup2(src[at++], fd);
     else
       close(fd); /* the caller has none: neither has its child */
   }
-  /* lifted[1] is the status socket: the server's, not the child's. */
-  dup2(lifted[0], CHILD_FD);
-  dup2(lifted[2], CHILD_LINK_FD);
+  /* src[1] is the status socket: the server's, not the child's. */
+  dup2(src[0], CHILD_FD);
+  dup2(src[2], CHILD_LINK_FD);
   for (size_t i = 0; i < ntable; i++)
-    dup2(lifted[at + i], CHILD_INHERIT_FD + (int)i);
-  free(lifted);
+    dup2(src[at + i], CHILD_INHERIT_FD + (int)i);
+  free(src);
 #ifdef SYS_close_range
   if (syscall(SYS_close_range, (unsigned)layout_end, ~0u, 0) == 0)
     return;
@@ -301,43 +292,91 @@ static void arrange(const request_t *r) {
     close(fd);
 }
 
-int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *token)) {
-  if (pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-    return mproc__os_fail("forkserver: pipe2");
+/* Exit statuses reach the server through a pidfd per child (Linux 5.3+):
+ * its end wakes the server's poll directly. Where there is none, SIGCHLD
+ * writes to a pipe the server polls. */
+static void watch_by_signal(void) {
+  if (sigchld_pipe[0] >= 0 || pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    return;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigchld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, NULL);
+}
 
-  served_t *served = NULL;
-  size_t nserved = 0, cap = 0;
+static int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) {
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+  }
+#else
+  (void)pid;
+#endif
+  watch_by_signal();
+  return -1;
+}
+
+/* Reaps every ended child and sends each its status. */
+static void reap(served_t *served, size_t *nserved) {
+  int st;
+  pid_t pid;
+  while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+    int32_t code = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
+    for (size_t i = 0; i < *nserved; i++) {
+      if (served[i].pid == pid) {
+        /* MSG_NOSIGNAL: a parent that freed the process closed its end;
+         * that must not kill the server with SIGPIPE. */
+        ssize_t w = send(served[i].status_fd, &code, sizeof code, MSG_NOSIGNAL);
+        (void)w;
+        close(served[i].status_fd);
+        if (served[i].pidfd >= 0)
+          close(served[i].pidfd);
+        served[i] = served[--*nserved];
+        break;
+      }
+    }
+  }
+}
+
+/* Binds, here and once, the symbols only a served child would call
+ * (the lazy PLT slots each child would otherwise bind again, with a
+ * dynamic-linker lookup and a copy-on-write fault apiece). */
+static void warm_child_path(int ctl) {
+  dup2(ctl, ctl); /* a no-op that binds dup2 */
+  mproc__os_flush_std_streams();
+}
+
+int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *token)) {
+  warm_child_path((int)ctl);
+  size_t nserved = 0, cap = 16;
+  served_t *served = malloc(cap * sizeof *served);
+  struct pollfd *pfd = malloc((cap + 2) * sizeof *pfd);
+  if (!served || !pfd) {
+    free(served);
+    free(pfd);
+    return mproc__fail(MPROC_ENOMEM, "forkserver: out of memory");
+  }
   for (;;) {
-    struct pollfd pfd[2] = {{.fd = (int)ctl, .events = POLLIN},
-                            {.fd = sigchld_pipe[0], .events = POLLIN}};
-    if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+    size_t npfd = 0;
+    pfd[npfd++] = (struct pollfd){.fd = (int)ctl, .events = POLLIN};
+    pfd[npfd++] = (struct pollfd){.fd = sigchld_pipe[0], .events = POLLIN}; /* -1: ignored */
+    for (size_t i = 0; i < nserved; i++)
+      pfd[npfd++] = (struct pollfd){.fd = served[i].pidfd, .events = POLLIN};
+    if (poll(pfd, (nfds_t)npfd, -1) < 0 && errno != EINTR)
       break;
+    bool ended = pfd[1].revents != 0;
+    for (size_t i = 2; i < npfd; i++)
+      ended |= pfd[i].revents != 0;
     if (pfd[1].revents) {
       char drain[64];
       while (read(sigchld_pipe[0], drain, sizeof drain) > 0) {
       }
-      int st;
-      pid_t pid;
-      while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        int32_t code = WIFSIGNALED(st) ? -WTERMSIG(st) : WEXITSTATUS(st);
-        for (size_t i = 0; i < nserved; i++) {
-          if (served[i].pid == pid) {
-            /* MSG_NOSIGNAL: a parent that freed the process closed its end;
-             * that must not kill the server with SIGPIPE. */
-            ssize_t w = send(served[i].status_fd, &code, sizeof code, MSG_NOSIGNAL);
-            (void)w;
-            close(served[i].status_fd);
-            served[i] = served[--nserved];
-            break;
-          }
-        }
-      }
     }
+    if (ended)
+      reap(served, &nserved);
     if (!pfd[0].revents)
       continue;
     request_t r;
@@ -346,19 +385,27 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
     if (!r.fds)
       break; /* end-of-file: the parent is done or dead */
     if (nserved == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
+      size_t ncap = cap * 2;
       served_t *p = realloc(served, ncap * sizeof *p);
-      if (!p) {
+      struct pollfd *q = p ? realloc(pfd, (ncap + 2) * sizeof *q) : NULL;
+      if (p)
+        served = p;
+      if (!q) {
         close_all(r.fds, r.n);
         free(r.fds);
         continue; /* the parent sees end-of-file on the status socket */
       }
-      served = p;
+      pfd = q;
       cap = ncap;
     }
     pid_t pid = fork();
     if (pid == 0) {
-      signal(SIGCHLD, SIG_DFL);
+      if (sigchld_pipe[0] >= 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigaction(SIGCHLD, &sa, NULL);
+      }
       arrange(&r);
       char token[16];
       snprintf(token, sizeof token, "%d", CHILD_FD);
@@ -369,7 +416,7 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
     ssize_t w = send(r.fds[1], &answer, sizeof answer, MSG_NOSIGNAL);
     (void)w;
     if (pid > 0)
-      served[nserved++] = (served_t){pid, r.fds[1]};
+      served[nserved++] = (served_t){pid, r.fds[1], open_pidfd(pid)};
     else
       close(r.fds[1]);
     close(r.fds[0]);
@@ -377,9 +424,13 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
       close(r.fds[i]);
     free(r.fds);
   }
-  for (size_t i = 0; i < nserved; i++)
+  for (size_t i = 0; i < nserved; i++) {
     close(served[i].status_fd);
+    if (served[i].pidfd >= 0)
+      close(served[i].pidfd);
+  }
   free(served);
+  free(pfd);
   return 0;
 }
 

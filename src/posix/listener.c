@@ -35,16 +35,17 @@ static int unix_addr(const char *path, struct sockaddr_un *sa) {
 
 static int wrap_fd(int fd, mproc__os_conn_t **out) { return mproc__os_conn_wrap(out, fd); }
 
-int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const char *where,
-                     int backlog, char *actual, size_t cap) {
-  if (kind == MPROC__ADDR_PIPE)
+int mproc__os_listen(mproc__os_listener_t **out, const mproc__addr_t *a, int backlog, char *actual,
+                     size_t cap) {
+  const char *where = a->where;
+  if (a->kind == MPROC__ADDR_PIPE)
     return mproc__fail(MPROC_ENOTSUP, "pipe: addresses are Windows named pipes");
   mproc__os_listener_t *l = calloc(1, sizeof *l);
   if (!l)
     return mproc__fail(MPROC_ENOMEM, "listener: out of memory");
   l->fd = -1;
   int rc = 0;
-  if (kind == MPROC__ADDR_UNIX) {
+  if (a->kind == MPROC__ADDR_UNIX) {
     struct sockaddr_un sa;
     if ((rc = unix_addr(where, &sa)))
       goto fail;
@@ -60,10 +61,7 @@ int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const 
     l->unix_path = mproc__strdup(where);
     snprintf(actual, cap, "unix:%s", where);
   } else {
-    char host[256];
-    const char *port;
-    if ((rc = mproc__split_host_port(where, host, sizeof host, &port)))
-      goto fail;
+    const char *host = a->host, *port = a->port;
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *ai;
@@ -116,11 +114,12 @@ int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t *
   return wrap_fd(fd, out);
 }
 
-int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn_t **out) {
-  if (kind == MPROC__ADDR_PIPE)
+int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out) {
+  const char *where = a->where;
+  if (a->kind == MPROC__ADDR_PIPE)
     return mproc__fail(MPROC_ENOTSUP, "pipe: addresses are Windows named pipes");
   int fd = -1, rc = 0;
-  if (kind == MPROC__ADDR_UNIX) {
+  if (a->kind == MPROC__ADDR_UNIX) {
     struct sockaddr_un sa;
     if ((rc = unix_addr(where, &sa)))
       return rc;
@@ -128,10 +127,7 @@ int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
       rc = mproc__os_fail("client: connect(%s)", where);
   } else {
-    char host[256];
-    const char *port;
-    if ((rc = mproc__split_host_port(where, host, sizeof host, &port)))
-      return rc;
+    const char *host = a->host, *port = a->port;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai;
     int g = getaddrinfo(host, port, &hints, &ai);

@@ -4,6 +4,11 @@
 
 #include "child.h"
 
+int mproc__os_child_started(mproc__os_child_t *c) {
+  (void)c; /* CreateProcessW made it: nothing left to confirm */
+  return 0;
+}
+
 int64_t mproc__os_child_pid(const mproc__os_child_t *c) { return c->pid; }
 
 intptr_t mproc__os_child_sentinel(const mproc__os_child_t *c) { return (intptr_t)c->process; }

@@ -40,22 +40,21 @@ static SOCKET tcp_socket(int family) {
                     WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
 }
 
-static int resolve(const char *where, bool passive, struct addrinfo **ai) {
-  char host[256];
-  const char *port;
-  int rc = mproc__split_host_port(where, host, sizeof host, &port);
-  if (rc || (rc = mproc__win32_winsock_start()))
+static int resolve(const mproc__addr_t *a, bool passive, struct addrinfo **ai) {
+  int rc = mproc__win32_winsock_start();
+  if (rc)
     return rc;
   struct addrinfo hints = {
       .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0};
-  int g = getaddrinfo(host, port, &hints, ai);
-  return g ? mproc__fail(MPROC_EINVAL, "tcp address '%s': error %d", where, g) : 0;
+  int g = getaddrinfo(a->host, a->port, &hints, ai);
+  return g ? mproc__fail(MPROC_EINVAL, "tcp address '%s': error %d", a->where, g) : 0;
 }
 
-static int listen_tcp(mproc__os_listener_t **out, const char *where, int backlog, char *actual,
+static int listen_tcp(mproc__os_listener_t **out, const mproc__addr_t *a, int backlog, char *actual,
                       size_t cap) {
+  const char *where = a->where;
   struct addrinfo *ai;
-  int rc = resolve(where, true, &ai);
+  int rc = resolve(a, true, &ai);
   if (rc)
     return rc;
   mproc__os_listener_t *l = calloc(1, sizeof *l);
@@ -76,20 +75,18 @@ static int listen_tcp(mproc__os_listener_t **out, const char *where, int backlog
   getsockname(s, (struct sockaddr *)&ss, &sl);
   int port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-  char host[256];
-  const char *unused;
-  mproc__split_host_port(where, host, sizeof host, &unused);
-  snprintf(actual, cap, "tcp:%s:%d", host, port);
+  snprintf(actual, cap, "tcp:%s:%d", a->host, port);
   l->sock = s;
   *out = l;
   return 0;
 }
 
-int mproc__os_listen(mproc__os_listener_t **out, mproc__addr_kind_t kind, const char *where,
-                     int backlog, char *actual, size_t cap) {
-  if (kind == MPROC__ADDR_TCP)
-    return listen_tcp(out, where, backlog, actual, cap);
-  if (kind != MPROC__ADDR_PIPE)
+int mproc__os_listen(mproc__os_listener_t **out, const mproc__addr_t *a, int backlog, char *actual,
+                     size_t cap) {
+  const char *where = a->where;
+  if (a->kind == MPROC__ADDR_TCP)
+    return listen_tcp(out, a, backlog, actual, cap);
+  if (a->kind != MPROC__ADDR_PIPE)
     return mproc__fail(MPROC_ENOTSUP, "listener: unix: addresses are POSIX only");
   if (_strnicmp(where, "\\\\.\\pipe\\", 9) != 0 || !where[9])
     return mproc__fail(MPROC_EINVAL, "pipe address '%s': expected \\\\.\\pipe\\<name>", where);
@@ -160,9 +157,10 @@ int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t *
   return mproc__os_conn_wrap(out, (intptr_t)connected);
 }
 
-static int connect_tcp(const char *where, mproc__os_conn_t **out) {
+static int connect_tcp(const mproc__addr_t *a, mproc__os_conn_t **out) {
+  const char *where = a->where;
   struct addrinfo *ai;
-  int rc = resolve(where, false, &ai);
+  int rc = resolve(a, false, &ai);
   if (rc)
     return rc;
   SOCKET s = tcp_socket(ai->ai_family);
@@ -179,10 +177,11 @@ static int connect_tcp(const char *where, mproc__os_conn_t **out) {
   return mproc__win32_conn_wrap_socket(out, (intptr_t)s);
 }
 
-int mproc__os_connect(mproc__addr_kind_t kind, const char *where, mproc__os_conn_t **out) {
-  if (kind == MPROC__ADDR_TCP)
-    return connect_tcp(where, out);
-  if (kind != MPROC__ADDR_PIPE)
+int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out) {
+  const char *where = a->where;
+  if (a->kind == MPROC__ADDR_TCP)
+    return connect_tcp(a, out);
+  if (a->kind != MPROC__ADDR_PIPE)
     return mproc__fail(MPROC_ENOTSUP, "client: unix: addresses are POSIX only");
   wchar_t *name = mproc__wide_from_utf8(where);
   if (!name)
