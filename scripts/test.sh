@@ -121,7 +121,9 @@ if step tsan-configure cmake -S . -B "$tsan_dir" -DCMAKE_C_COMPILER=clang \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROC_SANITIZE=thread -DMPROC_WERROR=ON \
     -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF &&
   step tsan-build cmake --build "$tsan_dir" -j "$jobs"; then
-  suite clang-tsan "$tsan_dir" TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  # atexit_sleep_ms=0: TSan otherwise sleeps a second in every exiting process,
+  # and a pool with maxtasksperchild waits for each retired worker's exit.
+  suite clang-tsan "$tsan_dir" TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=0
 fi
 
 note "leg 3: Windows (MinGW-w64, run under Wine)"

@@ -26,6 +26,8 @@ int mproc__os_fail_code(long native, const char *fmt, ...);
 int64_t mproc__os_getpid(void);
 /* A monotonic clock in milliseconds, for timeouts. */
 int64_t mproc__os_now_ms(void);
+/* The same clock in microseconds, for measuring (a pool's task times). */
+int64_t mproc__os_now_us(void);
 int mproc__os_cpu_count(void);
 
 /* This process's command line as UTF-8 strings, for the constructor entry.
@@ -48,6 +50,27 @@ int mproc__os_mutex_new(mproc__os_mutex_t **out);
 void mproc__os_mutex_lock(mproc__os_mutex_t *m);
 void mproc__os_mutex_unlock(mproc__os_mutex_t *m);
 void mproc__os_mutex_free(mproc__os_mutex_t *m);
+
+/* A condition variable over an mproc__os_mutex_t (pool results). */
+typedef struct mproc__os_cond mproc__os_cond_t;
+int mproc__os_cond_new(mproc__os_cond_t **out);
+/* Waits up to timeout_ms (MPROC_INFINITE); 0 when woken (or spuriously),
+ * MPROC_ETIMEDOUT. The mutex is held again on return. */
+int mproc__os_cond_wait(mproc__os_cond_t *c, mproc__os_mutex_t *m, int timeout_ms);
+void mproc__os_cond_broadcast(mproc__os_cond_t *c);
+void mproc__os_cond_free(mproc__os_cond_t *c);
+
+/* A thread of this process running fn(arg) (a pool's handler). */
+typedef struct mproc__os_thread mproc__os_thread_t;
+int mproc__os_thread_start(mproc__os_thread_t **out, void (*fn)(void *arg), void *arg);
+/* Waits for it to end and frees it. */
+void mproc__os_thread_join(mproc__os_thread_t *t);
+/* Whether the caller is that thread. */
+bool mproc__os_thread_is_current(const mproc__os_thread_t *t);
+
+/* A pool worker: Ctrl-C (SIGINT, the console's Ctrl+C event) goes to the
+ * parent, which decides; the worker ignores it. */
+void mproc__os_ignore_interrupts(void);
 
 /* How many threads this process runs; 0 when it cannot be told. */
 int mproc__os_thread_count(void);
@@ -190,6 +213,7 @@ bool mproc__os_sentinel_ready(intptr_t s);
 /* One end of a byte stream between processes: a socket (POSIX) or an
  * overlapped named-pipe handle (Windows). */
 typedef struct mproc__os_conn mproc__os_conn_t;
+typedef struct mproc__os_child mproc__os_child_t; /* see "children" below */
 
 /* A connected pair; one-way: a only receives, b only sends. */
 int mproc__os_conn_pair(mproc__os_conn_t **a, mproc__os_conn_t **b, bool duplex);
@@ -201,6 +225,15 @@ int mproc__os_dup_handle(intptr_t h, intptr_t *out);
 int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n);
 /* Blocks until n bytes or end-of-file; *got says how many. */
 int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got);
+/* Passes n handles to a running child at the other end of c (a pool's
+ * tasks whose arguments hold objects), in order; the child receives them
+ * with mproc__os_conn_recv_handles, each its own. POSIX: SCM_RIGHTS;
+ * Windows: each duplicated into process `to` (a socket: shared for it with
+ * WSADuplicateSocketW), its value written. The caller keeps its handles. */
+int mproc__os_conn_send_handles(mproc__os_conn_t *c, const mproc__os_child_t *to, const intptr_t *h,
+                                size_t n);
+/* Receives the n handles sent so; this process owns them. */
+int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n);
 /* Readiness (data or end-of-file) for waits: *waitable is a handle for
  * mproc__os_wait_handles; *ready_now when it is ready already. Every arm
  * is followed by one disarm. */
@@ -256,8 +289,6 @@ int mproc__os_fnref_make(mproc__fn_t fn, mproc__fnref_t *ref);
 int mproc__os_fnref_resolve(const mproc__fnref_t *ref, mproc__fn_t *fn);
 
 /* ---- children (child.c, spawn.c, fork.c) -------------------------------- */
-
-typedef struct mproc__os_child mproc__os_child_t;
 
 /* How one handle of the table reaches a spawned child: inherited (value: its
  * value there), or as bytes the child turns into its own handle with

@@ -43,6 +43,11 @@ static int classify(mproc_error_t e) {
   case MPROC_EFULL:
   case MPROC_EEMPTY:
   case MPROC_EVALUE:
+  case MPROC_ETASKFAILED:
+  case MPROC_EWORKERDIED:
+  case MPROC_ETASKTIMEOUT:
+  case MPROC_ECANCELED:
+  case MPROC_EINIT:
     return 2;
   }
   return 3;

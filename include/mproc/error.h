@@ -36,7 +36,12 @@ extern "C" {
   X(ENOENT, -19, "no object of that name exists")                                                  \
   X(EFULL, -20, "the queue is full")                                                               \
   X(EEMPTY, -21, "the queue is empty")                                                             \
-  X(EVALUE, -22, "called more times than allowed (task_done beyond the messages put)")
+  X(EVALUE, -22, "called more times than allowed (task_done beyond the messages put)")             \
+  X(ETASKFAILED, -23, "the task function returned an error")                                       \
+  X(EWORKERDIED, -24, "the worker running the task died")                                          \
+  X(ETASKTIMEOUT, -25, "the task ran past its time limit; its worker was killed and replaced")     \
+  X(ECANCELED, -26, "the task was cancelled")                                                      \
+  X(EINIT, -27, "the pool's initializer keeps failing; the pool is broken")
 
 /* Error codes. */
 typedef enum {

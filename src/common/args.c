@@ -28,11 +28,16 @@ typedef struct {
   } v;
 } item_t;
 
+/* Small tuples - a map item, most results - keep their items inside the
+ * tuple itself: one allocation, not two. */
+enum { INLINE_ITEMS = 2 };
+
 struct mproc_args {
-  item_t *items;
+  item_t *items; /* inline_items, or a separate allocation once it grows */
   size_t count;
   size_t cap;
   int depth; /* 1 + the deepest nested tuple */
+  item_t inline_items[INLINE_ITEMS];
 };
 
 /* MessagePack's 32-bit length fields bound every count and size. */
@@ -41,9 +46,12 @@ struct mproc_args {
 int mproc_args_new(mproc_args_t **out) {
   if (!out)
     return mproc__fail(MPROC_EINVAL, "args_new: out is NULL");
-  *out = calloc(1, sizeof **out);
+  *out = malloc(sizeof **out);
   if (!*out)
     return mproc__fail(MPROC_ENOMEM, "args_new: out of memory");
+  (*out)->items = (*out)->inline_items;
+  (*out)->count = 0;
+  (*out)->cap = INLINE_ITEMS;
   (*out)->depth = 1;
   return 0;
 }
@@ -62,7 +70,8 @@ void mproc_args_free(mproc_args_t *a) {
     return;
   for (size_t i = 0; i < a->count; i++)
     item_clear(&a->items[i]);
-  free(a->items);
+  if (a->items != a->inline_items)
+    free(a->items);
   free(a);
 }
 
@@ -71,10 +80,13 @@ static int push(mproc_args_t *a, const item_t *it, const char *op) {
   if (a->count == WIRE_MAX)
     return mproc__fail(MPROC_ERANGE, "%s: a tuple holds at most %zu items", op, WIRE_MAX);
   if (a->count == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 8;
-    item_t *p = realloc(a->items, cap * sizeof *p);
+    size_t cap = a->cap < 8 ? 8 : a->cap * 2;
+    bool inline_now = a->items == a->inline_items;
+    item_t *p = realloc(inline_now ? NULL : a->items, cap * sizeof *p);
     if (!p)
       return mproc__fail(MPROC_ENOMEM, "%s: out of memory", op);
+    if (inline_now)
+      memcpy(p, a->inline_items, a->count * sizeof *p);
     a->items = p;
     a->cap = cap;
   }
@@ -195,6 +207,37 @@ int mproc_args_add_args(mproc_args_t *a, const mproc_args_t *nested) {
   return rc ? rc : push_tuple(a, copy, "args_add_args");
 }
 
+int mproc__args_copy(const mproc_args_t *a, mproc_args_t **out) { return copy_args(a, out); }
+
+int mproc__args_add_tuple_owned(mproc_args_t *a, mproc_args_t *t) {
+  if (t->depth + 1 > MPROC_ARGS_MAX_DEPTH) {
+    mproc_args_free(t);
+    return mproc__fail(MPROC_EINVAL, "args: tuples nest at most %d deep", MPROC_ARGS_MAX_DEPTH);
+  }
+  return push_tuple(a, t, "args");
+}
+
+int mproc__args_take_tuple(mproc_args_t *a, size_t i, mproc_args_t **out) {
+  if (i >= a->count || a->items[i].type != MPROC_T_ARGS)
+    return mproc__fail(MPROC_ETYPE, "args: item %zu is not a tuple", i);
+  *out = a->items[i].v.t;
+  a->items[i] = (item_t){.type = MPROC_T_NIL};
+  return 0;
+}
+
+int mproc__args_put_tuple(mproc_args_t *a, size_t i, mproc_args_t *t) {
+  if (i >= a->count || t->depth + 1 > MPROC_ARGS_MAX_DEPTH) {
+    mproc_args_free(t);
+    return mproc__fail(i >= a->count ? MPROC_ERANGE : MPROC_EINVAL,
+                       "args: cannot put a tuple at item %zu", i);
+  }
+  item_clear(&a->items[i]);
+  a->items[i] = (item_t){.type = MPROC_T_ARGS, .v.t = t};
+  if (t->depth + 1 > a->depth)
+    a->depth = t->depth + 1;
+  return 0;
+}
+
 size_t mproc_args_count(const mproc_args_t *a) { return a ? a->count : 0; }
 
 mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i) {
@@ -202,8 +245,9 @@ mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i) {
 }
 
 static const char *type_name(mproc_type_t t) {
-  static const char *names[] = {"nil",  "bool", "int",   "double", "str",  "bytes", "args",
-                                "conn", "lock", "rlock", "sem",    "cond", "event", "barrier"};
+  static const char *names[] = {"nil",   "bool",    "int",   "double", "str",   "bytes",
+                                "args",  "conn",    "lock",  "rlock",  "sem",   "cond",
+                                "event", "barrier", "value", "array",  "queue", "shm"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -374,41 +418,85 @@ static int pack_object(msgpack_packer *pk, const item_t *it, mproc__handle_table
   return rc ? rc : msgpack_pack_ext_body(pk, body, OBJECT_HEAD + info.len);
 }
 
+static int pack(msgpack_packer *pk, const mproc_args_t *a, mproc__handle_table_t *table);
+
+static int pack_item(msgpack_packer *pk, const item_t *it, mproc__handle_table_t *table) {
+  int rc;
+  switch (it->type) {
+  case MPROC_T_NIL:
+    return msgpack_pack_nil(pk);
+  case MPROC_T_BOOL:
+    return it->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+  case MPROC_T_INT:
+    return msgpack_pack_int64(pk, it->v.i);
+  case MPROC_T_DOUBLE:
+    return msgpack_pack_double(pk, it->v.d);
+  case MPROC_T_STR:
+    rc = msgpack_pack_str(pk, it->v.s.n);
+    return rc ? rc : msgpack_pack_str_body(pk, it->v.s.p, it->v.s.n);
+  case MPROC_T_BYTES:
+    rc = msgpack_pack_bin(pk, it->v.s.n);
+    return rc ? rc : msgpack_pack_bin_body(pk, it->v.s.p, it->v.s.n);
+  case MPROC_T_ARGS:
+    return pack(pk, it->v.t, table);
+  default:
+    return pack_object(pk, it, table);
+  }
+}
+
 static int pack(msgpack_packer *pk, const mproc_args_t *a, mproc__handle_table_t *table) {
   int rc = msgpack_pack_array(pk, a->count);
-  for (size_t i = 0; i < a->count && rc == 0; i++) {
-    const item_t *it = &a->items[i];
-    switch (it->type) {
-    case MPROC_T_NIL:
-      rc = msgpack_pack_nil(pk);
-      break;
-    case MPROC_T_BOOL:
-      rc = it->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-      break;
-    case MPROC_T_INT:
-      rc = msgpack_pack_int64(pk, it->v.i);
-      break;
-    case MPROC_T_DOUBLE:
-      rc = msgpack_pack_double(pk, it->v.d);
-      break;
-    case MPROC_T_STR:
-      rc = msgpack_pack_str(pk, it->v.s.n);
-      if (rc == 0)
-        rc = msgpack_pack_str_body(pk, it->v.s.p, it->v.s.n);
-      break;
-    case MPROC_T_BYTES:
-      rc = msgpack_pack_bin(pk, it->v.s.n);
-      if (rc == 0)
-        rc = msgpack_pack_bin_body(pk, it->v.s.p, it->v.s.n);
-      break;
-    case MPROC_T_ARGS:
-      rc = pack(pk, it->v.t, table);
-      break;
-    default:
-      rc = pack_object(pk, it, table);
-    }
-  }
+  for (size_t i = 0; i < a->count && rc == 0; i++)
+    rc = pack_item(pk, &a->items[i], table);
   return rc;
+}
+
+/* Undoes a failed append to b and table; turns rc into a detail. */
+static int encode_failed(int rc, mproc__buf_t *b, size_t len, mproc__handle_table_t *table,
+                         size_t first) {
+  b->len = len;
+  while (table && table->n > first)
+    mproc__os_close_handle(table->h[--table->n]);
+  if (rc == MPROC_ENOTSUP)
+    return mproc__fail(MPROC_ENOTSUP, "args_encode: the tuple holds an IPC object, which "
+                                      "only a child's or a pool task's arguments can carry");
+  return rc < -1 ? rc : mproc__fail(MPROC_ENOMEM, "args_encode: out of memory");
+}
+
+int mproc__args_encode_into(const mproc_args_t *a, mproc__buf_t *b, mproc__handle_table_t *table) {
+  size_t len = b->len, first = table ? table->n : 0;
+  int rc = mproc__buf_reserve(b, encoded_bound(a));
+  if (rc)
+    return rc;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, b, buf_write);
+  rc = pack(&pk, a, table);
+  return rc ? encode_failed(rc, b, len, table, first) : 0;
+}
+
+int mproc__args_encode_items(const mproc_args_t *a, size_t first, size_t count, bool wrap,
+                             mproc__buf_t *b, mproc__handle_table_t *table) {
+  if (first > a->count || count > a->count - first)
+    return mproc__fail(MPROC_ERANGE, "args: items %zu..%zu of %zu", first, first + count, a->count);
+  size_t len = b->len, nh = table ? table->n : 0;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, b, buf_write);
+  int rc = msgpack_pack_array(&pk, count);
+  for (size_t i = first; i < first + count && rc == 0; i++) {
+    const item_t *it = &a->items[i];
+    if (!wrap && it->type != MPROC_T_ARGS) {
+      b->len = len;
+      while (table && table->n > nh)
+        mproc__os_close_handle(table->h[--table->n]);
+      return mproc__fail(MPROC_ETYPE, "starmap: item %zu is %s, not a tuple of arguments", i,
+                         type_name(it->type));
+    }
+    if (wrap)
+      rc = msgpack_pack_array(&pk, 1);
+    if (rc == 0)
+      rc = pack_item(&pk, it, table);
+  }
+  return rc ? encode_failed(rc, b, len, table, nh) : 0;
 }
 
 static int encode(const mproc_args_t *a, void **buf, size_t *len, mproc__handle_table_t *table) {
@@ -418,21 +506,10 @@ static int encode(const mproc_args_t *a, void **buf, size_t *len, mproc__handle_
                        : !buf ? "buf"
                               : "len");
   mproc__buf_t b = {0};
-  int rc = mproc__buf_reserve(&b, encoded_bound(a));
-  if (rc)
-    return rc;
-  msgpack_packer pk;
-  msgpack_packer_init(&pk, &b, buf_write);
-  size_t first = table ? table->n : 0;
-  rc = pack(&pk, a, table);
-  if (rc != 0) {
+  int rc = mproc__args_encode_into(a, &b, table);
+  if (rc) {
     mproc__buf_free(&b);
-    while (table && table->n > first)
-      mproc__os_close_handle(table->h[--table->n]);
-    if (rc == MPROC_ENOTSUP)
-      return mproc__fail(MPROC_ENOTSUP, "args_encode: the tuple holds an IPC object, which "
-                                        "only mproc_process_new can pass on (for now)");
-    return rc < -1 ? rc : mproc__fail(MPROC_ENOMEM, "args_encode: out of memory");
+    return rc;
   }
   *buf = b.data;
   *len = b.len;
@@ -667,21 +744,44 @@ static int read_item(mproc_args_t *t, reader_t *r, handles_t *hs) {
   }
 }
 
+/* Reads n items into t, which is empty. */
+static int fill_tuple(reader_t *r, uint64_t n, mproc_args_t *t, handles_t *hs) {
+  if (n > t->cap) {
+    item_t *items = malloc((size_t)n * sizeof *items);
+    if (!items)
+      return mproc__fail(MPROC_ENOMEM, "args_decode: out of memory");
+    if (t->items != t->inline_items)
+      free(t->items);
+    t->items = items;
+    t->cap = (size_t)n;
+  }
+  int rc = 0;
+  for (uint64_t i = 0; i < n && rc == 0; i++)
+    rc = read_item(t, r, hs);
+  return rc;
+}
+
 static int read_tuple(reader_t *r, uint64_t n, mproc_args_t **out, handles_t *hs) {
   mproc_args_t *t;
   int rc = mproc_args_new(&t);
-  if (!rc && n && !(t->items = malloc((size_t)n * sizeof *t->items)))
-    rc = mproc__fail(MPROC_ENOMEM, "args_decode: out of memory");
-  if (t && t->items)
-    t->cap = (size_t)n;
-  for (uint64_t i = 0; i < n && rc == 0; i++)
-    rc = read_item(t, r, hs);
+  if (!rc)
+    rc = fill_tuple(r, n, t, hs);
   if (rc) {
     mproc_args_free(t);
     return rc;
   }
   *out = t;
   return 0;
+}
+
+/* An array's header at r: its length, or -1 when it is no array. */
+static int64_t array_header(reader_t *r) {
+  unsigned c = *r->p++;
+  if (c >= 0x90 && c <= 0x9f)
+    return c & 0x0f;
+  if (c == 0xdc || c == 0xdd)
+    return (int64_t)take_be(r, c == 0xdc ? 2 : 4);
+  return -1;
 }
 
 static int decode(mproc_args_t **out, const void *buf, size_t len, handles_t *hs) {
@@ -693,19 +793,96 @@ static int decode(mproc_args_t **out, const void *buf, size_t len, handles_t *hs
                        "nested at most %d deep",
                        len, MPROC_ARGS_MAX_DEPTH);
   reader_t r = {buf};
-  unsigned c = *r.p++;
-  uint64_t n;
-  if (c >= 0x90 && c <= 0x9f)
-    n = c & 0x0f;
-  else if (c == 0xdc || c == 0xdd)
-    n = take_be(&r, c == 0xdc ? 2 : 4);
-  else
+  int64_t n = array_header(&r);
+  if (n < 0)
     return mproc__fail(MPROC_EPROTO, "args_decode: the top-level object is not an array");
-  return read_tuple(&r, n, out, hs);
+  return read_tuple(&r, (uint64_t)n, out, hs);
 }
 
 int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {
   return decode(out, buf, len, NULL);
+}
+
+void mproc__args_clear(mproc_args_t *a) {
+  for (size_t i = 0; i < a->count; i++)
+    item_clear(&a->items[i]);
+  a->count = 0;
+  a->depth = 1;
+}
+
+struct mproc__args_stream {
+  reader_t r;
+  uint64_t left;
+  handles_t hs;
+};
+
+int mproc__args_stream_open(mproc__args_stream_t **out, const void *buf, size_t len,
+                            const intptr_t *handles, size_t n, size_t *count) {
+  mproc__args_stream_t *s = calloc(1, sizeof *s);
+  int rc = s ? 0 : mproc__fail(MPROC_ENOMEM, "args_decode: out of memory");
+  if (!rc && n && !(s->hs.used = calloc(n, sizeof *s->hs.used)))
+    rc = mproc__fail(MPROC_ENOMEM, "args_decode: out of memory");
+  if (!rc && mproc__msgpack_check(buf, len, MPROC_ARGS_MAX_DEPTH) != 0)
+    rc = mproc__fail(MPROC_EPROTO,
+                     "args_decode: %zu bytes are not one well-formed "
+                     "MessagePack object",
+                     len);
+  int64_t items = -1;
+  if (!rc) {
+    s->r.p = buf;
+    if ((items = array_header(&s->r)) < 0)
+      rc = mproc__fail(MPROC_EPROTO, "args_decode: the top-level object is not an array");
+  }
+  if (s) {
+    s->hs.h = handles;
+    s->hs.n = n;
+    s->hs.take = true;
+  }
+  if (rc) {
+    mproc__args_stream_close(s);
+    for (size_t i = 0; !s && i < n; i++)
+      mproc__os_close_handle(handles[i]);
+    return rc;
+  }
+  s->left = (uint64_t)items;
+  *count = (size_t)items;
+  *out = s;
+  return 0;
+}
+
+int mproc__args_stream_next(mproc__args_stream_t *s, mproc_args_t *into) {
+  mproc__args_clear(into);
+  if (s->left == 0)
+    return mproc__fail(MPROC_ERANGE, "args_decode: no item left");
+  s->left--;
+  int64_t n = array_header(&s->r);
+  if (n < 0)
+    return mproc__fail(MPROC_ETYPE, "args_decode: an item that is not a tuple");
+  int rc = fill_tuple(&s->r, (uint64_t)n, into, &s->hs);
+  if (rc)
+    mproc__args_clear(into);
+  return rc;
+}
+
+void mproc__args_stream_close(mproc__args_stream_t *s) {
+  if (!s)
+    return;
+  for (size_t i = 0; i < s->hs.n; i++)
+    if (!s->hs.used || !s->hs.used[i])
+      mproc__os_close_handle(s->hs.h[i]);
+  free(s->hs.used);
+  free(s);
+}
+
+int mproc__msgpack_put_array(mproc__buf_t *b, size_t n) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, b, buf_write);
+  return msgpack_pack_array(&pk, n) ? MPROC_ENOMEM : 0;
+}
+
+int mproc__msgpack_put_nil(mproc__buf_t *b) {
+  static const unsigned char nil = 0xc0;
+  return mproc__buf_append(b, &nil, 1);
 }
 
 int mproc__args_decode_objects(mproc_args_t **out, const void *buf, size_t len,

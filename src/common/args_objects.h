@@ -101,4 +101,43 @@ int mproc__args_encode_objects(const mproc_args_t *a, void **buf, size_t *len,
 int mproc__args_decode_objects(mproc_args_t **out, const void *buf, size_t len,
                                const intptr_t *handles, size_t n, bool take);
 
+/* Appends to b the encoding of a (table may be NULL: objects refused).
+ * On failure b and table are as they were. */
+int mproc__args_encode_into(const mproc_args_t *a, mproc__buf_t *b, mproc__handle_table_t *table);
+/* Appends an array of the items [first, first + count) of a: wrap, each as
+ * a one-item tuple (map); else each must be a tuple and goes as it is
+ * (starmap: MPROC_ETYPE otherwise). */
+int mproc__args_encode_items(const mproc_args_t *a, size_t first, size_t count, bool wrap,
+                             mproc__buf_t *b, mproc__handle_table_t *table);
+
+/* A deep copy (objects: the copy holds its own reference). */
+int mproc__args_copy(const mproc_args_t *a, mproc_args_t **out);
+
+/* Empties a tuple, keeping its storage for reuse. */
+void mproc__args_clear(mproc_args_t *a);
+
+/* An encoded tuple of tuples read one item at a time into a tuple the
+ * caller reuses (a pool worker's chunk: no allocation per item). The
+ * handles are taken over as by mproc__args_decode_objects with take, the
+ * ones no object took closed at close (also when open fails). */
+typedef struct mproc__args_stream mproc__args_stream_t;
+int mproc__args_stream_open(mproc__args_stream_t **out, const void *buf, size_t len,
+                            const intptr_t *handles, size_t n, size_t *count);
+/* The next item into `into` (emptied first): MPROC_ETYPE when it is no
+ * tuple, MPROC_ERANGE past the end. */
+int mproc__args_stream_next(mproc__args_stream_t *s, mproc_args_t *into);
+void mproc__args_stream_close(mproc__args_stream_t *s);
+
+/* MessagePack pieces for a container built by hand (pool results). */
+int mproc__msgpack_put_array(mproc__buf_t *b, size_t n);
+int mproc__msgpack_put_nil(mproc__buf_t *b);
+
+/* Tuples built without copies (pool.c, pool_worker.c). */
+/* Appends t as a nested tuple, taking it over (freed on failure). */
+int mproc__args_add_tuple_owned(mproc_args_t *a, mproc_args_t *t);
+/* Moves nested tuple i out of a (it becomes nil); *out is the caller's. */
+int mproc__args_take_tuple(mproc_args_t *a, size_t i, mproc_args_t **out);
+/* Puts t (taken over) in place of item i. */
+int mproc__args_put_tuple(mproc_args_t *a, size_t i, mproc_args_t *t);
+
 #endif

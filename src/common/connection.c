@@ -337,6 +337,8 @@ unsigned mproc__conn_flags(const mproc_conn_t *c) {
   return (c->readable ? MPROC__CONN_READABLE : 0u) | (c->writable ? MPROC__CONN_WRITABLE : 0u);
 }
 
+mproc__os_conn_t *mproc__conn_os(const mproc_conn_t *c) { return c->os; }
+
 int mproc__conn_from_handle_os(mproc_conn_t **out, mproc__os_conn_t *os) {
   return make(out, os, true, true);
 }

@@ -15,6 +15,10 @@ unsigned mproc__conn_flags(const mproc_conn_t *c);
 /* A duplex connection around an OS end (taken over, freed on failure). */
 int mproc__conn_from_handle_os(mproc_conn_t **out, mproc__os_conn_t *os);
 
+/* The OS end inside c (borrowed), for what the connection API does not
+ * cover: passing handles to a pool's worker. */
+mproc__os_conn_t *mproc__conn_os(const mproc_conn_t *c);
+
 enum { MPROC__CONN_READABLE = 1, MPROC__CONN_WRITABLE = 2 };
 
 #endif

@@ -23,7 +23,8 @@ enum {
   MPROC__WAIT_PROCESS = 1,
   MPROC__WAIT_SENTINEL = 2,
   MPROC__WAIT_CONN = 3,
-  MPROC__WAIT_QUEUE = 4
+  MPROC__WAIT_QUEUE = 4,
+  MPROC__WAIT_RESULT = 5
 };
 
 /* Sets the thread's error detail and returns code (a negative MPROC_E*). */

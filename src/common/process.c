@@ -19,6 +19,7 @@
 #include "forkserver.h"
 #include "launch.h"
 #include "log.h"
+#include "process_internal.h"
 #include "reaper.h"
 #include "spinlock.h"
 #include "start_method.h"
@@ -420,6 +421,13 @@ int64_t mproc_process_pid(const mproc_process_t *p) {
   int64_t pid = p->child ? mproc__os_child_pid(p->child) : 0;
   mproc__os_mutex_unlock(p->lock);
   return pid;
+}
+
+mproc__os_child_t *mproc__process_os_child(mproc_process_t *p) {
+  mproc__os_mutex_lock(p->lock);
+  mproc__os_child_t *c = p->child;
+  mproc__os_mutex_unlock(p->lock);
+  return c;
 }
 
 intptr_t mproc_process_sentinel(const mproc_process_t *p) {

@@ -8,6 +8,8 @@
 
 #include "connection.h"
 #include "internal.h"
+#include "mproc/pool.h"
+#include "pool_internal.h"
 #include "queue_wait.h"
 
 enum { POLL_SLICE_MS = 10 };
@@ -33,9 +35,10 @@ static int check(const mproc_waitable_t *objs, size_t n) {
       if (!w->object || !mproc_conn_readable(w->object))
         return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
                            w->object ? "a connection that is closed or only sends" : "NULL");
-    } else if (w->kind == MPROC__WAIT_QUEUE) {
+    } else if (w->kind == MPROC__WAIT_QUEUE || w->kind == MPROC__WAIT_RESULT) {
       if (!w->object)
-        return mproc__fail(MPROC_EINVAL, "wait: object %zu is a NULL queue", i);
+        return mproc__fail(MPROC_EINVAL, "wait: object %zu is a NULL %s", i,
+                           w->kind == MPROC__WAIT_QUEUE ? "queue" : "result");
     } else if (w->kind != MPROC__WAIT_SENTINEL || w->handle == -1) {
       return mproc__fail(MPROC_EINVAL, "wait: object %zu is not a waitable object", i);
     }
@@ -43,14 +46,17 @@ static int check(const mproc_waitable_t *objs, size_t n) {
   return 0;
 }
 
-/* Connections and queues are armed for each round of waiting. */
+/* Connections, queues and pool results are armed for each round of
+ * waiting. */
 static bool armed(const mproc_waitable_t *w) {
-  return w->kind == MPROC__WAIT_CONN || w->kind == MPROC__WAIT_QUEUE;
+  return w->kind == MPROC__WAIT_CONN || w->kind == MPROC__WAIT_QUEUE ||
+         w->kind == MPROC__WAIT_RESULT;
 }
 
 static int arm(const mproc_waitable_t *w, intptr_t *handle, bool *now) {
-  return w->kind == MPROC__WAIT_CONN ? mproc__conn_arm(w->object, handle, now)
-                                     : mproc__queue_arm(w->object, handle, now);
+  return w->kind == MPROC__WAIT_CONN    ? mproc__conn_arm(w->object, handle, now)
+         : w->kind == MPROC__WAIT_QUEUE ? mproc__queue_arm(w->object, handle, now)
+                                        : mproc__result_arm(w->object, handle, now);
 }
 
 static void disarm_all(const mproc_waitable_t *objs, size_t n) {
@@ -59,6 +65,8 @@ static void disarm_all(const mproc_waitable_t *objs, size_t n) {
       mproc__conn_disarm(objs[i].object);
     else if (objs[i].kind == MPROC__WAIT_QUEUE)
       mproc__queue_disarm(objs[i].object);
+    else if (objs[i].kind == MPROC__WAIT_RESULT)
+      mproc__result_disarm(objs[i].object);
 }
 
 int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, size_t *nready) {
@@ -129,8 +137,10 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
         if (objs[i].kind != MPROC__WAIT_SENTINEL && !armed(&objs[i]))
           continue;
         bool fired = flags[j++];
-        /* A doorbell may be stale or rung for another: ask the queue. */
-        if (objs[i].kind == MPROC__WAIT_QUEUE ? mproc__queue_ready(objs[i].object) : fired)
+        /* A doorbell may be stale or rung for another: ask the object. */
+        if (objs[i].kind == MPROC__WAIT_QUEUE    ? mproc__queue_ready(objs[i].object)
+            : objs[i].kind == MPROC__WAIT_RESULT ? mproc__result_ready(objs[i].object)
+                                                 : fired)
           ready[(*nready)++] = i;
       }
     }

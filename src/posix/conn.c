@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,6 +54,85 @@ int mproc__os_conn_wrap(mproc__os_conn_t **out, intptr_t handle) {
 
 int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle) {
   return mproc__os_dup_handle(c->fd, handle);
+}
+
+enum { HANDLE_BATCH = 64 }; /* SCM_RIGHTS takes at most 253 per message */
+
+int mproc__os_conn_send_handles(mproc__os_conn_t *c, const mproc__os_child_t *to, const intptr_t *h,
+                                size_t n) {
+  (void)to; /* the kernel makes the receiver's copies */
+  for (size_t sent = 0; sent < n;) {
+    size_t k = n - sent < HANDLE_BATCH ? n - sent : HANDLE_BATCH;
+    unsigned char count = (unsigned char)k;
+    struct iovec iov = {&count, 1};
+    union {
+      char buf[CMSG_SPACE(sizeof(int) * HANDLE_BATCH)];
+      struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = u.buf,
+                         .msg_controllen = CMSG_SPACE(sizeof(int) * k)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * k);
+    for (size_t i = 0; i < k; i++) {
+      int fd = (int)h[sent + i];
+      memcpy(CMSG_DATA(cm) + i * sizeof fd, &fd, sizeof fd);
+    }
+    ssize_t r;
+    do {
+      r = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+    if (r != 1)
+      return r < 0 && (errno == EPIPE || errno == ECONNRESET)
+                 ? mproc__fail(MPROC_EEOF, "handles: the receiver is gone")
+                 : mproc__os_fail("handles: sendmsg");
+    sent += k;
+  }
+  return 0;
+}
+
+int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    unsigned char count = 0;
+    struct iovec iov = {&count, 1};
+    union {
+      char buf[CMSG_SPACE(sizeof(int) * HANDLE_BATCH)];
+      struct cmsghdr align;
+    } u;
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    ssize_t r;
+    do {
+      r = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+    } while (r < 0 && errno == EINTR);
+    size_t k = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+        continue;
+      size_t m = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < m; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
+        if (got + k < n)
+          h[got + k++] = fd;
+        else
+          close(fd);
+      }
+    }
+    if (r != 1 || k != count || (msg.msg_flags & MSG_CTRUNC)) {
+      for (size_t i = 0; i < got + k; i++)
+        close((int)h[i]);
+      return r == 0 ? mproc__fail(MPROC_EEOF, "handles: the sender is gone")
+                    : mproc__fail(MPROC_EPROTO, "handles: a malformed batch");
+    }
+    got += k;
+  }
+  return 0;
 }
 
 int mproc__posix_send_all(int fd, const void *p, size_t n, const char *what) {

@@ -29,6 +29,12 @@ int64_t mproc__os_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t mproc__os_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int mproc__os_cpu_count(void) {
 #ifdef CPU_ALLOC
   /* The affinity mask, not the machine: a process pinned to 2 of 64 CPUs

@@ -9,9 +9,11 @@
 /* winsock2.h before windows.h */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <windows.h>
 
 #include "../common/internal.h"
+#include "child.h"
 #include "socket_conn.h"
 
 struct mproc__os_conn {
@@ -156,6 +158,78 @@ int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
     *got += done;
   }
   return 0;
+}
+
+/* Each handle goes as a record: u8 kind (1: a value valid in the
+ * receiver, 2: a socket's WSAPROTOCOL_INFOW for it) | u32 length | bytes. */
+int mproc__os_conn_send_handles(mproc__os_conn_t *c, const mproc__os_child_t *to, const intptr_t *h,
+                                size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char head[5];
+    unsigned char *blob = NULL;
+    size_t len = 0;
+    uint64_t value = 0;
+    int rc;
+    if (mproc__win32_is_socket((HANDLE)h[i])) {
+      head[0] = 2;
+      rc = mproc__win32_socket_export((SOCKET)h[i], to->pid, &blob, &len);
+    } else {
+      HANDLE dup;
+      head[0] = 1;
+      rc = DuplicateHandle(GetCurrentProcess(), (HANDLE)h[i], to->process, &dup, 0, FALSE,
+                           DUPLICATE_SAME_ACCESS)
+               ? 0
+               : mproc__os_fail("handles: DuplicateHandle");
+      value = (uint64_t)(uintptr_t)dup;
+      blob = (unsigned char *)&value;
+      len = sizeof value;
+    }
+    if (rc)
+      return rc;
+    mproc__put_u32(head + 1, (uint32_t)len);
+    rc = mproc__os_conn_write(c, head, sizeof head);
+    if (!rc)
+      rc = mproc__os_conn_write(c, blob, len);
+    if (head[0] == 2)
+      free(blob);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
+  size_t got = 0;
+  int rc = 0;
+  while (got < n && rc == 0) {
+    unsigned char head[5], buf[1024];
+    size_t k;
+    rc = mproc__os_conn_read(c, head, sizeof head, &k);
+    uint32_t len = k == sizeof head ? mproc__get_u32(head + 1) : 0;
+    if (!rc && (k != sizeof head || len > sizeof buf || (head[0] != 1 && head[0] != 2)))
+      rc = mproc__fail(k == 0 ? MPROC_EEOF : MPROC_EPROTO, "handles: a malformed record");
+    if (!rc)
+      rc = mproc__os_conn_read(c, buf, len, &k);
+    if (!rc && k != len)
+      rc = mproc__fail(MPROC_EPROTO, "handles: a record cut short");
+    if (!rc && head[0] == 1) {
+      uint64_t v;
+      if (len != sizeof v)
+        rc = mproc__fail(MPROC_EPROTO, "handles: a malformed value");
+      else {
+        memcpy(&v, buf, sizeof v);
+        h[got++] = (intptr_t)(uintptr_t)v;
+      }
+    } else if (!rc) {
+      rc = mproc__os_handle_import(buf, len, &h[got]);
+      if (!rc)
+        got++;
+    }
+  }
+  if (rc)
+    for (size_t i = 0; i < got; i++)
+      mproc__os_close_handle(h[i]);
+  return rc;
 }
 
 int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now) {

@@ -44,7 +44,8 @@ int mproc__os_fnref_make(mproc__fn_t fn, mproc__fnref_t *ref) {
   if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
                               GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
                           (LPCWSTR)(void *)(uintptr_t)fn, &mod))
-    return mproc__os_fail("target: GetModuleHandleExW");
+    return mproc__fail(MPROC_EINVAL, "target 0x%llx is not code of any loaded module",
+                       (unsigned long long)(uintptr_t)fn);
   ref->offset = (uint64_t)((uintptr_t)fn - (uintptr_t)mod);
   if (!in_code(mod, ref->offset))
     return mproc__fail(MPROC_EINVAL, "target is not code of any loaded module");

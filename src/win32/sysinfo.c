@@ -18,6 +18,14 @@ void mproc__os_flush_std_streams(void) {
 
 int64_t mproc__os_now_ms(void) { return (int64_t)GetTickCount64(); }
 
+int64_t mproc__os_now_us(void) {
+  LARGE_INTEGER f, t;
+  QueryPerformanceFrequency(&f);
+  QueryPerformanceCounter(&t);
+  return (int64_t)(t.QuadPart / f.QuadPart * 1000000 +
+                   t.QuadPart % f.QuadPart * 1000000 / f.QuadPart);
+}
+
 int mproc__os_cpu_count(void) {
   /* The process affinity mask, as on POSIX. It covers the process's one
    * processor group; a process spread over groups reports the total. */

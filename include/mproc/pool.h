@@ -1,0 +1,318 @@
+/* mproc — a pool of worker processes: Python's multiprocessing.Pool
+ * (apply, apply_async, map, starmap, imap, imap_unordered, AsyncResult),
+ * plus a parallel for over an index range. See docs/pool.md.
+ *
+ * A task is a C function run in a worker; its arguments and results are
+ * argument tuples (args.h), and IPC objects in the arguments (a Lock, a
+ * Queue, a Value, a connection...) reach the worker under every start
+ * method, which Python refuses. Unlike Python's Pool, a worker that dies -
+ * killed, crashed, or exiting inside a task - fails only the task it was
+ * running (MPROC_EWORKERDIED): the others complete, a replacement starts,
+ * the pool goes on. A task can be bounded in time (a worker running past it
+ * is killed and replaced: MPROC_ETASKTIMEOUT) and cancelled.
+ *
+ * Every function may be called from any thread of the process that made the
+ * pool; callbacks run on the pool's own thread. */
+#ifndef MPROC_POOL_H
+#define MPROC_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "args.h"
+#include "error.h"
+#include "export.h"
+#include "process.h"
+#include "wait.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mproc_pool mproc_pool_t;
+typedef struct mproc_async_result mproc_async_result_t;
+typedef struct mproc_pool_iter mproc_pool_iter_t;
+
+/* A task: runs in a worker on args, appends its results to result (an empty
+ * tuple) and returns 0. Any other return value fails the task with
+ * MPROC_ETASKFAILED; the value reaches the caller as the error's
+ * task_status, with the message mproc_task_set_error set, if any. Any
+ * function of the program or of a shared library it loaded works, static
+ * ones included: it crosses to the worker as a process target does. */
+typedef int (*mproc_task_fn)(const mproc_args_t *args, mproc_args_t *result);
+
+/* A parallel for's body: runs items [begin, end) of a range, with the
+ * context tuple every chunk shares. Returns 0, or a status that fails the
+ * whole call (MPROC_ETASKFAILED). */
+typedef int (*mproc_range_fn)(const mproc_args_t *ctx, size_t begin, size_t end);
+
+/* imap's lazy input: returns 1 and sets *item to the next argument tuple
+ * (the pool takes it over), 0 at the end, or a negative code, which ends
+ * the input and is reported by mproc_pool_iter_next after the items before
+ * it. Called on the thread that calls mproc_pool_imap and
+ * mproc_pool_iter_next, never more than opts.buffersize items ahead of
+ * what that thread has taken. */
+typedef int (*mproc_item_source_fn)(void *ctx, mproc_args_t **item);
+
+/* A completion callback (Python's callback / error_callback): runs on the
+ * pool's thread once r is ready; it may read r (mproc_async_result_get
+ * with timeout 0, _error) but must not block, wait on the pool or free r. */
+typedef void (*mproc_async_callback_fn)(mproc_async_result_t *r, void *ctx);
+
+/* Options of a pool; all zero means Python's Pool() defaults. */
+typedef struct {
+  int processes;                     /* workers; 0: mproc_cpu_count() */
+  mproc_target_fn initializer;       /* runs once in each worker before its first task;
+                                        a non-zero return is a failed start */
+  const mproc_args_t *initargs;      /* its arguments (objects allowed); NULL: () */
+  unsigned maxtasksperchild;         /* a worker is replaced after this many tasks; 0: never */
+  mproc_start_method_t start_method; /* MPROC_START_DEFAULT: the global method */
+  int task_timeout_ms;               /* a time limit per task (per chunk for map); 0: none */
+  unsigned prefetch;                 /* tasks queued in a worker beyond the one it runs;
+                                        0: 2. Tasks queued there cannot be cancelled. */
+  int terminate_grace_ms;            /* terminate: SIGTERM, then SIGKILL after this; 0: 1000 */
+} mproc_pool_opts_t;
+
+/* Creates a pool and starts its workers (Python's Pool(processes,
+ * initializer, initargs, maxtasksperchild)). Workers are daemons: they die
+ * with this process, however it dies; they ignore SIGINT (Ctrl-C reaches
+ * this process only).
+ * Params: out — receives the pool (mproc_pool_free); opts — NULL for the
+ *   defaults.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out NULL, processes or a timeout negative, an
+ *   initializer that is not code of a loaded module), MPROC_ENOTSUP (a
+ *   start method the platform lacks), MPROC_ECHILD (a worker could not
+ *   start), MPROC_ENOMEM, MPROC_ESYS.
+ * Platform: all; workers start with the pool's start method (spawn on
+ *   Windows). */
+MPROC_API int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts);
+
+/* Options of one apply_async; all zero means the defaults. */
+typedef struct {
+  int timeout_ms;                         /* this task's time limit; 0: the pool's */
+  mproc_async_callback_fn callback;       /* on success */
+  mproc_async_callback_fn error_callback; /* on failure */
+  void *ctx;                              /* for both */
+} mproc_task_opts_t;
+
+/* Runs fn(args) in a worker and waits for it (Python's apply).
+ * Params: p — the pool; fn — the task; args — NULL for (); result —
+ *   receives the task's result tuple (the caller frees it).
+ * Returns: 0.
+ * Errors: MPROC_ETASKFAILED, MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT
+ *   (the task's; the detail says more), MPROC_ESTATE (the pool is closed),
+ *   MPROC_EINIT, MPROC_EINVAL, MPROC_ENOMEM. */
+MPROC_API int mproc_pool_apply(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
+                               mproc_args_t **result);
+
+/* Submits fn(args) and returns at once (Python's apply_async).
+ * Params: p, fn, args — as mproc_pool_apply; opts — NULL or a time limit
+ *   and callbacks; out — receives the AsyncResult (mproc_async_result_free).
+ * Returns: 0.
+ * Errors: MPROC_ESTATE (the pool is closed or terminated), MPROC_EINIT (the
+ *   pool is broken), MPROC_EINVAL (NULL p, fn or out; a negative timeout;
+ *   fn not code of a loaded module), MPROC_ENOMEM. */
+MPROC_API int mproc_pool_apply_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
+                                     const mproc_task_opts_t *opts, mproc_async_result_t **out);
+
+/* Options of map, starmap, imap and map_range; all zero means Python's. */
+typedef struct {
+  size_t chunksize;                       /* items per task; 0: ceil(n / (4 * processes)) for
+                                             map and starmap (Python's), 1 for imap */
+  size_t buffersize;                      /* imap: most items taken from the source and not
+                                             yet returned; 0: 2 * processes * chunksize */
+  int timeout_ms;                         /* a time limit per chunk; 0: the pool's */
+  mproc_async_callback_fn callback;       /* map_async: on success */
+  mproc_async_callback_fn error_callback; /* map_async: on failure */
+  void *ctx;
+} mproc_map_opts_t;
+
+/* Python's map: runs fn on each item of items (a tuple; item i, wrapped as
+ * a one-item tuple, is the task's argument tuple) and waits.
+ * Params: p, fn; items — the inputs; opts — NULL for the defaults;
+ *   results — receives a tuple whose item i is item i's result tuple
+ *   (the caller frees it).
+ * Returns: 0 when every item succeeded.
+ * Errors: the first failed item's code (MPROC_ETASKFAILED,
+ *   MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT; the detail names the item),
+ *   MPROC_ESTATE, MPROC_EINIT, MPROC_EINVAL, MPROC_ENOMEM. Use
+ *   mproc_pool_map_async for every item's outcome. */
+MPROC_API int mproc_pool_map(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
+                             const mproc_map_opts_t *opts, mproc_args_t **results);
+/* Python's starmap: as map, but item i must itself be a tuple, and is the
+ * task's argument tuple. Errors: as map, and MPROC_ETYPE (an item that is
+ * not a tuple). */
+MPROC_API int mproc_pool_starmap(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
+                                 const mproc_map_opts_t *opts, mproc_args_t **results);
+/* map and starmap without waiting: *out is ready when every item is done;
+ * its get gives the tuple of results (the first failure's code if any
+ * failed), and mproc_async_result_item tells each item's outcome.
+ * Errors: as apply_async, and MPROC_ETYPE (starmap). */
+MPROC_API int mproc_pool_map_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
+                                   const mproc_map_opts_t *opts, mproc_async_result_t **out);
+MPROC_API int mproc_pool_starmap_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
+                                       const mproc_map_opts_t *opts, mproc_async_result_t **out);
+
+/* Python's imap / imap_unordered over a lazy input: items are taken from
+ * next(ctx) as results are taken, at most opts.buffersize ahead (Python's
+ * imap reads its whole input at once). Each item is a task's argument
+ * tuple (as starmap). imap yields results in input order; imap_unordered
+ * in completion order - both with each result's input index.
+ * Params: p, fn; next, ctx — the input; opts — NULL for the defaults; out —
+ *   receives the iterator (mproc_pool_iter_free).
+ * Returns: 0.
+ * Errors: as apply_async; a negative return of next's first call. */
+MPROC_API int mproc_pool_imap(mproc_pool_t *p, mproc_task_fn fn, mproc_item_source_fn next,
+                              void *ctx, const mproc_map_opts_t *opts, mproc_pool_iter_t **out);
+MPROC_API int mproc_pool_imap_unordered(mproc_pool_t *p, mproc_task_fn fn,
+                                        mproc_item_source_fn next, void *ctx,
+                                        const mproc_map_opts_t *opts, mproc_pool_iter_t **out);
+
+/* The next result (Python's next(it), it.next(timeout)).
+ * Params: it — the iterator; result — receives the item's result tuple
+ *   (the caller frees it) or NULL when the item failed; index — NULL, or
+ *   receives the item's input position; timeout_ms — MPROC_INFINITE, 0 or
+ *   milliseconds.
+ * Returns: 0.
+ * Errors: MPROC_EEOF (no more items: StopIteration), MPROC_ETIMEDOUT (none
+ *   ready in time; call again), the item's failure (MPROC_ETASKFAILED,
+ *   MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT: *index tells which; the
+ *   iteration goes on), the input's negative code (after every item before
+ *   it), MPROC_EINVAL. */
+MPROC_API int mproc_pool_iter_next(mproc_pool_iter_t *it, mproc_args_t **result, size_t *index,
+                                   int timeout_ms);
+/* Frees the iterator; what it did not take yet is cancelled (items not
+ * yet sent to a worker never run). NULL is ignored. */
+MPROC_API void mproc_pool_iter_free(mproc_pool_iter_t *it);
+
+/* A parallel for: fn(ctx, begin, end) over chunks of [0, n), no item data
+ * crossing at all, and waits. Share data through ctx's objects (an
+ * Array, say).
+ * Params: p, fn; ctx — NULL for (); n — the range; opts — chunksize (0:
+ *   Python's map formula), timeout_ms.
+ * Returns: 0 when every chunk returned 0.
+ * Errors: as mproc_pool_map. */
+MPROC_API int mproc_pool_map_range(mproc_pool_t *p, mproc_range_fn fn, const mproc_args_t *ctx,
+                                   size_t n, const mproc_map_opts_t *opts);
+
+/* Stops accepting tasks (Python's close); the workers exit once every
+ * submitted task is done.
+ * Returns: 0. Errors: MPROC_EINVAL (NULL). */
+MPROC_API int mproc_pool_close(mproc_pool_t *p);
+
+/* Stops the workers now (Python's terminate): SIGTERM, then SIGKILL after
+ * opts.terminate_grace_ms (TerminateProcess on Windows); every task not
+ * done yet fails with MPROC_ECANCELED. Returns within the grace period.
+ * Returns: 0. Errors: MPROC_EINVAL (NULL). */
+MPROC_API int mproc_pool_terminate(mproc_pool_t *p);
+
+/* Waits for the workers to exit, after close or terminate (Python's join,
+ * which has no timeout).
+ * Params: p; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
+ * Returns: 0 when every worker has exited.
+ * Errors: MPROC_ESTATE (neither close nor terminate was called),
+ *   MPROC_ETIMEDOUT, MPROC_EINVAL. */
+MPROC_API int mproc_pool_join(mproc_pool_t *p, int timeout_ms);
+
+/* Frees the pool; a pool still running is terminated and joined first
+ * (Python's `with Pool() as p:` exit): no worker outlives it, no handle
+ * leaks. AsyncResults and iterators stay valid (and ready) until freed.
+ * NULL is ignored. Must not be called from a callback. */
+MPROC_API void mproc_pool_free(mproc_pool_t *p);
+
+/* Counters since the pool was made. */
+typedef struct {
+  unsigned workers_alive;
+  uint64_t workers_started;
+  uint64_t workers_died;     /* ended without being asked: killed, crashed, timed out */
+  uint64_t workers_recycled; /* replaced after maxtasksperchild */
+  uint64_t tasks_queued;     /* submitted, not yet running */
+  uint64_t tasks_running;
+  uint64_t tasks_done;   /* succeeded */
+  uint64_t tasks_failed; /* failed, died, timed out or cancelled */
+} mproc_pool_stats_t;
+
+/* Reads the counters. Returns: 0. Errors: MPROC_EINVAL (NULL). */
+MPROC_API int mproc_pool_stats(mproc_pool_t *p, mproc_pool_stats_t *st);
+
+/* ---- AsyncResult -------------------------------------------------------- */
+
+/* Waits up to timeout_ms for the result (Python's get(timeout)).
+ * Params: r; out — NULL, or receives the result tuple, borrowed from r
+ *   (valid until mproc_async_result_free): apply's result tuple, or map's
+ *   tuple of results; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
+ * Returns: 0 when the task succeeded.
+ * Errors: MPROC_ETIMEDOUT (not ready yet; call again), the task's failure
+ *   (MPROC_ETASKFAILED, MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT,
+ *   MPROC_ECANCELED, MPROC_EINIT: the detail, and mproc_async_result_error,
+ *   say more), MPROC_EINVAL. */
+MPROC_API int mproc_async_result_get(mproc_async_result_t *r, const mproc_args_t **out,
+                                     int timeout_ms);
+/* Waits up to timeout_ms for it to be ready, whatever its outcome.
+ * Returns: 0 when ready. Errors: MPROC_ETIMEDOUT, MPROC_EINVAL. */
+MPROC_API int mproc_async_result_wait(mproc_async_result_t *r, int timeout_ms);
+/* 1 when ready, 0 when not; MPROC_EINVAL for NULL. */
+MPROC_API int mproc_async_result_ready(const mproc_async_result_t *r);
+/* 1 when it succeeded, 0 when it failed; MPROC_ESTATE while not ready
+ * (Python raises ValueError), MPROC_EINVAL for NULL. */
+MPROC_API int mproc_async_result_successful(const mproc_async_result_t *r);
+
+/* With MPROC_CANCEL_KILL, cancel also stops a task a worker already has. */
+#define MPROC_CANCEL_KILL 1u
+
+/* Cancels the task (every chunk of a map): one still waiting in the pool
+ * never runs, and the result fails with MPROC_ECANCELED. One a worker
+ * already has (running or queued in it) cannot be taken back - unless
+ * flags has MPROC_CANCEL_KILL: then that worker is killed and replaced
+ * (its other queued tasks go to other workers).
+ * Returns: 0 when cancelled (also when already cancelled).
+ * Errors: MPROC_ESTATE (ready already, or held by a worker without
+ *   MPROC_CANCEL_KILL: Python's Future.cancel() returning False),
+ *   MPROC_EINVAL. */
+MPROC_API int mproc_async_result_cancel(mproc_async_result_t *r, unsigned flags);
+
+/* What went wrong with a failed task (or a failed item of a map). */
+typedef struct {
+  int code;            /* MPROC_ETASKFAILED, MPROC_EWORKERDIED, ... */
+  int task_status;     /* the task's return value (MPROC_ETASKFAILED) */
+  size_t index;        /* the item (map, starmap, imap; 0 for apply) */
+  int64_t worker_pid;  /* the worker that ran it; 0 when none did */
+  int worker_exitcode; /* how that worker ended (-N: signal N), when it died */
+  char message[512];   /* mproc_task_set_error's text, or what the pool knows */
+} mproc_task_error_t;
+
+/* The failure of a ready, failed result (the first failed item of a map).
+ * Returns: 0. Errors: MPROC_ESTATE (not ready, or it succeeded),
+ *   MPROC_EINVAL. */
+MPROC_API int mproc_async_result_error(const mproc_async_result_t *r, mproc_task_error_t *e);
+
+/* One item of a ready map or starmap result: 0 and *out (borrowed; may be
+ * NULL) its result tuple, or its failure code with *e (may be NULL) filled.
+ * Errors: MPROC_ESTATE (not ready), MPROC_ERANGE (no such item),
+ *   MPROC_EINVAL. */
+MPROC_API int mproc_async_result_item(const mproc_async_result_t *r, size_t i,
+                                      const mproc_args_t **out, mproc_task_error_t *e);
+
+/* Releases the result; a task still pending keeps running, its outcome
+ * discarded (callbacks still run). NULL is ignored. */
+MPROC_API void mproc_async_result_free(mproc_async_result_t *r);
+
+/* The result for mproc_wait: ready once the task is ready. */
+MPROC_API mproc_waitable_t mproc_waitable_async_result(mproc_async_result_t *r);
+
+/* ---- in the worker ------------------------------------------------------- */
+
+/* Inside a task: the message the caller gets with the task's failure
+ * (Python's remote traceback), printf-style, at most 511 bytes. The task
+ * still fails by returning non-zero.
+ * Returns: 0. Errors: MPROC_ESTATE (not called from a pool task),
+ *   MPROC_EINVAL (fmt NULL). */
+MPROC_API int mproc_task_set_error(const char *fmt, ...);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,991 @@
+/* The process pool: every call against Python's semantics, exact results
+ * over many tasks, and what Python's Pool cannot survive - killed workers,
+ * tasks that run too long, cancelled tasks, an initializer that keeps
+ * failing - under whatever start method MPROC_START_METHOD names. */
+#ifndef _WIN32
+#  define _GNU_SOURCE
+#endif
+#include <stdatomic.h>
+
+#include "test_util.h"
+
+#ifndef _WIN32
+#  include <dirent.h>
+#  include <errno.h>
+#  include <signal.h>
+#endif
+
+/* ---- tasks (they run in the workers) ---------------------------------------- */
+
+static int square(const mproc_args_t *args, mproc_args_t *result) {
+  int64_t x;
+  if (mproc_args_get_int(args, 0, &x))
+    return 1;
+  return mproc_args_add_int(result, x * x);
+}
+
+/* (a, b) -> a + b, and the worker's pid. */
+static int add_pair(const mproc_args_t *args, mproc_args_t *result) {
+  int64_t a, b;
+  if (mproc_args_get_int(args, 0, &a) || mproc_args_get_int(args, 1, &b))
+    return 1;
+  return mproc_args_add_int(result, a + b) || mproc_args_add_int(result, mproc_current_pid());
+}
+
+static int fails_with_message(const mproc_args_t *args, mproc_args_t *result) {
+  (void)result;
+  int64_t x = 0;
+  mproc_args_get_int(args, 0, &x);
+  mproc_task_set_error("item %lld is not welcome", (long long)x);
+  return 42;
+}
+
+/* Fails the odd items (map: per-item outcomes). */
+static int square_even_only(const mproc_args_t *args, mproc_args_t *result) {
+  int64_t x;
+  if (mproc_args_get_int(args, 0, &x))
+    return 1;
+  if (x % 2)
+    return 7;
+  return mproc_args_add_int(result, x * x);
+}
+
+/* Sleeps args[0] ms, returns its pid. */
+static int sleeper(const mproc_args_t *args, mproc_args_t *result) {
+  int64_t ms = 0;
+  mproc_args_get_int(args, 0, &ms);
+  sleep_ms((int)ms);
+  return mproc_args_add_int(result, mproc_current_pid());
+}
+
+/* Ends its own worker in the middle of the task, as a crash would. */
+static int dies(const mproc_args_t *args, mproc_args_t *result) {
+  (void)args, (void)result;
+#ifdef _WIN32
+  TerminateProcess(GetCurrentProcess(), 3);
+#else
+  raise(SIGKILL);
+#endif
+  return 0;
+}
+
+/* Exits inside the task: also a death, with its status. (_Exit: under
+ * fork, exit() would run LeakSanitizer's check on the parent's memory in
+ * the ASan leg, which turns the status into its own.) */
+static int exits(const mproc_args_t *args, mproc_args_t *result) {
+  (void)args, (void)result;
+  _Exit(9);
+}
+
+/* args: lock, queue, item. Puts item into the queue under the lock. */
+static int uses_objects(const mproc_args_t *args, mproc_args_t *result) {
+  mproc_lock_t *l;
+  mproc_queue_t *q;
+  int64_t item;
+  if (mproc_args_get_lock(args, 0, &l) || mproc_args_get_queue(args, 1, &q) ||
+      mproc_args_get_int(args, 2, &item))
+    return 1;
+  if (mproc_lock_acquire(l, TEST_WAIT_MS))
+    return 2;
+  int rc = mproc_queue_put_bytes(q, &item, sizeof item, TEST_WAIT_MS);
+  mproc_lock_release(l);
+  return rc ? 3 : mproc_args_add_int(result, item);
+}
+
+/* map_range body: adds begin..end-1 into ctx[0] (an I64 Value), atomically. */
+static int add_range(const mproc_args_t *ctx, size_t begin, size_t end) {
+  mproc_value_t *total;
+  if (mproc_args_get_value(ctx, 0, &total))
+    return 1;
+  int64_t sum = 0;
+  for (size_t i = begin; i < end; i++)
+    sum += (int64_t)i;
+  return mproc_value_add(total, sum, NULL) ? 2 : 0;
+}
+
+static int range_fails_at_50(const mproc_args_t *ctx, size_t begin, size_t end) {
+  (void)ctx;
+  return begin <= 50 && 50 < end ? 5 : 0;
+}
+
+/* Initializers. */
+static int init_fails(const mproc_args_t *args) {
+  (void)args;
+  mproc_task_set_error("no database");
+  return 3;
+}
+
+/* args: an Array of I64: [count, pid, pid, ...]. Records the worker's pid. */
+static int init_record_pid(const mproc_args_t *args) {
+  mproc_array_t *pids;
+  if (mproc_args_get_array(args, 0, &pids))
+    return 1;
+  _Atomic int64_t *p = mproc_array_ptr(pids);
+  size_t n = mproc_array_len(pids);
+  size_t at = (size_t)atomic_fetch_add(&p[0], 1) + 1;
+  if (at < n)
+    atomic_store(&p[at], mproc_current_pid());
+  return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static mproc_pool_t *new_pool(int processes) {
+  mproc_pool_t *p = NULL;
+  ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = processes}));
+  return p;
+}
+
+static mproc_args_t *ints(int64_t n) {
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  for (int64_t i = 0; i < n; i++)
+    ASSERT_OK(mproc_args_add_int(a, i));
+  return a;
+}
+
+static int64_t int_of(const mproc_args_t *t, size_t i) {
+  int64_t v = -1;
+  ASSERT_OK(mproc_args_get_int(t, i, &v));
+  return v;
+}
+
+/* results[i] == (i * i,) for every i. */
+static void assert_squares(const mproc_args_t *results, size_t n) {
+  assert_int_equal(mproc_args_count(results), n);
+  for (size_t i = 0; i < n; i++) {
+    const mproc_args_t *r;
+    ASSERT_OK(mproc_args_get_args(results, i, &r));
+    assert_int_equal(int_of(r, 0), (int64_t)(i * i));
+  }
+}
+
+static bool process_gone(int64_t pid) {
+#ifdef _WIN32
+  HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE, (DWORD)pid);
+  if (!h)
+    return true;
+  bool gone = WaitForSingleObject(h, 0) == WAIT_OBJECT_0;
+  CloseHandle(h);
+  return gone;
+#else
+  return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+#endif
+}
+
+static bool kill_pid(int64_t pid) {
+#ifdef _WIN32
+  HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+  bool ok = h && TerminateProcess(h, 9);
+  if (h)
+    CloseHandle(h);
+  return ok;
+#else
+  return kill((pid_t)pid, SIGKILL) == 0;
+#endif
+}
+
+static int open_descriptors(void) {
+#ifdef _WIN32
+  return 0;
+#else
+  int n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return 0;
+  while (readdir(d))
+    n++;
+  closedir(d);
+  return n;
+#endif
+}
+
+/* ---- the calls ------------------------------------------------------------------ */
+
+static void apply_and_apply_async(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_args_t *a, *r;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_int(a, 9));
+  ASSERT_OK(mproc_pool_apply(p, square, a, &r));
+  assert_int_equal(int_of(r, 0), 81);
+  mproc_args_free(r);
+  /* A failing task: its status and message reach the caller. */
+  ASSERT_ERR(MPROC_ETASKFAILED, mproc_pool_apply(p, fails_with_message, a, &r));
+  assert_non_null(strstr(mproc_last_error_detail(), "item 9 is not welcome"));
+  mproc_async_result_t *ar;
+  ASSERT_OK(mproc_pool_apply_async(p, fails_with_message, a, NULL, &ar));
+  ASSERT_ERR(MPROC_ETASKFAILED, mproc_async_result_get(ar, NULL, TEST_WAIT_MS));
+  assert_int_equal(mproc_async_result_ready(ar), 1);
+  assert_int_equal(mproc_async_result_successful(ar), 0);
+  mproc_task_error_t e;
+  ASSERT_OK(mproc_async_result_error(ar, &e));
+  assert_int_equal(e.code, MPROC_ETASKFAILED);
+  assert_int_equal(e.task_status, 42);
+  assert_string_equal(e.message, "item 9 is not welcome");
+  assert_true(e.worker_pid > 0);
+  mproc_async_result_free(ar);
+  /* 200 at once, all exact. */
+  enum { N = 200 };
+  mproc_async_result_t *many[N];
+  for (int i = 0; i < N; i++) {
+    mproc_args_t *x;
+    ASSERT_OK(mproc_args_new(&x));
+    ASSERT_OK(mproc_args_add_int(x, i));
+    ASSERT_OK(mproc_pool_apply_async(p, square, x, NULL, &many[i]));
+    mproc_args_free(x); /* the task has its own copy */
+  }
+  for (int i = 0; i < N; i++) {
+    const mproc_args_t *v;
+    ASSERT_OK(mproc_async_result_get(many[i], &v, TEST_WAIT_MS));
+    assert_int_equal(int_of(v, 0), (int64_t)i * i);
+    assert_int_equal(mproc_async_result_successful(many[i]), 1);
+    ASSERT_ERR(MPROC_ESTATE, mproc_async_result_error(many[i], &e));
+    mproc_async_result_free(many[i]);
+  }
+  mproc_args_free(a);
+  mproc_pool_free(p);
+}
+
+static void map_over_a_hundred_thousand(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  enum { N = 100000 };
+  mproc_args_t *items = ints(N), *results;
+  ASSERT_OK(mproc_pool_map(p, square, items, NULL, &results)); /* Python's chunking */
+  assert_squares(results, N);
+  mproc_args_free(results);
+  /* Chunks larger than the input: one task. */
+  ASSERT_OK(mproc_pool_map(p, square, items, &(mproc_map_opts_t){.chunksize = 2 * N}, &results));
+  assert_squares(results, N);
+  mproc_args_free(results);
+  mproc_args_free(items);
+  /* Chunksize 1. */
+  items = ints(N / 10);
+  ASSERT_OK(mproc_pool_map(p, square, items, &(mproc_map_opts_t){.chunksize = 1}, &results));
+  assert_squares(results, N / 10);
+  mproc_args_free(results);
+  mproc_args_free(items);
+  /* An empty map is ready at once. */
+  items = ints(0);
+  ASSERT_OK(mproc_pool_map(p, square, items, NULL, &results));
+  assert_int_equal(mproc_args_count(results), 0);
+  mproc_args_free(results);
+  mproc_args_free(items);
+  mproc_pool_stats_t st;
+  ASSERT_OK(mproc_pool_stats(p, &st));
+  assert_int_equal(st.workers_alive, 2);
+  assert_int_equal(st.tasks_done, N + N + N / 10);
+  assert_int_equal(st.tasks_failed, 0);
+  mproc_pool_free(p);
+}
+
+static void starmap_and_per_item_outcomes(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_args_t *items, *results;
+  ASSERT_OK(mproc_args_new(&items));
+  for (int i = 0; i < 100; i++) {
+    mproc_args_t *pair;
+    ASSERT_OK(mproc_args_new(&pair));
+    ASSERT_OK(mproc_args_add_int(pair, i));
+    ASSERT_OK(mproc_args_add_int(pair, 1000));
+    ASSERT_OK(mproc_args_add_args(items, pair));
+    mproc_args_free(pair);
+  }
+  ASSERT_OK(mproc_pool_starmap(p, add_pair, items, NULL, &results));
+  for (size_t i = 0; i < 100; i++) {
+    const mproc_args_t *r;
+    ASSERT_OK(mproc_args_get_args(results, i, &r));
+    assert_int_equal(int_of(r, 0), (int64_t)i + 1000);
+  }
+  mproc_args_free(results);
+  /* starmap wants tuples. */
+  mproc_args_t *flat = ints(3);
+  ASSERT_ERR(MPROC_ETYPE, mproc_pool_starmap(p, add_pair, flat, NULL, &results));
+  mproc_args_free(flat);
+  mproc_args_free(items);
+  /* Odd items fail: the map fails with the first, each item tells its own. */
+  items = ints(20);
+  ASSERT_ERR(MPROC_ETASKFAILED, mproc_pool_map(p, square_even_only, items, NULL, &results));
+  assert_non_null(strstr(mproc_last_error_detail(), "item 1"));
+  mproc_async_result_t *r;
+  ASSERT_OK(
+      mproc_pool_map_async(p, square_even_only, items, &(mproc_map_opts_t){.chunksize = 3}, &r));
+  ASSERT_ERR(MPROC_ETASKFAILED, mproc_async_result_get(r, NULL, TEST_WAIT_MS));
+  mproc_task_error_t e;
+  ASSERT_OK(mproc_async_result_error(r, &e));
+  assert_int_equal(e.index, 1);
+  assert_int_equal(e.task_status, 7);
+  for (size_t i = 0; i < 20; i++) {
+    const mproc_args_t *v = NULL;
+    int rc = mproc_async_result_item(r, i, &v, &e);
+    if (i % 2) {
+      assert_int_equal(rc, MPROC_ETASKFAILED);
+      assert_int_equal(e.index, i);
+    } else {
+      assert_int_equal(rc, 0);
+      assert_int_equal(int_of(v, 0), (int64_t)(i * i));
+    }
+  }
+  ASSERT_ERR(MPROC_ERANGE, mproc_async_result_item(r, 20, NULL, NULL));
+  mproc_async_result_free(r);
+  mproc_args_free(items);
+  mproc_pool_free(p);
+}
+
+/* A lazy source that counts what it gave and stops at limit. */
+typedef struct {
+  int64_t next, limit;
+  int64_t most_ahead; /* the most it was ever ahead of what was taken */
+  int64_t taken;
+  int fail_at; /* -1: never */
+} source_t;
+
+static int count_up(void *ctx, mproc_args_t **item) {
+  source_t *s = ctx;
+  if (s->fail_at >= 0 && s->next == s->fail_at)
+    return MPROC_EPROTO;
+  if (s->next >= s->limit)
+    return 0;
+  ASSERT_OK(mproc_args_new(item));
+  ASSERT_OK(mproc_args_add_int(*item, s->next++));
+  if (s->next - s->taken > s->most_ahead)
+    s->most_ahead = s->next - s->taken;
+  return 1;
+}
+
+static void imap_is_lazy_and_ordered(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  source_t s = {0, 1000, 0, 0, -1};
+  mproc_pool_iter_t *it;
+  ASSERT_OK(mproc_pool_imap(p, square, count_up, &s, &(mproc_map_opts_t){.buffersize = 8}, &it));
+  assert_true(s.next <= 8); /* not the whole input at once */
+  mproc_args_t *r;
+  size_t index;
+  for (int64_t i = 0; i < 1000; i++) {
+    ASSERT_OK(mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+    s.taken++;
+    assert_int_equal(index, i);
+    assert_int_equal(int_of(r, 0), i * i);
+    mproc_args_free(r);
+  }
+  assert_true(s.most_ahead <= 8);
+  ASSERT_ERR(MPROC_EEOF, mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+  ASSERT_ERR(MPROC_EEOF, mproc_pool_iter_next(it, &r, &index, 0));
+  mproc_pool_iter_free(it);
+  /* A source that fails: the items before it, then its code, then the end. */
+  s = (source_t){0, 1000, 0, 0, 5};
+  ASSERT_OK(mproc_pool_imap(p, square, count_up, &s, &(mproc_map_opts_t){.chunksize = 2}, &it));
+  for (int64_t i = 0; i < 5; i++) {
+    ASSERT_OK(mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+    mproc_args_free(r);
+  }
+  ASSERT_ERR(MPROC_EPROTO, mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+  assert_int_equal(index, 5);
+  ASSERT_ERR(MPROC_EEOF, mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+  mproc_pool_iter_free(it);
+  /* Freed half-way: the rest is cancelled, nothing hangs. */
+  s = (source_t){0, 100000, 0, 0, -1};
+  ASSERT_OK(mproc_pool_imap(p, square, count_up, &s, NULL, &it));
+  ASSERT_OK(mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+  mproc_args_free(r);
+  mproc_pool_iter_free(it);
+  assert_true(s.next < 100);
+  mproc_pool_free(p);
+}
+
+static void imap_unordered_gives_every_index_once(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  enum { N = 300 };
+  source_t s = {0, N, 0, 0, -1};
+  mproc_pool_iter_t *it;
+  ASSERT_OK(mproc_pool_imap_unordered(p, square, count_up, &s, NULL, &it));
+  bool seen[N] = {false};
+  mproc_args_t *r;
+  size_t index;
+  for (int i = 0; i < N; i++) {
+    ASSERT_OK(mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+    assert_true(index < N);
+    assert_false(seen[index]);
+    seen[index] = true;
+    assert_int_equal(int_of(r, 0), (int64_t)(index * index));
+    mproc_args_free(r);
+  }
+  ASSERT_ERR(MPROC_EEOF, mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+  mproc_pool_iter_free(it);
+  mproc_pool_free(p);
+}
+
+static void map_range_moves_no_item_data(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_value_t *total;
+  ASSERT_OK(mproc_value_new(&total, MPROC_T_I64, &(mproc_value_opts_t){.lock = MPROC_NO_LOCK}));
+  mproc_args_t *ctx;
+  ASSERT_OK(mproc_args_new(&ctx));
+  ASSERT_OK(mproc_args_add_value(ctx, total));
+  enum { N = 1000000 };
+  ASSERT_OK(mproc_pool_map_range(p, add_range, ctx, N, NULL));
+  int64_t sum;
+  ASSERT_OK(mproc_value_load(total, &sum));
+  assert_int_equal(sum, (int64_t)N * (N - 1) / 2);
+  ASSERT_ERR(MPROC_ETASKFAILED, mproc_pool_map_range(p, range_fails_at_50, NULL, 100,
+                                                     &(mproc_map_opts_t){.chunksize = 10}));
+  ASSERT_OK(mproc_pool_map_range(p, add_range, ctx, 0, NULL)); /* nothing to do */
+  mproc_args_free(ctx);
+  mproc_value_free(total);
+  mproc_pool_free(p);
+}
+
+typedef struct {
+  atomic_int ok, failed;
+} counts_t;
+
+static void on_ok(mproc_async_result_t *r, void *ctx) {
+  const mproc_args_t *v;
+  if (mproc_async_result_get(r, &v, 0) == 0)
+    atomic_fetch_add(&((counts_t *)ctx)->ok, 1);
+}
+
+static void on_error(mproc_async_result_t *r, void *ctx) {
+  mproc_task_error_t e;
+  if (mproc_async_result_error(r, &e) == 0 && e.code == MPROC_ETASKFAILED)
+    atomic_fetch_add(&((counts_t *)ctx)->failed, 1);
+}
+
+static void callbacks_run_once_each(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  counts_t c = {0, 0};
+  mproc_task_opts_t o = {.callback = on_ok, .error_callback = on_error, .ctx = &c};
+  enum { N = 50 };
+  mproc_async_result_t *r[2 * N];
+  for (int i = 0; i < N; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_int(a, i));
+    ASSERT_OK(mproc_pool_apply_async(p, square, a, &o, &r[i]));
+    ASSERT_OK(mproc_pool_apply_async(p, fails_with_message, a, &o, &r[N + i]));
+    mproc_args_free(a);
+  }
+  mproc_args_t *items = ints(30);
+  mproc_async_result_t *m;
+  ASSERT_OK(mproc_pool_map_async(p, square, items,
+                                 &(mproc_map_opts_t){.callback = on_ok, .ctx = &c}, &m));
+  for (int i = 0; i < 2 * N; i++) {
+    ASSERT_OK(mproc_async_result_wait(r[i], TEST_WAIT_MS));
+    mproc_async_result_free(r[i]);
+  }
+  ASSERT_OK(mproc_async_result_wait(m, TEST_WAIT_MS));
+  mproc_async_result_free(m);
+  mproc_args_free(items);
+  /* Callbacks run on the pool's thread after the result is ready: close
+   * and join, after which they have all run. */
+  ASSERT_OK(mproc_pool_close(p));
+  ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));
+  mproc_pool_free(p);
+  assert_int_equal(atomic_load(&c.ok), N + 1);
+  assert_int_equal(atomic_load(&c.failed), N);
+}
+
+static void results_are_waitable(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_args_t *slow, *fast;
+  ASSERT_OK(mproc_args_new(&slow));
+  ASSERT_OK(mproc_args_add_int(slow, 2000));
+  ASSERT_OK(mproc_args_new(&fast));
+  ASSERT_OK(mproc_args_add_int(fast, 0));
+  mproc_async_result_t *r[2];
+  ASSERT_OK(mproc_pool_apply_async(p, sleeper, slow, NULL, &r[0]));
+  ASSERT_OK(mproc_pool_apply_async(p, sleeper, fast, NULL, &r[1]));
+  mproc_waitable_t w[2] = {mproc_waitable_async_result(r[0]), mproc_waitable_async_result(r[1])};
+  size_t ready[2], nready;
+  ASSERT_OK(mproc_wait(w, 2, TEST_WAIT_MS, ready, &nready));
+  assert_int_equal(nready, 1);
+  assert_int_equal(ready[0], 1);
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_async_result_get(r[0], NULL, 0));
+  ASSERT_OK(mproc_async_result_wait(r[0], TEST_WAIT_MS));
+  ASSERT_OK(mproc_wait(w, 2, 0, ready, &nready));
+  assert_int_equal(nready, 2);
+  mproc_async_result_free(r[0]);
+  mproc_async_result_free(r[1]);
+  mproc_args_free(slow);
+  mproc_args_free(fast);
+  mproc_pool_free(p);
+}
+
+/* Python refuses Locks and Queues in a Pool's arguments; here they cross. */
+static void tasks_take_a_lock_and_a_queue(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_lock_t *l;
+  mproc_queue_t *q;
+  ASSERT_OK(mproc_lock_new(&l));
+  ASSERT_OK(mproc_queue_new(&q, NULL));
+  enum { N = 40 };
+  mproc_async_result_t *r[N];
+  for (int i = 0; i < N; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_lock(a, l));
+    ASSERT_OK(mproc_args_add_queue(a, q));
+    ASSERT_OK(mproc_args_add_int(a, i));
+    ASSERT_OK(mproc_pool_apply_async(p, uses_objects, a, NULL, &r[i]));
+    mproc_args_free(a);
+  }
+  int64_t sum = 0;
+  for (int i = 0; i < N; i++) {
+    const mproc_args_t *v;
+    ASSERT_OK(mproc_async_result_get(r[i], &v, TEST_WAIT_MS));
+    assert_int_equal(int_of(v, 0), i);
+    int64_t got;
+    size_t len;
+    ASSERT_OK(mproc_queue_get_bytes_into(q, &got, sizeof got, &len, TEST_WAIT_MS));
+    sum += got;
+    mproc_async_result_free(r[i]);
+  }
+  assert_int_equal(sum, N * (N - 1) / 2);
+  assert_int_equal(mproc_lock_locked(l), 0);
+  mproc_lock_free(l);
+  mproc_queue_free(q);
+  mproc_pool_free(p);
+}
+
+/* ---- failures ------------------------------------------------------------------------ */
+
+/* A worker that dies in a task fails that task only; the others complete
+ * and the pool goes on with a replacement. */
+static void a_dead_worker_fails_only_its_task(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_int(a, 3));
+  enum { N = 8 };
+  mproc_async_result_t *r[N];
+  for (int i = 0; i < N; i++)
+    ASSERT_OK(mproc_pool_apply_async(p, i == 3 ? dies : i == 5 ? exits : square, a, NULL, &r[i]));
+  for (int i = 0; i < N; i++) {
+    int rc = mproc_async_result_get(r[i], NULL, TEST_WAIT_MS);
+    if (i == 3 || i == 5) {
+      assert_int_equal(rc, MPROC_EWORKERDIED);
+      mproc_task_error_t e;
+      ASSERT_OK(mproc_async_result_error(r[i], &e));
+      assert_true(e.worker_pid > 0);
+#ifndef _WIN32
+      assert_int_equal(e.worker_exitcode, i == 3 ? -9 : 9);
+#else
+      assert_int_equal(e.worker_exitcode, i == 3 ? 3 : 9);
+#endif
+    } else {
+      assert_int_equal(rc, 0);
+    }
+    mproc_async_result_free(r[i]);
+  }
+  mproc_args_t *v;
+  ASSERT_OK(mproc_pool_apply(p, square, a, &v)); /* the pool goes on */
+  mproc_args_free(v);
+  mproc_pool_stats_t st;
+  ASSERT_OK(mproc_pool_stats(p, &st));
+  assert_int_equal(st.workers_died, 2);
+  assert_true(st.workers_started >= 4);
+  mproc_args_free(a);
+  mproc_pool_free(p);
+}
+
+typedef struct {
+  mproc_array_t *pids;
+  atomic_int stop;
+  int kills;
+  unsigned seed;
+} storm_t;
+
+static void storm(void *arg) {
+  storm_t *s = arg;
+  _Atomic int64_t *pids = mproc_array_ptr(s->pids);
+  while (!atomic_load(&s->stop)) {
+    sleep_ms(50);
+    int64_t known = atomic_load(&pids[0]);
+    if (known < 1)
+      continue;
+    /* One of the two newest workers: those are the live ones. */
+    s->seed = s->seed * 1103515245u + 12345u;
+    int64_t pick = known - (int64_t)((s->seed >> 16) % 2);
+    if (pick < 1 || pick >= (int64_t)mproc_array_len(s->pids))
+      continue;
+    int64_t pid = atomic_load(&pids[pick]);
+    if (pid > 0 && !process_gone(pid) && kill_pid(pid))
+      s->kills++;
+  }
+}
+
+/* Python's Pool hangs for ever when a worker is killed. Here: a 10,000-item
+ * map while a random worker is SIGKILLed every 50 ms; every item ends as
+ * its result or MPROC_EWORKERDIED, failures are at most kills x chunksize,
+ * nothing hangs, and no worker outlives the pool. */
+static void kill_storm(void **state) {
+  enum { N = 10000, CHUNK = 5, SLOTS = 4096 };
+  mproc_array_t *pids;
+  ASSERT_OK(
+      mproc_array_new(&pids, MPROC_T_I64, SLOTS, &(mproc_value_opts_t){.lock = MPROC_NO_LOCK}));
+  mproc_args_t *initargs;
+  ASSERT_OK(mproc_args_new(&initargs));
+  ASSERT_OK(mproc_args_add_array(initargs, pids));
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(
+      &p,
+      &(mproc_pool_opts_t){.processes = 2, .initializer = init_record_pid, .initargs = initargs}));
+  mproc_args_t *items;
+  ASSERT_OK(mproc_args_new(&items));
+  for (int i = 0; i < N; i++) {
+    mproc_args_t *pair;
+    ASSERT_OK(mproc_args_new(&pair));
+    ASSERT_OK(mproc_args_add_int(pair, 1)); /* ms */
+    ASSERT_OK(mproc_args_add_args(items, pair));
+    mproc_args_free(pair);
+  }
+  storm_t s = {.pids = pids, .seed = 12345u};
+  test_thread_t th;
+  thread_start(&th, storm, &s);
+  mproc_async_result_t *r;
+  ASSERT_OK(
+      mproc_pool_starmap_async(p, sleeper, items, &(mproc_map_opts_t){.chunksize = CHUNK}, &r));
+  int rc = mproc_async_result_wait(r, 10 * TEST_WAIT_MS);
+  atomic_store(&s.stop, 1);
+  thread_join(&th);
+  assert_int_equal(rc, 0);
+  size_t died = 0;
+  for (size_t i = 0; i < N; i++) {
+    const mproc_args_t *v;
+    mproc_task_error_t e;
+    int outcome = mproc_async_result_item(r, i, &v, &e);
+    if (outcome == MPROC_EWORKERDIED) {
+      died++;
+    } else {
+      assert_int_equal(outcome, 0);
+      assert_true(int_of(v, 0) > 0); /* the pid of the worker that ran it */
+    }
+  }
+  print_message("kill storm: %d kills, %lu items failed, %lu done\n", s.kills, (unsigned long)died,
+                (unsigned long)(N - died));
+  assert_true(s.kills >= 1);
+  assert_true(died <= (size_t)s.kills * CHUNK);
+  mproc_async_result_free(r);
+  mproc_pool_free(p);
+  int64_t *rec = mproc_array_ptr(pids);
+  for (int64_t i = 1; i <= rec[0] && i < SLOTS; i++)
+    assert_true(process_gone(rec[i]));
+  mproc_args_free(items);
+  mproc_args_free(initargs);
+  mproc_array_free(pids);
+}
+
+static void time_limits_kill_and_replace(void **state) {
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = 2, .task_timeout_ms = 300}));
+  mproc_args_t *slow, *fast;
+  ASSERT_OK(mproc_args_new(&slow));
+  ASSERT_OK(mproc_args_add_int(slow, 20000));
+  ASSERT_OK(mproc_args_new(&fast));
+  ASSERT_OK(mproc_args_add_int(fast, 1));
+  int64_t t0 = now_ms();
+  mproc_async_result_t *r;
+  ASSERT_OK(mproc_pool_apply_async(p, sleeper, slow, NULL, &r));
+  ASSERT_ERR(MPROC_ETASKTIMEOUT, mproc_async_result_get(r, NULL, TEST_WAIT_MS));
+  int64_t took = now_ms() - t0;
+  assert_true(took >= 250 && took < 15000);
+  mproc_async_result_free(r);
+  /* A task's own limit beats the pool's. */
+  ASSERT_OK(mproc_pool_apply_async(p, sleeper, fast, &(mproc_task_opts_t){.timeout_ms = 5000}, &r));
+  ASSERT_OK(mproc_async_result_get(r, NULL, TEST_WAIT_MS));
+  mproc_async_result_free(r);
+  mproc_args_t *v;
+  ASSERT_OK(mproc_pool_apply(p, sleeper, fast, &v)); /* replaced: the pool goes on */
+  mproc_args_free(v);
+  mproc_pool_stats_t st;
+  ASSERT_OK(mproc_pool_stats(p, &st));
+  assert_int_equal(st.workers_died, 1);
+  ASSERT_ERR(MPROC_EINVAL,
+             mproc_pool_apply_async(p, sleeper, fast, &(mproc_task_opts_t){.timeout_ms = -4}, &r));
+  mproc_args_free(slow);
+  mproc_args_free(fast);
+  mproc_pool_free(p);
+}
+
+static void cancel_queued_and_running(void **state) {
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = 1, .prefetch = 1}));
+  mproc_args_t *slow;
+  ASSERT_OK(mproc_args_new(&slow));
+  ASSERT_OK(mproc_args_add_int(slow, 20000));
+  enum { N = 5 };
+  mproc_async_result_t *r[N];
+  for (int i = 0; i < N; i++)
+    ASSERT_OK(mproc_pool_apply_async(p, sleeper, slow, NULL, &r[i]));
+  /* r[0] runs, r[1] waits in the worker, r[2..4] wait in the pool. */
+  ASSERT_OK(mproc_async_result_cancel(r[4], 0));
+  ASSERT_ERR(MPROC_ECANCELED, mproc_async_result_get(r[4], NULL, 0));
+  ASSERT_OK(mproc_async_result_cancel(r[4], 0)); /* again: fine */
+  ASSERT_OK(mproc_async_result_cancel(r[3], 0));
+  ASSERT_OK(mproc_async_result_cancel(r[2], 0));
+  mproc_pool_stats_t st = {0};
+  for (int waited = 0; waited < TEST_WAIT_MS && st.tasks_running == 0; waited += 10) {
+    sleep_ms(10);
+    ASSERT_OK(mproc_pool_stats(p, &st));
+  }
+  assert_int_equal(st.tasks_running, 1);
+  ASSERT_ERR(MPROC_ESTATE, mproc_async_result_cancel(r[0], 0)); /* held by the worker */
+  ASSERT_ERR(MPROC_ESTATE, mproc_async_result_cancel(r[1], 0)); /* likewise, queued in it */
+  int64_t t0 = now_ms();
+  ASSERT_OK(mproc_async_result_cancel(r[0], MPROC_CANCEL_KILL));
+  ASSERT_ERR(MPROC_ECANCELED, mproc_async_result_get(r[0], NULL, TEST_WAIT_MS));
+  assert_true(now_ms() - t0 < 10000);
+  ASSERT_OK(mproc_async_result_cancel(r[1], MPROC_CANCEL_KILL));
+  ASSERT_ERR(MPROC_ECANCELED, mproc_async_result_get(r[1], NULL, TEST_WAIT_MS));
+  for (int i = 0; i < N; i++)
+    mproc_async_result_free(r[i]);
+  mproc_args_t *quick, *v;
+  ASSERT_OK(mproc_args_new(&quick));
+  ASSERT_OK(mproc_args_add_int(quick, 0));
+  ASSERT_OK(mproc_pool_apply(p, sleeper, quick, &v)); /* the pool goes on */
+  mproc_args_free(v);
+  mproc_async_result_t *done;
+  ASSERT_OK(mproc_pool_apply_async(p, sleeper, quick, NULL, &done));
+  ASSERT_OK(mproc_async_result_wait(done, TEST_WAIT_MS));
+  ASSERT_ERR(MPROC_ESTATE, mproc_async_result_cancel(done, 0)); /* ready already */
+  mproc_async_result_free(done);
+  mproc_args_free(quick);
+  mproc_args_free(slow);
+  mproc_pool_free(p);
+}
+
+static void an_initializer_that_keeps_failing_breaks_the_pool(void **state) {
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = 2, .initializer = init_fails}));
+  mproc_args_t *a, *v;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_int(a, 2));
+  int64_t t0 = now_ms();
+  ASSERT_ERR(MPROC_EINIT, mproc_pool_apply(p, square, a, &v));
+  assert_true(now_ms() - t0 < TEST_WAIT_MS);
+  ASSERT_ERR(MPROC_EINIT, mproc_pool_apply(p, square, a, &v)); /* and later tasks */
+  mproc_pool_stats_t st;
+  ASSERT_OK(mproc_pool_stats(p, &st));
+  assert_true(st.workers_started >= 3 && st.workers_started <= 5); /* no endless respawn */
+  mproc_args_free(a);
+  mproc_pool_free(p);
+}
+
+static void maxtasksperchild_recycles_without_losing_tasks(void **state) {
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = 2, .maxtasksperchild = 1}));
+  enum { N = 1000 };
+  mproc_args_t *items, *results;
+  ASSERT_OK(mproc_args_new(&items));
+  for (int i = 0; i < N; i++) {
+    mproc_args_t *pair;
+    ASSERT_OK(mproc_args_new(&pair));
+    ASSERT_OK(mproc_args_add_int(pair, i));
+    ASSERT_OK(mproc_args_add_int(pair, 0));
+    ASSERT_OK(mproc_args_add_args(items, pair));
+    mproc_args_free(pair);
+  }
+  ASSERT_OK(mproc_pool_starmap(p, add_pair, items, &(mproc_map_opts_t){.chunksize = 1}, &results));
+  int64_t last_pid = 0;
+  int same = 0;
+  for (size_t i = 0; i < N; i++) {
+    const mproc_args_t *r;
+    ASSERT_OK(mproc_args_get_args(results, i, &r));
+    assert_int_equal(int_of(r, 0), (int64_t)i);
+    same += int_of(r, 1) == last_pid;
+    last_pid = int_of(r, 1);
+  }
+  assert_int_equal(same, 0); /* one task per worker */
+  mproc_pool_stats_t st;
+  ASSERT_OK(mproc_pool_stats(p, &st));
+  assert_true(st.workers_recycled >= N - 2);
+  assert_int_equal(st.workers_died, 0);
+  mproc_args_free(results);
+  mproc_args_free(items);
+  mproc_pool_free(p);
+}
+
+static void terminate_in_the_middle_leaves_nothing(void **state) {
+  int before = open_descriptors();
+  enum { SLOTS = 64 };
+  mproc_array_t *pids;
+  ASSERT_OK(
+      mproc_array_new(&pids, MPROC_T_I64, SLOTS, &(mproc_value_opts_t){.lock = MPROC_NO_LOCK}));
+  mproc_args_t *initargs;
+  ASSERT_OK(mproc_args_new(&initargs));
+  ASSERT_OK(mproc_args_add_array(initargs, pids));
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = 2,
+                                                    .initializer = init_record_pid,
+                                                    .initargs = initargs,
+                                                    .terminate_grace_ms = 200}));
+  mproc_args_t *items;
+  ASSERT_OK(mproc_args_new(&items));
+  for (int i = 0; i < 200; i++) {
+    mproc_args_t *one;
+    ASSERT_OK(mproc_args_new(&one));
+    ASSERT_OK(mproc_args_add_int(one, 50));
+    ASSERT_OK(mproc_args_add_args(items, one));
+    mproc_args_free(one);
+  }
+  mproc_async_result_t *r;
+  ASSERT_OK(mproc_pool_starmap_async(p, sleeper, items, &(mproc_map_opts_t){.chunksize = 1}, &r));
+  sleep_ms(200);
+  int64_t t0 = now_ms();
+  ASSERT_OK(mproc_pool_terminate(p));
+  ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));
+  assert_true(now_ms() - t0 < 5000);
+  ASSERT_ERR(MPROC_ECANCELED, mproc_async_result_get(r, NULL, TEST_WAIT_MS));
+  mproc_args_t *v;
+  ASSERT_ERR(MPROC_ESTATE, mproc_pool_apply(p, square, items, &v));
+  mproc_pool_free(p);
+  mproc_async_result_free(r); /* valid after its pool is gone */
+  int64_t *rec = mproc_array_ptr(pids);
+  for (int64_t i = 1; i <= rec[0] && i < SLOTS; i++)
+    assert_true(process_gone(rec[i]));
+  mproc_args_free(items);
+  mproc_args_free(initargs);
+  mproc_array_free(pids);
+  int after = open_descriptors();
+  assert_true(after <= before);
+}
+
+static void close_then_join_finishes_the_work(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_args_t *items = ints(500);
+  mproc_async_result_t *r;
+  ASSERT_OK(mproc_pool_map_async(p, square, items, &(mproc_map_opts_t){.chunksize = 1}, &r));
+  ASSERT_ERR(MPROC_ESTATE, mproc_pool_join(p, 0)); /* not closed yet */
+  ASSERT_OK(mproc_pool_close(p));
+  mproc_async_result_t *late;
+  ASSERT_ERR(MPROC_ESTATE, mproc_pool_apply_async(p, square, items, NULL, &late));
+  ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));
+  const mproc_args_t *v;
+  ASSERT_OK(mproc_async_result_get(r, &v, 0)); /* everything submitted ran */
+  assert_squares(v, 500);
+  mproc_pool_stats_t st;
+  ASSERT_OK(mproc_pool_stats(p, &st));
+  assert_int_equal(st.workers_alive, 0);
+  mproc_async_result_free(r);
+  mproc_args_free(items);
+  mproc_pool_free(p);
+}
+
+typedef struct {
+  mproc_pool_t *p;
+  int base, rc;
+} submitter_t;
+
+static void submit_many(void *arg) {
+  submitter_t *s = arg;
+  for (int i = 0; i < 200 && s->rc == 0; i++) {
+    mproc_args_t *a, *r;
+    mproc_args_new(&a);
+    mproc_args_add_int(a, s->base + i);
+    s->rc = mproc_pool_apply(s->p, square, a, &r);
+    int64_t v = -1;
+    if (s->rc == 0 && (mproc_args_get_int(r, 0, &v) || v != (int64_t)(s->base + i) * (s->base + i)))
+      s->rc = -99;
+    mproc_args_free(r);
+    mproc_args_free(a);
+  }
+}
+
+static void threads_submit_at_once(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  enum { T = 4 };
+  submitter_t s[T];
+  test_thread_t th[T];
+  for (int i = 0; i < T; i++) {
+    s[i] = (submitter_t){p, i * 1000, 0};
+    thread_start(&th[i], submit_many, &s[i]);
+  }
+  for (int i = 0; i < T; i++) {
+    thread_join(&th[i]);
+    assert_int_equal(s[i].rc, 0);
+  }
+  mproc_pool_free(p);
+}
+
+static void bad_input(void **state) {
+  mproc_pool_t *p;
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_new(NULL, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = -1}));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_new(&p, &(mproc_pool_opts_t){.task_timeout_ms = -1}));
+  p = new_pool(1);
+  mproc_args_t *a, *r;
+  mproc_async_result_t *ar;
+  mproc_pool_iter_t *it;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_apply(NULL, square, a, &r));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_apply(p, NULL, a, &r));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_apply(p, square, a, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_apply_async(p, square, a, NULL, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_map(p, square, NULL, NULL, &r));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_map(p, square, a, NULL, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_imap(p, square, NULL, NULL, NULL, &it));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_iter_next(NULL, &r, NULL, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_map_range(p, NULL, NULL, 10, NULL));
+  /* A function that is not code of any module. */
+  mproc_task_fn not_code;
+  uintptr_t bogus = 0x10;
+  memcpy(&not_code, &bogus, sizeof bogus);
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_apply(p, not_code, a, &r));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_close(NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_terminate(NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_join(NULL, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_join(p, -5));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_stats(p, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_async_result_get(NULL, NULL, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_async_result_wait(NULL, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_async_result_ready(NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_async_result_successful(NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_async_result_cancel(NULL, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_async_result_error(NULL, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_async_result_item(NULL, 0, NULL, NULL));
+  ASSERT_ERR(MPROC_ESTATE, mproc_task_set_error("outside a task"));
+  ASSERT_OK(mproc_pool_apply_async(p, square, a, NULL, &ar)); /* () has no int: fails */
+  ASSERT_ERR(MPROC_ETASKFAILED, mproc_async_result_get(ar, NULL, TEST_WAIT_MS));
+  ASSERT_ERR(MPROC_EINVAL, mproc_async_result_get(ar, NULL, -3));
+  mproc_async_result_free(ar);
+  mproc_async_result_free(NULL);
+  mproc_pool_iter_free(NULL);
+  mproc_pool_free(NULL);
+  mproc_args_free(a);
+  mproc_pool_free(p);
+}
+
+int main(int argc, char **argv) {
+  mproc_main_guard(argc, argv);
+  const struct CMUnitTest calls[] = {
+      cmocka_unit_test(apply_and_apply_async),
+      cmocka_unit_test(map_over_a_hundred_thousand),
+      cmocka_unit_test(starmap_and_per_item_outcomes),
+      cmocka_unit_test(imap_is_lazy_and_ordered),
+      cmocka_unit_test(imap_unordered_gives_every_index_once),
+      cmocka_unit_test(map_range_moves_no_item_data),
+      cmocka_unit_test(callbacks_run_once_each),
+      cmocka_unit_test(results_are_waitable),
+      cmocka_unit_test(tasks_take_a_lock_and_a_queue),
+      cmocka_unit_test(threads_submit_at_once),
+      cmocka_unit_test(bad_input),
+  };
+  const struct CMUnitTest failures[] = {
+      cmocka_unit_test(a_dead_worker_fails_only_its_task),
+      cmocka_unit_test(time_limits_kill_and_replace),
+      cmocka_unit_test(cancel_queued_and_running),
+      cmocka_unit_test(an_initializer_that_keeps_failing_breaks_the_pool),
+      cmocka_unit_test(close_then_join_finishes_the_work),
+      cmocka_unit_test(terminate_in_the_middle_leaves_nothing),
+  };
+  const struct CMUnitTest storms[] = {
+      cmocka_unit_test(kill_storm),
+      cmocka_unit_test(maxtasksperchild_recycles_without_losing_tasks),
+  };
+  const test_group_t groups[] = {
+      TEST_GROUP("calls", calls),
+      TEST_GROUP("failures", failures),
+      TEST_GROUP("storms", storms),
+  };
+  return run_groups(argc, argv, groups, sizeof groups / sizeof groups[0]);
+}
