@@ -39,3 +39,7 @@ echo "--- bench/sync_bench.c"
 echo
 echo "--- bench/queue_bench.c"
 "$dir/bench/bench_queue" 1
+
+echo
+echo "--- bench/pool_bench.c"
+"$dir/bench/bench_pool" 1
