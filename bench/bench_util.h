@@ -31,4 +31,15 @@ static inline double seconds_printed_by(const char *cmd) {
   return t;
 }
 
+/* The median of three runs (a 2-vCPU machine swings); sorts t. */
+static inline double median_of_3(double t[3]) {
+  for (int i = 1; i < 3; i++)
+    for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
+      double x = t[j];
+      t[j] = t[j - 1];
+      t[j - 1] = x;
+    }
+  return t[1];
+}
+
 #endif

@@ -64,16 +64,6 @@ static int sleeps(const mproc_args_t *args, mproc_args_t *result) {
   return 0;
 }
 
-static double median3(double t[3]) {
-  for (int i = 1; i < 3; i++)
-    for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
-      double x = t[j];
-      t[j] = t[j - 1];
-      t[j - 1] = x;
-    }
-  return t[1];
-}
-
 /* ---- mproc ---- */
 
 static mproc_args_t *ints(long n) {
@@ -101,7 +91,7 @@ static double mproc_map_median(mproc_pool_t *p, long n, size_t chunksize) {
   for (int i = 0; i < 3; i++)
     if ((t[i] = mproc_map(p, n, chunksize)) < 0)
       return -1;
-  return median3(t);
+  return median_of_3(t);
 }
 
 /* ---- the bare floor: two forked workers spinning on shared rings ---- */
@@ -245,7 +235,7 @@ int main(int argc, char **argv) {
   double bare[3];
   for (int i = 0; i < 3; i++)
     bare[i] = bare_floor(n1);
-  double floor = bare[0] < 0 || bare[1] < 0 || bare[2] < 0 ? -1 : median3(bare);
+  double floor = bare[0] < 0 || bare[1] < 0 || bare[2] < 0 ? -1 : median_of_3(bare);
   per_task_row("map, chunksize 1", mproc_map_median(p, n1, 1), floor, python_map("Pool", py1, 1),
                python_map("PPE", py1, 1), n1, py1);
   per_task_row("map, default chunking", mproc_map_median(p, nd, 0), -2, python_map("Pool", pyd, 0),
@@ -266,7 +256,7 @@ int main(int argc, char **argv) {
     mproc_args_free(results);
   }
   mproc_args_free(items);
-  double parallel = median3(par);
+  double parallel = median_of_3(par);
   printf("\nCPU-bound, %d tasks of ~%.1f ms: serial %.0f ms, pool %.0f ms: speedup %.2fx on %d "
          "workers (%s)\n",
          CPU_TASKS, serial / CPU_TASKS * 1e3, serial * 1e3, parallel * 1e3,
@@ -299,7 +289,7 @@ int main(int argc, char **argv) {
   }
   double py_death = python_death();
   printf("a killed worker's task reported after: mproc %.1f ms (median of 3)",
-         median3(death) * 1e3);
+         median_of_3(death) * 1e3);
   if (py_death > 0)
     printf(", Python ProcessPoolExecutor %.1f ms (and the executor is broken for good)",
            py_death * 1e3);

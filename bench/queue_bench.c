@@ -362,13 +362,7 @@ static double median3(double (*run)(int, long, long), int procs, long n, long si
   for (int i = 0; i < 3; i++)
     if ((t[i] = run(procs, n, size)) < 0)
       return t[i];
-  for (int i = 1; i < 3; i++)
-    for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
-      double x = t[j];
-      t[j] = t[j - 1];
-      t[j - 1] = x;
-    }
-  return t[1];
+  return median_of_3(t);
 }
 
 static double bare_any(int procs, long n, long size) { return procs == 1 ? bare_row(n, size) : -2; }

@@ -7,6 +7,7 @@
 #include "mproc/error.h"
 #include "mproc/export.h"
 #include "mproc/log.h"
+#include "mproc/manager.h"
 #include "mproc/pool.h"
 #include "mproc/process.h"
 #include "mproc/queue.h"

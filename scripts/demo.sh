@@ -43,3 +43,7 @@ echo "--- bench/queue_bench.c"
 echo
 echo "--- bench/pool_bench.c"
 "$dir/bench/bench_pool" 1
+
+echo
+echo "--- bench/manager_bench.c"
+"$dir/bench/bench_manager" 1

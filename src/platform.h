@@ -72,6 +72,9 @@ bool mproc__os_thread_is_current(const mproc__os_thread_t *t);
  * parent, which decides; the worker ignores it. */
 void mproc__os_ignore_interrupts(void);
 
+/* Lets another runnable thread have the CPU (a spinning thread that
+ * must not keep out the one it waits for). */
+void mproc__os_yield(void);
 /* How many threads this process runs; 0 when it cannot be told. */
 int mproc__os_thread_count(void);
 /* Whether the caller is the process's first thread. */
@@ -239,6 +242,9 @@ int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n);
  * is followed by one disarm. */
 int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now);
 void mproc__os_conn_disarm(mproc__os_conn_t *c);
+/* Makes every read and write of c, pending or later, fail at once
+ * (end-of-file or MPROC_ECLOSED), from any thread; c stays to be freed. */
+void mproc__os_conn_cancel(mproc__os_conn_t *c);
 void mproc__os_conn_free(mproc__os_conn_t *c);
 
 /* ---- listeners and clients (listener.c) --------------------------------- */
@@ -262,6 +268,9 @@ int mproc__os_listen(mproc__os_listener_t **out, const mproc__addr_t *a, int bac
 int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t **out);
 int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out);
 void mproc__os_listener_free(mproc__os_listener_t *l);
+/* A fresh address no one else uses, for a listener of this machine only:
+ * "unix:<tmp>/mproc-<pid>-<random>.sock" or "pipe:\\.\pipe\mproc-...". */
+int mproc__os_private_address(char *buf, size_t cap);
 
 /* ---- crypto (crypto.c): the platform's, never our own ------------------- */
 

@@ -116,6 +116,70 @@ static void nesting_is_copied_and_bounded(void **state) {
   mproc_args_free(inner);
 }
 
+/* Items: what the manager's calls take, built and read back generically. */
+static void items_round_trip(void **state) {
+  (void)state;
+  mproc_args_t *a, *t;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_new(&t));
+  ASSERT_OK(mproc_args_add_int(t, 5));
+  const char raw[] = {'x', 0, 'y'};
+  const mproc_item_t in[] = {mproc_nil(),
+                             mproc_bool(true),
+                             mproc_int(-7),
+                             mproc_double(2.5),
+                             mproc_str("h\xc3\xa9llo"),
+                             mproc_bytes(raw, 3),
+                             mproc_bytes(NULL, 0),
+                             mproc_tuple(t)};
+  const size_t n = sizeof in / sizeof in[0];
+  for (size_t i = 0; i < n; i++)
+    ASSERT_OK(mproc_args_add_item(a, in[i]));
+  mproc_args_free(t); /* copied */
+  assert_int_equal(mproc_args_count(a), n);
+  mproc_item_t out;
+  for (size_t i = 0; i < n; i++) {
+    ASSERT_OK(mproc_args_get_item(a, i, &out));
+    assert_int_equal(out.type, in[i].type);
+  }
+  ASSERT_OK(mproc_args_get_item(a, 2, &out));
+  assert_int_equal(out.v.i, -7);
+  ASSERT_OK(mproc_args_get_item(a, 4, &out));
+  assert_int_equal(out.v.s.n, 6);
+  assert_string_equal(out.v.s.p, "h\xc3\xa9llo");
+  ASSERT_OK(mproc_args_get_item(a, 5, &out));
+  assert_int_equal(out.v.s.n, 3);
+  assert_memory_equal(out.v.s.p, raw, 3);
+  ASSERT_OK(mproc_args_get_item(a, 7, &out));
+  assert_int_equal(mproc_args_count(out.v.t), 1);
+  /* Bad items change nothing. */
+  mproc_item_t bad_type = {(mproc_type_t)99, {0}};
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_item(a, bad_type));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_item(a, mproc_str(NULL)));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_item(a, mproc_str("\xff")));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_item(a, mproc_bytes(NULL, 2)));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_item(a, mproc_tuple(NULL)));
+  mproc_item_t no_object = {MPROC_T_LOCK, {0}};
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_item(a, no_object));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_add_item(NULL, mproc_int(1)));
+  assert_int_equal(mproc_args_count(a), n);
+  ASSERT_ERR(MPROC_ERANGE, mproc_args_get_item(a, n, &out));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_get_item(a, 0, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_args_get_item(NULL, 0, &out));
+  /* An object item holds its own reference, as add_lock does. */
+  mproc_lock_t *lock;
+  ASSERT_OK(mproc_lock_new(&lock));
+  mproc_item_t li = {MPROC_T_LOCK, {0}};
+  li.v.obj = lock;
+  ASSERT_OK(mproc_args_add_item(a, li));
+  mproc_lock_free(lock);
+  ASSERT_OK(mproc_args_get_item(a, n, &out));
+  assert_int_equal(out.type, MPROC_T_LOCK);
+  ASSERT_OK(mproc_lock_acquire(out.v.obj, 0));
+  ASSERT_OK(mproc_lock_release(out.v.obj));
+  mproc_args_free(a);
+}
+
 static void encode_decode_round_trip(void **state) {
   mproc_args_t *a = sample(), *back;
   void *buf, *buf2;
@@ -291,6 +355,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(getters_and_types),
       cmocka_unit_test(adding_rejects_bad_input),
       cmocka_unit_test(nesting_is_copied_and_bounded),
+      cmocka_unit_test(items_round_trip),
   };
   const struct CMUnitTest codec[] = {
       cmocka_unit_test(encode_decode_round_trip),

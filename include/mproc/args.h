@@ -41,6 +41,7 @@ typedef enum {
   MPROC_T_ARRAY,
   MPROC_T_QUEUE, /* a queue (queue.h) */
   MPROC_T_SHM,   /* a named SharedMemory segment (shm.h) */
+  MPROC_T_PROXY, /* a manager's shared object (manager.h) */
   /* Element types of a Value or Array (shm.h); never the type of an item.
    * Python's typecodes: b I8, B U8, h I16, H U16, i I32, I U32, q I64,
    * Q U64, f F32, d F64, c CHAR; l/L are I64/U64 on Linux and I32/U32 on
@@ -89,6 +90,91 @@ MPROC_API int mproc_args_add_double(mproc_args_t *a, double v);
 MPROC_API int mproc_args_add_str(mproc_args_t *a, const char *s);
 MPROC_API int mproc_args_add_bytes(mproc_args_t *a, const void *p, size_t n);
 MPROC_API int mproc_args_add_args(mproc_args_t *a, const mproc_args_t *nested);
+
+/* One item, borrowed: what the manager's dict, list and queue calls take
+ * as a key or a value (Python's one object), and what mproc_args_get_item
+ * reads. It owns nothing: strings, bytes, tuples and objects stay the
+ * caller's. Build one with mproc_nil(), mproc_bool(), mproc_int(),
+ * mproc_double(), mproc_str(), mproc_bytes(), mproc_tuple() and
+ * mproc_proxy_item() (manager.h). */
+typedef struct mproc_item {
+  mproc_type_t type;
+  union {
+    bool b;
+    int64_t i;
+    double d;
+    struct {
+      const char *p; /* MPROC_T_STR: UTF-8, need not be NUL-terminated */
+      size_t n;
+    } s;                   /* MPROC_T_STR and MPROC_T_BYTES */
+    const mproc_args_t *t; /* MPROC_T_ARGS */
+    void *obj;             /* MPROC_T_CONN and later: the object */
+  } v;
+} mproc_item_t;
+
+static inline mproc_item_t mproc_nil(void) {
+  mproc_item_t it;
+  it.type = MPROC_T_NIL;
+  it.v.i = 0;
+  return it;
+}
+static inline mproc_item_t mproc_bool(bool b) {
+  mproc_item_t it;
+  it.type = MPROC_T_BOOL;
+  it.v.b = b;
+  return it;
+}
+static inline mproc_item_t mproc_int(int64_t i) {
+  mproc_item_t it;
+  it.type = MPROC_T_INT;
+  it.v.i = i;
+  return it;
+}
+static inline mproc_item_t mproc_double(double d) {
+  mproc_item_t it;
+  it.type = MPROC_T_DOUBLE;
+  it.v.d = d;
+  return it;
+}
+/* A NUL-terminated string (NULL makes an item every call refuses). */
+static inline mproc_item_t mproc_str(const char *s) {
+  mproc_item_t it;
+  size_t n = 0;
+  while (s && s[n])
+    n++;
+  it.type = MPROC_T_STR;
+  it.v.s.p = s;
+  it.v.s.n = n;
+  return it;
+}
+static inline mproc_item_t mproc_bytes(const void *p, size_t n) {
+  mproc_item_t it;
+  it.type = MPROC_T_BYTES;
+  it.v.s.p = (const char *)p;
+  it.v.s.n = n;
+  return it;
+}
+static inline mproc_item_t mproc_tuple(const mproc_args_t *t) {
+  mproc_item_t it;
+  it.type = MPROC_T_ARGS;
+  it.v.t = t;
+  return it;
+}
+
+/* Appends a copy of an item (as the typed add functions do; an object item
+ * gets the tuple's own reference).
+ * Params: a — the tuple; item — the item.
+ * Returns: 0.
+ * Errors: as the add functions: MPROC_EINVAL (NULL tuple, NULL data,
+ *   invalid UTF-8, an unknown type, too deep), MPROC_ERANGE, MPROC_ENOMEM. */
+MPROC_API int mproc_args_add_item(mproc_args_t *a, mproc_item_t item);
+
+/* Reads item i as a borrowed item of whatever type it has.
+ * Params: a — the tuple; i — the index; out — receives the item, whose
+ *   pointers live as long as the tuple.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL a or out), MPROC_ERANGE (i >= count). */
+MPROC_API int mproc_args_get_item(const mproc_args_t *a, size_t i, mproc_item_t *out);
 
 /* Counts the items of a tuple (nested tuples count as one item).
  * Params: a — the tuple.

@@ -245,9 +245,9 @@ mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i) {
 }
 
 static const char *type_name(mproc_type_t t) {
-  static const char *names[] = {"nil",   "bool",    "int",   "double", "str",   "bytes",
-                                "args",  "conn",    "lock",  "rlock",  "sem",   "cond",
-                                "event", "barrier", "value", "array",  "queue", "shm"};
+  static const char *names[] = {"nil",   "bool",  "int",   "double", "str",  "bytes", "args",
+                                "conn",  "lock",  "rlock", "sem",    "cond", "event", "barrier",
+                                "value", "array", "queue", "shm",    "proxy"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -389,11 +389,26 @@ int mproc__info_get(mproc__info_reader_t *r, size_t n, uint64_t *v) {
   return 0;
 }
 
+/* A portable object (a manager's proxy) has no handles: its info is all. */
+static int pack_portable(msgpack_packer *pk, const item_t *it, bool to_own_child) {
+  size_t n = 0;
+  mproc__object_info_t info = {.to_own_child = to_own_child};
+  int rc = it->v.obj.cls->export_handles(it->v.obj.p, NULL, 0, &n, &info);
+  if (rc)
+    return rc;
+  unsigned char body[OBJECT_HEAD + MPROC__OBJECT_INFO_MAX] = {(unsigned char)it->type, info.flags};
+  memcpy(body + OBJECT_HEAD, info.bytes, info.len);
+  rc = msgpack_pack_ext(pk, OBJECT_HEAD + info.len, MPROC__EXT_OBJECT);
+  return rc ? rc : msgpack_pack_ext_body(pk, body, OBJECT_HEAD + info.len);
+}
+
 static int pack_object(msgpack_packer *pk, const item_t *it, mproc__handle_table_t *table) {
+  if (it->v.obj.cls->portable)
+    return pack_portable(pk, it, table != NULL);
   if (!table)
     return MPROC_ENOTSUP;
   size_t n = 0;
-  mproc__object_info_t info = {0};
+  mproc__object_info_t info = {.to_own_child = true};
   int rc = mproc__handle_table_reserve(table, MPROC__OBJECT_HANDLES_MAX);
   if (rc)
     return rc;
@@ -577,7 +592,7 @@ typedef struct {
 static const mproc__object_class_t *const classes[] = {
     &mproc__conn_class,  &mproc__lock_class,  &mproc__rlock_class,   &mproc__sem_class,
     &mproc__cond_class,  &mproc__event_class, &mproc__barrier_class, &mproc__value_class,
-    &mproc__array_class, &mproc__queue_class, &mproc__shm_class,
+    &mproc__array_class, &mproc__queue_class, &mproc__shm_class,     &mproc__proxy_class,
 };
 
 static const mproc__object_class_t *class_of(unsigned kind) {
@@ -587,23 +602,18 @@ static const mproc__object_class_t *class_of(unsigned kind) {
   return NULL;
 }
 
-static int convert_object(mproc_args_t *t, int8_t type, const unsigned char *body, size_t size,
-                          handles_t *hs) {
-  if (type != MPROC__EXT_OBJECT || size < OBJECT_HEAD ||
-      size > OBJECT_HEAD + MPROC__OBJECT_INFO_MAX)
-    return mproc__fail(MPROC_EPROTO, "args_decode: unsupported extension type %d", type);
-  const mproc__object_class_t *cls = class_of(body[0]);
-  uint32_t first = mproc__get_u32(body + 2), n = body[6];
+/* The handles of an object that takes n of them from the table, from
+ * index first: taken over or duplicated, as the table says. */
+static int object_handles(handles_t *hs, uint32_t first, uint32_t n, intptr_t *h) {
   if (!hs)
     return mproc__fail(MPROC_EPROTO, "args_decode: an IPC object outside a handle table");
-  bool ok = cls && n > 0 && n <= MPROC__OBJECT_HANDLES_MAX && first < hs->n && n <= hs->n - first;
+  bool ok = n > 0 && n <= MPROC__OBJECT_HANDLES_MAX && first < hs->n && n <= hs->n - first;
   for (uint32_t i = 0; ok && hs->take && i < n; i++)
     ok = !hs->used[first + i];
   if (!ok)
     return mproc__fail(MPROC_EPROTO, "args_decode: a bad IPC object reference");
-  intptr_t h[MPROC__OBJECT_HANDLES_MAX];
-  int rc = 0;
   for (uint32_t i = 0; i < n; i++) {
+    int rc;
     h[i] = hs->h[first + i];
     if (hs->take)
       hs->used[first + i] = true;
@@ -613,10 +623,24 @@ static int convert_object(mproc_args_t *t, int8_t type, const unsigned char *bod
       return rc;
     }
   }
+  return 0;
+}
+
+static int convert_object(mproc_args_t *t, int8_t type, const unsigned char *body, size_t size,
+                          handles_t *hs) {
+  if (type != MPROC__EXT_OBJECT || size < OBJECT_HEAD ||
+      size > OBJECT_HEAD + MPROC__OBJECT_INFO_MAX)
+    return mproc__fail(MPROC_EPROTO, "args_decode: unsupported extension type %d", type);
+  const mproc__object_class_t *cls = class_of(body[0]);
+  uint32_t first = mproc__get_u32(body + 2), n = body[6];
+  if (!cls)
+    return mproc__fail(MPROC_EPROTO, "args_decode: an object of unknown kind %u", body[0]);
+  intptr_t h[MPROC__OBJECT_HANDLES_MAX];
+  int rc = cls->portable ? (n ? mproc__fail(MPROC_EPROTO, "args_decode: a bad %s", cls->name) : 0)
+                         : object_handles(hs, first, n, h);
   void *obj;
   mproc__info_reader_t info = {body + OBJECT_HEAD, size - OBJECT_HEAD};
-  rc = cls->import_handles(&obj, h, n, body[1], &info);
-  if (rc)
+  if (rc || (rc = cls->import_handles(&obj, cls->portable ? NULL : h, n, body[1], &info)))
     return rc;
   item_t it = {.type = cls->type, .v.obj = {obj, cls}};
   rc = push(t, &it, "args_decode");
@@ -898,4 +922,157 @@ int mproc__args_decode_objects(mproc_args_t **out, const void *buf, size_t len,
       mproc__os_close_handle(handles[i]);
   free(hs.used);
   return rc;
+}
+
+/* ---- single items -------------------------------------------------------- */
+
+/* What a borrowed item describes, as the tuple's own item type, with
+ * pointers borrowed (never freed: the caller's item owns them). */
+static int borrow_item(const mproc_item_t *in, item_t *out, const char *op) {
+  memset(out, 0, sizeof *out);
+  out->type = in->type;
+  switch (in->type) {
+  case MPROC_T_NIL:
+    return 0;
+  case MPROC_T_BOOL:
+    out->v.b = in->v.b;
+    return 0;
+  case MPROC_T_INT:
+    out->v.i = in->v.i;
+    return 0;
+  case MPROC_T_DOUBLE:
+    out->v.d = in->v.d;
+    return 0;
+  case MPROC_T_STR:
+  case MPROC_T_BYTES:
+    if (!in->v.s.p && in->v.s.n)
+      return mproc__fail(MPROC_EINVAL, "%s: a %s item with NULL data", op, type_name(in->type));
+    if (in->v.s.n > WIRE_MAX)
+      return mproc__fail(MPROC_ERANGE, "%s: %zu bytes is more than an item holds", op, in->v.s.n);
+    if (in->type == MPROC_T_STR &&
+        (!in->v.s.p || !mproc__utf8_valid((const unsigned char *)in->v.s.p, in->v.s.n)))
+      return mproc__fail(MPROC_EINVAL, "%s: the string is %s", op,
+                         in->v.s.p ? "not valid UTF-8" : "NULL");
+    out->v.s.p = (char *)(uintptr_t)(in->v.s.p ? in->v.s.p : "");
+    out->v.s.n = in->v.s.n;
+    return 0;
+  case MPROC_T_ARGS:
+    if (!in->v.t)
+      return mproc__fail(MPROC_EINVAL, "%s: a tuple item with a NULL tuple", op);
+    if (in->v.t->depth + 1 > MPROC_ARGS_MAX_DEPTH)
+      return mproc__fail(MPROC_EINVAL, "%s: nesting deeper than %d", op, MPROC_ARGS_MAX_DEPTH);
+    out->v.t = (mproc_args_t *)(uintptr_t)in->v.t;
+    return 0;
+  default: {
+    const mproc__object_class_t *cls = class_of((unsigned)in->type);
+    if (!cls || in->type < MPROC_T_CONN)
+      return mproc__fail(MPROC_EINVAL, "%s: item type %d is not one an item can have", op,
+                         (int)in->type);
+    if (!in->v.obj)
+      return mproc__fail(MPROC_EINVAL, "%s: a %s item with a NULL object", op, cls->name);
+    out->v.obj.p = in->v.obj;
+    out->v.obj.cls = cls;
+    return 0;
+  }
+  }
+}
+
+int mproc_args_add_item(mproc_args_t *a, mproc_item_t item) {
+  if (!a)
+    return mproc__fail(MPROC_EINVAL, "args_add_item: tuple is NULL");
+  item_t it;
+  int rc = borrow_item(&item, &it, "args_add_item");
+  if (rc)
+    return rc;
+  switch (it.type) {
+  case MPROC_T_NIL:
+  case MPROC_T_BOOL:
+  case MPROC_T_INT:
+  case MPROC_T_DOUBLE:
+    return push(a, &it, "args_add_item");
+  case MPROC_T_STR:
+  case MPROC_T_BYTES:
+    return add_blob(a, it.type, it.v.s.p, it.v.s.n, "args_add_item");
+  case MPROC_T_ARGS:
+    return mproc_args_add_args(a, it.v.t);
+  default:
+    return mproc__args_add_object(a, it.v.obj.cls, it.v.obj.p);
+  }
+}
+
+int mproc_args_get_item(const mproc_args_t *a, size_t i, mproc_item_t *out) {
+  if (!a || !out)
+    return mproc__fail(MPROC_EINVAL, "args_get_item: %s is NULL", a ? "out" : "tuple");
+  if (i >= a->count)
+    return mproc__fail(MPROC_ERANGE, "args_get_item: index %zu, but the tuple has %zu items", i,
+                       a->count);
+  const item_t *it = &a->items[i];
+  memset(out, 0, sizeof *out);
+  out->type = it->type;
+  switch (it->type) {
+  case MPROC_T_NIL:
+    break;
+  case MPROC_T_BOOL:
+    out->v.b = it->v.b;
+    break;
+  case MPROC_T_INT:
+    out->v.i = it->v.i;
+    break;
+  case MPROC_T_DOUBLE:
+    out->v.d = it->v.d;
+    break;
+  case MPROC_T_STR:
+  case MPROC_T_BYTES:
+    out->v.s.p = it->v.s.p;
+    out->v.s.n = it->v.s.n;
+    break;
+  case MPROC_T_ARGS:
+    out->v.t = it->v.t;
+    break;
+  default:
+    out->v.obj = it->v.obj.p;
+    break;
+  }
+  return 0;
+}
+
+static bool item_holds(const item_t *it, mproc_type_t type) {
+  return it->type == type || (it->type == MPROC_T_ARGS && mproc__args_holds(it->v.t, type));
+}
+
+static bool item_holds_object(const item_t *it) {
+  if (it->type != MPROC_T_ARGS)
+    return it->type >= MPROC_T_CONN;
+  for (size_t i = 0; i < it->v.t->count; i++)
+    if (item_holds_object(&it->v.t->items[i]))
+      return true;
+  return false;
+}
+
+bool mproc__args_holds(const mproc_args_t *a, mproc_type_t type) {
+  for (size_t i = 0; a && i < a->count; i++)
+    if (item_holds(&a->items[i], type))
+      return true;
+  return false;
+}
+
+int mproc__item_encode(const mproc_item_t *in, mproc__buf_t *b, bool *has_object) {
+  item_t it;
+  int rc = borrow_item(in, &it, "item_encode");
+  if (rc)
+    return rc;
+  size_t len = b->len;
+  size_t bound = 16 + (it.type == MPROC_T_ARGS ? encoded_bound(it.v.t) : 0) +
+                 (it.type == MPROC_T_STR || it.type == MPROC_T_BYTES ? it.v.s.n : 0) +
+                 (it.type >= MPROC_T_CONN ? MPROC__OBJECT_INFO_MAX : 0);
+  if ((rc = mproc__buf_reserve(b, bound)))
+    return rc;
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, b, buf_write);
+  rc = pack_item(&pk, &it, NULL);
+  if (rc)
+    return encode_failed(rc, b, len, NULL, 0);
+  if (has_object)
+    *has_object = item_holds_object(&it);
+  return 0;
 }

@@ -13,11 +13,16 @@ enum { MPROC__EXT_OBJECT = 1 }; /* the MessagePack extension type */
 
 /* What travels beside an object's handles: a flags byte and up to
  * MPROC__OBJECT_INFO_MAX bytes the class appends (regions' ids and
- * offsets, an element type, a length, a segment's name). Little-endian on the wire. */
-#define MPROC__OBJECT_INFO_MAX 240
+ * offsets, an element type, a length, a segment's name, a manager's
+ * address). Little-endian on the wire. */
+#define MPROC__OBJECT_INFO_MAX 1024
 typedef struct {
   uint8_t flags;
-  uint8_t len;
+  uint16_t len;
+  /* Set by the encoder, never sent: the bytes go to a child or a pool
+   * worker of this process (a private channel), not to any reader of a
+   * connection or queue. A portable object may then include secrets. */
+  bool to_own_child;
   unsigned char bytes[MPROC__OBJECT_INFO_MAX];
 } mproc__object_info_t;
 
@@ -47,6 +52,9 @@ typedef struct mproc__object_class {
   /* The tuple's own hold on obj: a duplicate or another reference. */
   int (*hold)(void *obj, void **held);
   void (*release)(void *obj);
+  /* A portable object needs no handles (export gives none, import gets
+   * none): it may cross any connection or queue, not only to children. */
+  bool portable;
 } mproc__object_class_t;
 
 extern const mproc__object_class_t mproc__conn_class;
@@ -55,6 +63,7 @@ extern const mproc__object_class_t mproc__lock_class, mproc__rlock_class, mproc_
 extern const mproc__object_class_t mproc__value_class, mproc__array_class;
 extern const mproc__object_class_t mproc__queue_class;
 extern const mproc__object_class_t mproc__shm_class;
+extern const mproc__object_class_t mproc__proxy_class;
 
 /* The typed accessors (mproc_args_add_lock, ...) of every object kind. */
 int mproc__args_add_object(mproc_args_t *a, const mproc__object_class_t *cls, void *obj);
@@ -109,6 +118,13 @@ int mproc__args_encode_into(const mproc_args_t *a, mproc__buf_t *b, mproc__handl
  * (starmap: MPROC_ETYPE otherwise). */
 int mproc__args_encode_items(const mproc_args_t *a, size_t first, size_t count, bool wrap,
                              mproc__buf_t *b, mproc__handle_table_t *table);
+
+/* Appends the MessagePack encoding of one item (objects must be portable:
+ * MPROC_ENOTSUP otherwise). *has_object (may be NULL) tells whether it
+ * holds an object, nested or not. On failure b is as it was. */
+int mproc__item_encode(const mproc_item_t *it, mproc__buf_t *b, bool *has_object);
+/* Whether a holds an item of the given type, at any depth. */
+bool mproc__args_holds(const mproc_args_t *a, mproc_type_t type);
 
 /* A deep copy (objects: the copy holds its own reference). */
 int mproc__args_copy(const mproc_args_t *a, mproc_args_t **out);

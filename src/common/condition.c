@@ -240,5 +240,5 @@ static int cond_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
 }
 
 const mproc__object_class_t mproc__cond_class = {
-    MPROC_T_COND, "cond", cond_export, cond_import, mproc__sync_object_hold, cond_release};
+    MPROC_T_COND, "cond", cond_export, cond_import, mproc__sync_object_hold, cond_release, false};
 MPROC__ARGS_ACCESSORS(cond, mproc_cond_t, mproc__cond_class)

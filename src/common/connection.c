@@ -299,6 +299,11 @@ int mproc_conn_close(mproc_conn_t *c) {
   return 0;
 }
 
+void mproc__conn_cancel(mproc_conn_t *c) {
+  if (c && c->os)
+    mproc__os_conn_cancel(c->os);
+}
+
 void mproc_conn_free(mproc_conn_t *c) {
   if (!c)
     return;
@@ -386,7 +391,7 @@ static int conn_hold(void *obj, void **held) {
 
 static void conn_release(void *obj) { mproc_conn_free(obj); }
 
-const mproc__object_class_t mproc__conn_class = {MPROC_T_CONN, "conn",    conn_export,
-                                                 conn_import,  conn_hold, conn_release};
+const mproc__object_class_t mproc__conn_class = {
+    MPROC_T_CONN, "conn", conn_export, conn_import, conn_hold, conn_release, false};
 
 MPROC__ARGS_ACCESSORS(conn, mproc_conn_t, mproc__conn_class)

@@ -19,6 +19,17 @@ int mproc__conn_from_handle_os(mproc_conn_t **out, mproc__os_conn_t *os);
  * cover: passing handles to a pool's worker. */
 mproc__os_conn_t *mproc__conn_os(const mproc_conn_t *c);
 
+/* Breaks every read and write on c, now and later, from any thread (a
+ * server stopping its client threads); c stays valid until freed. */
+void mproc__conn_cancel(mproc_conn_t *c);
+
+/* A listener's two halves, for a server that authenticates each client
+ * on that client's own thread (so one silent peer holds up no one):
+ * accept without the handshake, then the handshake (MPROC_EAUTH; the
+ * caller frees c then). */
+int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms);
+int mproc__listener_authenticate(mproc_listener_t *l, mproc_conn_t *c);
+
 enum { MPROC__CONN_READABLE = 1, MPROC__CONN_WRITABLE = 2 };
 
 #endif

@@ -64,5 +64,11 @@ bool mproc__utf8_valid(const unsigned char *s, size_t n);
  * complete object whose containers declare no more items than bytes remain
  * and nest at most max_depth deep; MPROC_EPROTO otherwise. */
 int mproc__msgpack_check(const unsigned char *buf, size_t len, int max_depth);
+/* Reads one object's header at buf[*pos] (*pos < len): advances *pos past
+ * the header and any payload (strings' bytes, an extension's type and
+ * data) and sets *items to the number of objects inside it (0 for
+ * scalars). MPROC_EPROTO when it does not fit in len. */
+int mproc__msgpack_header(const unsigned char *buf, size_t len, size_t *pos, uint64_t *items,
+                          bool *container);
 
 #endif

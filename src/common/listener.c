@@ -158,20 +158,24 @@ int mproc_listener_new(mproc_listener_t **out, const char *address,
 
 const char *mproc_listener_address(const mproc_listener_t *l) { return l ? l->address : ""; }
 
+int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms) {
+  mproc__os_conn_t *os;
+  int rc = mproc__os_accept(l->os, timeout_ms, &os);
+  return rc ? rc : mproc__conn_from_handle_os(out, os);
+}
+
+int mproc__listener_authenticate(mproc_listener_t *l, mproc_conn_t *c) {
+  return l->authkey ? handshake(c, l->authkey, l->authkey_len, true) : 0;
+}
+
 int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms) {
   if (!l || !out)
     return mproc__fail(MPROC_EINVAL, "listener_accept: %s is NULL", l ? "out" : "listener");
   int rc = mproc__check_timeout("listener_accept", timeout_ms);
-  if (rc)
-    return rc;
-  mproc__os_conn_t *os;
-  rc = mproc__os_accept(l->os, timeout_ms, &os);
-  if (rc)
-    return rc;
   mproc_conn_t *c;
-  if ((rc = mproc__conn_from_handle_os(&c, os)))
+  if (rc || (rc = mproc__listener_accept_raw(l, &c, timeout_ms)))
     return rc;
-  if (l->authkey && (rc = handshake(c, l->authkey, l->authkey_len, true))) {
+  if ((rc = mproc__listener_authenticate(l, c))) {
     mproc_conn_free(c); /* the peer is disconnected; the listener goes on */
     return rc;
   }

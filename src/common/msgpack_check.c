@@ -15,11 +15,8 @@ static uint64_t be(const unsigned char *p, int n) {
   return v;
 }
 
-/* Reads one object header at buf[*pos]. On success advances *pos past the
- * header and any payload, and sets *items to the number of child objects
- * that follow (0 for scalars). */
-static int header(const unsigned char *buf, size_t len, size_t *pos, uint64_t *items,
-                  bool *container) {
+int mproc__msgpack_header(const unsigned char *buf, size_t len, size_t *pos, uint64_t *items,
+                          bool *container) {
   size_t p = *pos;
   unsigned c = buf[p++];
   uint64_t payload = 0; /* bytes of payload after the header */
@@ -144,7 +141,7 @@ int mproc__msgpack_check(const unsigned char *buf, size_t len, int max_depth) {
     remaining[depth]--;
     uint64_t items;
     bool container;
-    if (header(buf, len, &pos, &items, &container))
+    if (mproc__msgpack_header(buf, len, &pos, &items, &container))
       return MPROC_EPROTO;
     if (container && depth + 1 > max_depth)
       return MPROC_EPROTO; /* an empty container counts as a level too */

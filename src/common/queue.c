@@ -875,7 +875,8 @@ static int queue_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
 static void queue_release(void *obj) { mproc_queue_free(obj); }
 
 const mproc__object_class_t mproc__queue_class = {
-    MPROC_T_QUEUE, "queue", queue_export, queue_import, mproc__sync_object_hold, queue_release};
+    MPROC_T_QUEUE,           "queue",       queue_export, queue_import,
+    mproc__sync_object_hold, queue_release, false};
 MPROC__ARGS_ACCESSORS(queue, mproc_queue_t, mproc__queue_class)
 
 /* ---- mproc_wait ------------------------------------------------------------------ */

@@ -306,9 +306,9 @@ static int array_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
   return block_import((block_t **)out, sizeof(mproc_array_t), "array", h, n, flags, info);
 }
 
-const mproc__object_class_t mproc__value_class = {MPROC_T_VALUE, "value",    block_export,
-                                                  value_import,  block_hold, block_release};
-const mproc__object_class_t mproc__array_class = {MPROC_T_ARRAY, "array",    block_export,
-                                                  array_import,  block_hold, block_release};
+const mproc__object_class_t mproc__value_class = {
+    MPROC_T_VALUE, "value", block_export, value_import, block_hold, block_release, false};
+const mproc__object_class_t mproc__array_class = {
+    MPROC_T_ARRAY, "array", block_export, array_import, block_hold, block_release, false};
 MPROC__ARGS_ACCESSORS(value, mproc_value_t, mproc__value_class)
 MPROC__ARGS_ACCESSORS(array, mproc_array_t, mproc__array_class)

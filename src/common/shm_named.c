@@ -186,6 +186,6 @@ static int shm_hold(void *obj, void **held) {
 
 static void shm_release(void *obj) { mproc_shm_close(obj); }
 
-const mproc__object_class_t mproc__shm_class = {MPROC_T_SHM, "shm",    shm_export,
-                                                shm_import,  shm_hold, shm_release};
+const mproc__object_class_t mproc__shm_class = {MPROC_T_SHM, "shm",       shm_export, shm_import,
+                                                shm_hold,    shm_release, false};
 MPROC__ARGS_ACCESSORS(shm, mproc_shm_t, mproc__shm_class)

@@ -25,6 +25,7 @@ extern mproc__spinlock_t mproc__reaper_lock;
 extern mproc__spinlock_t mproc__executable_lock;
 extern mproc__spinlock_t mproc__log_lock;
 extern mproc__spinlock_t mproc__region_lock;
+extern mproc__spinlock_t mproc__manager_lock; /* manager clients (manager_client.c) */
 
 void mproc__global_locks_acquire(void);
 void mproc__global_locks_release(void);

@@ -76,7 +76,8 @@ int mproc__sync_object_hold(void *obj, void **held);
                                      mproc__sync_object_export,                                    \
                                      cls##_import,                                                 \
                                      mproc__sync_object_hold,                                      \
-                                     mproc__sync_object_free};
+                                     mproc__sync_object_free,                                      \
+                                     false};
 
 /* Spins briefly (a few microseconds) while *w == from, before anyone
  * sleeps: a holder on another core is usually done by then, and a wake-up

@@ -189,6 +189,10 @@ int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now)
 
 void mproc__os_conn_disarm(mproc__os_conn_t *c) { (void)c; }
 
+void mproc__os_conn_cancel(mproc__os_conn_t *c) {
+  shutdown(c->fd, SHUT_RDWR); /* a blocked read sees end-of-file */
+}
+
 void mproc__os_conn_free(mproc__os_conn_t *c) {
   if (!c)
     return;

@@ -160,3 +160,18 @@ void mproc__os_listener_free(mproc__os_listener_t *l) {
   }
   free(l);
 }
+
+int mproc__os_private_address(char *buf, size_t cap) {
+  uint64_t r;
+  int rc = mproc__os_random(&r, sizeof r);
+  if (rc)
+    return rc;
+  /* A socket path must fit in sun_path (108 bytes): a long TMPDIR is
+   * passed over for /tmp. */
+  const char *dir = getenv("TMPDIR");
+  if (!dir || !*dir || strlen(dir) > 60)
+    dir = "/tmp";
+  int n = snprintf(buf, cap, "unix:%s/mproc-%ld-%016llx.sock", dir, (long)getpid(),
+                   (unsigned long long)r);
+  return n < 0 || (size_t)n >= cap ? mproc__fail(MPROC_ERANGE, "private address too long") : 0;
+}

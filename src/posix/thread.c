@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,8 @@ bool mproc__os_thread_is_current(const mproc__os_thread_t *t) {
 }
 
 void mproc__os_ignore_interrupts(void) { signal(SIGINT, SIG_IGN); }
+
+void mproc__os_yield(void) { sched_yield(); }
 
 int mproc__os_thread_count(void) {
   /* Linux: /proc/self/task has a directory per thread, and its link count

@@ -22,7 +22,8 @@ struct mproc__os_conn {
   HANDLE probe_event; /* completion of the readiness probe */
   OVERLAPPED probe;
   bool probe_pending;
-  bool is_socket; /* a TCP socket (listener.c): readiness by FIONREAD */
+  bool is_socket;          /* a TCP socket (listener.c): readiness by FIONREAD */
+  volatile LONG cancelled; /* mproc__os_conn_cancel: every I/O fails from now on */
 };
 
 static int wrap(mproc__os_conn_t **out, HANDLE h) {
@@ -114,14 +115,25 @@ static int io(mproc__os_conn_t *c, bool write, void *p, DWORD n, DWORD *done) {
   ZeroMemory(&ov, sizeof ov);
   ov.hEvent = c->io_event;
   ResetEvent(c->io_event);
+  if (InterlockedCompareExchange(&c->cancelled, 0, 0)) {
+    *done = 0;
+    return mproc__fail(MPROC_ECLOSED, "connection: cancelled");
+  }
   BOOL ok = write ? WriteFile(c->h, p, n, NULL, &ov) : ReadFile(c->h, p, n, NULL, &ov);
   DWORD e = ok ? 0 : GetLastError();
   if (ok || e == ERROR_IO_PENDING) {
+    /* Wake now and then: a cancel that came just before this I/O began
+     * found nothing to cancel. */
+    while (!ok && WaitForSingleObject(c->io_event, 250) == WAIT_TIMEOUT)
+      if (InterlockedCompareExchange(&c->cancelled, 0, 0))
+        CancelIoEx(c->h, &ov);
     if (GetOverlappedResult(c->h, &ov, done, TRUE))
       return 0;
     e = GetLastError();
   }
   *done = 0;
+  if (e == ERROR_OPERATION_ABORTED && InterlockedCompareExchange(&c->cancelled, 0, 0))
+    return mproc__fail(MPROC_ECLOSED, "connection: cancelled");
   if (e == ERROR_BROKEN_PIPE || e == ERROR_NO_DATA || e == ERROR_PIPE_NOT_CONNECTED) {
     if (!write)
       return 0; /* end-of-file */
@@ -267,6 +279,11 @@ void mproc__os_conn_disarm(mproc__os_conn_t *c) {
   CancelIoEx(c->h, &c->probe);
   GetOverlappedResult(c->h, &c->probe, &n, TRUE);
   c->probe_pending = false;
+}
+
+void mproc__os_conn_cancel(mproc__os_conn_t *c) {
+  InterlockedExchange(&c->cancelled, 1);
+  CancelIoEx(c->h, NULL);
 }
 
 void mproc__os_conn_free(mproc__os_conn_t *c) {

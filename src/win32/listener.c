@@ -247,3 +247,12 @@ int mproc__os_hmac_sha256(const void *key, size_t keylen, const void *msg, size_
                        (unsigned long)st);
   return 0;
 }
+
+int mproc__os_private_address(char *buf, size_t cap) {
+  unsigned long long r;
+  int rc = mproc__os_random(&r, sizeof r);
+  if (rc)
+    return rc;
+  int n = snprintf(buf, cap, "pipe:\\\\.\\pipe\\mproc-%lu-%016llx", GetCurrentProcessId(), r);
+  return n < 0 || (size_t)n >= cap ? mproc__fail(MPROC_ERANGE, "private address too long") : 0;
+}

@@ -92,6 +92,8 @@ bool mproc__os_thread_is_current(const mproc__os_thread_t *t) {
 
 void mproc__os_ignore_interrupts(void) { SetConsoleCtrlHandler(NULL, TRUE); }
 
+void mproc__os_yield(void) { SwitchToThread(); }
+
 int mproc__os_thread_count(void) {
   HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
   if (snap == INVALID_HANDLE_VALUE)

@@ -1,0 +1,347 @@
+/* A manager's server: listeners, a thread per client connection, the
+ * client's session, and stopping it all on request.
+ *
+ * Each listener has an accepting thread that only accepts; the client's
+ * own thread runs the handshake, so a peer that connects and stays silent
+ * holds up no one else, and the handshake's own deadline ends it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connection.h"
+#include "manager_server.h"
+
+enum { HELLO_MS = 10000, ACCEPT_POLL_MS = 200, SPIN_US = 50 };
+#define DEFAULT_MAX_MESSAGE ((size_t)256 << 20)
+
+typedef struct client {
+  mproc__mgr_server_t *srv;
+  mproc_listener_t *via;
+  mproc_conn_t *conn;
+  mproc__os_thread_t *thread;
+  bool done; /* its thread has finished (under the mutex) */
+  struct client *next;
+} client_t;
+
+typedef struct {
+  mproc__mgr_server_t *srv;
+  mproc_listener_t *listener;
+  mproc__os_thread_t *thread;
+} acceptor_t;
+
+struct mproc__mgr_net {
+  acceptor_t acceptors[2];
+  size_t nacceptors;
+  client_t *clients; /* under the mutex */
+  mproc__os_cond_t *stop_cv;
+};
+
+/* ---- one client ---------------------------------------------------------- */
+
+static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
+  unsigned char msg[MPROC__MGR_WELCOME];
+  size_t len;
+  int rc = mproc_conn_recv_bytes_into(cl->conn, msg, sizeof msg, &len, HELLO_MS);
+  if (rc)
+    return rc;
+  if (len != MPROC__MGR_HELLO || mproc__get_u32(msg) != MPROC__MGR_MAGIC)
+    return mproc__fail(MPROC_EPROTO, "manager: the peer is not a manager client");
+  if ((msg[4] | msg[5] << 8) != MPROC__MGR_VERSION)
+    return mproc__fail(MPROC_EPROTO, "manager: protocol version %u, not %u", msg[4] | msg[5] << 8,
+                       MPROC__MGR_VERSION);
+  *session = mproc__get_u64(msg + 8);
+  *pid = (int64_t)mproc__get_u64(msg + 16);
+  if (!*session)
+    return mproc__fail(MPROC_EPROTO, "manager: session 0");
+  memset(msg, 0, sizeof msg);
+  mproc__put_u32(msg, MPROC__MGR_MAGIC);
+  msg[4] = MPROC__MGR_VERSION;
+  mproc__put_u64(msg + 8, cl->srv->nonce);
+  mproc__put_u64(msg + 16, (uint64_t)mproc__os_getpid());
+  mproc__put_u64(msg + 24, cl->srv->max_message);
+  return mproc_conn_send_bytes(cl->conn, msg, sizeof msg);
+}
+
+static mproc__mgr_session_t *join_session(mproc__mgr_server_t *s, uint64_t id, int64_t pid) {
+  mproc__mgr_session_t *se = mproc__u64map_get(&s->sessions, id);
+  if (!se) {
+    if (!(se = calloc(1, sizeof *se)))
+      return NULL;
+    se->id = id;
+    se->pid = pid;
+    if (mproc__u64map_put(&s->sessions, id, se)) {
+      free(se);
+      return NULL;
+    }
+  }
+  se->conns++;
+  return se;
+}
+
+static void leave_session(mproc__mgr_server_t *s, mproc__mgr_session_t *se) {
+  if (--se->conns > 0)
+    return;
+  mproc__u64map_remove(&s->sessions, se->id);
+  mproc__mgr_session_end(s, se);
+  free(se);
+}
+
+/* Reads the next request into *buf (grown as needed). */
+static int next_request(client_t *cl, unsigned char **buf, size_t *cap, size_t *len) {
+  mproc__mgr_spin_readable(cl->conn, SPIN_US);
+  for (;;) {
+    int rc = mproc_conn_recv_bytes_into(cl->conn, *buf, *cap, len, MPROC_INFINITE);
+    if (rc != MPROC_ETOOBIG || *len > cl->srv->max_message)
+      return rc; /* larger than the limit: the connection skipped it; hang up */
+    unsigned char *bigger = realloc(*buf, *len);
+    if (!bigger)
+      return mproc__fail(MPROC_ENOMEM, "manager: no memory for a request of %zu bytes", *len);
+    *buf = bigger;
+    *cap = *len;
+  }
+}
+
+static void serve_client(void *arg) {
+  client_t *cl = arg;
+  mproc__mgr_server_t *s = cl->srv;
+  uint64_t sid = 0;
+  int64_t pid = 0;
+  mproc__mgr_session_t *se = NULL;
+  size_t cap = 4096, len = 0;
+  unsigned char *req = malloc(cap);
+  mproc__buf_t out = {0};
+  mproc_conn_set_max_message(cl->conn, s->max_message);
+  if (!req || mproc__listener_authenticate(cl->via, cl->conn) || hello(cl, &sid, &pid))
+    goto done;
+  mproc__os_mutex_lock(s->mu);
+  se = join_session(s, sid, pid);
+  mproc__os_mutex_unlock(s->mu);
+  while (se && next_request(cl, &req, &cap, &len) == 0) {
+    if (len < MPROC__MGR_REQ_HEAD)
+      break; /* not our protocol: hang up */
+    mproc__mgr_call_t call = {
+        s, se, {0}, {req + MPROC__MGR_REQ_HEAD, len - MPROC__MGR_REQ_HEAD}, &out, true, NULL};
+    mproc__mgr_get_head(req, &call.head);
+    out.len = 0;
+    if (mproc__buf_reserve(&out, 256))
+      break;
+    out.len = MPROC__MGR_REP_HEAD;
+    bool shutdown = call.head.op == MPROC__OP_SHUTDOWN;
+    mproc__os_mutex_lock(s->mu);
+    int rc = shutdown ? 0 : mproc__mgr_dispatch(&call);
+    mproc__os_mutex_unlock(s->mu);
+    if (rc) {
+      const char *detail = mproc_last_error_detail();
+      out.len = MPROC__MGR_REP_HEAD;
+      mproc__buf_append(&out, detail, strlen(detail));
+    }
+    mproc__put_u32(out.data, call.head.seq);
+    mproc__put_u32(out.data + 4, (uint32_t)rc);
+    bool sent = (call.head.flags & MPROC__MGR_NOREPLY) ||
+                mproc_conn_send_bytes(cl->conn, out.data, out.len) == 0;
+    if (!sent && call.granted) { /* nobody learns it holds the lock: give it back */
+      mproc__os_mutex_lock(s->mu);
+      mproc__mgr_sync_undo(&call);
+      mproc__os_mutex_unlock(s->mu);
+    }
+    if (shutdown) {
+      mproc__os_mutex_lock(s->mu);
+      s->stopping = true;
+      mproc__mgr_wake_all(s);
+      mproc__os_cond_broadcast(s->net->stop_cv);
+      mproc__os_mutex_unlock(s->mu);
+    }
+    if (!sent)
+      break;
+  }
+done:
+  free(req);
+  mproc__buf_free(&out);
+  mproc__os_mutex_lock(s->mu);
+  if (se)
+    leave_session(s, se);
+  cl->done = true;
+  mproc__os_mutex_unlock(s->mu);
+}
+
+/* ---- accepting ----------------------------------------------------------- */
+
+static void free_client(client_t *cl) {
+  mproc__os_thread_join(cl->thread);
+  mproc_conn_free(cl->conn);
+  free(cl);
+}
+
+/* Joins the threads of clients that have gone. */
+static void reap(mproc__mgr_server_t *s) {
+  client_t *gone = NULL;
+  mproc__os_mutex_lock(s->mu);
+  for (client_t **p = &s->net->clients; *p;) {
+    client_t *cl = *p;
+    if (cl->done) {
+      *p = cl->next;
+      cl->next = gone;
+      gone = cl;
+    } else {
+      p = &cl->next;
+    }
+  }
+  mproc__os_mutex_unlock(s->mu);
+  while (gone) {
+    client_t *next = gone->next;
+    free_client(gone);
+    gone = next;
+  }
+}
+
+static void accept_loop(void *arg) {
+  acceptor_t *a = arg;
+  mproc__mgr_server_t *s = a->srv;
+  while (!s->stopping) {
+    mproc_conn_t *c;
+    int rc = mproc__listener_accept_raw(a->listener, &c, ACCEPT_POLL_MS);
+    reap(s);
+    if (rc == MPROC_ETIMEDOUT)
+      continue;
+    client_t *cl = rc ? NULL : calloc(1, sizeof *cl);
+    if (!cl) {
+      if (!rc)
+        mproc_conn_free(c);
+      mproc__os_mutex_lock(s->mu); /* out of descriptors or memory: let it pass */
+      if (!s->stopping)
+        mproc__os_cond_wait(s->net->stop_cv, s->mu, 10);
+      mproc__os_mutex_unlock(s->mu);
+      continue;
+    }
+    cl->srv = s;
+    cl->via = a->listener;
+    cl->conn = c;
+    mproc__os_mutex_lock(s->mu);
+    rc = s->stopping ? MPROC_ECLOSED : mproc__os_thread_start(&cl->thread, serve_client, cl);
+    if (!rc) {
+      cl->next = s->net->clients;
+      s->net->clients = cl;
+    }
+    mproc__os_mutex_unlock(s->mu);
+    if (rc) {
+      mproc_conn_free(c);
+      free(cl);
+    }
+  }
+}
+
+/* Ends an acceptor's wait for a connection now, not at its next poll: by
+ * connecting to its listener (a wildcard address is reached at loopback). */
+static void wake_acceptor(acceptor_t *a) {
+  char address[340];
+  const char *bound = mproc_listener_address(a->listener);
+  const char *port = strrchr(bound, ':');
+  snprintf(address, sizeof address, "%s", bound);
+  if (strncmp(bound, "tcp:", 4) == 0 && port) {
+    size_t hostlen = (size_t)(port - bound - 4);
+    const char *host = bound + 4;
+    if ((hostlen == 7 && strncmp(host, "0.0.0.0", 7) == 0) || hostlen == 0)
+      snprintf(address, sizeof address, "tcp:127.0.0.1%s", port);
+    else if ((hostlen == 2 && strncmp(host, "::", 2) == 0) ||
+             (hostlen == 4 && strncmp(host, "[::]", 4) == 0))
+      snprintf(address, sizeof address, "tcp:[::1]%s", port);
+  }
+  mproc_conn_t *c;
+  if (mproc_client_connect(&c, address, NULL) == 0)
+    mproc_conn_free(c);
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+static int add_listener(mproc__mgr_server_t *s, const char *address,
+                        const mproc__mgr_serve_opts_t *o, char *bound) {
+  acceptor_t *a = &s->net->acceptors[s->net->nacceptors];
+  mproc_listener_opts_t lo = {o->authkey, o->authkey_len, 64};
+  int rc = mproc_listener_new(&a->listener, address, &lo);
+  if (rc)
+    return rc;
+  snprintf(bound, 320, "%s", mproc_listener_address(a->listener));
+  a->srv = s;
+  s->net->nacceptors++;
+  return 0;
+}
+
+int mproc__mgr_server_new(mproc__mgr_server_t **out, const mproc__mgr_serve_opts_t *o, char *local,
+                          char *tcp) {
+  mproc__mgr_server_t *s = calloc(1, sizeof *s);
+  if (!s || !(s->net = calloc(1, sizeof *s->net))) {
+    free(s);
+    return mproc__fail(MPROC_ENOMEM, "manager: out of memory");
+  }
+  local[0] = tcp[0] = '\0';
+  s->types = o->types;
+  s->ntypes = o->ntypes;
+  s->max_message = o->max_message ? o->max_message : DEFAULT_MAX_MESSAGE;
+  int rc = mproc__os_random(&s->nonce, sizeof s->nonce);
+  if (!rc)
+    rc = mproc__os_mutex_new(&s->mu);
+  if (!rc)
+    rc = mproc__os_cond_new(&s->net->stop_cv);
+  if (!rc && o->address)
+    rc = add_listener(s, o->address, o, local);
+  if (!rc && o->tcp_address)
+    rc = add_listener(s, o->tcp_address, o, tcp);
+  for (size_t i = 0; !rc && i < s->net->nacceptors; i++)
+    rc = mproc__os_thread_start(&s->net->acceptors[i].thread, accept_loop, &s->net->acceptors[i]);
+  if (rc) {
+    s->stopping = true;
+    mproc__mgr_server_free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void mproc__mgr_server_run(mproc__mgr_server_t *s) {
+  mproc__os_mutex_lock(s->mu);
+  while (!s->stopping)
+    mproc__os_cond_wait(s->net->stop_cv, s->mu, 1000);
+  mproc__os_mutex_unlock(s->mu);
+}
+
+void mproc__mgr_server_free(mproc__mgr_server_t *s) {
+  if (!s)
+    return;
+  s->stopping = true;
+  struct mproc__mgr_net *net = s->net;
+  for (size_t i = 0; i < net->nacceptors; i++)
+    if (net->acceptors[i].thread)
+      wake_acceptor(&net->acceptors[i]);
+  for (size_t i = 0; i < net->nacceptors; i++) {
+    if (net->acceptors[i].thread)
+      mproc__os_thread_join(net->acceptors[i].thread);
+    mproc_listener_free(net->acceptors[i].listener);
+  }
+  if (s->mu) {
+    /* No new clients now; wake the waiting and break every connection. */
+    mproc__os_mutex_lock(s->mu);
+    mproc__mgr_wake_all(s);
+    for (client_t *cl = net->clients; cl; cl = cl->next)
+      mproc__conn_cancel(cl->conn);
+    mproc__os_mutex_unlock(s->mu);
+  }
+  while (net->clients) {
+    client_t *next = net->clients->next;
+    free_client(net->clients);
+    net->clients = next;
+  }
+  for (size_t i = 0; i < s->sessions.cap; i++)
+    if (s->sessions.slots[i].key) {
+      mproc__mgr_session_t *se = s->sessions.slots[i].val;
+      mproc__u64map_free(&se->refs);
+      free(se);
+    }
+  mproc__u64map_free(&s->sessions);
+  mproc__mgr_objects_free(s);
+  if (net->stop_cv)
+    mproc__os_cond_free(net->stop_cv);
+  if (s->mu)
+    mproc__os_mutex_free(s->mu);
+  free(net);
+  free(s);
+}
