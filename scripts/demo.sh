@@ -21,6 +21,14 @@ for ex in process_names process_args process_subclass data_isolation daemon_flag
   "$dir/examples/$ex"
 done
 
+# A handful of the tutorial programs; all of them are in examples/tutorials/
+# (docs/from-python.md walks through each).
+for t in vamei_pipe lock_tickets motw_queue_consumers manager_dict_list motw_pool_initializer; do
+  echo "--- examples/tutorials/$t.c"
+  "$dir/examples/tutorial_$t"
+done
+echo "(the other tutorial programs: $dir/examples/tutorial_*; see docs/from-python.md)"
+
 echo
 echo "--- bench/start_latency.c"
 "$dir/bench/bench_start_latency" 200

@@ -2,10 +2,12 @@
 # Builds and runs every test on every leg, on a fresh Debian machine:
 #   1. Linux, GCC, Debug, AddressSanitizer + UndefinedBehaviorSanitizer, static
 #      library; the whole suite once per start method (spawn, fork, forkserver).
+#   1b. Linux, GCC, Release (-O3), static library, -Werror: the optimiser's
+#      warnings fail the build; the suite once.
 #   2. Linux, Clang, Release, shared library; the suite once, plus an install
 #      check (find_package and pkg-config from an install prefix); and Clang
 #      with ThreadSanitizer, the suite once.
-#   3. Windows: MinGW-w64 cross build, the suite under Wine.
+#   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
 # Also checks formatting. Installs what is missing (apt-get, as root or via
 # sudo). Prints each leg's CTest summary and a last line "N passed, N failed"
 # summed over all legs; exits non-zero if anything failed.
@@ -96,6 +98,14 @@ if step gcc-configure cmake -S . -B "$gcc_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BU
   done
 fi
 
+note "leg 1b: Linux GCC Release -O3 (static, -Werror)"
+gccrel_dir=$build/gcc-release
+if step gcc-release-configure cmake -S . -B "$gccrel_dir" -DCMAKE_C_COMPILER=gcc \
+    -DCMAKE_BUILD_TYPE=Release -DMPROC_WERROR=ON -DMPROC_BUILD_BENCH=OFF &&
+  step gcc-release-build cmake --build "$gccrel_dir" -j "$jobs"; then
+  suite gcc-release "$gccrel_dir"
+fi
+
 note "leg 2: Linux Clang Release (shared)"
 clang_dir=$build/clang-release
 if step clang-configure cmake -S . -B "$clang_dir" -DCMAKE_C_COMPILER=clang \
@@ -135,7 +145,7 @@ export WINEPREFIX=$build/wine-prefix
 if step win-deps scripts/build-win-deps.sh "$build/win-deps" &&
   step mingw-configure cmake -S . -B "$win_dir" \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake" \
-    -DMPROC_WIN_DEPS_PREFIX="$build/win-deps/prefix" -DCMAKE_BUILD_TYPE=Debug -DMPROC_WERROR=ON &&
+    -DMPROC_WIN_DEPS_PREFIX="$build/win-deps/prefix" -DCMAKE_BUILD_TYPE=Release -DMPROC_WERROR=ON &&
   step mingw-build cmake --build "$win_dir" -j "$jobs"; then
   # The first Wine start creates its prefix, and keeps updating it after the
   # first program returns; do it once and let it settle before tests race.

@@ -1137,7 +1137,8 @@ static void a_killed_manager_ends_every_call(void **state) {
   assert_int_equal(b2.rc, MPROC_EEOF);
   assert_true(b1.ended - killed < 10000 && b2.ended - killed < 10000);
   int rc = mproc_dict_set(d, mproc_int(1), mproc_int(1));
-  assert_true(rc == MPROC_EEOF || rc == MPROC_ECLOSED);
+  if (rc != MPROC_EEOF && rc != MPROC_ECLOSED)
+    fail_msg("a call on a dead manager: %s: %s", mproc_err_name(rc), mproc_last_error_detail());
   assert_non_null(strstr(mproc_last_error_detail(), "manager"));
   mproc_proxy_free(lock);
   mproc_proxy_free(q);

@@ -169,7 +169,7 @@ static mproc_args_t *echo_through_child(const mproc_args_t *payload, const char 
   assert_int_equal(run_child(t_echo_to_file, a), 0);
   mproc_args_free(a);
 
-  size_t len;
+  size_t len = 0;
   unsigned char *got = read_file(path, &len);
   assert_non_null(got);
   remove(path);
@@ -551,7 +551,7 @@ static void children_print_where_the_parent_points_stdout(void **state) {
   dup2(saved, 1);
   close(saved);
   assert_int_equal(code, 0);
-  size_t n;
+  size_t n = 0;
   char *got = (char *)read_file(path, &n);
   assert_non_null(got);
   assert_true(n >= 13 && memcmp(got, "into the file", 13) == 0);

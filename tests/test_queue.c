@@ -76,7 +76,7 @@ static void fifo_and_sizes(void **state) {
   for (uint32_t i = 0; i < 1000; i++) {
     void *buf;
     size_t len;
-    msg_head_t h;
+    msg_head_t h = {0};
     ASSERT_OK(mproc_queue_get_bytes(q, &buf, &len, 0));
     assert_true(msg_ok(buf, len, &h));
     assert_int_equal(h.seq, i);
@@ -784,7 +784,7 @@ static int t_stream_forever(const mproc_args_t *args) {
 static uint32_t take_checked(mproc_queue_t *q) {
   void *buf;
   size_t len;
-  msg_head_t h;
+  msg_head_t h = {0};
   ASSERT_OK(mproc_queue_get_bytes(q, &buf, &len, TEST_WAIT_MS));
   assert_true(msg_ok(buf, len, &h));
   mproc_free(buf);

@@ -777,7 +777,7 @@ static void barrier_rounds_across_processes(void **state) {
   unsigned char *got[PARTIES];
   for (int i = 0; i < PARTIES; i++) {
     assert_int_equal(finish_child(p[i]), 0);
-    size_t n;
+    size_t n = 0;
     got[i] = read_file(path[i], &n);
     assert_non_null(got[i]);
     assert_int_equal(n, ROUNDS);

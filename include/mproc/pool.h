@@ -208,10 +208,10 @@ MPROC_API int mproc_pool_close(mproc_pool_t *p);
  * Returns: 0. Errors: MPROC_EINVAL (NULL). */
 MPROC_API int mproc_pool_terminate(mproc_pool_t *p);
 
-/* Waits for the workers to exit, after close or terminate (Python's join,
- * which has no timeout).
+/* Waits for the workers to exit, after close or terminate, and for every
+ * callback to have run (Python's join, which has no timeout).
  * Params: p; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
- * Returns: 0 when every worker has exited.
+ * Returns: 0 when every worker has exited and no callback is due.
  * Errors: MPROC_ESTATE (neither close nor terminate was called),
  *   MPROC_ETIMEDOUT, MPROC_EINVAL. */
 MPROC_API int mproc_pool_join(mproc_pool_t *p, int timeout_ms);

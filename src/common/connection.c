@@ -260,8 +260,8 @@ int mproc_conn_send(mproc_conn_t *c, const mproc_args_t *args) {
 int mproc_conn_recv(mproc_conn_t *c, mproc_args_t **args, int timeout_ms) {
   if (!args)
     return mproc__fail(MPROC_EINVAL, "conn_recv: args is NULL");
-  void *buf;
-  size_t len;
+  void *buf = NULL;
+  size_t len = 0;
   int rc = mproc_conn_recv_bytes(c, &buf, &len, timeout_ms);
   if (rc)
     return rc;

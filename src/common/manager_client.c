@@ -1,5 +1,6 @@
 /* A manager's client side (see manager_client.h). */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,11 +172,16 @@ const unsigned char *mproc__mgr_client_key(const mproc__mgr_client_t *cl, size_t
 
 /* ---- connections --------------------------------------------------------- */
 
+/* A connection that broke while in use (end-of-file, a reset, a message
+ * cut short): the manager is gone. */
 static int gone(const mproc__mgr_client_t *cl, int rc) {
-  if (rc == MPROC_EEOF || rc == MPROC_EPROTO)
-    return mproc__fail(MPROC_EEOF, "manager at %s (pid %lld) is gone: the connection closed",
-                       cl->address, (long long)cl->server_pid);
-  return rc;
+  if (rc != MPROC_EEOF && rc != MPROC_EPROTO && rc != MPROC_ESYS)
+    return rc;
+  char why[200];
+  snprintf(why, sizeof why, "%s",
+           rc == MPROC_ESYS ? mproc_last_error_detail() : "the connection closed");
+  return mproc__fail(MPROC_EEOF, "manager at %s (pid %lld) is gone: %s", cl->address,
+                     (long long)cl->server_pid, why);
 }
 
 /* Makes the client this process's: a forked child starts its own session
@@ -557,7 +563,7 @@ static int number(const unsigned char *b, size_t n, uint64_t *v) {
 
 int mproc__mgr_res_size(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out) {
   (void)cl;
-  uint64_t v;
+  uint64_t v = 0;
   int rc = number(b, n, &v);
   if (!rc && v > SIZE_MAX)
     rc = mproc__fail(MPROC_ERANGE, "manager: %llu does not fit a size_t", (unsigned long long)v);
@@ -568,7 +574,7 @@ int mproc__mgr_res_size(mproc__mgr_client_t *cl, const unsigned char *b, size_t 
 
 int mproc__mgr_res_i64(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out) {
   (void)cl;
-  uint64_t v;
+  uint64_t v = 0;
   int rc = number(b, n, &v);
   if (!rc && out)
     *(int64_t *)out = (int64_t)v;

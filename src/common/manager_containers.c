@@ -446,7 +446,7 @@ static int list_sort(mproc__mgr_call_t *call, mproc__mgr_vec_t *l) {
 static int list_call(mproc__mgr_call_t *call, mproc__mgr_vec_t *l) {
   uint16_t op = call->head.op;
   const unsigned char *p = NULL;
-  size_t n = 0, at;
+  size_t n = 0, at = 0;
   int64_t i = 0, j = 0;
   uint32_t count;
   int rc = 0;

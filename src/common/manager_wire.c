@@ -18,7 +18,7 @@ static int take(mproc__mgr_reader_t *r, size_t n, const unsigned char **p) {
 }
 
 int mproc__mgr_get_u8(mproc__mgr_reader_t *r, uint8_t *v) {
-  const unsigned char *p;
+  const unsigned char *p = NULL;
   int rc = take(r, 1, &p);
   if (!rc)
     *v = p[0];
@@ -26,7 +26,7 @@ int mproc__mgr_get_u8(mproc__mgr_reader_t *r, uint8_t *v) {
 }
 
 int mproc__mgr_get_u32(mproc__mgr_reader_t *r, uint32_t *v) {
-  const unsigned char *p;
+  const unsigned char *p = NULL;
   int rc = take(r, 4, &p);
   if (!rc)
     *v = mproc__get_u32(p);
@@ -34,7 +34,7 @@ int mproc__mgr_get_u32(mproc__mgr_reader_t *r, uint32_t *v) {
 }
 
 int mproc__mgr_get_u64(mproc__mgr_reader_t *r, uint64_t *v) {
-  const unsigned char *p;
+  const unsigned char *p = NULL;
   int rc = take(r, 8, &p);
   if (!rc)
     *v = mproc__get_u64(p);

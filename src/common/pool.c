@@ -103,6 +103,7 @@ struct mproc_pool {
   uint64_t next_id;
   task_list_t queue;
   mproc__ptrlist_t due; /* results whose callbacks are due */
+  bool in_callbacks;    /* the pool's thread is running some (join waits) */
   unsigned char *rbuf;  /* the pool thread's buffer for results */
   size_t rcap;
   int64_t last_liveness_ms;
@@ -611,6 +612,7 @@ static void run_due(mproc_pool_t *p) {
   while (p->due.n) {
     mproc__ptrlist_t due = p->due;
     p->due = (mproc__ptrlist_t){0};
+    p->in_callbacks = true;
     mproc__os_mutex_unlock(p->core->lock);
     for (size_t i = 0; i < due.n; i++)
       mproc__result_run_callbacks(due.items[i]);
@@ -618,6 +620,8 @@ static void run_due(mproc_pool_t *p) {
     for (size_t i = 0; i < due.n; i++)
       mproc__result_unref_locked(due.items[i]);
     mproc__ptrlist_clear(&due);
+    p->in_callbacks = false;
+    mproc__os_cond_broadcast(p->core->ready); /* join waits for callbacks too */
   }
 }
 
@@ -871,7 +875,8 @@ int mproc_pool_join(mproc_pool_t *p, int timeout_ms) {
     bool all_gone = true;
     for (int i = 0; i < p->n; i++)
       all_gone &= p->w[i].state == W_EMPTY;
-    if (all_gone && (p->state == TERMINATING || !work_left(p)))
+    /* As Python's join: every callback has run too. */
+    if (all_gone && (p->state == TERMINATING || !work_left(p)) && !p->due.n && !p->in_callbacks)
       break;
     int left = timeout_ms == MPROC_INFINITE ? MPROC_INFINITE
                : timeout_ms == 0            ? 0
@@ -1018,7 +1023,7 @@ int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_re
   task_list_t list = {0};
   for (size_t first = 0; first < n && !rc; first += chunk) {
     size_t count = n - first < chunk ? n - first : chunk;
-    task_t *t;
+    task_t *t = NULL;
     if (sub.kind == MPROC__RESULT_APPLY)
       count = 1;
     rc = new_task(p, &sub, fn, fn_len, first, count, &t);

@@ -671,8 +671,8 @@ int mproc_queue_put(mproc_queue_t *q, const mproc_args_t *args, int timeout_ms) 
 int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms) {
   if (!args)
     return mproc__fail(MPROC_EINVAL, "queue_get: args is NULL");
-  void *buf;
-  size_t len;
+  void *buf = NULL;
+  size_t len = 0;
   int rc = mproc_queue_get_bytes(q, &buf, &len, timeout_ms);
   if (rc)
     return rc;

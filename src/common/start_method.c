@@ -64,7 +64,7 @@ int mproc_set_start_method(mproc_start_method_t m) {
 }
 
 mproc_start_method_t mproc_get_start_method(void) {
-  mproc_start_method_t m;
+  mproc_start_method_t m = MPROC_START_SPAWN;
   return mproc__start_method_current(&m) == 0 ? m : MPROC_START_SPAWN;
 }
 
