@@ -30,6 +30,12 @@ done
 echo "(the other tutorial programs: $dir/examples/tutorial_*; see docs/from-python.md)"
 
 echo
+echo "--- mproc-bench start (tools/mproc-bench; docs/mproc-bench.md)"
+"$dir/tools/mproc-bench/mproc-bench" start --floors --parent-mem 0,64M,256M --runs 10 \
+  --safety --safety-trials 20 --progress none --plot "$dir/mproc-bench-start.svg"
+echo "(the picture: $dir/mproc-bench-start.svg)"
+
+echo
 echo "--- bench/start_latency.c"
 "$dir/bench/bench_start_latency" 200
 
