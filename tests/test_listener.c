@@ -1,8 +1,15 @@
 /* Listener and Client: unix and tcp addresses, authentication keys, and a
  * listener that keeps serving after a bad peer. Clients are children. */
+#ifdef _WIN32
+#  include <winsock2.h> /* before windows.h, which test_util.h includes */
+#endif
+
 #include "test_util.h"
 
 #ifndef _WIN32
+#  include <arpa/inet.h>
+#  include <netinet/in.h>
+#  include <sys/socket.h>
 #  include <sys/stat.h>
 #endif
 
@@ -18,7 +25,7 @@ static int t_client(const mproc_args_t *args) {
     return 50;
   mproc_args_get_bytes(args, 1, &key, &keylen);
   mproc_args_get_bool(args, 2, &garbage);
-  mproc_client_opts_t opts = {key, keylen};
+  mproc_client_opts_t opts = {.authkey = key, .authkey_len = keylen};
   mproc_conn_t *c;
   if (garbage) {
     if (mproc_client_connect(&c, address, NULL))
@@ -81,7 +88,7 @@ static void serve_one(mproc_listener_t *l) {
 }
 
 static void round_trip_at(const char *address, const char *key) {
-  mproc_listener_opts_t opts = {key, key ? strlen(key) : 0, 0};
+  mproc_listener_opts_t opts = {.authkey = key, .authkey_len = key ? strlen(key) : 0};
   mproc_listener_t *l;
   ASSERT_OK(mproc_listener_new(&l, address, &opts));
   mproc_process_t *p = start_client(mproc_listener_address(l), key, false);
@@ -144,7 +151,7 @@ static void unix_socket_files(void **state) {
 static void wrong_keys_fail_on_both_sides(void **state) {
   char addr[2][160];
   for (int i = 0, n = addresses(addr); i < n; i++) {
-    mproc_listener_opts_t opts = {"right", 5, 0};
+    mproc_listener_opts_t opts = {.authkey = "right", .authkey_len = 5};
     mproc_listener_t *l;
     ASSERT_OK(mproc_listener_new(&l, addr[i], &opts));
     const char *client_keys[] = {"wrong", NULL};
@@ -166,7 +173,7 @@ static void wrong_keys_fail_on_both_sides(void **state) {
 static void garbage_gets_the_peer_disconnected(void **state) {
   char addr[2][160];
   addresses(addr);
-  mproc_listener_opts_t opts = {"k", 1, 0};
+  mproc_listener_opts_t opts = {.authkey = "k", .authkey_len = 1};
   mproc_listener_t *l;
   ASSERT_OK(mproc_listener_new(&l, addr[0], &opts));
   mproc_process_t *bad = start_client(mproc_listener_address(l), NULL, true);
@@ -223,6 +230,104 @@ static void tcp_connection_to_a_child(void **state) {
   mproc_listener_free(l);
 }
 
+/* A raw TCP connection to 127.0.0.1:port that sends bytes and then says
+ * nothing more: a peer stalled in the middle of a frame. */
+static intptr_t stalled_peer(const char *tcp_address, const void *bytes, size_t n) {
+  int port = atoi(strrchr(tcp_address, ':') + 1);
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((unsigned short)port);
+  sa.sin_addr.s_addr = htonl(0x7f000001);
+#ifdef _WIN32
+  SOCKET s = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(s != INVALID_SOCKET);
+  assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(send(s, bytes, (int)n, 0), (int)n);
+  return (intptr_t)s;
+#else
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(s >= 0);
+  assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(send(s, bytes, n, 0), (ssize_t)n);
+  return s;
+#endif
+}
+
+static void close_peer(intptr_t s) {
+#ifdef _WIN32
+  closesocket((SOCKET)s);
+#else
+  close((int)s);
+#endif
+}
+
+/* A peer that sends part of a frame and stalls is dropped when the
+ * handshake's deadline passes; an honest client behind it is served. */
+static void a_stalled_peer_is_dropped_at_the_deadline(void **state) {
+  mproc_listener_opts_t opts = {.authkey = "k", .authkey_len = 1, .handshake_timeout_ms = 300};
+  mproc_listener_t *l;
+  ASSERT_OK(mproc_listener_new(&l, "tcp:127.0.0.1:0", &opts));
+  const char *addr = mproc_listener_address(l);
+  /* A frame header announcing 40 bytes, then 3 of them. */
+  intptr_t stalled = stalled_peer(addr, "\x28\0\0\0abc", 7);
+  mproc_process_t *honest = start_client(addr, "k", false);
+  int64_t t0 = now_ms();
+  mproc_conn_t *c = NULL;
+  ASSERT_ERR(MPROC_EAUTH, mproc_listener_accept(l, &c, TEST_WAIT_MS));
+  assert_true(now_ms() - t0 < 5000); /* the deadline, not for ever */
+  serve_one(l);
+  assert_int_equal(finish(honest), 0);
+  close_peer(stalled);
+  mproc_listener_free(l);
+}
+
+typedef struct {
+  const char *address;
+  int rc;
+} burst_client_t;
+
+static void burst_client(void *arg) {
+  burst_client_t *b = arg;
+  mproc_client_opts_t opts = {.authkey = "burst", .authkey_len = 5};
+  mproc_conn_t *c;
+  void *msg;
+  size_t n;
+  b->rc = mproc_client_connect(&c, b->address, &opts);
+  if (b->rc == 0) {
+    b->rc = mproc_conn_recv_bytes(c, &msg, &n, TEST_WAIT_MS);
+    if (b->rc == 0)
+      mproc_free(msg);
+    mproc_conn_free(c);
+  }
+}
+
+/* A hundred clients connecting at once to a tcp: listener with the
+ * default options are all served. */
+static void a_burst_of_clients_is_served(void **state) {
+  enum { N = 100 };
+  mproc_listener_opts_t opts = {.authkey = "burst", .authkey_len = 5};
+  mproc_listener_t *l;
+  ASSERT_OK(mproc_listener_new(&l, "tcp:127.0.0.1:0", &opts));
+  static burst_client_t clients[N];
+  static test_thread_t threads[N];
+  for (int i = 0; i < N; i++) {
+    clients[i] = (burst_client_t){mproc_listener_address(l), -1};
+    thread_start(&threads[i], burst_client, &clients[i]);
+  }
+  for (int i = 0; i < N; i++) {
+    mproc_conn_t *c;
+    ASSERT_OK(mproc_listener_accept(l, &c, TEST_WAIT_MS));
+    ASSERT_OK(mproc_conn_send_bytes(c, "hi", 2));
+    mproc_conn_free(c);
+  }
+  for (int i = 0; i < N; i++) {
+    thread_join(&threads[i]);
+    ASSERT_OK(clients[i].rc);
+  }
+  mproc_listener_free(l);
+}
+
 static void bad_arguments(void **state) {
   mproc_listener_t *l;
   mproc_conn_t *c;
@@ -231,7 +336,7 @@ static void bad_arguments(void **state) {
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "http://x", NULL));
   ASSERT_ERR(MPROC_EINVAL, mproc_client_connect(&c, "nowhere", NULL));
   ASSERT_ERR(MPROC_EINVAL, mproc_client_connect(NULL, "tcp:127.0.0.1:1", NULL));
-  mproc_listener_opts_t nokey = {NULL, 4, 0};
+  mproc_listener_opts_t nokey = {.authkey = NULL, .authkey_len = 4};
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:0", &nokey));
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_accept(NULL, &c, 0));
   assert_string_equal(mproc_listener_address(NULL), "");
@@ -239,6 +344,12 @@ static void bad_arguments(void **state) {
   /* Ports that do not fit 16 bits are refused, not wrapped (99999 used to
    * bind 34463). */
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:99999", NULL));
+  mproc_listener_opts_t negative = {.handshake_timeout_ms = -1};
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:0", &negative));
+  negative = (mproc_listener_opts_t){.backlog = -1};
+  ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:0", &negative));
+  mproc_client_opts_t bad_client = {.handshake_timeout_ms = -5};
+  ASSERT_ERR(MPROC_EINVAL, mproc_client_connect(&c, "tcp:127.0.0.1:1", &bad_client));
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:65536", NULL));
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:-1", NULL));
   ASSERT_ERR(MPROC_EINVAL, mproc_listener_new(&l, "tcp:127.0.0.1:80x", NULL));
@@ -264,6 +375,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(wrong_keys_fail_on_both_sides),
       cmocka_unit_test(garbage_gets_the_peer_disconnected),
       cmocka_unit_test(tcp_connection_to_a_child),
+      cmocka_unit_test(a_stalled_peer_is_dropped_at_the_deadline),
+      cmocka_unit_test(a_burst_of_clients_is_served),
       cmocka_unit_test(bad_arguments),
   };
   const test_group_t groups[] = {TEST_GROUP("listener", listener)};

@@ -1172,7 +1172,7 @@ static void shutdown_wakes_the_blocked(void **state) {
 /* Raw frames from a client that knows the key but not the protocol. */
 static mproc_conn_t *raw_client(const char *address, bool hello) {
   mproc_conn_t *c = NULL;
-  mproc_client_opts_t o = {KEY, sizeof KEY - 1};
+  mproc_client_opts_t o = {.authkey = KEY, .authkey_len = sizeof KEY - 1};
   ASSERT_OK(mproc_client_connect(&c, address, &o));
   if (hello) {
     unsigned char msg[24] = {'M', 'G', 'R', 'M', 1, 0, 0, 0, 7, 7, 7, 7, 7, 7, 7, 7};
@@ -1217,7 +1217,7 @@ static void hostile_clients_hurt_no_one(void **state) {
 
   /* A wrong key never gets past the handshake. */
   mproc_conn_t *c = NULL;
-  mproc_client_opts_t wrong = {"wrong", 5};
+  mproc_client_opts_t wrong = {.authkey = "wrong", .authkey_len = 5};
   ASSERT_ERR(MPROC_EAUTH, mproc_client_connect(&c, addr, &wrong));
 
   /* Garbage instead of a greeting: hung up. */

@@ -956,6 +956,50 @@ static void every_object_crosses(void **state) {
   mproc_barrier_free(b);
 }
 
+/* One rule for timeouts everywhere: MPROC_INFINITE, 0 or milliseconds;
+ * any other negative value is MPROC_EINVAL (it used to mean "for ever"
+ * here and "invalid" in connections and queues). */
+static void negative_timeouts_are_refused(void **state) {
+  (void)state;
+  mproc_lock_t *l;
+  mproc_rlock_t *r;
+  mproc_sem_t *s;
+  mproc_event_t *e;
+  mproc_cond_t *c;
+  mproc_barrier_t *b;
+  ASSERT_OK(mproc_lock_new(&l));
+  ASSERT_OK(mproc_rlock_new(&r));
+  ASSERT_OK(mproc_sem_new(&s, 0, NULL));
+  ASSERT_OK(mproc_event_new(&e));
+  ASSERT_OK(mproc_cond_new_rlock(&c, NULL));
+  ASSERT_OK(mproc_barrier_new(&b, 2));
+  const int bad[] = {-2, -5, -1000};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ASSERT_ERR(MPROC_EINVAL, mproc_lock_acquire(l, bad[i]));
+    ASSERT_ERR(MPROC_EINVAL, mproc_rlock_acquire(r, bad[i]));
+    ASSERT_ERR(MPROC_EINVAL, mproc_sem_acquire(s, bad[i]));
+    ASSERT_ERR(MPROC_EINVAL, mproc_event_wait(e, bad[i]));
+    ASSERT_ERR(MPROC_EINVAL, mproc_cond_acquire(c, bad[i]));
+    ASSERT_OK(mproc_cond_acquire(c, 0));
+    ASSERT_ERR(MPROC_EINVAL, mproc_cond_wait(c, bad[i]));
+    int calls = 0;
+    ASSERT_ERR(MPROC_EINVAL, mproc_cond_wait_for(c, always, &calls, bad[i]));
+    assert_int_equal(calls, 0);
+    ASSERT_OK(mproc_cond_release(c));
+    if (bad[i] != MPROC_DEFAULT_TIMEOUT) /* a barrier's own default */
+      ASSERT_ERR(MPROC_EINVAL, mproc_barrier_wait(b, bad[i], NULL));
+  }
+  /* Nothing was taken by the refused calls. */
+  assert_int_equal(mproc_lock_locked(l), 0);
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_sem_acquire(s, 0));
+  mproc_lock_free(l);
+  mproc_rlock_free(r);
+  mproc_sem_free(s);
+  mproc_event_free(e);
+  mproc_cond_free(c);
+  mproc_barrier_free(b);
+}
+
 static void bad_input(void **state) {
   ASSERT_ERR(MPROC_EINVAL, mproc_lock_new(NULL));
   ASSERT_ERR(MPROC_EINVAL, mproc_lock_acquire(NULL, 0));
@@ -1034,6 +1078,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(wait_for_reply_never_hangs),
       cmocka_unit_test(wait_for_semantics),
       cmocka_unit_test(every_object_crosses),
+      cmocka_unit_test(negative_timeouts_are_refused),
       cmocka_unit_test(bad_input),
   };
   const struct CMUnitTest barriers[] = {

@@ -74,15 +74,15 @@ MPROC_API int mproc_args_new(mproc_args_t **out);
 MPROC_API void mproc_args_free(mproc_args_t *a);
 
 /* Appends an item. Strings and bytes are copied; a nested tuple is copied
- * deeply, so the caller keeps ownership of what it passes.
+ * deeply, so the caller keeps ownership of what it passes (a tuple may be
+ * added to itself: the copy is taken first, as Python's t + (t,)).
  * Params: a — the tuple; v/s/p,n/nested — the value. add_str takes a
  *   NUL-terminated, valid UTF-8 string; add_bytes takes any n bytes (p may
  *   be NULL when n is 0).
  * Returns: 0.
  * Errors: MPROC_EINVAL (a NULL tuple or value, a string that is not valid
- *   UTF-8, nesting deeper than MPROC_ARGS_MAX_DEPTH, a tuple added to
- *   itself), MPROC_ERANGE (more than 4 GiB - 1 bytes or items),
- *   MPROC_ENOMEM. On failure the tuple is unchanged. */
+ *   UTF-8, nesting deeper than MPROC_ARGS_MAX_DEPTH), MPROC_ERANGE (more than 4 GiB - 1 bytes or
+ * items), MPROC_ENOMEM. On failure the tuple is unchanged. */
 MPROC_API int mproc_args_add_nil(mproc_args_t *a);
 MPROC_API int mproc_args_add_bool(mproc_args_t *a, bool v);
 MPROC_API int mproc_args_add_int(mproc_args_t *a, int64_t v);
@@ -192,6 +192,8 @@ MPROC_API mproc_type_t mproc_args_type(const mproc_args_t *a, size_t i);
 /* Reads item i. Pointers returned through out are borrowed: they stay valid
  * as long as the tuple and are never NULL on success (an empty bytes item
  * gives a non-NULL pointer and length 0). Strings are NUL-terminated.
+ * Params: a — the tuple; i — the index; out — receives the value; len —
+ *   receives a bytes item's length.
  * Returns: 0.
  * Errors: MPROC_EINVAL (a or out is NULL), MPROC_ERANGE (i >= count),
  *   MPROC_ETYPE (item i has another type; out is left untouched). */

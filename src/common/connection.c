@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "args_objects.h"
-#include "connection.h"
+#include "connection_internal.h"
 
 #define BIG 0xFFFFFFFFu /* the length field that announces a u64 length */
-enum { SMALL_SEND = 64 * 1024, SKIP_CHUNK = 64 * 1024 };
+enum { SMALL_SEND = 64 * 1024, SKIP_CHUNK = 64 * 1024, GROW_FROM = 1 << 20 };
 
 struct mproc_conn {
   mproc__os_conn_t *os; /* NULL once closed */
@@ -134,6 +134,49 @@ static int read_exact(mproc_conn_t *c, void *p, size_t n, bool eof_ok, const cha
   return mproc__fail(MPROC_EPROTO, "%s: the sender stopped after %zu of %zu bytes", op, got, n);
 }
 
+/* Reads exactly n bytes, all by the deadline (ms on the monotonic clock):
+ * it never blocks in a read, so a peer that sends part of a message and
+ * stalls costs the caller the deadline, not for ever. */
+static int read_by(mproc_conn_t *c, void *p, size_t n, int64_t deadline, bool eof_ok,
+                   const char *op) {
+  unsigned char *d = p;
+  for (size_t got = 0; got < n;) {
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0)
+      return mproc__fail(MPROC_ETIMEDOUT, "%s: the peer sent %zu of %zu bytes in time", op, got, n);
+    size_t avail = 0;
+    int rc = wait_readable(c, left, op);
+    if (!rc)
+      rc = mproc__os_conn_available(c->os, &avail);
+    if (rc)
+      return rc;
+    if (avail == 0) /* readable with nothing to read: end-of-file */
+      return got == 0 && eof_ok
+                 ? mproc__fail(MPROC_EEOF, "%s: the other end closed the connection", op)
+                 : mproc__fail(MPROC_EPROTO, "%s: the peer stopped after %zu of %zu bytes", op, got,
+                               n);
+    size_t take = avail < n - got ? avail : n - got;
+    if ((rc = read_exact(c, d + got, take, false, op)))
+      return rc;
+    got += take;
+  }
+  return 0;
+}
+
+int mproc__conn_recv_by(mproc_conn_t *c, void *buf, size_t cap, size_t *len, int64_t deadline) {
+  const char *op = "conn_recv";
+  int rc = usable(c, true, op);
+  unsigned char h[4];
+  if (rc || (rc = read_by(c, h, 4, deadline, true, op)))
+    return rc;
+  uint32_t n = mproc__get_u32(h);
+  if (n > cap)
+    return mproc__fail(MPROC_ETOOBIG, "%s: a %u-byte message where at most %zu fit", op, n, cap);
+  if ((rc = read_by(c, buf, n, deadline, false, op)) == 0)
+    *len = n;
+  return rc;
+}
+
 /* Consumes a message body that is over the limit, so the next is intact. */
 static int skip_over_limit(mproc_conn_t *c, uint64_t len, const char *op) {
   char scratch[SKIP_CHUNK];
@@ -201,15 +244,35 @@ int mproc_conn_recv_bytes(mproc_conn_t *c, void **buf, size_t *len, int timeout_
     return rc;
   if ((c->max_message && n > c->max_message) || n >= SIZE_MAX)
     return skip_message(c, n, op);
-  unsigned char *p = malloc((size_t)n + 1);
+  /* The length is the sender's claim: memory grows with the bytes that
+   * arrive, so four bytes cannot make this allocate gigabytes. */
+  size_t cap = n < GROW_FROM ? (size_t)n : GROW_FROM;
+  unsigned char *p = malloc(cap + 1);
   if (!p) {
     /* Keep the stream in step even when the message cannot be held. */
     skip_message(c, n, op);
     return mproc__fail(MPROC_ENOMEM, "%s: cannot allocate %llu bytes", op, (unsigned long long)n);
   }
-  if ((rc = take_message(c, p, n, op))) {
-    free(p);
-    return rc;
+  c->pending = false;
+  for (size_t got = 0; got < n;) {
+    if (got == cap) {
+      size_t bigger = n - cap < cap ? (size_t)n : 2 * cap;
+      unsigned char *q = realloc(p, bigger + 1);
+      if (!q) {
+        free(p);
+        skip_over_limit(c, n - got, op); /* keep the stream in step */
+        return mproc__fail(MPROC_ENOMEM, "%s: cannot allocate %llu bytes", op,
+                           (unsigned long long)n);
+      }
+      p = q;
+      cap = bigger;
+    }
+    size_t chunk = cap - got < n - got ? cap - got : (size_t)(n - got);
+    if ((rc = read_exact(c, p + got, chunk, false, op))) {
+      free(p);
+      return rc;
+    }
+    got += chunk;
   }
   *buf = p;
   *len = (size_t)n;
@@ -243,31 +306,22 @@ int mproc_conn_recv_bytes_into(mproc_conn_t *c, void *buf, size_t cap, size_t *l
   return rc;
 }
 
+static int send_bytes(void *c, const void *buf, size_t len, int timeout_ms) {
+  (void)timeout_ms;
+  return mproc_conn_send_bytes(c, buf, len);
+}
+
+static int recv_bytes(void *c, void **buf, size_t *len, int timeout_ms) {
+  return mproc_conn_recv_bytes(c, buf, len, timeout_ms);
+}
+
 int mproc_conn_send(mproc_conn_t *c, const mproc_args_t *args) {
   int rc = usable(c, false, "conn_send");
-  if (rc)
-    return rc;
-  void *buf;
-  size_t len;
-  rc = mproc_args_encode(args, &buf, &len);
-  if (rc)
-    return rc;
-  rc = mproc_conn_send_bytes(c, buf, len);
-  mproc_free(buf);
-  return rc;
+  return rc ? rc : mproc__send_args(send_bytes, c, args, MPROC_INFINITE, "conn_send");
 }
 
 int mproc_conn_recv(mproc_conn_t *c, mproc_args_t **args, int timeout_ms) {
-  if (!args)
-    return mproc__fail(MPROC_EINVAL, "conn_recv: args is NULL");
-  void *buf = NULL;
-  size_t len = 0;
-  int rc = mproc_conn_recv_bytes(c, &buf, &len, timeout_ms);
-  if (rc)
-    return rc;
-  rc = mproc_args_decode(args, buf, len);
-  mproc_free(buf);
-  return rc;
+  return mproc__recv_args(recv_bytes, c, args, timeout_ms, "conn_recv");
 }
 
 int mproc_conn_poll(mproc_conn_t *c, int timeout_ms) {

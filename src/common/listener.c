@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connection.h"
+#include "connection_internal.h"
 #include "internal.h"
 
 #define CHALLENGE "#CHALLENGE#"
@@ -24,6 +24,7 @@ struct mproc_listener {
   char address[300];
   unsigned char *authkey;
   size_t authkey_len;
+  int handshake_ms;
 };
 
 /* Splits a tcp address "host:port" (the last colon; "[v6]" brackets
@@ -69,7 +70,7 @@ static int parse(const char *address, mproc__addr_t *a) {
 }
 
 /* Sends a challenge and checks the answer; tells the peer the verdict. */
-static int challenge(mproc_conn_t *c, const unsigned char *key, size_t keylen) {
+static int challenge(mproc_conn_t *c, const unsigned char *key, size_t keylen, int64_t deadline) {
   unsigned char msg[sizeof CHALLENGE - 1 + NONCE], want[32];
   memcpy(msg, CHALLENGE, sizeof CHALLENGE - 1);
   int rc = mproc__os_random(msg + sizeof CHALLENGE - 1, NONCE);
@@ -81,7 +82,7 @@ static int challenge(mproc_conn_t *c, const unsigned char *key, size_t keylen) {
     return rc;
   unsigned char got[HANDSHAKE_MAX];
   size_t len = 0;
-  rc = mproc_conn_recv_bytes_into(c, got, sizeof got, &len, HANDSHAKE_MS);
+  rc = mproc__conn_recv_by(c, got, sizeof got, &len, deadline);
   /* Compare in constant time: how much matched must not leak. */
   unsigned diff = rc != 0 || len != sizeof want;
   for (size_t i = 0; i < sizeof want; i++)
@@ -95,28 +96,30 @@ static int challenge(mproc_conn_t *c, const unsigned char *key, size_t keylen) {
 }
 
 /* Answers a challenge and reads the verdict. */
-static int answer(mproc_conn_t *c, const unsigned char *key, size_t keylen) {
+static int answer(mproc_conn_t *c, const unsigned char *key, size_t keylen, int64_t deadline) {
   unsigned char msg[HANDSHAKE_MAX], mac[32];
   size_t len = 0;
-  int rc = mproc_conn_recv_bytes_into(c, msg, sizeof msg, &len, HANDSHAKE_MS);
+  int rc = mproc__conn_recv_by(c, msg, sizeof msg, &len, deadline);
   if (rc || len != sizeof CHALLENGE - 1 + NONCE || memcmp(msg, CHALLENGE, sizeof CHALLENGE - 1))
     return mproc__fail(MPROC_EAUTH, "authentication: no valid challenge from the peer");
   if ((rc = mproc__os_hmac_sha256(key, keylen, msg + sizeof CHALLENGE - 1, NONCE, mac)) ||
       (rc = mproc_conn_send_bytes(c, mac, sizeof mac)))
     return rc;
-  rc = mproc_conn_recv_bytes_into(c, msg, sizeof msg, &len, HANDSHAKE_MS);
+  rc = mproc__conn_recv_by(c, msg, sizeof msg, &len, deadline);
   if (rc || len != sizeof WELCOME - 1 || memcmp(msg, WELCOME, sizeof WELCOME - 1))
     return mproc__fail(MPROC_EAUTH, "authentication: the peer refused our key");
   return 0;
 }
 
 /* Both directions; the listener challenges first. */
-static int handshake(mproc_conn_t *c, const unsigned char *key, size_t keylen, bool server) {
-  mproc_conn_set_max_message(c, HANDSHAKE_MAX);
-  int rc = server ? challenge(c, key, keylen) : answer(c, key, keylen);
+int mproc__handshake(mproc_conn_t *c, const unsigned char *key, size_t keylen, bool server,
+                     int timeout_ms) {
+  /* One deadline for the whole exchange: a peer that stalls, or drips a
+   * byte at a time, is dropped when it passes. */
+  int64_t deadline = mproc__deadline(timeout_ms > 0 ? timeout_ms : HANDSHAKE_MS);
+  int rc = server ? challenge(c, key, keylen, deadline) : answer(c, key, keylen, deadline);
   if (!rc)
-    rc = server ? answer(c, key, keylen) : challenge(c, key, keylen);
-  mproc_conn_set_max_message(c, 0);
+    rc = server ? answer(c, key, keylen, deadline) : challenge(c, key, keylen, deadline);
   if (rc == MPROC_ETOOBIG || rc == MPROC_EPROTO || rc == MPROC_EEOF || rc == MPROC_ETIMEDOUT)
     rc = mproc__fail(MPROC_EAUTH, "authentication: the peer broke off the handshake");
   return rc;
@@ -131,6 +134,9 @@ int mproc_listener_new(mproc_listener_t **out, const char *address,
     opts = &defaults;
   if (opts->authkey_len && !opts->authkey)
     return mproc__fail(MPROC_EINVAL, "listener_new: authkey is NULL");
+  if (opts->handshake_timeout_ms < 0 || opts->backlog < 0)
+    return mproc__fail(MPROC_EINVAL, "listener_new: a negative %s",
+                       opts->backlog < 0 ? "backlog" : "handshake timeout");
   mproc__addr_t addr;
   int rc = parse(address, &addr);
   if (rc)
@@ -146,6 +152,7 @@ int mproc_listener_new(mproc_listener_t **out, const char *address,
     }
     memcpy(l->authkey, opts->authkey, opts->authkey_len);
     l->authkey_len = opts->authkey_len;
+    l->handshake_ms = opts->handshake_timeout_ms;
   }
   rc = mproc__os_listen(&l->os, &addr, opts->backlog, l->address, sizeof l->address);
   if (rc) {
@@ -165,7 +172,7 @@ int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out, int time
 }
 
 int mproc__listener_authenticate(mproc_listener_t *l, mproc_conn_t *c) {
-  return l->authkey ? handshake(c, l->authkey, l->authkey_len, true) : 0;
+  return l->authkey ? mproc__handshake(c, l->authkey, l->authkey_len, true, l->handshake_ms) : 0;
 }
 
 int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms) {
@@ -191,6 +198,8 @@ int mproc_client_connect(mproc_conn_t **out, const char *address, const mproc_cl
     opts = &defaults;
   if (opts->authkey_len && !opts->authkey)
     return mproc__fail(MPROC_EINVAL, "client_connect: authkey is NULL");
+  if (opts->handshake_timeout_ms < 0)
+    return mproc__fail(MPROC_EINVAL, "client_connect: a negative handshake timeout");
   mproc__addr_t addr;
   int rc = parse(address, &addr);
   mproc__os_conn_t *os;
@@ -199,7 +208,8 @@ int mproc_client_connect(mproc_conn_t **out, const char *address, const mproc_cl
   mproc_conn_t *c;
   if ((rc = mproc__conn_from_handle_os(&c, os)))
     return rc;
-  if (opts->authkey_len && (rc = handshake(c, opts->authkey, opts->authkey_len, false))) {
+  if (opts->authkey_len && (rc = mproc__handshake(c, opts->authkey, opts->authkey_len, false,
+                                                  opts->handshake_timeout_ms))) {
     mproc_conn_free(c);
     return rc;
   }

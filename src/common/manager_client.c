@@ -235,7 +235,8 @@ static int open_conn(mproc__mgr_client_t *cl, uint64_t session, mproc__mgr_conn_
   mproc__mgr_conn_t *c = calloc(1, sizeof *c);
   if (!c)
     return mproc__fail(MPROC_ENOMEM, "manager: out of memory");
-  mproc_client_opts_t o = {cl->has_key ? cl->key : NULL, cl->has_key ? cl->keylen : 0};
+  mproc_client_opts_t o = {.authkey = cl->has_key ? cl->key : NULL,
+                           .authkey_len = cl->has_key ? cl->keylen : 0};
   int rc = mproc_client_connect(&c->c, cl->address, &o);
   if (rc == MPROC_ESYS)
     rc = mproc__fail(MPROC_ECLOSED, "no manager listens at %s (shut down, or never started): %s",
@@ -430,8 +431,9 @@ static int exchange(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int wait_ms,
   if (mproc__mgr_spin_readable(c->c, SPIN_US))
     timeout = MPROC_INFINITE;
   for (;;) {
+    len = 0; /* stays 0 when the reply was over the limit (and skipped) */
     rc = mproc_conn_recv_bytes_into(c->c, c->in, c->in_cap, &len, timeout);
-    if (rc != MPROC_ETOOBIG || len > cl->max_message)
+    if (rc != MPROC_ETOOBIG || len <= c->in_cap || len > cl->max_message)
       break;
     unsigned char *in = realloc(c->in, len);
     if (!in)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connection.h"
+#include "connection_internal.h"
 #include "manager_server.h"
 
 enum { HELLO_MS = 10000, ACCEPT_POLL_MS = 200, SPIN_US = 50 };
@@ -90,9 +90,10 @@ static void leave_session(mproc__mgr_server_t *s, mproc__mgr_session_t *se) {
 static int next_request(client_t *cl, unsigned char **buf, size_t *cap, size_t *len) {
   mproc__mgr_spin_readable(cl->conn, SPIN_US);
   for (;;) {
+    *len = 0; /* stays 0 when the message was over the limit (and skipped) */
     int rc = mproc_conn_recv_bytes_into(cl->conn, *buf, *cap, len, MPROC_INFINITE);
-    if (rc != MPROC_ETOOBIG || *len > cl->srv->max_message)
-      return rc; /* larger than the limit: the connection skipped it; hang up */
+    if (rc != MPROC_ETOOBIG || *len <= *cap || *len > cl->srv->max_message)
+      return rc; /* over the limit: the connection skipped it; hang up */
     unsigned char *bigger = realloc(*buf, *len);
     if (!bigger)
       return mproc__fail(MPROC_ENOMEM, "manager: no memory for a request of %zu bytes", *len);
@@ -256,7 +257,7 @@ static void wake_acceptor(acceptor_t *a) {
 static int add_listener(mproc__mgr_server_t *s, const char *address,
                         const mproc__mgr_serve_opts_t *o, char *bound) {
   acceptor_t *a = &s->net->acceptors[s->net->nacceptors];
-  mproc_listener_opts_t lo = {o->authkey, o->authkey_len, 64};
+  mproc_listener_opts_t lo = {.authkey = o->authkey, .authkey_len = o->authkey_len};
   int rc = mproc_listener_new(&a->listener, address, &lo);
   if (rc)
     return rc;

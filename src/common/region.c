@@ -184,10 +184,14 @@ int mproc__slice_import(intptr_t handle, mproc__info_reader_t *r, size_t size, c
     rc = mproc__info_get(r, 8, &region_size);
   if (!rc)
     rc = mproc__info_get(r, 8, &offset);
+  /* Every slice starts on a cache line (slice_alloc): an offset that does
+   * not would put the object's atomics on misaligned addresses. */
   if (!rc && (region_size == 0 || region_size > SIZE_MAX || offset > region_size ||
-              size > region_size - offset))
-    rc = mproc__fail(MPROC_EPROTO, "%s: a slice of %zu bytes at %llu is outside its region", name,
-                     size, (unsigned long long)offset);
+              size > region_size - offset || offset % LINE != 0))
+    rc = mproc__fail(MPROC_EPROTO,
+                     "%s: a slice of %zu bytes at %llu is outside its region or "
+                     "not aligned",
+                     name, size, (unsigned long long)offset);
   if (rc) {
     mproc__os_close_handle(handle);
     return rc;

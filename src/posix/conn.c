@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -179,6 +180,14 @@ int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n) {
 
 int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
   return mproc__posix_recv_all(c->fd, p, n, got, "connection");
+}
+
+int mproc__os_conn_available(mproc__os_conn_t *c, size_t *n) {
+  int avail = 0;
+  if (ioctl(c->fd, FIONREAD, &avail) != 0)
+    return mproc__os_fail("connection: ioctl(FIONREAD)");
+  *n = avail > 0 ? (size_t)avail : 0;
+  return 0;
 }
 
 int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now) {

@@ -87,7 +87,7 @@ int mproc__os_listen(mproc__os_listener_t **out, const mproc__addr_t *a, int bac
                                      : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     snprintf(actual, cap, "tcp:%s:%d", host, p);
   }
-  if (listen(l->fd, backlog > 0 ? backlog : 16) != 0) {
+  if (listen(l->fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
     rc = mproc__os_fail("listener: listen(%s)", where);
     goto fail;
   }

@@ -244,6 +244,21 @@ int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
   return rc;
 }
 
+int mproc__os_conn_available(mproc__os_conn_t *c, size_t *n) {
+  *n = 0;
+  if (c->is_socket) {
+    u_long avail = 0;
+    if (ioctlsocket((SOCKET)c->h, FIONREAD, &avail) != 0)
+      return mproc__os_fail_code(WSAGetLastError(), "connection: ioctlsocket(FIONREAD)");
+    *n = avail;
+    return 0;
+  }
+  DWORD avail = 0;
+  if (PeekNamedPipe(c->h, NULL, 0, NULL, &avail, NULL))
+    *n = avail;
+  return 0; /* a broken pipe has nothing to read: the reader meets end-of-file */
+}
+
 int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now) {
   *waitable = (intptr_t)c->probe_event;
   *ready_now = false;

@@ -60,7 +60,7 @@ static int listen_tcp(mproc__os_listener_t **out, const mproc__addr_t *a, int ba
   mproc__os_listener_t *l = calloc(1, sizeof *l);
   SOCKET s = tcp_socket(ai->ai_family);
   if (!l || s == INVALID_SOCKET || bind(s, ai->ai_addr, (int)ai->ai_addrlen) != 0 ||
-      listen(s, backlog > 0 ? backlog : 16) != 0) {
+      listen(s, backlog > 0 ? backlog : SOMAXCONN) != 0) {
     rc = l ? mproc__os_fail_code(WSAGetLastError(), "listener: bind(%s)", where)
            : mproc__fail(MPROC_ENOMEM, "listener: out of memory");
     if (s != INVALID_SOCKET)
