@@ -13,10 +13,7 @@
 #include "mproc/queue.h"
 #include "mproc/shm.h"
 #include "mproc/sync.h"
+#include "mproc/version.h"
 #include "mproc/wait.h"
-
-#define MPROC_VERSION_MAJOR 0
-#define MPROC_VERSION_MINOR 1
-#define MPROC_VERSION_PATCH 0
 
 #endif

@@ -8,9 +8,13 @@
 #      check (find_package and pkg-config from an install prefix); and Clang
 #      with ThreadSanitizer, the suite once.
 #   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
-# Also checks formatting. Installs what is missing (apt-get, as root or via
-# sudo). Prints each leg's CTest summary and a last line "N passed, N failed"
-# summed over all legs; exits non-zero if anything failed.
+#   4. The libFuzzer harnesses (scripts/fuzz.sh): each seed corpus replayed,
+#      then MPROC_FUZZ_SECONDS (default 20) of fuzzing per harness.
+# Also checks formatting and that every exported function's header comment
+# has the sections its signature calls for (scripts/check-header-docs.py).
+# Installs what is missing (apt-get, as root or via sudo). Prints each leg's
+# CTest summary and a last line "N passed, N failed" summed over all legs;
+# exits non-zero if anything failed.
 #
 #   scripts/test.sh            (MPROC_BUILD_DIR overrides ./build)
 set -uo pipefail
@@ -27,7 +31,8 @@ failed=0
 logs=$build/logs
 mkdir -p "$logs"
 
-mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}" "${MPROC_WINDOWS_PACKAGES[@]}" clang-format ||
+mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}" "${MPROC_WINDOWS_PACKAGES[@]}" clang-format \
+  python3 ||
   { echo "cannot install the packages this needs" >&2; exit 1; }
 
 note() { printf '\n=== %s\n' "$*"; }
@@ -87,6 +92,19 @@ else
   count format 1
 fi
 
+note "header docs (scripts/check-header-docs.py)"
+# The check itself must be able to fail: a header missing a section first.
+bad=$(mktemp -d)
+printf '/* Summary only. */\nMPROC_API int mproc_bad(int x);\n' >"$bad/bad.h"
+if ! scripts/check-header-docs.py "$bad/bad.h" >"$logs/header-docs.log" 2>&1 &&
+  grep -q "no 'Params:'" "$logs/header-docs.log" &&
+  scripts/check-header-docs.py >>"$logs/header-docs.log" 2>&1; then
+  passed=$((passed + 1)); echo "[header-docs] $(tail -n 1 "$logs/header-docs.log")"
+else
+  count header-docs 1
+fi
+rm -rf "$bad"
+
 note "leg 1: Linux GCC Debug + ASan/UBSan (static)"
 gcc_dir=$build/gcc-asan
 if step gcc-configure cmake -S . -B "$gcc_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
@@ -129,7 +147,7 @@ note "leg 2b: Linux Clang + ThreadSanitizer"
 tsan_dir=$build/clang-tsan
 if step tsan-configure cmake -S . -B "$tsan_dir" -DCMAKE_C_COMPILER=clang \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPROC_SANITIZE=thread -DMPROC_WERROR=ON \
-    -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF &&
+    -DMPROC_BUILD_EXAMPLES=OFF -DMPROC_BUILD_BENCH=OFF -DMPROC_BUILD_TOOLS=OFF &&
   step tsan-build cmake --build "$tsan_dir" -j "$jobs"; then
   # atexit_sleep_ms=0: TSan otherwise sleeps a second in every exiting process,
   # and a pool with maxtasksperchild waits for each retired worker's exit.
@@ -155,6 +173,15 @@ if step win-deps scripts/build-win-deps.sh "$build/win-deps" &&
   # gets one more run. A real failure fails twice.
   MPROC_CTEST_ARGS="--repeat until-pass:2" suite windows-wine "$win_dir"
 fi
+
+note "leg 4: libFuzzer harnesses (seed corpora replayed, then ${MPROC_FUZZ_SECONDS:-20} s each)"
+while IFS= read -r line; do
+  echo "$line"
+  case $line in
+    "[fuzz-"*"] ok"*) passed=$((passed + 1)) ;;
+    "[fuzz-"*"] FAILED"*) failed=$((failed + 1)) ;;
+  esac
+done < <(MPROC_BUILD_DIR=$build scripts/fuzz.sh "${MPROC_FUZZ_SECONDS:-20}" 2>&1)
 
 echo
 echo "$passed passed, $failed failed"

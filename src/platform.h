@@ -10,11 +10,17 @@
 
 #include "mproc.h"
 
-/* ---- errors (posix/error.c, win32/error.c) ------------------------------ */
+/* ---- errors (posix/error.c, win32/error.c say what an OS code means;
+ *      common/error.c records it) --------------------------------------- */
 
-/* Records the calling thread's last OS error (errno / GetLastError) as the
- * error detail "<formatted step>: <OS message>" and returns the MPROC_E*
- * code it maps to (MPROC_ESYS unless a closer code exists). */
+/* The calling thread's last OS error (errno / GetLastError). */
+long mproc__os_last_error(void);
+/* The OS's message for native into msg (cap bytes, one line), and the
+ * MPROC_E* code it maps to (MPROC_ESYS unless a closer code exists). */
+int mproc__os_error_text(long native, char *msg, size_t cap);
+
+/* Records the calling thread's last OS error as the error detail
+ * "<formatted step>: <OS message>" and returns its MPROC_E* code. */
 int mproc__os_fail(const char *fmt, ...);
 
 /* The same for a native code that was returned rather than left in
@@ -26,6 +32,20 @@ int mproc__os_fail_code(long native, const char *fmt, ...);
 int64_t mproc__os_getpid(void);
 /* A monotonic clock in milliseconds, for timeouts. */
 int64_t mproc__os_now_ms(void);
+/* Deadlines, the one way every layer computes them: MPROC__NO_DEADLINE
+ * (-1) for MPROC_INFINITE, else now + timeout_ms on the monotonic clock
+ * (timeout 0: now, so the first check times out). */
+#define MPROC__NO_DEADLINE ((int64_t)-1)
+static inline int64_t mproc__deadline(int timeout_ms) {
+  return timeout_ms < 0 ? MPROC__NO_DEADLINE : mproc__os_now_ms() + timeout_ms;
+}
+/* The milliseconds left: 0 when past, MPROC_INFINITE (-1) for none. */
+static inline int mproc__remaining_ms(int64_t deadline) {
+  if (deadline < 0)
+    return -1;
+  int64_t left = deadline - mproc__os_now_ms();
+  return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
 /* The same clock in microseconds, for measuring (a pool's task times). */
 int64_t mproc__os_now_us(void);
 int mproc__os_cpu_count(void);
@@ -242,6 +262,8 @@ int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n);
  * is followed by one disarm. */
 int mproc__os_conn_arm(mproc__os_conn_t *c, intptr_t *waitable, bool *ready_now);
 void mproc__os_conn_disarm(mproc__os_conn_t *c);
+/* How many bytes c can read now without blocking (0 at end-of-file). */
+int mproc__os_conn_available(mproc__os_conn_t *c, size_t *n);
 /* Makes every read and write of c, pending or later, fail at once
  * (end-of-file or MPROC_ECLOSED), from any thread; c stays to be freed. */
 void mproc__os_conn_cancel(mproc__os_conn_t *c);

@@ -33,6 +33,8 @@ typedef struct mproc_conn mproc_conn_t;
 MPROC_API int mproc_pipe(mproc_conn_t **a, mproc_conn_t **b, bool duplex);
 
 /* Sends one message of len bytes (Python's send_bytes).
+ * Params: c — the connection; buf, len — the bytes (buf may be NULL when
+ *   len is 0).
  * Returns: 0 once the bytes are handed to the OS.
  * Errors: MPROC_EINVAL (NULL c, NULL buf with len > 0, a receive-only end),
  *   MPROC_ECLOSED (closed), MPROC_ETOOBIG (len above the max_message limit;
@@ -40,7 +42,8 @@ MPROC_API int mproc_pipe(mproc_conn_t **a, mproc_conn_t **b, bool duplex);
 MPROC_API int mproc_conn_send_bytes(mproc_conn_t *c, const void *buf, size_t len);
 
 /* Receives one message (Python's recv_bytes).
- * Params: buf, len — receive the message, which the caller releases with
+ * Params: c — the connection; buf, len — receive the message, which the
+ *   caller releases with
  *   mproc_free (never NULL on success, even for 0 bytes); timeout_ms —
  *   MPROC_INFINITE, 0 or milliseconds to wait for a message to begin.
  * Returns: 0.
@@ -52,8 +55,9 @@ MPROC_API int mproc_conn_send_bytes(mproc_conn_t *c, const void *buf, size_t len
 MPROC_API int mproc_conn_recv_bytes(mproc_conn_t *c, void **buf, size_t *len, int timeout_ms);
 
 /* Receives one message into the caller's buffer (Python's recv_bytes_into).
- * Params: buf, cap — the buffer; len — receives the message's length (also
- *   when it does not fit); timeout_ms — as mproc_conn_recv_bytes.
+ * Params: c — the connection; buf, cap — the buffer; len — receives the
+ *   message's length (also when it does not fit); timeout_ms — as
+ *   mproc_conn_recv_bytes.
  * Returns: 0.
  * Errors: as mproc_conn_recv_bytes, and MPROC_ETOOBIG when cap < *len: the
  *   message is kept for the next receive on this connection (its header in
@@ -63,18 +67,23 @@ MPROC_API int mproc_conn_recv_bytes_into(mproc_conn_t *c, void *buf, size_t cap,
 
 /* Sends a typed tuple (Python's send(obj)): its MessagePack encoding as one
  * message.
- * Errors: as mproc_conn_send_bytes, MPROC_ENOTSUP (the tuple holds a
- *   connection: passing objects over connections is not supported yet). */
+ * Params: c — the connection; args — the tuple.
+ * Returns: 0 once the message is handed to the OS.
+ * Errors: as mproc_conn_send_bytes; MPROC_EINVAL (args NULL), MPROC_ENOTSUP
+ *   (the tuple holds a connection, lock, queue or other object that only
+ *   a child's arguments carry; Manager proxies do cross). */
 MPROC_API int mproc_conn_send(mproc_conn_t *c, const mproc_args_t *args);
 
 /* Receives a typed tuple (Python's recv()).
- * Params: args — receives a new tuple, freed with mproc_args_free.
+ * Params: c — the connection; args — receives a new tuple, freed with
+ *   mproc_args_free; timeout_ms — as mproc_conn_recv_bytes.
+ * Returns: 0.
  * Errors: as mproc_conn_recv_bytes, MPROC_EPROTO (not an encoded tuple; the
  *   message is consumed). */
 MPROC_API int mproc_conn_recv(mproc_conn_t *c, mproc_args_t **args, int timeout_ms);
 
 /* Tells whether a message (or end-of-file) is waiting (Python's poll).
- * Params: timeout_ms — MPROC_INFINITE, 0 (check once) or milliseconds.
+ * Params: c — the connection; timeout_ms — MPROC_INFINITE, 0 (check once) or milliseconds.
  * Returns: 1 ready, 0 not ready within the timeout.
  * Errors: MPROC_EINVAL (NULL, or a send-only end), MPROC_ECLOSED, MPROC_ESYS. */
 MPROC_API int mproc_conn_poll(mproc_conn_t *c, int timeout_ms);
@@ -82,28 +91,39 @@ MPROC_API int mproc_conn_poll(mproc_conn_t *c, int timeout_ms);
 /* Limits the size of messages this end sends or receives (0: no limit, the
  * default). A larger outgoing message is refused; a larger incoming one is
  * skipped with MPROC_ETOOBIG, leaving the connection usable.
- * Returns: 0.  Errors: MPROC_EINVAL (NULL c). */
+ * Params: c — the connection; max_bytes — the limit.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL c). */
 MPROC_API int mproc_conn_set_max_message(mproc_conn_t *c, size_t max_bytes);
 
-/* Whether this end can receive / send (Python's readable / writable). */
+/* Whether this end can receive / send (Python's readable / writable).
+ * Params: c — the connection.
+ * Returns: true or false; false for NULL c. */
 MPROC_API bool mproc_conn_readable(const mproc_conn_t *c);
 MPROC_API bool mproc_conn_writable(const mproc_conn_t *c);
 
 /* Closes this end (Python's close()); later calls fail with MPROC_ECLOSED.
  * Closing twice is fine. The other end sees end-of-file once every copy of
  * this end (in children too) is closed.
- * Returns: 0.  Errors: MPROC_EINVAL (NULL c). */
+ * Params: c — the connection.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL c). */
 MPROC_API int mproc_conn_close(mproc_conn_t *c);
 
-/* Closes and frees. NULL-safe. */
+/* Closes and frees.
+ * Params: c — the connection; NULL is ignored. */
 MPROC_API void mproc_conn_free(mproc_conn_t *c);
 
-/* A connection for mproc_wait: ready when a message or end-of-file waits. */
+/* A connection for mproc_wait: ready when a message or end-of-file waits.
+ * Params: c — the connection.
+ * Returns: the waitable (mproc_wait refuses a NULL connection with
+ *   MPROC_EINVAL). */
 MPROC_API mproc_waitable_t mproc_waitable_conn(mproc_conn_t *c);
 
 /* Adds a connection end to a tuple: the tuple holds its own duplicate of
  * the end (close yours whenever you like). Passed to mproc_process_new, the
  * child gets its own end, under every start method.
+ * Params: a — the tuple; c — the connection end.
  * Returns: 0.
  * Errors: MPROC_EINVAL (NULL, or a closed connection), MPROC_ESYS,
  *   MPROC_ENOMEM.
@@ -111,8 +131,11 @@ MPROC_API mproc_waitable_t mproc_waitable_conn(mproc_conn_t *c);
  *   shared with WSADuplicateSocketW, everything else inherited. */
 MPROC_API int mproc_args_add_conn(mproc_args_t *a, mproc_conn_t *c);
 
-/* Reads a connection item; the connection is borrowed from the tuple (do
- * not free it; it is closed with the tuple).
+/* Reads a connection item.
+ * Params: a — the tuple; i — the item's index; out — receives the
+ *   connection, borrowed from the tuple (do not free it; it is closed
+ *   with the tuple).
+ * Returns: 0.
  * Errors: as the other getters (MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE). */
 MPROC_API int mproc_args_get_conn(const mproc_args_t *a, size_t i, mproc_conn_t **out);
 
@@ -120,17 +143,20 @@ MPROC_API int mproc_args_get_conn(const mproc_args_t *a, size_t i, mproc_conn_t 
 
 typedef struct mproc_listener mproc_listener_t;
 
-/* Options of mproc_listener_new; zeroed: no authentication, backlog 16. */
+/* Options of mproc_listener_new; zeroed: no authentication, the OS's
+ * largest backlog, a 10 s handshake. */
 typedef struct {
-  const void *authkey; /* both sides must know it (HMAC-SHA256 handshake) */
-  size_t authkey_len;  /* 0: no authentication */
-  int backlog;         /* pending connections; 0: 16 */
+  const void *authkey;      /* both sides must know it (HMAC-SHA256 handshake) */
+  size_t authkey_len;       /* 0: no authentication */
+  int backlog;              /* pending connections; 0: the OS maximum (SOMAXCONN) */
+  int handshake_timeout_ms; /* the whole handshake, or the peer is dropped; 0: 10000 */
 } mproc_listener_opts_t;
 
 /* Options of mproc_client_connect; zeroed: no authentication. */
 typedef struct {
   const void *authkey;
   size_t authkey_len;
+  int handshake_timeout_ms; /* as the listener's; 0: 10000 */
 } mproc_client_opts_t;
 
 /* Listens for connections (Python's Listener(address, authkey=...)).
@@ -149,19 +175,23 @@ MPROC_API int mproc_listener_new(mproc_listener_t **out, const char *address,
 
 /* Accepts one connection (Python's accept()). With a key, the mutual
  * challenge-response runs first: no user data crosses before it succeeds.
- * Params: out — receives a duplex connection; timeout_ms — MPROC_INFINITE,
- *   0 or milliseconds to wait for a peer.
+ * Params: l — the listener; out — receives a duplex connection;
+ *   timeout_ms — MPROC_INFINITE, 0 or milliseconds to wait for a peer.
  * Returns: 0.
  * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (nobody connected), MPROC_EAUTH (the
  *   peer failed or broke off the handshake — it is disconnected; accept
  *   again to serve the next one), MPROC_ESYS. */
 MPROC_API int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms);
 
-/* The address as bound, e.g. "tcp:127.0.0.1:40123" for port 0; "" for NULL. */
+/* The address as bound.
+ * Params: l — the listener.
+ * Returns: e.g. "tcp:127.0.0.1:40123" for port 0, valid until
+ *   mproc_listener_free; "" for NULL. */
 MPROC_API const char *mproc_listener_address(const mproc_listener_t *l);
 
-/* Stops listening (removing a unix socket file). NULL-safe. Accepted
- * connections stay open. */
+/* Stops listening (removing a unix socket file). Accepted connections
+ * stay open.
+ * Params: l — the listener; NULL is ignored. */
 MPROC_API void mproc_listener_free(mproc_listener_t *l);
 
 /* Connects to a listener (Python's Client(address, authkey=...)).

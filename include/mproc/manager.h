@@ -149,67 +149,118 @@ MPROC_API int mproc_manager_serve_forever(const char *address, const mproc_manag
 /* Stops the manager's server: blocked calls of every client return
  * MPROC_ECLOSED, later calls fail, and a server this process started is
  * waited for (and killed if it does not end within the call timeout).
- * Params: m — the manager. Returns: 0.
+ * Params: m — the manager.
+ * Returns: 0.
  * Errors: MPROC_EINVAL (NULL m). A server already gone is not an error. */
 MPROC_API int mproc_manager_shutdown(mproc_manager_t *m);
 
 /* Shuts down a server this process started, disconnects from one it
  * connected to, and frees m. Proxies stay valid objects (calls on them
- * fail once the server is gone). NULL-safe. */
+ * fail once the server is gone).
+ * Params: m — the manager; NULL is ignored. */
 MPROC_API void mproc_manager_free(mproc_manager_t *m);
 
-/* The manager's local address ("" for NULL), and its tcp: address as
- * bound (e.g. "tcp:127.0.0.1:40123"), or "" when it has none or m was
- * connected over the local address. */
+/* The manager's local address, and its tcp: address as bound (e.g.
+ * "tcp:127.0.0.1:40123").
+ * Params: m — the manager.
+ * Returns: the address, valid until mproc_manager_free; "" for NULL m,
+ *   and for the tcp: address of a manager that has none or that m
+ *   reached over its local address. */
 MPROC_API const char *mproc_manager_address(const mproc_manager_t *m);
 MPROC_API const char *mproc_manager_tcp_address(const mproc_manager_t *m);
 
 /* The server process of a manager this process started (for its pid, or
- * to kill it); NULL for a connected manager or NULL m. */
+ * to kill it).
+ * Params: m — the manager.
+ * Returns: the process, owned by m; NULL for a connected manager or NULL
+ *   m. */
 MPROC_API mproc_process_t *mproc_manager_process(const mproc_manager_t *m);
 
 /* ---- making shared objects (SyncManager's methods) ---------------------- */
 
-/* Each makes a new object in the server and returns a proxy to it, freed
- * with mproc_proxy_free.
- * Errors: MPROC_EINVAL (NULL m or out, a bad parameter), MPROC_ECLOSED,
- *   MPROC_EEOF (the manager is gone), MPROC_ETIMEDOUT, MPROC_ENOMEM. */
+/* The errors every call below shares: MPROC_EINVAL (NULL m or out, a bad
+ * parameter), MPROC_ECLOSED, MPROC_EEOF (the manager is gone),
+ * MPROC_ETIMEDOUT (no answer within the call timeout), MPROC_ENOMEM. Each
+ * makes a new object in the server and gives a proxy to it, freed with
+ * mproc_proxy_free. */
+
+/* Python's dict(), list() and Namespace().
+ * Params: m — the manager; out — receives the proxy.
+ * Returns: 0.
+ * Errors: the shared ones (above). */
 MPROC_API int mproc_manager_dict(mproc_manager_t *m, mproc_proxy_t **out);
 MPROC_API int mproc_manager_list(mproc_manager_t *m, mproc_proxy_t **out);
 MPROC_API int mproc_manager_namespace(mproc_manager_t *m, mproc_proxy_t **out);
+
 /* A Value holding one item (Python's Value(typecode, value) keeps a typed
- * scalar; here any item). */
+ * scalar; here any item).
+ * Params: m — the manager; initial — its first value; out — receives the
+ *   proxy.
+ * Returns: 0.
+ * Errors: the shared ones (above). */
 MPROC_API int mproc_manager_value(mproc_manager_t *m, mproc_item_t initial, mproc_proxy_t **out);
+
+/* Python's Lock(), RLock(), Event() and Condition() (a Condition with its
+ * own RLock).
+ * Params: m — the manager; out — receives the proxy.
+ * Returns: 0.
+ * Errors: the shared ones (above). */
 MPROC_API int mproc_manager_lock(mproc_manager_t *m, mproc_proxy_t **out);
 MPROC_API int mproc_manager_rlock(mproc_manager_t *m, mproc_proxy_t **out);
-/* value: the initial count, 0 or more (MPROC_EINVAL below 0). */
+MPROC_API int mproc_manager_event(mproc_manager_t *m, mproc_proxy_t **out);
+MPROC_API int mproc_manager_condition(mproc_manager_t *m, mproc_proxy_t **out);
+
+/* Python's Semaphore(value) and BoundedSemaphore(value).
+ * Params: m — the manager; value — the initial count, 0 or more; out —
+ *   receives the proxy.
+ * Returns: 0.
+ * Errors: the shared ones (above); MPROC_EINVAL for a negative value. */
 MPROC_API int mproc_manager_semaphore(mproc_manager_t *m, int64_t value, mproc_proxy_t **out);
 MPROC_API int mproc_manager_bounded_semaphore(mproc_manager_t *m, int64_t value,
                                               mproc_proxy_t **out);
-MPROC_API int mproc_manager_event(mproc_manager_t *m, mproc_proxy_t **out);
-/* A Condition with its own RLock (Python's Condition()). */
-MPROC_API int mproc_manager_condition(mproc_manager_t *m, mproc_proxy_t **out);
-/* parties: 1 or more; timeout_ms: the default of a wait given
- * MPROC_DEFAULT_TIMEOUT (MPROC_INFINITE: none). */
+
+/* Python's Barrier(parties, timeout=...).
+ * Params: m — the manager; parties — 1 or more; timeout_ms — the default
+ *   of a wait given MPROC_DEFAULT_TIMEOUT (MPROC_INFINITE: none); out —
+ *   receives the proxy.
+ * Returns: 0.
+ * Errors: the shared ones (above); MPROC_EINVAL for parties below 1 or a
+ *   negative timeout other than MPROC_INFINITE. */
 MPROC_API int mproc_manager_barrier(mproc_manager_t *m, int64_t parties, int timeout_ms,
                                     mproc_proxy_t **out);
-/* maxsize: the most items it holds; 0: unbounded. */
+
+/* Python's Queue(maxsize) and JoinableQueue(maxsize).
+ * Params: m — the manager; maxsize — the most items it holds, 0 for
+ *   unbounded; out — receives the proxy.
+ * Returns: 0.
+ * Errors: the shared ones (above); MPROC_EINVAL for a negative maxsize. */
 MPROC_API int mproc_manager_queue(mproc_manager_t *m, int64_t maxsize, mproc_proxy_t **out);
 MPROC_API int mproc_manager_joinable_queue(mproc_manager_t *m, int64_t maxsize,
                                            mproc_proxy_t **out);
-/* An object of a registered type (opts.types), made by its create with
- * args (NULL: none). Errors also: MPROC_ENOENT (no such typeid), what the
- * type's create returned. */
+
+/* An object of a registered type (opts.types), made by the type's create.
+ * Params: m — the manager; typeid — the type's name; args — NULL or
+ *   create's arguments; out — receives the proxy.
+ * Returns: 0.
+ * Errors: the shared ones (above); MPROC_ENOENT (no such typeid); the
+ *   code the type's create returned. */
 MPROC_API int mproc_manager_create(mproc_manager_t *m, const char *typeid, const mproc_args_t *args,
                                    mproc_proxy_t **out);
 
 /* Publishes obj under a name any client can look up; a published object
  * lives as long as the manager.
- * Errors: MPROC_EINVAL (NULL, an empty or non-UTF-8 name, a proxy of
- *   another manager), MPROC_EEXIST (the name is taken), and the call
- *   errors above. */
+ * Params: m — the manager; name — non-empty UTF-8; obj — a proxy of m.
+ * Returns: 0.
+ * Errors: the shared ones (above); MPROC_EINVAL (an empty or non-UTF-8
+ *   name, a proxy of another manager), MPROC_EEXIST (the name is
+ *   taken). */
 MPROC_API int mproc_manager_publish(mproc_manager_t *m, const char *name, mproc_proxy_t *obj);
-/* A proxy to the object published under name. Errors also: MPROC_ENOENT. */
+
+/* A proxy to the object published under name.
+ * Params: m — the manager; name — as published; out — receives the proxy.
+ * Returns: 0.
+ * Errors: the shared ones (above); MPROC_ENOENT (nothing published under
+ *   name). */
 MPROC_API int mproc_manager_lookup(mproc_manager_t *m, const char *name, mproc_proxy_t **out);
 
 /* ---- atomic batches ------------------------------------------------------ */
@@ -219,6 +270,8 @@ MPROC_API int mproc_manager_lookup(mproc_manager_t *m, const char *name, mproc_p
  * is written when the batch runs (keep those pointers valid until then).
  * Blocking calls act as with timeout 0; waits (event, condition, barrier,
  * join) are refused with MPROC_EINVAL.
+ * Params: m — the manager.
+ * Returns: 0.
  * Errors: MPROC_EINVAL (NULL m), MPROC_ESTATE (this thread already
  *   records a batch). */
 MPROC_API int mproc_manager_batch_begin(mproc_manager_t *m);
@@ -233,7 +286,8 @@ MPROC_API int mproc_manager_batch_begin(mproc_manager_t *m);
  *   thread), the call errors (then no call ran or no answer came). */
 MPROC_API int mproc_manager_batch_run(mproc_manager_t *m, int *status, size_t cap);
 
-/* Forgets the recorded calls without sending them. NULL-safe. */
+/* Forgets the recorded calls without sending them.
+ * Params: m — the manager; NULL is ignored. */
 MPROC_API void mproc_manager_batch_cancel(mproc_manager_t *m);
 
 /* ---- proxies ------------------------------------------------------------- */
@@ -241,14 +295,17 @@ MPROC_API void mproc_manager_batch_cancel(mproc_manager_t *m);
 /* Drops this reference. When no proxy of this process refers to the
  * object any more, the manager forgets it for this process, and frees it
  * when no process holds it (published and nested objects live on).
- * NULL-safe. */
+ * Params: p — the proxy; NULL is ignored. */
 MPROC_API void mproc_proxy_free(mproc_proxy_t *p);
 
 /* Another reference to the same proxy, freed with mproc_proxy_free.
+ * Params: p — the proxy.
  * Returns: p (NULL for NULL). */
 MPROC_API mproc_proxy_t *mproc_proxy_ref(mproc_proxy_t *p);
 
-/* The kind; 0 for NULL. */
+/* What p refers to.
+ * Params: p — the proxy.
+ * Returns: its kind; 0 for NULL. */
 MPROC_API mproc_proxy_kind_t mproc_proxy_kind(const mproc_proxy_t *p);
 
 /* An item naming a proxy, to store in a dict, list, namespace or queue of
@@ -264,105 +321,231 @@ static inline mproc_item_t mproc_proxy_item(mproc_proxy_t *p) {
  * it from a connection or queue gets a proxy of its own. A child receives
  * the manager's key with it; another process must know the key already
  * (its own proxy or mproc_manager_connect for that manager).
- * Errors: MPROC_EINVAL, MPROC_ENOMEM. */
+ * Params: a — the tuple; p — the proxy (the tuple takes a reference).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL a or p), MPROC_ENOMEM. */
 MPROC_API int mproc_args_add_proxy(mproc_args_t *a, mproc_proxy_t *p);
-/* Reads proxy item i (borrowed: use mproc_proxy_ref to keep it longer
- * than the tuple).
- * Errors: MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE. */
+
+/* Reads proxy item i.
+ * Params: a — the tuple; i — the position; out — receives the proxy,
+ *   borrowed from the tuple (mproc_proxy_ref keeps it longer).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL, MPROC_ERANGE (i out of range), MPROC_ETYPE (not a
+ *   proxy). */
 MPROC_API int mproc_args_get_proxy(const mproc_args_t *a, size_t i, mproc_proxy_t **out);
 
-/* Every call below may also fail with: MPROC_EINVAL (NULL proxy or out
- * pointer, a bad item), MPROC_ETYPE (a proxy of another kind),
- * MPROC_ENOENT (the object was freed), MPROC_EEOF / MPROC_ECLOSED (the
- * manager is gone or was shut down), MPROC_ETIMEDOUT (no answer within
- * the call timeout), MPROC_ETOOBIG (above max_message), MPROC_ENOMEM.
- * Results come as tuples the caller frees with mproc_args_free. Equality
- * is of encodings: 1, 1.0 and true are three different keys. */
+/* The proxy errors — every call below may also fail with: MPROC_EINVAL
+ * (NULL proxy or out pointer, a bad item), MPROC_ETYPE (a proxy of
+ * another kind), MPROC_ENOENT (the object was freed), MPROC_EEOF /
+ * MPROC_ECLOSED (the manager is gone or was shut down), MPROC_ETIMEDOUT
+ * (no answer within the call timeout), MPROC_ETOOBIG (above max_message),
+ * MPROC_ENOMEM. Results come as tuples the caller frees with
+ * mproc_args_free. Equality is of encodings: 1, 1.0 and true are three
+ * different keys. */
 
 /* ---- dict (Python's DictProxy) ------------------------------------------ */
 
-/* d[key] = value. */
+/* d[key] = value.
+ * Params: d — a dict proxy; key, value — items.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_dict_set(mproc_proxy_t *d, mproc_item_t key, mproc_item_t value);
-/* d[key], as a one-item tuple. Errors: MPROC_ENOENT (KeyError). */
+
+/* d[key].
+ * Params: d — a dict proxy; key — an item; value — receives a one-item
+ *   tuple.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ENOENT (KeyError). */
 MPROC_API int mproc_dict_get(mproc_proxy_t *d, mproc_item_t key, mproc_args_t **value);
-/* d.get(key, dflt): dflt when the key is missing. */
+
+/* d.get(key, dflt).
+ * Params: d — a dict proxy; key — an item; dflt — the value when key is
+ *   missing; value — receives a one-item tuple.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_dict_get_default(mproc_proxy_t *d, mproc_item_t key, mproc_item_t dflt,
                                      mproc_args_t **value);
-/* del d[key]. Errors: MPROC_ENOENT. */
+
+/* del d[key].
+ * Params: d — a dict proxy; key — an item.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ENOENT (KeyError). */
 MPROC_API int mproc_dict_del(mproc_proxy_t *d, mproc_item_t key);
-/* key in d: 1 or 0. */
+
+/* key in d.
+ * Params: d — a dict proxy; key — an item.
+ * Returns: 1 when present, 0 when not.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_dict_contains(mproc_proxy_t *d, mproc_item_t key);
-/* len(d) in *n. */
+
+/* len(d).
+ * Params: d — a dict proxy; n — receives the count.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_dict_len(mproc_proxy_t *d, size_t *n);
-/* Snapshots in insertion order: a tuple of keys, of values, or of
- * (key, value) tuples. */
+
+/* Snapshots in insertion order: d.keys(), d.values(), d.items().
+ * Params: d — a dict proxy; keys, values, items — receive a tuple of
+ *   keys, of values, or of (key, value) tuples.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_dict_keys(mproc_proxy_t *d, mproc_args_t **keys);
 MPROC_API int mproc_dict_values(mproc_proxy_t *d, mproc_args_t **values);
 MPROC_API int mproc_dict_items(mproc_proxy_t *d, mproc_args_t **items);
+
+/* d.clear().
+ * Params: d — a dict proxy.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_dict_clear(mproc_proxy_t *d);
-/* d.update(pairs): pairs is a tuple of (key, value) tuples, applied
- * atomically in order. Errors also: MPROC_ETYPE (an item not a pair;
- * nothing is applied). */
+
+/* d.update(pairs), applied atomically in order.
+ * Params: d — a dict proxy; pairs — a tuple of (key, value) tuples.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ETYPE (an item not a pair;
+ *   nothing is applied). */
 MPROC_API int mproc_dict_update(mproc_proxy_t *d, const mproc_args_t *pairs);
-/* d.pop(key) (MPROC_ENOENT when missing) and d.pop(key, dflt). */
+
+/* d.pop(key) and d.pop(key, dflt).
+ * Params: d — a dict proxy; key — an item; dflt — the value when key is
+ *   missing; value — NULL or receives a one-item tuple.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ENOENT (pop without a default,
+ *   key missing). */
 MPROC_API int mproc_dict_pop(mproc_proxy_t *d, mproc_item_t key, mproc_args_t **value);
 MPROC_API int mproc_dict_pop_default(mproc_proxy_t *d, mproc_item_t key, mproc_item_t dflt,
                                      mproc_args_t **value);
-/* d.setdefault(key, dflt): the value now under key (value may be NULL). */
+
+/* d.setdefault(key, dflt).
+ * Params: d — a dict proxy; key — an item; dflt — stored when key is
+ *   missing; value — NULL or receives the value now under key.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_dict_setdefault(mproc_proxy_t *d, mproc_item_t key, mproc_item_t dflt,
                                     mproc_args_t **value);
+
 /* Atomically adds delta to the integer under key (a missing key counts as
  * 0) — what d[key] += delta cannot do safely in Python.
- * Params: now — NULL or receives the new value.
- * Errors: MPROC_ETYPE (the value is not an integer), MPROC_ERANGE
- *   (it would overflow; nothing changes). */
+ * Params: d — a dict proxy; key — an item; delta — what to add; now —
+ *   NULL or receives the new value.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ETYPE (the value is not an
+ *   integer), MPROC_ERANGE (it would overflow; nothing changes). */
 MPROC_API int mproc_dict_incr(mproc_proxy_t *d, mproc_item_t key, int64_t delta, int64_t *now);
+
 /* Atomically sets key to desired if its value equals expected.
+ * Params: d — a dict proxy; key — an item; expected — the value it must
+ *   hold; desired — the value to store.
  * Returns: 1 when swapped; 0 when the value differs or the key is
- *   missing (nothing changes). */
+ *   missing (nothing changes).
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_dict_cas(mproc_proxy_t *d, mproc_item_t key, mproc_item_t expected,
                              mproc_item_t desired);
 
 /* ---- list (Python's ListProxy); negative indexes count from the end ---- */
 
+/* l.append(value).
+ * Params: l — a list proxy; value — an item.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_list_append(mproc_proxy_t *l, mproc_item_t value);
-/* Appends every item of items, atomically. */
+
+/* l.extend(items), atomically.
+ * Params: l — a list proxy; items — a tuple whose items are appended.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_list_extend(mproc_proxy_t *l, const mproc_args_t *items);
-/* l[i]. Errors: MPROC_ERANGE (IndexError). */
+
+/* l[i] and l[i] = value.
+ * Params: l — a list proxy; i — an index, negative from the end; value —
+ *   receives a one-item tuple (get) or is the item to store (set).
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ERANGE (IndexError). */
 MPROC_API int mproc_list_get(mproc_proxy_t *l, int64_t i, mproc_args_t **value);
 MPROC_API int mproc_list_set(mproc_proxy_t *l, int64_t i, mproc_item_t value);
-/* l.insert(i, value): i is clamped as Python does. */
+
+/* l.insert(i, value).
+ * Params: l — a list proxy; i — the position, clamped as Python does;
+ *   value — an item.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_list_insert(mproc_proxy_t *l, int64_t i, mproc_item_t value);
-/* l.pop(i) (l.pop() is i = -1); value may be NULL. Errors: MPROC_ERANGE. */
+
+/* l.pop(i) (l.pop() is i = -1).
+ * Params: l — a list proxy; i — an index; value — NULL or receives a
+ *   one-item tuple.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ERANGE (empty, or i out of
+ *   range). */
 MPROC_API int mproc_list_pop(mproc_proxy_t *l, int64_t i, mproc_args_t **value);
-/* l.remove(value): the first equal item. Errors: MPROC_EVALUE (none). */
+
+/* l.remove(value): the first equal item.
+ * Params: l — a list proxy; value — an item.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_EVALUE (none equal). */
 MPROC_API int mproc_list_remove(mproc_proxy_t *l, mproc_item_t value);
-/* l.index(value) in *index. Errors: MPROC_EVALUE (not in the list). */
+
+/* l.index(value).
+ * Params: l — a list proxy; value — an item; index — receives the first
+ *   equal item's position.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_EVALUE (not in the list). */
 MPROC_API int mproc_list_index(mproc_proxy_t *l, mproc_item_t value, size_t *index);
-/* l.count(value) in *n. */
+
+/* l.count(value) and len(l).
+ * Params: l — a list proxy; value — an item; n — receives the count.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_list_count(mproc_proxy_t *l, mproc_item_t value, size_t *n);
 MPROC_API int mproc_list_len(mproc_proxy_t *l, size_t *n);
-/* l[start:stop] as a tuple (clamped as Python; INT64_MAX: to the end). */
+
+/* l[start:stop] as a tuple.
+ * Params: l — a list proxy; start, stop — clamped as Python does
+ *   (INT64_MAX: to the end); items — receives the tuple.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_list_slice(mproc_proxy_t *l, int64_t start, int64_t stop, mproc_args_t **items);
+
 /* l.sort(reverse=...): a stable sort of numbers (int and double compare by
- * value), of strings or of bytes. Errors: MPROC_ETYPE (items that do not
- * compare: nothing changes). */
+ * value), of strings or of bytes.
+ * Params: l — a list proxy; reverse — largest first.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ETYPE (items that do not
+ *   compare: nothing changes). */
 MPROC_API int mproc_list_sort(mproc_proxy_t *l, bool reverse);
+
+/* l.clear().
+ * Params: l — a list proxy.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_list_clear(mproc_proxy_t *l);
 
 /* ---- Namespace ----------------------------------------------------------- */
 
-/* ns.name = value; ns.name (MPROC_ENOENT: AttributeError); del ns.name.
- * name: a non-empty UTF-8 string. */
+/* ns.name = value, ns.name and del ns.name.
+ * Params: ns — a Namespace proxy; name — a non-empty UTF-8 string;
+ *   value — the item to store (set) or receives a one-item tuple (get).
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ENOENT (get and del of a
+ *   missing name: AttributeError). */
 MPROC_API int mproc_namespace_set(mproc_proxy_t *ns, const char *name, mproc_item_t value);
 MPROC_API int mproc_namespace_get(mproc_proxy_t *ns, const char *name, mproc_args_t **value);
 MPROC_API int mproc_namespace_del(mproc_proxy_t *ns, const char *name);
-/* Every attribute as (name, value) tuples. */
+
+/* Every attribute (vars(ns)).
+ * Params: ns — a Namespace proxy; items — receives a tuple of (name,
+ *   value) tuples.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_namespace_items(mproc_proxy_t *ns, mproc_args_t **items);
 
 /* ---- Value --------------------------------------------------------------- */
 
-/* v.value / v.get() and v.value = x / v.set(x). */
+/* v.value / v.get() and v.value = x / v.set(x).
+ * Params: v — a Value proxy; value — receives a one-item tuple (get) or
+ *   is the item to store (set).
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_proxy_value(mproc_proxy_t *v, mproc_args_t **value);
 MPROC_API int mproc_proxy_set_value(mproc_proxy_t *v, mproc_item_t value);
 
@@ -371,63 +554,113 @@ MPROC_API int mproc_proxy_set_value(mproc_proxy_t *v, mproc_item_t value);
 /* acquire(timeout): Lock, RLock, Semaphore, BoundedSemaphore, and a
  * Condition's lock. An RLock and a Condition are owned by the calling
  * thread.
- * Params: timeout_ms — MPROC_INFINITE, 0 or milliseconds.
- * Returns: 0 when acquired.
- * Errors: MPROC_ETIMEDOUT; MPROC_EOWNERDEAD — acquired, but the previous
- *   holder's process died holding it (a Lock, RLock or Condition). */
+ * Params: p — the proxy; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
+ * Returns: 0 when acquired; MPROC_EOWNERDEAD — acquired, but the previous
+ *   holder's process died holding it (a Lock, RLock or Condition).
+ * Errors: the proxy errors (above); MPROC_ETIMEDOUT. */
 MPROC_API int mproc_proxy_acquire(mproc_proxy_t *p, int timeout_ms);
+
 /* release().
- * Errors: MPROC_ESTATE (a Lock that is not held, an RLock or Condition the
- *   calling thread does not hold), MPROC_EVALUE (a BoundedSemaphore
- *   released above its initial value). */
+ * Params: p — the proxy.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ESTATE (a Lock that is not held,
+ *   an RLock or Condition the calling thread does not hold), MPROC_EVALUE
+ *   (a BoundedSemaphore released above its initial value). */
 MPROC_API int mproc_proxy_release(mproc_proxy_t *p);
 
 /* ---- Event, Condition and Barrier waits --------------------------------- */
 
-/* Event: waits until set (0; MPROC_ETIMEDOUT). Condition: releases the
- * lock the calling thread holds, waits for a notify, takes the lock back
- * (0 notified; MPROC_ETIMEDOUT; MPROC_ESTATE when not held). Barrier:
- * waits for the other parties and returns this party's index, 0 to
- * parties - 1; MPROC_EBROKEN when the barrier is or becomes broken (a
- * timeout breaks it, as in Python).
- * Params: timeout_ms — MPROC_INFINITE, 0 or milliseconds;
- *   MPROC_DEFAULT_TIMEOUT for a barrier's own default. */
+/* Event: waits until set. Condition: releases the lock the calling thread
+ * holds, waits for a notify, takes the lock back. Barrier: waits for the
+ * other parties (a timeout breaks it, as in Python).
+ * Params: p — the proxy; timeout_ms — MPROC_INFINITE, 0 or milliseconds;
+ *   MPROC_DEFAULT_TIMEOUT for a barrier's own default.
+ * Returns: 0 (Event set, Condition notified); a Barrier party's index, 0
+ *   to parties - 1.
+ * Errors: the proxy errors (above); MPROC_ETIMEDOUT (Event, Condition),
+ *   MPROC_ESTATE (a Condition whose lock is not held), MPROC_EBROKEN (the
+ *   barrier is or becomes broken). */
 MPROC_API int mproc_proxy_wait(mproc_proxy_t *p, int timeout_ms);
-/* Condition.notify(n) and notify_all(): wake up to n waiters (those
- * already waiting). Errors: MPROC_ESTATE (the lock is not held by the
- * calling thread). */
+
+/* Condition.notify(n) and notify_all(): wake up to n waiters, or all of
+ * them (those already waiting).
+ * Params: c — a Condition proxy; n — the most to wake.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ESTATE (the lock is not held by
+ *   the calling thread). */
 MPROC_API int mproc_proxy_notify(mproc_proxy_t *c, int64_t n);
 MPROC_API int mproc_proxy_notify_all(mproc_proxy_t *c);
-/* Event.set(), clear(), is_set() (1 or 0). */
+
+/* Event.set(), clear() and is_set().
+ * Params: e — an Event proxy.
+ * Returns: 0; is_set: 1 when set, 0 when not.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_proxy_set(mproc_proxy_t *e);
 MPROC_API int mproc_proxy_clear(mproc_proxy_t *e);
 MPROC_API int mproc_proxy_is_set(mproc_proxy_t *e);
-/* Barrier.abort() and reset(); parties, n_waiting and broken. */
+
+/* Barrier.abort() and reset().
+ * Params: b — a Barrier proxy.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_proxy_abort(mproc_proxy_t *b);
 MPROC_API int mproc_proxy_reset(mproc_proxy_t *b);
+
+/* Barrier.parties, n_waiting and broken, read at once.
+ * Params: b — a Barrier proxy; parties, n_waiting, broken — each NULL or
+ *   receives its value.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_proxy_barrier_state(mproc_proxy_t *b, int64_t *parties, int64_t *n_waiting,
                                         bool *broken);
 
 /* ---- Queue and JoinableQueue -------------------------------------------- */
 
-/* put(value, timeout). Errors: MPROC_EFULL (full after timeout_ms). */
+/* put(value, timeout).
+ * Params: q — a Queue proxy; value — an item; timeout_ms —
+ *   MPROC_INFINITE, 0 or milliseconds.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_EFULL (still full at the
+ *   timeout). */
 MPROC_API int mproc_proxy_put(mproc_proxy_t *q, mproc_item_t value, int timeout_ms);
-/* get(timeout) as a one-item tuple. Errors: MPROC_EEMPTY. */
+
+/* get(timeout).
+ * Params: q — a Queue proxy; value — receives a one-item tuple;
+ *   timeout_ms — MPROC_INFINITE, 0 or milliseconds.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_EEMPTY (still empty at the
+ *   timeout). */
 MPROC_API int mproc_proxy_get(mproc_proxy_t *q, mproc_args_t **value, int timeout_ms);
-/* qsize() in *n. */
+
+/* qsize().
+ * Params: q — a Queue proxy; n — receives the count.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
 MPROC_API int mproc_proxy_qsize(mproc_proxy_t *q, size_t *n);
-/* JoinableQueue.task_done() (MPROC_EVALUE: more than items put) and
- * join(timeout) (MPROC_ETIMEDOUT). */
+
+/* JoinableQueue.task_done().
+ * Params: q — a JoinableQueue proxy.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_EVALUE (called more times than
+ *   items were put). */
 MPROC_API int mproc_proxy_task_done(mproc_proxy_t *q);
+
+/* JoinableQueue.join(timeout): waits until every item put is done.
+ * Params: q — a JoinableQueue proxy; timeout_ms — MPROC_INFINITE, 0 or
+ *   milliseconds.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ETIMEDOUT. */
 MPROC_API int mproc_proxy_join(mproc_proxy_t *q, int timeout_ms);
 
 /* ---- registered types ---------------------------------------------------- */
 
 /* Calls a method of a registered type's object in the manager.
- * Params: method — its name; args — NULL or its arguments (proxies of
- *   this manager may be among them; other objects may not); result —
- *   NULL or receives the tuple the method filled.
- * Errors: MPROC_ENOENT (no such method), the method's own code. */
+ * Params: p — the proxy; method — its name; args — NULL or its arguments
+ *   (proxies of this manager may be among them; other objects may not);
+ *   result — NULL or receives the tuple the method filled.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ENOENT (no such method), the
+ *   method's own code. */
 MPROC_API int mproc_proxy_call(mproc_proxy_t *p, const char *method, const mproc_args_t *args,
                                mproc_args_t **result);
 

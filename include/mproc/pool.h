@@ -85,8 +85,7 @@ typedef struct {
  *   initializer that is not code of a loaded module), MPROC_ENOTSUP (a
  *   start method the platform lacks), MPROC_ECHILD (a worker could not
  *   start), MPROC_ENOMEM, MPROC_ESYS.
- * Platform: all; workers start with the pool's start method (spawn on
- *   Windows). */
+ * Platform: on Windows workers start with spawn (the only method). */
 MPROC_API int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts);
 
 /* Options of one apply_async; all zero means the defaults. */
@@ -141,15 +140,23 @@ typedef struct {
  *   mproc_pool_map_async for every item's outcome. */
 MPROC_API int mproc_pool_map(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
                              const mproc_map_opts_t *opts, mproc_args_t **results);
+
 /* Python's starmap: as map, but item i must itself be a tuple, and is the
- * task's argument tuple. Errors: as map, and MPROC_ETYPE (an item that is
- * not a tuple). */
+ * task's argument tuple.
+ * Params: as mproc_pool_map (p, fn, items, opts, results).
+ * Returns: 0 when every item succeeded.
+ * Errors: as mproc_pool_map, and MPROC_ETYPE (an item that is not a
+ *   tuple). */
 MPROC_API int mproc_pool_starmap(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
                                  const mproc_map_opts_t *opts, mproc_args_t **results);
+
 /* map and starmap without waiting: *out is ready when every item is done;
  * its get gives the tuple of results (the first failure's code if any
  * failed), and mproc_async_result_item tells each item's outcome.
- * Errors: as apply_async, and MPROC_ETYPE (starmap). */
+ * Params: p, fn, items, opts — as mproc_pool_map (opts also gives the
+ *   callbacks); out — receives the AsyncResult (mproc_async_result_free).
+ * Returns: 0.
+ * Errors: as mproc_pool_apply_async, and MPROC_ETYPE (starmap). */
 MPROC_API int mproc_pool_map_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
                                    const mproc_map_opts_t *opts, mproc_async_result_t **out);
 MPROC_API int mproc_pool_starmap_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
@@ -183,8 +190,10 @@ MPROC_API int mproc_pool_imap_unordered(mproc_pool_t *p, mproc_task_fn fn,
  *   it), MPROC_EINVAL. */
 MPROC_API int mproc_pool_iter_next(mproc_pool_iter_t *it, mproc_args_t **result, size_t *index,
                                    int timeout_ms);
+
 /* Frees the iterator; what it did not take yet is cancelled (items not
- * yet sent to a worker never run). NULL is ignored. */
+ * yet sent to a worker never run).
+ * Params: it — the iterator; NULL is ignored. */
 MPROC_API void mproc_pool_iter_free(mproc_pool_iter_t *it);
 
 /* A parallel for: fn(ctx, begin, end) over chunks of [0, n), no item data
@@ -199,18 +208,23 @@ MPROC_API int mproc_pool_map_range(mproc_pool_t *p, mproc_range_fn fn, const mpr
 
 /* Stops accepting tasks (Python's close); the workers exit once every
  * submitted task is done.
- * Returns: 0. Errors: MPROC_EINVAL (NULL). */
+ * Params: p — the pool.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL). */
 MPROC_API int mproc_pool_close(mproc_pool_t *p);
 
 /* Stops the workers now (Python's terminate): SIGTERM, then SIGKILL after
  * opts.terminate_grace_ms (TerminateProcess on Windows); every task not
  * done yet fails with MPROC_ECANCELED. Returns within the grace period.
- * Returns: 0. Errors: MPROC_EINVAL (NULL). */
+ * Params: p — the pool.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL).
+ * Platform: TerminateProcess at once on Windows (no grace period). */
 MPROC_API int mproc_pool_terminate(mproc_pool_t *p);
 
 /* Waits for the workers to exit, after close or terminate, and for every
  * callback to have run (Python's join, which has no timeout).
- * Params: p; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
+ * Params: p — the pool; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
  * Returns: 0 when every worker has exited and no callback is due.
  * Errors: MPROC_ESTATE (neither close nor terminate was called),
  *   MPROC_ETIMEDOUT, MPROC_EINVAL. */
@@ -219,7 +233,8 @@ MPROC_API int mproc_pool_join(mproc_pool_t *p, int timeout_ms);
 /* Frees the pool; a pool still running is terminated and joined first
  * (Python's `with Pool() as p:` exit): no worker outlives it, no handle
  * leaks. AsyncResults and iterators stay valid (and ready) until freed.
- * NULL is ignored. Must not be called from a callback. */
+ * Must not be called from a callback.
+ * Params: p — the pool; NULL is ignored. */
 MPROC_API void mproc_pool_free(mproc_pool_t *p);
 
 /* Counters since the pool was made. */
@@ -234,13 +249,16 @@ typedef struct {
   uint64_t tasks_failed; /* failed, died, timed out or cancelled */
 } mproc_pool_stats_t;
 
-/* Reads the counters. Returns: 0. Errors: MPROC_EINVAL (NULL). */
+/* Reads the counters.
+ * Params: p — the pool; st — receives them.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (NULL). */
 MPROC_API int mproc_pool_stats(mproc_pool_t *p, mproc_pool_stats_t *st);
 
 /* ---- AsyncResult -------------------------------------------------------- */
 
 /* Waits up to timeout_ms for the result (Python's get(timeout)).
- * Params: r; out — NULL, or receives the result tuple, borrowed from r
+ * Params: r — the result; out — NULL, or receives the result tuple, borrowed from r
  *   (valid until mproc_async_result_free): apply's result tuple, or map's
  *   tuple of results; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
  * Returns: 0 when the task succeeded.
@@ -250,13 +268,25 @@ MPROC_API int mproc_pool_stats(mproc_pool_t *p, mproc_pool_stats_t *st);
  *   say more), MPROC_EINVAL. */
 MPROC_API int mproc_async_result_get(mproc_async_result_t *r, const mproc_args_t **out,
                                      int timeout_ms);
-/* Waits up to timeout_ms for it to be ready, whatever its outcome.
- * Returns: 0 when ready. Errors: MPROC_ETIMEDOUT, MPROC_EINVAL. */
+
+/* Waits up to timeout_ms for it to be ready, whatever its outcome
+ * (Python's wait(timeout)).
+ * Params: r — the result; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
+ * Returns: 0 when ready.
+ * Errors: MPROC_ETIMEDOUT, MPROC_EINVAL. */
 MPROC_API int mproc_async_result_wait(mproc_async_result_t *r, int timeout_ms);
-/* 1 when ready, 0 when not; MPROC_EINVAL for NULL. */
+
+/* Whether it is ready (Python's ready()).
+ * Params: r — the result.
+ * Returns: 1 when ready, 0 when not.
+ * Errors: MPROC_EINVAL (NULL). */
 MPROC_API int mproc_async_result_ready(const mproc_async_result_t *r);
-/* 1 when it succeeded, 0 when it failed; MPROC_ESTATE while not ready
- * (Python raises ValueError), MPROC_EINVAL for NULL. */
+
+/* Whether it succeeded (Python's successful()).
+ * Params: r — the result.
+ * Returns: 1 when it succeeded, 0 when it failed.
+ * Errors: MPROC_ESTATE (not ready: Python raises ValueError),
+ *   MPROC_EINVAL (NULL). */
 MPROC_API int mproc_async_result_successful(const mproc_async_result_t *r);
 
 /* With MPROC_CANCEL_KILL, cancel also stops a task a worker already has. */
@@ -267,6 +297,7 @@ MPROC_API int mproc_async_result_successful(const mproc_async_result_t *r);
  * already has (running or queued in it) cannot be taken back - unless
  * flags has MPROC_CANCEL_KILL: then that worker is killed and replaced
  * (its other queued tasks go to other workers).
+ * Params: r — the result; flags — 0 or MPROC_CANCEL_KILL.
  * Returns: 0 when cancelled (also when already cancelled).
  * Errors: MPROC_ESTATE (ready already, or held by a worker without
  *   MPROC_CANCEL_KILL: Python's Future.cancel() returning False),
@@ -284,22 +315,31 @@ typedef struct {
 } mproc_task_error_t;
 
 /* The failure of a ready, failed result (the first failed item of a map).
- * Returns: 0. Errors: MPROC_ESTATE (not ready, or it succeeded),
- *   MPROC_EINVAL. */
+ * Params: r — the result; e — receives the failure.
+ * Returns: 0.
+ * Errors: MPROC_ESTATE (not ready, or it succeeded), MPROC_EINVAL. */
 MPROC_API int mproc_async_result_error(const mproc_async_result_t *r, mproc_task_error_t *e);
 
-/* One item of a ready map or starmap result: 0 and *out (borrowed; may be
- * NULL) its result tuple, or its failure code with *e (may be NULL) filled.
+/* One item of a ready map or starmap result.
+ * Params: r — the result; i — the item's input index; out — NULL, or
+ *   receives the item's result tuple (borrowed from r); e — NULL, or
+ *   receives the item's failure.
+ * Returns: 0 when the item succeeded; else its failure code
+ *   (MPROC_ETASKFAILED, MPROC_EWORKERDIED, ...), with *e filled.
  * Errors: MPROC_ESTATE (not ready), MPROC_ERANGE (no such item),
  *   MPROC_EINVAL. */
 MPROC_API int mproc_async_result_item(const mproc_async_result_t *r, size_t i,
                                       const mproc_args_t **out, mproc_task_error_t *e);
 
 /* Releases the result; a task still pending keeps running, its outcome
- * discarded (callbacks still run). NULL is ignored. */
+ * discarded (callbacks still run).
+ * Params: r — the result; NULL is ignored. */
 MPROC_API void mproc_async_result_free(mproc_async_result_t *r);
 
-/* The result for mproc_wait: ready once the task is ready. */
+/* The result for mproc_wait: ready once the task is ready.
+ * Params: r — the result.
+ * Returns: the waitable (mproc_wait refuses a NULL result with
+ *   MPROC_EINVAL). */
 MPROC_API mproc_waitable_t mproc_waitable_async_result(mproc_async_result_t *r);
 
 /* ---- in the worker ------------------------------------------------------- */
@@ -307,8 +347,10 @@ MPROC_API mproc_waitable_t mproc_waitable_async_result(mproc_async_result_t *r);
 /* Inside a task: the message the caller gets with the task's failure
  * (Python's remote traceback), printf-style, at most 511 bytes. The task
  * still fails by returning non-zero.
- * Returns: 0. Errors: MPROC_ESTATE (not called from a pool task),
- *   MPROC_EINVAL (fmt NULL). */
+ * Params: fmt, ... — a printf format and its arguments.
+ * Returns: 0.
+ * Errors: MPROC_ESTATE (not called from a pool task), MPROC_EINVAL (fmt
+ *   NULL). */
 MPROC_API int mproc_task_set_error(const char *fmt, ...);
 
 #ifdef __cplusplus

@@ -82,6 +82,7 @@ MPROC_API int mproc_process_new(mproc_process_t **out, mproc_target_fn target,
                                 const mproc_args_t *args, const mproc_process_opts_t *opts);
 
 /* Starts the child (Python's start()). Once per object.
+ * Params: p — the process.
  * Returns: 0.
  * Errors: MPROC_EINVAL (p NULL), MPROC_ESTATE (already started, or called in
  *   a daemon process), MPROC_ENOTSUP (fork or forkserver where unavailable),
@@ -94,12 +95,16 @@ MPROC_API int mproc_process_new(mproc_process_t **out, mproc_target_fn target,
 MPROC_API int mproc_process_start(mproc_process_t *p);
 
 /* Runs the target in the calling process (Python's run()).
- * Returns: the target's return value (unmasked), or MPROC_EINVAL when p is
- *   NULL, MPROC_ENOMEM when the arguments cannot be decoded. */
+ * Params: p — the process (started or not).
+ * Returns: the target's return value (unmasked).
+ * Errors: MPROC_EINVAL (p NULL), MPROC_ENOMEM (the arguments cannot be
+ *   decoded). A target may return the same values: run cannot tell them
+ *   apart. */
 MPROC_API int mproc_process_run(mproc_process_t *p);
 
 /* Waits for the child to end (Python's join(timeout)); may be repeated.
- * Params: timeout_ms — MPROC_INFINITE, 0 (check once) or milliseconds.
+ * Params: p — the process; timeout_ms — MPROC_INFINITE, 0 (check once) or
+ *   milliseconds.
  * Returns: 0 when the child has ended (see mproc_process_exitcode).
  * Errors: MPROC_EINVAL, MPROC_ESTATE (not started), MPROC_ETIMEDOUT (still
  *   running at the timeout), MPROC_ECHILD (the child ended before its target
@@ -107,11 +112,13 @@ MPROC_API int mproc_process_run(mproc_process_t *p);
 MPROC_API int mproc_process_join(mproc_process_t *p, int timeout_ms);
 
 /* Reports whether the child is running (Python's is_alive()).
+ * Params: p — the process.
  * Returns: 1 running, 0 not started or ended.
  * Errors: MPROC_EINVAL (p NULL), MPROC_ESYS. */
 MPROC_API int mproc_process_is_alive(mproc_process_t *p);
 
 /* Asks the child to end (Python's terminate()). No effect after it ended.
+ * Params: p — the process.
  * Returns: 0.
  * Errors: MPROC_EINVAL, MPROC_ESTATE (not started), MPROC_ESYS.
  * Platform: POSIX sends SIGTERM (exit code -15 unless the child handles it);
@@ -119,6 +126,7 @@ MPROC_API int mproc_process_is_alive(mproc_process_t *p);
 MPROC_API int mproc_process_terminate(mproc_process_t *p);
 
 /* Ends the child at once (Python's kill()). No effect after it ended.
+ * Params: p — the process.
  * Returns: 0.
  * Errors: MPROC_EINVAL, MPROC_ESTATE (not started), MPROC_ESYS.
  * Platform: POSIX sends SIGKILL (exit code -9); Windows calls
@@ -128,18 +136,21 @@ MPROC_API int mproc_process_kill(mproc_process_t *p);
 /* Gives the exit code (Python's exitcode): the target's return value & 0xff,
  * or -N after death by signal N (POSIX), or -15 after terminate/kill
  * (Windows). Checks without blocking.
+ * Params: p — the process; code — receives the exit code.
  * Returns: 0 and *code set.
  * Errors: MPROC_EINVAL, MPROC_ESTATE (not started or still running),
  *   MPROC_ECHILD (the child ended before its target ran). */
 MPROC_API int mproc_process_exitcode(const mproc_process_t *p, int *code);
 
 /* The child's process id (Python's pid).
+ * Params: p — the process.
  * Returns: the pid; 0 before start or when p is NULL. It stays valid after
  *   the child ended, until mproc_process_free.
  * Errors: none. */
 MPROC_API int64_t mproc_process_pid(const mproc_process_t *p);
 
 /* The process name (Python's name).
+ * Params: p — the process.
  * Returns: the name given in opts, else "Process-N" ("Process-2:N" in the
  *   children of Process-2); "" when p is NULL. Valid until
  *   mproc_process_free.
@@ -147,12 +158,14 @@ MPROC_API int64_t mproc_process_pid(const mproc_process_t *p);
 MPROC_API const char *mproc_process_name(const mproc_process_t *p);
 
 /* The daemon flag (Python's daemon).
+ * Params: p — the process.
  * Returns: the flag given at creation; false when p is NULL.
  * Errors: none. */
 MPROC_API bool mproc_process_daemon(const mproc_process_t *p);
 
 /* A waitable handle that becomes ready when the child ends (Python's
  * sentinel), for mproc_wait or the application's own event loop.
+ * Params: p — the process.
  * Returns: the handle, owned by p and valid until mproc_process_free; -1
  *   before start, when p is NULL, or where the platform has none.
  * Errors: none.

@@ -59,7 +59,7 @@ typedef struct {
  * Errors: MPROC_EINVAL (out NULL), MPROC_ERANGE (capacity_bytes above
  *   MPROC_QUEUE_MAX_CAPACITY, maxsize above UINT32_MAX), MPROC_ENOMEM,
  *   MPROC_ESYS (the OS refused the memory or a wait object).
- * Platform: all. The ring and its counters live in one anonymous shared
+ * Platform: the ring and its counters live in one anonymous shared
  *   mapping; waiting is a futex (Linux) or kernel semaphores (Windows). */
 MPROC_API int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts);
 
@@ -72,8 +72,7 @@ MPROC_API int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opt
  *   (timeout 0 and the message does not fit now: nothing was put; a
  *   message larger than the ring never fits at once, so give it a
  *   timeout), MPROC_ETIMEDOUT (no room in time; a streamed message that
- *   was partly written is withdrawn: consumers never see it).
- * Platform: all. */
+ *   was partly written is withdrawn: consumers never see it). */
 MPROC_API int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms);
 
 /* Takes the oldest message (Python's q.get(block, timeout)).
@@ -87,17 +86,16 @@ MPROC_API int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t le
  * Errors: MPROC_EINVAL (a NULL argument, timeout below MPROC_INFINITE),
  *   MPROC_EEMPTY (timeout 0 and no message), MPROC_ETIMEDOUT,
  *   MPROC_ECLOSED (closed and drained), MPROC_ENOMEM (the message stays in
- *   the queue), MPROC_EPROTO (the ring was corrupted by a stray write).
- * Platform: all. */
+ *   the queue), MPROC_EPROTO (the ring was corrupted by a stray write). */
 MPROC_API int mproc_queue_get_bytes(mproc_queue_t *q, void **buf, size_t *len, int timeout_ms);
 
 /* As mproc_queue_get_bytes, into the caller's buffer.
- * Params: buf, cap — where the message goes (buf may be NULL when cap is
- *   0); len — receives the message's length, also when it does not fit.
+ * Params: q, timeout_ms — as mproc_queue_get_bytes; buf, cap — where the
+ *   message goes (buf may be NULL when cap is 0); len — receives the
+ *   message's length, also when it does not fit.
  * Returns: 0.
  * Errors: as mproc_queue_get_bytes, and MPROC_ETOOBIG (the message is
- *   longer than cap: it stays in the queue, *len says how long it is).
- * Platform: all. */
+ *   longer than cap: it stays in the queue, *len says how long it is). */
 MPROC_API int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap, size_t *len,
                                          int timeout_ms);
 
@@ -106,8 +104,7 @@ MPROC_API int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap
  * Returns: 0.
  * Errors: as mproc_queue_put_bytes (MPROC_EINVAL also for args NULL), and
  *   MPROC_ENOTSUP (the tuple holds a connection, lock, queue or other
- *   object: those cross to a child only as its arguments, as in Python).
- * Platform: all. */
+ *   object: those cross to a child only as its arguments, as in Python). */
 MPROC_API int mproc_queue_put(mproc_queue_t *q, const mproc_args_t *args, int timeout_ms);
 
 /* Takes a message put by mproc_queue_put.
@@ -115,22 +112,23 @@ MPROC_API int mproc_queue_put(mproc_queue_t *q, const mproc_args_t *args, int ti
  *   tuple (free with mproc_args_free).
  * Returns: 0.
  * Errors: as mproc_queue_get_bytes, and MPROC_EPROTO (the message was not
- *   an encoded tuple: it is consumed).
- * Platform: all. */
+ *   an encoded tuple: it is consumed). */
 MPROC_API int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms);
 
 /* How many messages the queue holds (Python's qsize(), which raises on
  * macOS; this one is exact on every platform when no put or get is under
  * way, and never negative). A streamed message counts from its first
  * chunk until a consumer has taken its last, or until it is withdrawn.
+ * Params: q — the queue.
  * Returns: the count.
- * Errors: MPROC_EINVAL (q NULL), returned in place of the count.
- * Platform: all. */
+ * Errors: MPROC_EINVAL (q NULL), returned in place of the count. */
 MPROC_API long long mproc_queue_size(const mproc_queue_t *q);
 
-/* Whether the queue holds no message / has no room for another (maxsize
- * reached, or no ring space for an empty message). false when q is NULL.
- * Errors: none. Platform: all. */
+/* Whether the queue holds no message / has no room for another (Python's
+ * empty() and full()). A snapshot: it may change at once.
+ * Params: q — the queue.
+ * Returns: true when empty / full (maxsize reached, or no ring space for
+ *   an empty message); false when not, or when q is NULL. */
 MPROC_API bool mproc_queue_empty(const mproc_queue_t *q);
 MPROC_API bool mproc_queue_full(const mproc_queue_t *q);
 
@@ -139,55 +137,57 @@ MPROC_API bool mproc_queue_full(const mproc_queue_t *q);
  * wakes. (Python's close() only stops the calling process's feeder; with
  * no feeder, mproc's close is the useful "no more data" signal.) A put
  * that is streaming a large message when the queue closes finishes it.
+ * Params: q — the queue.
  * Returns: 0; closing twice is fine.
- * Errors: MPROC_EINVAL (q NULL).
- * Platform: all. */
+ * Errors: MPROC_EINVAL (q NULL). */
 MPROC_API int mproc_queue_close(mproc_queue_t *q);
 
 /* Whether mproc_queue_close was called (by any process).
- * Returns: true or false; false when q is NULL.
- * Errors: none. Platform: all. */
+ * Params: q — the queue.
+ * Returns: true or false; false when q is NULL. */
 MPROC_API bool mproc_queue_closed(const mproc_queue_t *q);
 
 /* JoinableQueue: marks one taken message as processed.
+ * Params: q — the queue.
  * Returns: 0.
  * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (not a joinable queue),
  *   MPROC_EVALUE (called more times than messages were put, Python's
- *   ValueError).
- * Platform: all. */
+ *   ValueError). */
 MPROC_API int mproc_queue_task_done(mproc_queue_t *q);
 
 /* JoinableQueue: waits until every message put has been marked done.
- * Params: timeout_ms — MPROC_INFINITE, 0 (check) or milliseconds.
+ * Params: q — the queue; timeout_ms — MPROC_INFINITE, 0 (check) or
+ *   milliseconds.
  * Returns: 0.
  * Errors: MPROC_EINVAL, MPROC_ESTATE (not joinable), MPROC_ETIMEDOUT. A
  *   consumer that dies between taking a message and marking it done
- *   leaves join waiting for it, as in Python: give join a timeout.
- * Platform: all. */
+ *   leaves join waiting for it, as in Python: give join a timeout. */
 MPROC_API int mproc_queue_join(mproc_queue_t *q, int timeout_ms);
 
-/* Frees this process's reference (NULL is ignored). The queue lives while
- * any process holds one; messages still in it are discarded with it.
- * Errors: none. Platform: all. */
+/* Frees this process's reference. The queue lives while any process
+ * holds one; messages still in it are discarded with it.
+ * Params: q — the queue; NULL is ignored. */
 MPROC_API void mproc_queue_free(mproc_queue_t *q);
 
 /* The queue for mproc_wait: ready when a get would not wait for a message
  * to begin (one is there, or the queue is closed). Like any readiness, a
  * hint: another consumer may take the message first.
+ * Params: q — the queue.
  * Returns: the waitable (mproc_wait refuses a NULL queue with MPROC_EINVAL).
- * Errors: none here.
  * Platform: an eventfd rung by producers only while someone waits (Linux);
  *   a manual-reset event (Windows); polled every few milliseconds on
  *   other POSIX systems. */
 MPROC_API mproc_waitable_t mproc_waitable_queue(mproc_queue_t *q);
 
 /* Queues as arguments: the child gets the same queue (the tuple holds a
- * reference; the getter borrows the tuple's). Each queue takes 2 handles
- * of a tuple's 32 on Linux, 7 on Windows.
+ * reference; the getter borrows the tuple's).
+ * Params: a — the tuple; q — the queue to add; i — the item's index; out
+ *   — receives the borrowed queue.
  * Returns: 0.
  * Errors: MPROC_EINVAL (NULL), MPROC_ETYPE (get: another type),
  *   MPROC_ERANGE (get: index), MPROC_ENOMEM.
- * Platform: all. */
+ * Platform: each queue passes 2 handles to the child on Linux, 7 on
+ *   Windows. */
 MPROC_API int mproc_args_add_queue(mproc_args_t *a, mproc_queue_t *q);
 MPROC_API int mproc_args_get_queue(const mproc_args_t *a, size_t i, mproc_queue_t **out);
 

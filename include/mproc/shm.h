@@ -55,10 +55,9 @@ typedef struct {
 } mproc_value_opts_t;
 
 /* The size in bytes of one element of type t.
+ * Params: t — a type.
  * Returns: 1, 2, 4 or 8; 0 when t is not an element type (MPROC_T_I8 ..
- *   MPROC_T_CHAR).
- * Errors: none.
- * Platform: all. */
+ *   MPROC_T_CHAR). */
 MPROC_API size_t mproc_type_size(mproc_type_t t);
 
 /* Creates a shared Value of one element, zeroed or set to *opts.initial
@@ -68,28 +67,26 @@ MPROC_API size_t mproc_type_size(mproc_type_t t);
  *   element type, MPROC_T_I8 .. MPROC_T_CHAR; opts — NULL for the defaults.
  * Returns: 0.
  * Errors: MPROC_EINVAL (out NULL, not an element type, an unknown opts.lock,
- *   opts.rlock given with MPROC_NO_LOCK), MPROC_ENOMEM, MPROC_ESYS.
- * Platform: all. */
+ *   opts.rlock given with MPROC_NO_LOCK), MPROC_ENOMEM, MPROC_ESYS. */
 MPROC_API int mproc_value_new(mproc_value_t **out, mproc_type_t type,
                               const mproc_value_opts_t *opts);
 
 /* The Value's memory: one element of its type, aligned for it (and to 64
  * bytes). Reading and writing it is plain memory access: guard it with the
  * lock or use the atomic helpers.
- * Returns: the address; NULL when v is NULL.
- * Errors: none.
- * Platform: all. */
+ * Params: v — the Value.
+ * Returns: the address; NULL when v is NULL. */
 MPROC_API void *mproc_value_ptr(const mproc_value_t *v);
 
-/* The Value's element type; MPROC_T_NIL when v is NULL.
- * Errors: none. Platform: all. */
+/* The Value's element type.
+ * Params: v — the Value.
+ * Returns: the type; MPROC_T_NIL when v is NULL. */
 MPROC_API mproc_type_t mproc_value_type(const mproc_value_t *v);
 
 /* The lock that comes with the Value (Python's v.get_lock()), borrowed: it
  * lives as long as the Value.
- * Returns: the RLock; NULL when v is NULL or was made without a lock.
- * Errors: none.
- * Platform: all. */
+ * Params: v — the Value.
+ * Returns: the RLock; NULL when v is NULL or was made without a lock. */
 MPROC_API mproc_rlock_t *mproc_value_lock(const mproc_value_t *v);
 
 /* Atomic helpers for Values of the integer types (I8 .. U64), sequentially
@@ -102,19 +99,21 @@ MPROC_API mproc_rlock_t *mproc_value_lock(const mproc_value_t *v);
  *   store: sets it; value must fit the type.
  *   compare_exchange: if the Value equals *expected, sets it to desired and
  *     returns 1; else writes the current value to *expected and returns 0.
+ * Params: v — an integer Value; delta — what to add; old — NULL or
+ *   receives the value before; out — receives the value; value — what to
+ *   store; expected — the value it must hold, and receives the current
+ *   one when it does not; desired — the value to store.
  * Returns: 0 (compare_exchange: 1 or 0).
  * Errors: MPROC_EINVAL (NULL v, NULL out/expected), MPROC_ETYPE (a float or
  *   CHAR Value), MPROC_ERANGE (store/compare_exchange: desired or *expected
- *   does not fit the type).
- * Platform: all. */
+ *   does not fit the type). */
 MPROC_API int mproc_value_add(mproc_value_t *v, int64_t delta, int64_t *old);
 MPROC_API int mproc_value_load(const mproc_value_t *v, int64_t *out);
 MPROC_API int mproc_value_store(mproc_value_t *v, int64_t value);
 MPROC_API int mproc_value_compare_exchange(mproc_value_t *v, int64_t *expected, int64_t desired);
 
 /* Drops this reference; the memory goes when no process holds it.
- * Params: v — or NULL (then nothing happens).
- * Errors: none. Platform: all. */
+ * Params: v — the Value; NULL is ignored. */
 MPROC_API void mproc_value_free(mproc_value_t *v);
 
 /* Creates a shared Array of n elements, zeroed or copied from the n
@@ -127,30 +126,33 @@ MPROC_API void mproc_value_free(mproc_value_t *v);
  *   defaults.
  * Returns: 0.
  * Errors: MPROC_EINVAL (as mproc_value_new), MPROC_ERANGE (n elements do not
- *   fit in size_t), MPROC_ENOMEM, MPROC_ESYS (the OS refused the memory).
- * Platform: all. */
+ *   fit in size_t), MPROC_ENOMEM, MPROC_ESYS (the OS refused the memory). */
 MPROC_API int mproc_array_new(mproc_array_t **out, mproc_type_t type, size_t n,
                               const mproc_value_opts_t *opts);
 
-/* The Array's elements (never NULL for a valid array, even of length 0),
- * its length in elements, its element type, and its lock (borrowed; NULL
- * without one). Each gives NULL / 0 / MPROC_T_NIL when a is NULL.
- * Errors: none. Platform: all. */
+/* The Array's elements, its length in elements, its element type, and its
+ * lock (Python's get_lock()).
+ * Params: a — the Array.
+ * Returns: the elements (never NULL for a valid array, even of length 0);
+ *   the length; the type; the lock, borrowed (NULL without one). Each
+ *   gives NULL / 0 / MPROC_T_NIL when a is NULL. */
 MPROC_API void *mproc_array_ptr(const mproc_array_t *a);
 MPROC_API size_t mproc_array_len(const mproc_array_t *a);
 MPROC_API mproc_type_t mproc_array_type(const mproc_array_t *a);
 MPROC_API mproc_rlock_t *mproc_array_lock(const mproc_array_t *a);
 
-/* Drops this reference (NULL: nothing happens).
- * Errors: none. Platform: all. */
+/* Drops this reference; the memory goes when no process holds it.
+ * Params: a — the Array; NULL is ignored. */
 MPROC_API void mproc_array_free(mproc_array_t *a);
 
 /* Values and Arrays as arguments: the child's object maps the same memory
- * (and shares the lock). The tuple keeps its own reference.
+ * (and shares the lock). The tuple keeps its own reference; the getters
+ * borrow the tuple's.
+ * Params: a — the tuple; v, arr — the object to add; i — the item's
+ *   index; out — receives the borrowed object.
  * Returns: 0.
  * Errors: as the other mproc_args_add_ / mproc_args_get_ functions
- *   (MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE, MPROC_ENOMEM).
- * Platform: all. */
+ *   (MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE, MPROC_ENOMEM). */
 MPROC_API int mproc_args_add_value(mproc_args_t *a, mproc_value_t *v);
 MPROC_API int mproc_args_get_value(const mproc_args_t *a, size_t i, mproc_value_t **out);
 MPROC_API int mproc_args_add_array(mproc_args_t *a, mproc_array_t *arr);
@@ -185,24 +187,27 @@ MPROC_API int mproc_shm_create(mproc_shm_t **out, const char *name, size_t size)
  * Returns: 0.
  * Errors: those of mproc_shm_create and mproc_shm_open (MPROC_EINVAL,
  *   MPROC_ERANGE, MPROC_ENOMEM, MPROC_ESYS).
- * Platform: all. An existing segment keeps its own size, which may differ
- *   from size (mproc_shm_size tells). */
+ * An existing segment keeps its own size, which may differ from size
+ * (mproc_shm_size tells). */
 MPROC_API int mproc_shm_open_or_create(mproc_shm_t **out, const char *name, size_t size,
                                        bool *created);
 
 /* Opens and maps an existing segment (Python's SharedMemory(name)).
+ * Params: out — receives it (mproc_shm_close); name — its name.
  * Returns: 0.
  * Errors: MPROC_EINVAL (out or name NULL, a bad name, an empty segment),
  *   MPROC_ENOENT (no such segment, or it was unlinked), MPROC_ENOMEM,
  *   MPROC_ESYS.
- * Platform: all; on Windows a segment not made by mproc reports its mapped
+ * Platform: on Windows a segment not made by mproc reports its mapped
  *   size (whole pages) as its size. */
 MPROC_API int mproc_shm_open(mproc_shm_t **out, const char *name);
 
-/* The data, its size as created, the size actually mapped (whole pages,
- * at least size; what you may touch is size), and the name.
- * Returns: NULL / 0 when s is NULL.
- * Errors: none. Platform: all. */
+/* The segment's data, its size as created, the size actually mapped, and
+ * its name (Python's buf, size, name).
+ * Params: s — the segment.
+ * Returns: the address; the size; the mapped size (whole pages, at least
+ *   size; what you may touch is size); the name, valid while s lives.
+ *   NULL / 0 when s is NULL. */
 MPROC_API void *mproc_shm_data(const mproc_shm_t *s);
 MPROC_API size_t mproc_shm_size(const mproc_shm_t *s);
 MPROC_API size_t mproc_shm_mapped_size(const mproc_shm_t *s);
@@ -211,6 +216,7 @@ MPROC_API const char *mproc_shm_name(const mproc_shm_t *s);
 /* Removes the name, so the segment can no longer be opened (Python's
  * unlink()); call it once, from one process, when no one needs to open it
  * again. Mappings that exist stay valid.
+ * Params: s — the segment.
  * Returns: 0.
  * Errors: MPROC_EINVAL (NULL), MPROC_ENOENT (already unlinked).
  * Platform: POSIX: a segment lives until it is unlinked - closing every
@@ -225,18 +231,18 @@ MPROC_API int mproc_shm_unlink(mproc_shm_t *s);
 /* Drops this reference (Python's close()): the mapping goes with the last
  * reference (a tuple that holds the segment keeps one); the segment itself
  * stays, on POSIX, until unlinked.
- * Params: s — or NULL (then nothing happens).
- * Errors: none. Platform: all. */
+ * Params: s — the segment; NULL is ignored. */
 MPROC_API void mproc_shm_close(mproc_shm_t *s);
 
 /* A segment as an argument: the child maps the same segment from a handle
  * it inherits, without opening it by name - so it works even after the
  * name was unlinked. The tuple keeps its own reference; the getter
  * borrows the tuple's.
+ * Params: a — the tuple; s — the segment to add; i — the item's index;
+ *   out — receives the borrowed segment.
  * Returns: 0.
  * Errors: as the other mproc_args_add_ / mproc_args_get_ functions
- *   (MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE, MPROC_ENOMEM).
- * Platform: all. */
+ *   (MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE, MPROC_ENOMEM). */
 MPROC_API int mproc_args_add_shm(mproc_args_t *a, mproc_shm_t *s);
 MPROC_API int mproc_args_get_shm(const mproc_args_t *a, size_t i, mproc_shm_t **out);
 

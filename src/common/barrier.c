@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "fnref.h"
-#include "sync.h"
+#include "sync_object.h"
 
 struct mproc_barrier {
   mproc__sync_t s;

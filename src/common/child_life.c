@@ -16,7 +16,7 @@
 #include "bootstrap.h"
 #include "children.h"
 #include "current.h"
-#include "log.h"
+#include "log_internal.h"
 
 static void fail(mproc__child_life_t *life, const char *why) {
   if (life->report) {

@@ -17,7 +17,7 @@
  * look cannot swallow the wake-up another waiter was owed. */
 #include <stdlib.h>
 
-#include "sync.h"
+#include "sync_object.h"
 
 struct mproc_cond {
   mproc__sync_t s;
@@ -82,7 +82,8 @@ int mproc_cond_new_rlock(mproc_cond_t **out, mproc_rlock_t *rlock) {
 int mproc_cond_acquire(mproc_cond_t *c, int timeout_ms) {
   if (!c)
     return mproc__fail(MPROC_EINVAL, "cond_acquire: condition is NULL");
-  return mproc__mutex_acquire(c->lock, 0, mutex(c), c->recursive, timeout_ms);
+  int rc = mproc__check_timeout("cond_acquire", timeout_ms);
+  return rc ? rc : mproc__mutex_acquire(c->lock, 0, mutex(c), c->recursive, timeout_ms);
 }
 
 int mproc_cond_release(mproc_cond_t *c) {
@@ -115,6 +116,8 @@ static void leave(cond_state_t *st, uint32_t g) {
 
 int mproc_cond_wait(mproc_cond_t *c, int timeout_ms) {
   int rc = check_held(c, "cond_wait");
+  if (!rc)
+    rc = mproc__check_timeout("cond_wait", timeout_ms);
   if (rc)
     return rc;
   cond_state_t *st = state(c);
@@ -142,6 +145,8 @@ int mproc_cond_wait(mproc_cond_t *c, int timeout_ms) {
 int mproc_cond_wait_for(mproc_cond_t *c, mproc_cond_predicate_fn predicate, void *ctx,
                         int timeout_ms) {
   int rc = check_held(c, "cond_wait_for");
+  if (!rc)
+    rc = mproc__check_timeout("cond_wait_for", timeout_ms);
   if (rc)
     return rc;
   if (!predicate)

@@ -1,6 +1,6 @@
 /* Connections, inside the library: what wait.c and args.c need. */
-#ifndef MPROC_COMMON_CONNECTION_H
-#define MPROC_COMMON_CONNECTION_H
+#ifndef MPROC_COMMON_CONNECTION_INTERNAL_H
+#define MPROC_COMMON_CONNECTION_INTERNAL_H
 
 #include "internal.h"
 
@@ -29,6 +29,16 @@ void mproc__conn_cancel(mproc_conn_t *c);
  * caller frees c then). */
 int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms);
 int mproc__listener_authenticate(mproc_listener_t *l, mproc_conn_t *c);
+/* Receives one message of at most cap bytes, all of it by the deadline (ms
+ * on the monotonic clock), whatever the peer does: MPROC_ETIMEDOUT, and the
+ * connection is then out of step (the handshake drops it). */
+int mproc__conn_recv_by(mproc_conn_t *c, void *buf, size_t cap, size_t *len, int64_t deadline);
+
+/* The mutual HMAC challenge-response on c (server: the listener's side,
+ * which challenges first), finished within timeout_ms (0: the default) or
+ * failed. 0 only when the peer proved it knows the key. */
+int mproc__handshake(mproc_conn_t *c, const unsigned char *key, size_t keylen, bool server,
+                     int timeout_ms);
 
 enum { MPROC__CONN_READABLE = 1, MPROC__CONN_WRITABLE = 2 };
 

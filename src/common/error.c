@@ -1,4 +1,5 @@
 /* Error codes, their names, and the per-thread detail message. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,29 @@ int mproc__fail_native(int code, long native, const char *os_message, const char
     snprintf(detail + n, sizeof detail - (size_t)n, ": %s", os_message);
   detail_native = native;
   return code;
+}
+
+static int os_fail(long native, const char *fmt, va_list ap) {
+  char msg[256];
+  int code = mproc__os_error_text(native, msg, sizeof msg);
+  return mproc__fail_native(code, native, msg, fmt, ap);
+}
+
+int mproc__os_fail(const char *fmt, ...) {
+  long native = mproc__os_last_error(); /* before anything can change it */
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = os_fail(native, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int mproc__os_fail_code(long native, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = os_fail(native, fmt, ap);
+  va_end(ap);
+  return rc;
 }
 
 void mproc__error_prefix(const char *prefix) {

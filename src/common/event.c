@@ -1,6 +1,6 @@
 /* Event: the flag is the park word; set wakes every sleeper, and only
  * makes a system call when there is one. */
-#include "sync.h"
+#include "sync_object.h"
 
 struct mproc_event {
   mproc__sync_t s;
@@ -40,6 +40,9 @@ int mproc_event_is_set(const mproc_event_t *e) {
 int mproc_event_wait(mproc_event_t *e, int timeout_ms) {
   if (!e)
     return mproc__fail(MPROC_EINVAL, "event_wait: event is NULL");
+  int rc = mproc__check_timeout("event_wait", timeout_ms);
+  if (rc)
+    return rc;
   if (atomic_load(flag(e)) != 0 || (timeout_ms != 0 && mproc__spin_while(flag(e), 0)))
     return 0;
   int64_t deadline = mproc__deadline(timeout_ms);

@@ -12,10 +12,10 @@
 #include "args_objects.h"
 #include "bootstrap.h"
 #include "child_entry.h"
-#include "connection.h"
+#include "connection_internal.h"
 #include "forkserver.h"
 #include "launch.h"
-#include "log.h"
+#include "log_internal.h"
 #include "spinlock.h"
 
 static mproc__spinlock_t setup_lock = MPROC__SPINLOCK_INIT;

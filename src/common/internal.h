@@ -57,6 +57,15 @@ void mproc__put_u64(unsigned char *p, uint64_t v);
 uint32_t mproc__get_u32(const unsigned char *p);
 uint64_t mproc__get_u64(const unsigned char *p);
 
+/* Tuples over a byte channel (typed_io.c): encode and send, or receive and
+ * decode, with the channel's own calls. */
+typedef int (*mproc__bytes_send_fn)(void *ch, const void *buf, size_t len, int timeout_ms);
+typedef int (*mproc__bytes_recv_fn)(void *ch, void **buf, size_t *len, int timeout_ms);
+int mproc__send_args(mproc__bytes_send_fn send, void *ch, const mproc_args_t *args, int timeout_ms,
+                     const char *op);
+int mproc__recv_args(mproc__bytes_recv_fn recv, void *ch, mproc_args_t **args, int timeout_ms,
+                     const char *op);
+
 /* UTF-8 validity of n bytes (NUL bytes are reported separately). */
 bool mproc__utf8_valid(const unsigned char *s, size_t n);
 

@@ -4,7 +4,7 @@
 
 #include "bootstrap.h"
 #include "launch.h"
-#include "log.h"
+#include "log_internal.h"
 #include "start_method.h"
 
 /* Sends the bootstrap message and confirms the child exists. On failure

@@ -1,5 +1,5 @@
 /* Lock and RLock: the robust mutex (mutex.c) alone in its region. */
-#include "sync.h"
+#include "sync_object.h"
 
 struct mproc_lock {
   mproc__sync_t s;
@@ -20,7 +20,8 @@ int mproc_lock_new(mproc_lock_t **out) { return mproc__sync_object_new(&lock_kin
 int mproc_lock_acquire(mproc_lock_t *l, int timeout_ms) {
   if (!l)
     return mproc__fail(MPROC_EINVAL, "lock_acquire: lock is NULL");
-  return mproc__mutex_acquire(&l->s, 0, state(&l->s), false, timeout_ms);
+  int rc = mproc__check_timeout("lock_acquire", timeout_ms);
+  return rc ? rc : mproc__mutex_acquire(&l->s, 0, state(&l->s), false, timeout_ms);
 }
 
 int mproc_lock_release(mproc_lock_t *l) {
@@ -44,7 +45,8 @@ int mproc_rlock_new(mproc_rlock_t **out) {
 int mproc_rlock_acquire(mproc_rlock_t *l, int timeout_ms) {
   if (!l)
     return mproc__fail(MPROC_EINVAL, "rlock_acquire: lock is NULL");
-  return mproc__mutex_acquire(&l->s, 0, state(&l->s), true, timeout_ms);
+  int rc = mproc__check_timeout("rlock_acquire", timeout_ms);
+  return rc ? rc : mproc__mutex_acquire(&l->s, 0, state(&l->s), true, timeout_ms);
 }
 
 int mproc_rlock_release(mproc_rlock_t *l) {

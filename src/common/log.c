@@ -2,7 +2,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "log.h"
+#include "log_internal.h"
 #include "spinlock.h"
 
 static atomic_int level = MPROC_LOG_WARNING;

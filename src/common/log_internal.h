@@ -1,6 +1,6 @@
 /* Internal logging: mproc__log(MPROC_LOG_DEBUG, "fmt", ...). */
-#ifndef MPROC_COMMON_LOG_H
-#define MPROC_COMMON_LOG_H
+#ifndef MPROC_COMMON_LOG_INTERNAL_H
+#define MPROC_COMMON_LOG_INTERNAL_H
 
 #include "internal.h"
 

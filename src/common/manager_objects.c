@@ -86,7 +86,7 @@ int mproc__mgr_deadline(mproc__mgr_call_t *call, int32_t timeout_ms, int64_t *de
     return mproc__fail(MPROC_EINVAL, "manager: timeout %d ms is negative", (int)timeout_ms);
   if (!call->may_wait)
     timeout_ms = 0;
-  *deadline = timeout_ms == MPROC_INFINITE ? -1 : mproc__os_now_ms() + timeout_ms;
+  *deadline = mproc__deadline(timeout_ms);
   return 0;
 }
 
@@ -94,17 +94,17 @@ int mproc__mgr_wait(mproc__mgr_call_t *call, mproc__mgr_obj_t *o, int64_t deadli
   mproc__mgr_server_t *s = call->srv;
   if (s->stopping)
     return mproc__fail(MPROC_ECLOSED, "manager: shutting down");
-  int64_t left = 1000; /* wake now and then even without a deadline */
-  if (deadline >= 0 && (left = deadline - mproc__os_now_ms()) <= 0)
+  int left = mproc__remaining_ms(deadline);
+  if (left == 0)
     return MPROC_ETIMEDOUT;
-  if (left > 1000)
-    left = 1000;
+  if (left < 0 || left > 1000)
+    left = 1000; /* wake now and then even without a deadline */
   o->inside++;
-  mproc__os_cond_wait(o->cv, s->mu, (int)left);
+  mproc__os_cond_wait(o->cv, s->mu, left);
   o->inside--;
   if (s->stopping)
     return mproc__fail(MPROC_ECLOSED, "manager: shutting down");
-  if (deadline >= 0 && mproc__os_now_ms() >= deadline)
+  if (mproc__remaining_ms(deadline) == 0)
     return MPROC_ETIMEDOUT;
   return 0;
 }

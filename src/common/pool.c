@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connection.h"
+#include "connection_internal.h"
 #include "fnref.h"
-#include "log.h"
+#include "log_internal.h"
 #include "mproc/pool.h"
 #include "pool_internal.h"
 #include "pool_wire.h"
@@ -867,7 +867,7 @@ int mproc_pool_join(mproc_pool_t *p, int timeout_ms) {
   int rc = mproc__check_timeout("pool_join", timeout_ms);
   if (rc)
     return rc;
-  int64_t deadline = timeout_ms > 0 ? mproc__os_now_ms() + timeout_ms : 0;
+  int64_t deadline = mproc__deadline(timeout_ms);
   mproc__os_mutex_lock(p->core->lock);
   if (p->state == RUNNING)
     rc = mproc__fail(MPROC_ESTATE, "pool_join: call pool_close or pool_terminate first");
@@ -878,10 +878,8 @@ int mproc_pool_join(mproc_pool_t *p, int timeout_ms) {
     /* As Python's join: every callback has run too. */
     if (all_gone && (p->state == TERMINATING || !work_left(p)) && !p->due.n && !p->in_callbacks)
       break;
-    int left = timeout_ms == MPROC_INFINITE ? MPROC_INFINITE
-               : timeout_ms == 0            ? 0
-                                            : (int)(deadline - mproc__os_now_ms());
-    if (timeout_ms != MPROC_INFINITE && left <= 0)
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0)
       rc = mproc__fail(MPROC_ETIMEDOUT, "pool_join: workers still running after %d ms", timeout_ms);
     else
       mproc__os_cond_wait(p->core->ready, p->core->lock, left);

@@ -148,7 +148,7 @@ int mproc_pool_imap_unordered(mproc_pool_t *p, mproc_task_fn fn, mproc_item_sour
  * (imap_unordered), waiting up to timeout_ms; NULL when none is ready. */
 static chunk_t *ready_chunk(mproc_pool_iter_t *it, int timeout_ms) {
   mproc__pool_core_t *core = it->head->r->core;
-  int64_t deadline = timeout_ms > 0 ? mproc__os_now_ms() + timeout_ms : 0;
+  int64_t deadline = mproc__deadline(timeout_ms);
   mproc__os_mutex_lock(core->lock);
   chunk_t *found = NULL;
   for (;;) {
@@ -157,10 +157,8 @@ static chunk_t *ready_chunk(mproc_pool_iter_t *it, int timeout_ms) {
         found = c;
     if (found)
       break;
-    int left = timeout_ms == MPROC_INFINITE ? MPROC_INFINITE
-               : timeout_ms == 0            ? 0
-                                            : (int)(deadline - mproc__os_now_ms());
-    if (timeout_ms != MPROC_INFINITE && left <= 0)
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0)
       break;
     mproc__os_cond_wait(core->ready, core->lock, left);
   }

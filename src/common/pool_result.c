@@ -112,13 +112,11 @@ int mproc_async_result_wait(mproc_async_result_t *r, int timeout_ms) {
   int rc = mproc__check_timeout("async_result_wait", timeout_ms);
   if (rc)
     return rc;
-  int64_t deadline = timeout_ms > 0 ? mproc__os_now_ms() + timeout_ms : 0;
+  int64_t deadline = mproc__deadline(timeout_ms);
   mproc__os_mutex_lock(r->core->lock);
   while (!r->ready) {
-    int left = timeout_ms == MPROC_INFINITE ? MPROC_INFINITE
-               : timeout_ms == 0            ? 0
-                                            : (int)(deadline - mproc__os_now_ms());
-    if (timeout_ms != MPROC_INFINITE && left <= 0) {
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0) {
       mproc__os_mutex_unlock(r->core->lock);
       return mproc__fail(MPROC_ETIMEDOUT, "async_result: not ready after %d ms", timeout_ms);
     }

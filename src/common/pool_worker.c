@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "args_objects.h"
-#include "connection.h"
+#include "connection_internal.h"
 #include "fnref.h"
 #include "pool_wire.h"
 #include "pool_worker.h"

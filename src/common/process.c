@@ -18,7 +18,7 @@
 #include "current.h"
 #include "forkserver.h"
 #include "launch.h"
-#include "log.h"
+#include "log_internal.h"
 #include "process_internal.h"
 #include "reaper.h"
 #include "spinlock.h"

@@ -38,7 +38,7 @@
 
 #include "mproc/queue.h"
 #include "queue_wait.h"
-#include "sync.h"
+#include "sync_object.h"
 
 enum { PARK_PUT_LOCK, PARK_GET_LOCK, PARK_NOT_EMPTY, PARK_NOT_FULL, PARK_ALL_DONE, NPARKS };
 enum { REC_WHOLE = 1, REC_FIRST, REC_MORE, REC_LAST, REC_ABORT, REC_PAD };
@@ -161,7 +161,7 @@ static uint64_t record_end(const mproc_queue_t *q, uint64_t head, const record_t
 static void apply(side_t *side, const journal_t *j) {
   side->open = j->open;
   atomic_store_explicit(&side->count, j->count, memory_order_relaxed);
-  /* Sequentially consistent: signal() then reads the waiter counts, and
+  /* Sequentially consistent: wake_park() then reads the waiter counts, and
    * a waiter counts itself before it reads pos (no lost wake-up). */
   atomic_store(&side->pos, j->pos);
 }
@@ -193,7 +193,7 @@ static mproc__park_word_t *park(mproc_queue_t *q, size_t i) {
 }
 
 /* Tells whoever waits on park i that its condition may have changed. */
-static void signal(mproc_queue_t *q, size_t i) {
+static void wake_park(mproc_queue_t *q, size_t i) {
   mproc__park_word_t *w = park(q, i);
   /* Every caller made its change with a sequentially consistent store or
    * read-modify-write (a commit, close, task_done), so it is visible
@@ -213,7 +213,7 @@ static void count_done(mproc_queue_t *q) {
   uint64_t d = atomic_load(&sh->done);
   while (d < atomic_load(&sh->put.count) && !atomic_compare_exchange_weak(&sh->done, &d, d + 1))
     ;
-  signal(q, PARK_ALL_DONE);
+  wake_park(q, PARK_ALL_DONE);
 }
 
 /* Ends an open stream with an ABORT record (its room is always kept). The
@@ -224,10 +224,10 @@ static void abort_stream(mproc_queue_t *q) {
   uint64_t tail = atomic_load_explicit(&put->pos, memory_order_relaxed);
   tail = write_record(q, tail, REC_ABORT, NULL, 0, 0);
   commit(put, tail, atomic_load_explicit(&put->count, memory_order_relaxed) - 1, 0);
-  signal(q, PARK_NOT_EMPTY);
-  signal(q, PARK_NOT_FULL); /* maxsize allows one more */
+  wake_park(q, PARK_NOT_EMPTY);
+  wake_park(q, PARK_NOT_FULL); /* maxsize allows one more */
   if (q->sh->joinable)
-    signal(q, PARK_ALL_DONE);
+    wake_park(q, PARK_ALL_DONE);
 }
 
 /* After taking the put lock over from a dead producer. */
@@ -384,7 +384,7 @@ static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len, i
     uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
     tail = write_record(q, tail, last ? REC_LAST : REC_MORE, p + off, n, 0);
     commit(&sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed), !last);
-    signal(q, PARK_NOT_EMPTY);
+    wake_park(q, PARK_NOT_EMPTY);
     off += n;
   }
   return 0;
@@ -423,7 +423,7 @@ int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int tim
   uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
   tail = write_record(q, tail, whole ? REC_WHOLE : REC_FIRST, buf, first, len);
   commit(&sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed) + 1, !whole);
-  signal(q, PARK_NOT_EMPTY);
+  wake_park(q, PARK_NOT_EMPTY);
   if (!whole)
     rc = stream_rest(q, (const unsigned char *)buf + first, len - first, deadline);
   unlock(q, PARK_PUT_LOCK);
@@ -484,7 +484,7 @@ static void sink_drop(sink_t *k) {
 static void consume(mproc_queue_t *q, uint64_t end, int finished) {
   side_t *get = &q->sh->get;
   commit(get, end, atomic_load_explicit(&get->count, memory_order_relaxed) + (uint64_t)finished, 0);
-  signal(q, PARK_NOT_FULL);
+  wake_park(q, PARK_NOT_FULL);
 }
 
 /* Mid-stream: waits (past the caller's deadline: the message is half
@@ -652,33 +652,22 @@ int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap, size_t *
   return take(q, &k, timeout_ms, "queue_get_bytes_into");
 }
 
+static int put_bytes(void *q, const void *buf, size_t len, int timeout_ms) {
+  return mproc_queue_put_bytes(q, buf, len, timeout_ms);
+}
+
+static int get_bytes(void *q, void **buf, size_t *len, int timeout_ms) {
+  return mproc_queue_get_bytes(q, buf, len, timeout_ms);
+}
+
 int mproc_queue_put(mproc_queue_t *q, const mproc_args_t *args, int timeout_ms) {
-  if (!q || !args)
-    return mproc__fail(MPROC_EINVAL, "queue_put: %s is NULL", q ? "args" : "queue");
-  void *buf;
-  size_t len;
-  int rc = mproc_args_encode(args, &buf, &len);
-  if (rc == MPROC_ENOTSUP)
-    return mproc__fail(MPROC_ENOTSUP, "queue_put: the tuple holds an object (connection, lock, "
-                                      "queue...): pass those to a child as its arguments");
-  if (rc)
-    return rc;
-  rc = mproc_queue_put_bytes(q, buf, len, timeout_ms);
-  mproc_free(buf);
-  return rc;
+  if (!q)
+    return mproc__fail(MPROC_EINVAL, "queue_put: queue is NULL");
+  return mproc__send_args(put_bytes, q, args, timeout_ms, "queue_put");
 }
 
 int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms) {
-  if (!args)
-    return mproc__fail(MPROC_EINVAL, "queue_get: args is NULL");
-  void *buf = NULL;
-  size_t len = 0;
-  int rc = mproc_queue_get_bytes(q, &buf, &len, timeout_ms);
-  if (rc)
-    return rc;
-  rc = mproc_args_decode(args, buf, len);
-  mproc_free(buf);
-  return rc;
+  return mproc__recv_args(get_bytes, q, args, timeout_ms, "queue_get");
 }
 
 /* ---- state, close, join ------------------------------------------------------- */
@@ -707,8 +696,8 @@ int mproc_queue_close(mproc_queue_t *q) {
   if (!q)
     return mproc__fail(MPROC_EINVAL, "queue_close: queue is NULL");
   atomic_store(&q->sh->closed, 1);
-  signal(q, PARK_NOT_EMPTY);
-  signal(q, PARK_NOT_FULL);
+  wake_park(q, PARK_NOT_EMPTY);
+  wake_park(q, PARK_NOT_FULL);
   return 0;
 }
 
@@ -735,7 +724,7 @@ int mproc_queue_task_done(mproc_queue_t *q) {
                          "put (%llu)",
                          (unsigned long long)d);
   } while (!atomic_compare_exchange_weak(&sh->done, &d, d + 1));
-  signal(q, PARK_ALL_DONE);
+  wake_park(q, PARK_ALL_DONE);
   return 0;
 }
 

@@ -1,7 +1,7 @@
 /* Semaphore and BoundedSemaphore: the value is the park word itself, so
  * acquire and release are one compare-and-swap each; release makes a
  * system call only when someone sleeps. */
-#include "sync.h"
+#include "sync_object.h"
 
 struct mproc_sem {
   mproc__sync_t s;
@@ -30,6 +30,9 @@ int mproc_sem_new(mproc_sem_t **out, unsigned value, const mproc_sem_opts_t *opt
 int mproc_sem_acquire(mproc_sem_t *s, int timeout_ms) {
   if (!s)
     return mproc__fail(MPROC_EINVAL, "sem_acquire: semaphore is NULL");
+  int rc = mproc__check_timeout("sem_acquire", timeout_ms);
+  if (rc)
+    return rc;
   _Atomic uint32_t *word = &state(s)->value.word;
   int64_t deadline = -2; /* computed once the first try fails */
   for (;;) {

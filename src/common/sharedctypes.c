@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync.h"
+#include "sync_object.h"
 
 typedef struct {
   _Atomic int refs;

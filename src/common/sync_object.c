@@ -2,7 +2,7 @@
  * objects, its reference count, and how both cross to another process. */
 #include <stdlib.h>
 
-#include "sync.h"
+#include "sync_object.h"
 
 static void init_parks(mproc__sync_t *s, size_t nparks) {
   s->nparks = nparks;
@@ -87,17 +87,6 @@ void mproc__sync_close(mproc__sync_t *s) {
 
 int mproc__sync_timed_out(const mproc__sync_t *s, const char *op) {
   return mproc__fail(MPROC_ETIMEDOUT, "%s_%s: timed out", s->name, op);
-}
-
-int64_t mproc__deadline(int timeout_ms) {
-  return timeout_ms < 0 ? -1 : mproc__os_now_ms() + timeout_ms;
-}
-
-int mproc__remaining_ms(int64_t deadline) {
-  if (deadline < 0)
-    return MPROC_INFINITE;
-  int64_t left = deadline - mproc__os_now_ms();
-  return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 bool mproc__spin_while(_Atomic uint32_t *w, uint32_t from) {

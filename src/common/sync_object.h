@@ -4,8 +4,8 @@
  * (none on Linux, a semaphore on Windows): parks[i] for the i-th word. A
  * process's handle to an object is reference counted; its memory lives
  * while any process maps it. */
-#ifndef MPROC_COMMON_SYNC_H
-#define MPROC_COMMON_SYNC_H
+#ifndef MPROC_COMMON_SYNC_OBJECT_H
+#define MPROC_COMMON_SYNC_OBJECT_H
 
 #include <stdatomic.h>
 
@@ -92,10 +92,7 @@ void mproc__sync_wake(const mproc__sync_t *s, size_t i, mproc__park_word_t *w, u
 /* MPROC_ETIMEDOUT with the detail "<name>_<op>: timed out". */
 int mproc__sync_timed_out(const mproc__sync_t *s, const char *op);
 
-/* Deadlines: -1 for MPROC_INFINITE; else now + timeout_ms. */
-int64_t mproc__deadline(int timeout_ms);
-/* The milliseconds left (0 when past; MPROC_INFINITE for no deadline). */
-int mproc__remaining_ms(int64_t deadline);
+/* Deadlines: mproc__deadline and mproc__remaining_ms (platform.h). */
 
 /* ---- the robust mutex under Lock, RLock and Barrier (mutex.c) ----------- */
 

@@ -6,7 +6,7 @@
  * checked again every few milliseconds. */
 #include <stdlib.h>
 
-#include "connection.h"
+#include "connection_internal.h"
 #include "internal.h"
 #include "mproc/pool.h"
 #include "pool_internal.h"
@@ -91,7 +91,7 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
     free(flags);
     return mproc__fail(MPROC_ENOMEM, "wait: out of memory");
   }
-  int64_t deadline = timeout_ms > 0 ? mproc__os_now_ms() + timeout_ms : 0;
+  int64_t deadline = mproc__deadline(timeout_ms);
   for (;;) {
     /* Which objects are ready now, without blocking. Live processes' sentinels
      * go first in handles[], raw sentinels after them. */
@@ -161,13 +161,13 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
       rc = 0;
       break;
     }
-    int64_t left = timeout_ms == MPROC_INFINITE ? -1 : deadline - mproc__os_now_ms();
-    if (timeout_ms == 0 || (timeout_ms > 0 && left <= 0)) {
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0) {
       disarm_all(objs, n);
       rc = mproc__fail(MPROC_ETIMEDOUT, "wait: nothing ready after %d ms", timeout_ms);
       break;
     }
-    int slice = left < 0 || left > INT32_MAX ? MPROC_INFINITE : (int)left;
+    int slice = left; /* MPROC_INFINITE without a deadline */
     if (must_poll && (slice == MPROC_INFINITE || slice > POLL_SLICE_MS))
       slice = POLL_SLICE_MS;
     /* Block on everything at once (with no handles: sleep one slice). */

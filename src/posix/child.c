@@ -168,15 +168,15 @@ static int wait_served(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
 int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
   if (c->status_fd >= 0)
     return wait_served(c, timeout_ms, exitcode);
-  int64_t deadline = timeout_ms > 0 ? mproc__os_now_ms() + timeout_ms : 0;
+  int64_t deadline = mproc__deadline(timeout_ms);
   int nap_ms = 1;
   while (!atomic_load(&c->ended)) {
     bool exited;
     if (timeout_ms == MPROC_INFINITE) {
       exited = has_exited(c, true);
     } else if (!(exited = has_exited(c, false))) {
-      int64_t left = deadline - mproc__os_now_ms();
-      if (timeout_ms == 0 || left <= 0)
+      int left = mproc__remaining_ms(deadline);
+      if (left == 0)
         return MPROC_ETIMEDOUT;
       if (c->pidfd >= 0) {
         struct pollfd pfd = {.fd = c->pidfd, .events = POLLIN};

@@ -37,9 +37,9 @@ static void wake(mproc__park_word_t *w, uint32_t n) {
 }
 #else
 static int sleep_on(mproc__park_word_t *w, uint32_t expected, int timeout_ms) {
-  int64_t deadline = timeout_ms < 0 ? -1 : mproc__os_now_ms() + timeout_ms;
+  int64_t deadline = mproc__deadline(timeout_ms);
   for (useconds_t us = 50; atomic_load(&w->word) == expected; us = us < 2000 ? us * 2 : 2000) {
-    if (deadline >= 0 && mproc__os_now_ms() >= deadline)
+    if (mproc__remaining_ms(deadline) == 0)
       return MPROC_ETIMEDOUT;
     usleep(us);
   }

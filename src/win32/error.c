@@ -1,5 +1,5 @@
-/* GetLastError -> MPROC_E* and the error detail, for the Win32 backend. */
-#include <stdarg.h>
+/* What a Windows error means: its MPROC_E* code and message (the Win32
+ * backend; common/error.c records it as the error detail). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <windows.h>
@@ -7,8 +7,28 @@
 #include "../common/internal.h"
 #include "wide.h"
 
-static int map_error(DWORD e) {
-  switch (e) {
+long mproc__os_last_error(void) { return (long)GetLastError(); }
+
+int mproc__os_error_text(long native, char *msg, size_t cap) {
+  wchar_t *wmsg = NULL;
+  DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS |
+                               FORMAT_MESSAGE_ALLOCATE_BUFFER,
+                           NULL, (DWORD)native, 0, (LPWSTR)&wmsg, 0, NULL);
+  char *utf8 = NULL;
+  if (n > 0) {
+    /* System messages end with ".\r\n"; the detail is one line. */
+    while (n > 0 && (wmsg[n - 1] == L'\n' || wmsg[n - 1] == L'\r' || wmsg[n - 1] == L' '))
+      wmsg[--n] = 0;
+    utf8 = mproc__utf8_from_wide(wmsg);
+  }
+  if (wmsg)
+    LocalFree(wmsg);
+  if (utf8)
+    snprintf(msg, cap, "%s", utf8);
+  else
+    snprintf(msg, cap, "Windows error %lu", (unsigned long)native);
+  free(utf8);
+  switch ((DWORD)native) {
   case ERROR_NOT_ENOUGH_MEMORY:
   case ERROR_OUTOFMEMORY:
     return MPROC_ENOMEM;
@@ -21,42 +41,4 @@ static int map_error(DWORD e) {
   default:
     return MPROC_ESYS;
   }
-}
-
-static int fail_with(DWORD native, const char *fmt, va_list ap) {
-  wchar_t *wmsg = NULL;
-  char *msg = NULL;
-  DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS |
-                               FORMAT_MESSAGE_ALLOCATE_BUFFER,
-                           NULL, native, 0, (LPWSTR)&wmsg, 0, NULL);
-  if (n > 0) {
-    /* System messages end with ".\r\n"; the detail is one line. */
-    while (n > 0 && (wmsg[n - 1] == L'\n' || wmsg[n - 1] == L'\r' || wmsg[n - 1] == L' '))
-      wmsg[--n] = 0;
-    msg = mproc__utf8_from_wide(wmsg);
-  }
-  if (wmsg)
-    LocalFree(wmsg);
-  char fallback[32];
-  snprintf(fallback, sizeof fallback, "Windows error %lu", (unsigned long)native);
-  int rc = mproc__fail_native(map_error(native), (long)native, msg ? msg : fallback, fmt, ap);
-  free(msg);
-  return rc;
-}
-
-int mproc__os_fail(const char *fmt, ...) {
-  DWORD native = GetLastError();
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = fail_with(native, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
-int mproc__os_fail_code(long native, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = fail_with((DWORD)native, fmt, ap);
-  va_end(ap);
-  return rc;
 }
