@@ -42,4 +42,29 @@ static inline double median_of_3(double t[3]) {
   return t[1];
 }
 
+#ifdef __linux__
+#  include <string.h>
+#  include <unistd.h>
+
+/* The "generic POSIX" rows: this benchmark built on the generic flavour
+ * (the sibling executable <this>_generic, see bench/CMakeLists.txt), run
+ * with args; the number it prints, or -1 when there is no sibling (or this
+ * is it). */
+static inline double generic_sibling(const char *args) {
+  char self[4000];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0)
+    return -1;
+  self[n] = '\0';
+  if (n > 8 && strcmp(self + n - 8, "_generic") == 0)
+    return -1;
+  char cmd[4200];
+  snprintf(cmd, sizeof cmd, "%s_generic", self);
+  if (access(cmd, X_OK) != 0)
+    return -1;
+  snprintf(cmd, sizeof cmd, "'%s_generic' %s 2>/dev/null", self, args);
+  return seconds_printed_by(cmd);
+}
+#endif
+
 #endif

@@ -11,6 +11,7 @@
  *   bench_sync [scale]   (scale 1 = default counts; larger is longer) */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <mproc.h>
 
@@ -512,31 +513,45 @@ static void cell(int row, double v) {
     printf(per_op_ns(row) ? " %11.1f |" : " %11.0f |", v);
 }
 
+/* mproc on the generic POSIX flavour (no futex: a FIFO per wait word),
+ * measured by the sibling executable in this same run. */
+static double generic_row(int row, long n) {
+  char args[64];
+  snprintf(args, sizeof args, "--mproc-row %d %ld", row, n);
+  return generic_sibling(args);
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
+  if (argc == 4 && strcmp(argv[1], "--mproc-row") == 0) {
+    printf("%.9f\n", mproc_row(atoi(argv[2]), atol(argv[3])));
+    return 0;
+  }
   long scale = bench_scale(argc, argv);
   printf("synchronization objects; scale %ld\n\n", scale);
-  printf("| %-27s | %11s | %11s | %11s | %11s | %11s | %10s |\n", "", "mproc", "raw futex",
-         "pthread", "APR", "Python", "mproc/raw");
+  printf("| %-27s | %11s | %11s | %11s | %11s | %11s | %11s | %10s |\n", "", "mproc", "mproc gen.",
+         "raw futex", "pthread", "APR", "Python", "mproc/raw");
   printf("|-----------------------------|-------------|-------------|-------------|-------------|"
-         "-------------|------------|\n");
+         "-------------|-------------|------------|\n");
   for (int row = 0; row < ROWS; row++) {
     long n = (per_op_ns(row) ? 2000000 : 100000) * scale;
     long py_n = n / 20; /* Python is slow: fewer rounds */
-    double v[5] = {value(row, mproc_row(row, n), n), value(row, raw_row(row, n), n),
-                   value(row, pthread_row(row, n), n), value(row, apr_row(row, n), n),
-                   value(row, python_row(row, py_n), py_n)};
+    double v[6] = {value(row, mproc_row(row, n), n), value(row, generic_row(row, n), n),
+                   value(row, raw_row(row, n), n),   value(row, pthread_row(row, n), n),
+                   value(row, apr_row(row, n), n),   value(row, python_row(row, py_n), py_n)};
     printf("| %-27s |", row_names[row]);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
       cell(row, v[i]);
     /* cost ratio: > 1 means mproc is slower than the raw futex loop */
-    double ratio = v[0] <= 0 || v[1] <= 0 ? -1 : per_op_ns(row) ? v[0] / v[1] : v[1] / v[0];
+    double ratio = v[0] <= 0 || v[2] <= 0 ? -1 : per_op_ns(row) ? v[0] / v[2] : v[2] / v[0];
     if (ratio < 0)
       printf(" %10s |\n", "n/a");
     else
       printf(" %9.2fx |\n", ratio);
   }
   printf("\nmproc/raw: mproc's time per operation over the raw futex loop's (1.00 = same).\n"
+         "mproc gen.: the generic POSIX build (MPROC_POSIX_GENERIC: a FIFO per wait word\n"
+         "instead of a futex), the same program run as bench_sync_generic.\n"
          "Raw 'Event' rows use the futex semaphore (the closest bare primitive).\n");
 #  ifndef MPROC_BENCH_HAVE_APR
   printf("Built without APR (libapr1-dev): its column is n/a.\n");

@@ -7,6 +7,11 @@
 #   2. Linux, Clang, Release, shared library; the suite once, plus an install
 #      check (find_package and pkg-config from an install prefix); and Clang
 #      with ThreadSanitizer, the suite once.
+#   2c. Generic POSIX (MPROC_POSIX_GENERIC=ON): every Linux-only mechanism
+#      off, the portable fallbacks on; ASan/UBSan under spawn and forkserver,
+#      a Release build under fork.
+#   2d. musl: musl-gcc, Release, its dependencies (CMocka, msgpack-c,
+#      libcrypto) built from Debian's source packages (build-musl-deps.sh).
 #   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
 #   4. The libFuzzer harnesses (scripts/fuzz.sh): each seed corpus replayed,
 #      then MPROC_FUZZ_SECONDS (default 20) of fuzzing per harness.
@@ -32,7 +37,7 @@ logs=$build/logs
 mkdir -p "$logs"
 
 mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}" "${MPROC_WINDOWS_PACKAGES[@]}" clang-format \
-  python3 ||
+  python3 python3-yaml musl-tools perl ||
   { echo "cannot install the packages this needs" >&2; exit 1; }
 
 note() { printf '\n=== %s\n' "$*"; }
@@ -105,6 +110,24 @@ else
 fi
 rm -rf "$bad"
 
+note "CI files for other runners (.github/workflows: valid YAML, the jobs they promise)"
+if python3 - .github/workflows/*.yml >"$logs/workflows.log" 2>&1 <<'PY'
+import sys, yaml
+for path in sys.argv[1:]:
+    doc = yaml.safe_load(open(path))
+    jobs = doc.get("jobs", {})
+    # YAML 1.1 reads the key "on" as True.
+    assert "on" in doc or True in doc, f"{path}: no 'on'"
+    for job in ("linux", "windows", "macos"):
+        assert job in jobs and jobs[job].get("steps"), f"{path}: no steps for {job}"
+    print(f"{path}: {len(jobs)} jobs")
+PY
+then
+  passed=$((passed + 1)); echo "[workflows] $(tail -n 1 "$logs/workflows.log")"
+else
+  count workflows 1
+fi
+
 note "leg 1: Linux GCC Debug + ASan/UBSan (static)"
 gcc_dir=$build/gcc-asan
 if step gcc-configure cmake -S . -B "$gcc_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
@@ -152,6 +175,40 @@ if step tsan-configure cmake -S . -B "$tsan_dir" -DCMAKE_C_COMPILER=clang \
   # atexit_sleep_ms=0: TSan otherwise sleeps a second in every exiting process,
   # and a pool with maxtasksperchild waits for each retired worker's exit.
   suite clang-tsan "$tsan_dir" TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=0
+fi
+
+note "leg 2c: generic POSIX (MPROC_POSIX_GENERIC: no futex, memfd, eventfd, pidfd, /proc)"
+# The fallbacks every other POSIX system needs, proven on Linux: ASan/UBSan
+# under spawn and forkserver; a plain build under fork, since the generic
+# build's exit watchers are threads, and the ASan runtime is not fork-safe
+# in a threaded process (glibc's malloc is).
+gen_dir=$build/generic-asan
+if step generic-configure cmake -S . -B "$gen_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
+    -DMPROC_POSIX_GENERIC=ON -DMPROC_SANITIZE=address,undefined -DMPROC_WERROR=ON \
+    -DMPROC_BUILD_BENCH=OFF -DMPROC_BUILD_TOOLS=OFF &&
+  step generic-build cmake --build "$gen_dir" -j "$jobs"; then
+  for method in spawn forkserver; do
+    suite "generic-asan-$method" "$gen_dir" MPROC_START_METHOD=$method \
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+  done
+fi
+genrel_dir=$build/generic-release
+if step generic-release-configure cmake -S . -B "$genrel_dir" -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_BUILD_TYPE=Release -DMPROC_POSIX_GENERIC=ON -DMPROC_WERROR=ON \
+    -DMPROC_BUILD_BENCH=OFF -DMPROC_BUILD_TOOLS=OFF &&
+  step generic-release-build cmake --build "$genrel_dir" -j "$jobs"; then
+  suite generic-release-fork "$genrel_dir" MPROC_START_METHOD=fork
+fi
+
+note "leg 2d: musl (musl-gcc; its dependencies built with musl from Debian's sources)"
+musl_dir=$build/musl
+if step musl-deps scripts/build-musl-deps.sh "$build/musl-deps" &&
+  step musl-configure cmake -S . -B "$musl_dir" \
+    -DCMAKE_TOOLCHAIN_FILE="$root/cmake/musl-x86_64.cmake" \
+    -DMPROC_MUSL_DEPS_PREFIX="$build/musl-deps/prefix" -DCMAKE_BUILD_TYPE=Release \
+    -DMPROC_WERROR=ON -DMPROC_BUILD_BENCH=OFF -DMPROC_BUILD_TOOLS=OFF &&
+  step musl-build cmake --build "$musl_dir" -j "$jobs"; then
+  suite musl "$musl_dir"
 fi
 
 note "leg 3: Windows (MinGW-w64, run under Wine)"

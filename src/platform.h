@@ -54,6 +54,9 @@ int mproc__os_cpu_count(void);
  * Free with mproc__os_free_argv. MPROC_ENOTSUP where it cannot be read. */
 int mproc__os_command_line(int *argc, char ***argv);
 void mproc__os_free_argv(int argc, char **argv);
+/* Tells the backend main's arguments (mproc_main_guard): where the system
+ * offers no other way to find the running executable, argv[0] is it. */
+void mproc__os_note_command_line(int argc, char **argv);
 
 /* Flushes stdout and stderr, touching neither when nothing is buffered
  * (a stream's lock is a write, a copy-on-write fault in a forked child). */

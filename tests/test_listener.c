@@ -170,6 +170,22 @@ static void wrong_keys_fail_on_both_sides(void **state) {
   }
 }
 
+/* A listener that hangs up before the handshake is going away (its process
+ * was killed, say): the client is told the connection closed, not that a
+ * key failed. */
+static void a_listener_that_hangs_up_is_closed_not_a_key_failure(void **state) {
+  char addr[2][160];
+  addresses(addr);
+  mproc_listener_t *l;
+  ASSERT_OK(mproc_listener_new(&l, addr[0], NULL)); /* no key: accept does no handshake */
+  mproc_process_t *client = start_client(mproc_listener_address(l), "k", false);
+  mproc_conn_t *c;
+  ASSERT_OK(mproc_listener_accept(l, &c, TEST_WAIT_MS));
+  mproc_conn_free(c); /* hang up at once */
+  assert_int_equal(finish(client), 100 - MPROC_ECLOSED);
+  mproc_listener_free(l);
+}
+
 static void garbage_gets_the_peer_disconnected(void **state) {
   char addr[2][160];
   addresses(addr);
@@ -374,6 +390,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(unix_socket_files),
       cmocka_unit_test(wrong_keys_fail_on_both_sides),
       cmocka_unit_test(garbage_gets_the_peer_disconnected),
+      cmocka_unit_test(a_listener_that_hangs_up_is_closed_not_a_key_failure),
       cmocka_unit_test(tcp_connection_to_a_child),
       cmocka_unit_test(a_stalled_peer_is_dropped_at_the_deadline),
       cmocka_unit_test(a_burst_of_clients_is_served),

@@ -199,8 +199,9 @@ MPROC_API void mproc_listener_free(mproc_listener_t *l);
  *   mproc_listener_new; opts — NULL or options.
  * Returns: 0.
  * Errors: MPROC_EINVAL, MPROC_ENOTSUP, MPROC_EAUTH (the keys differ, or
- *   the listener wants one and none was given), MPROC_ESYS (nobody
- *   listens there), MPROC_ENOMEM. */
+ *   the listener wants one and none was given), MPROC_ECLOSED (with a
+ *   key: the listener hung up before the handshake - it is going away),
+ *   MPROC_ESYS (nobody listens there), MPROC_ENOMEM. */
 MPROC_API int mproc_client_connect(mproc_conn_t **out, const char *address,
                                    const mproc_client_opts_t *opts);
 

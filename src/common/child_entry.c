@@ -77,6 +77,7 @@ static const char *marker_token(int argc, char **argv) {
 }
 
 int mproc_main_guard(int argc, char **argv) {
+  mproc__os_note_command_line(argc, argv);
   if (is_child_marker(argc, argv))
     run_spawned_child(marker_token(argc, argv));
   return 0;

@@ -100,6 +100,10 @@ static int answer(mproc_conn_t *c, const unsigned char *key, size_t keylen, int6
   unsigned char msg[HANDSHAKE_MAX], mac[32];
   size_t len = 0;
   int rc = mproc__conn_recv_by(c, msg, sizeof msg, &len, deadline);
+  if (rc == MPROC_EEOF)
+    /* Closed before a word: a listener going away (its process was just
+     * killed, say), not a key that failed. */
+    return mproc__fail(MPROC_ECLOSED, "the listener closed the connection before the handshake");
   if (rc || len != sizeof CHALLENGE - 1 + NONCE || memcmp(msg, CHALLENGE, sizeof CHALLENGE - 1))
     return mproc__fail(MPROC_EAUTH, "authentication: no valid challenge from the peer");
   if ((rc = mproc__os_hmac_sha256(key, keylen, msg + sizeof CHALLENGE - 1, NONCE, mac)) ||
@@ -125,20 +129,30 @@ int mproc__handshake(mproc_conn_t *c, const unsigned char *key, size_t keylen, b
   return rc;
 }
 
+/* What both ends check before touching the OS: an out pointer, a key with
+ * its length, a handshake deadline that is not negative, an address that
+ * parses. */
+static int check_endpoint(const char *op, const void *out, const char *address, const void *key,
+                          size_t keylen, int handshake_timeout_ms, mproc__addr_t *addr) {
+  if (!out)
+    return mproc__fail(MPROC_EINVAL, "%s: out is NULL", op);
+  if (keylen && !key)
+    return mproc__fail(MPROC_EINVAL, "%s: authkey is NULL", op);
+  if (handshake_timeout_ms < 0)
+    return mproc__fail(MPROC_EINVAL, "%s: a negative handshake timeout", op);
+  return parse(address, addr);
+}
+
 int mproc_listener_new(mproc_listener_t **out, const char *address,
                        const mproc_listener_opts_t *opts) {
-  if (!out)
-    return mproc__fail(MPROC_EINVAL, "listener_new: out is NULL");
   mproc_listener_opts_t defaults = {0};
   if (!opts)
     opts = &defaults;
-  if (opts->authkey_len && !opts->authkey)
-    return mproc__fail(MPROC_EINVAL, "listener_new: authkey is NULL");
-  if (opts->handshake_timeout_ms < 0 || opts->backlog < 0)
-    return mproc__fail(MPROC_EINVAL, "listener_new: a negative %s",
-                       opts->backlog < 0 ? "backlog" : "handshake timeout");
+  if (opts->backlog < 0)
+    return mproc__fail(MPROC_EINVAL, "listener_new: a negative backlog");
   mproc__addr_t addr;
-  int rc = parse(address, &addr);
+  int rc = check_endpoint("listener_new", out, address, opts->authkey, opts->authkey_len,
+                          opts->handshake_timeout_ms, &addr);
   if (rc)
     return rc;
   mproc_listener_t *l = calloc(1, sizeof *l);
@@ -191,17 +205,12 @@ int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_m
 }
 
 int mproc_client_connect(mproc_conn_t **out, const char *address, const mproc_client_opts_t *opts) {
-  if (!out)
-    return mproc__fail(MPROC_EINVAL, "client_connect: out is NULL");
   mproc_client_opts_t defaults = {0};
   if (!opts)
     opts = &defaults;
-  if (opts->authkey_len && !opts->authkey)
-    return mproc__fail(MPROC_EINVAL, "client_connect: authkey is NULL");
-  if (opts->handshake_timeout_ms < 0)
-    return mproc__fail(MPROC_EINVAL, "client_connect: a negative handshake timeout");
   mproc__addr_t addr;
-  int rc = parse(address, &addr);
+  int rc = check_endpoint("client_connect", out, address, opts->authkey, opts->authkey_len,
+                          opts->handshake_timeout_ms, &addr);
   mproc__os_conn_t *os;
   if (rc || (rc = mproc__os_connect(&addr, &os)))
     return rc;

@@ -238,7 +238,7 @@ static int open_conn(mproc__mgr_client_t *cl, uint64_t session, mproc__mgr_conn_
   mproc_client_opts_t o = {.authkey = cl->has_key ? cl->key : NULL,
                            .authkey_len = cl->has_key ? cl->keylen : 0};
   int rc = mproc_client_connect(&c->c, cl->address, &o);
-  if (rc == MPROC_ESYS)
+  if (rc == MPROC_ESYS || rc == MPROC_ECLOSED)
     rc = mproc__fail(MPROC_ECLOSED, "no manager listens at %s (shut down, or never started): %s",
                      cl->address, mproc_last_error_detail());
   if (!rc) {

@@ -4,8 +4,9 @@
  * waitid(WNOWAIT) or on its pidfd, which do not reap, and whoever takes the
  * lock first reaps it with waitpid(WNOHANG). Until then the pid stays ours,
  * so kill() under the same lock can never hit a recycled pid. A pidfd
- * (Linux 5.3+) makes timed waits exact; without one they poll with a short,
- * growing sleep. */
+ * (Linux 5.3+), or elsewhere an exit watcher's pipe (exit_watch.c), is the
+ * sentinel and makes timed waits exact; without either they poll with a
+ * short, growing sleep. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "exit_watch.h"
+#include "features.h"
 
 mproc__os_child_t *mproc__posix_child_alloc(void) {
   mproc__os_child_t *c = calloc(1, sizeof *c);
@@ -33,10 +36,14 @@ mproc__os_child_t *mproc__posix_child_alloc(void) {
 
 void mproc__posix_child_attach(mproc__os_child_t *c, pid_t pid) {
   c->pid = pid;
-#ifdef SYS_pidfd_open
+#if MPROC__LINUX_MECHANISMS
+#  ifdef SYS_pidfd_open
   c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (c->pidfd < 0)
     c->pidfd = -1;
+#  endif
+#else
+  c->pidfd = mproc__posix_exit_watch(pid);
 #endif
 }
 
@@ -119,6 +126,15 @@ static void read_served_status(mproc__os_child_t *c) {
 /* Reaps the child if it has exited: 0 with c->ended set, or an error. */
 static int reap(mproc__os_child_t *c) {
   int rc = 0;
+#if !MPROC__LINUX_MECHANISMS
+  /* The exit watcher waits on the pid until it has seen the exit: reaping
+   * first would free the pid for reuse under it. It sees it at once. */
+  if (c->pidfd >= 0) {
+    struct pollfd pfd = {.fd = c->pidfd, .events = POLLIN};
+    while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+      ;
+  }
+#endif
   pthread_mutex_lock(&c->lock);
   if (!atomic_load(&c->ended)) {
     int status;

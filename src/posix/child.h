@@ -17,7 +17,7 @@
 
 struct mproc__os_child {
   pid_t pid;
-  int pidfd;            /* -1 where pidfd_open is unavailable */
+  int pidfd;            /* readable once it ended: a pidfd, or an exit watcher's pipe; or -1 */
   int status_fd;        /* forkserver children: where the server reports; else -1 */
   pthread_mutex_t lock; /* reaping and signalling: the pid is ours until reaped */
   atomic_bool ended;

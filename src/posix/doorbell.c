@@ -1,17 +1,18 @@
 /* The queue's doorbell for mproc_wait: an eventfd on Linux (readable while
- * its counter is non-zero; one object however many processes hold it).
- * Other POSIX systems have none, and mproc_wait polls queues there. */
+ * its counter is non-zero; one object however many processes hold it);
+ * elsewhere an anonymous FIFO (fifo.c), readable while it holds a byte. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <unistd.h>
-#ifdef __linux__
-#  include <sys/eventfd.h>
-#endif
 
 #include "../common/internal.h"
+#include "features.h"
+#include "fifo.h"
 
-#ifdef __linux__
+#if MPROC__LINUX_MECHANISMS
+#  include <sys/eventfd.h>
+
 int mproc__os_doorbell_new(intptr_t *handle) {
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0)
@@ -34,11 +35,17 @@ void mproc__os_doorbell_clear(intptr_t handle) {
 }
 #else
 int mproc__os_doorbell_new(intptr_t *handle) {
-  *handle = -1;
-  return 0;
+  int fd;
+  int rc = mproc__posix_fifo_new(&fd, "queue doorbell");
+  if (rc == 0)
+    *handle = fd;
+  return rc;
 }
 
-void mproc__os_doorbell_ring(intptr_t handle) { (void)handle; }
+void mproc__os_doorbell_ring(intptr_t handle) {
+  /* One byte is enough: readable is all it says. A full FIFO is readable. */
+  mproc__posix_fifo_put((int)handle, 1);
+}
 
-void mproc__os_doorbell_clear(intptr_t handle) { (void)handle; }
+void mproc__os_doorbell_clear(intptr_t handle) { mproc__posix_fifo_drain((int)handle); }
 #endif

@@ -121,13 +121,15 @@ typedef struct {
 static int find_containing(struct dl_phdr_info *info, size_t size, void *data) {
   (void)size;
   make_ctx_t *c = data;
-  if (!c->seen_main)
+  /* The first object dl_iterate_phdr reports is the main program - by its
+   * place, not its name: glibc names it "", musl by its path. */
+  bool first = !c->seen_main;
+  if (first)
     remember_main(info);
   c->seen_main = true;
   if (c->addr < info->dlpi_addr || !in_code(info, c->addr - info->dlpi_addr))
     return 0;
-  /* The first object dl_iterate_phdr reports is the main program. */
-  c->ref->is_main = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
+  c->ref->is_main = first;
   const char *name = c->ref->is_main ? "" : info->dlpi_name;
   size_t n = strlen(name) + 1;
   c->ref->module = malloc(n);

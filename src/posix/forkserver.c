@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "features.h"
+#include "open_fds.h"
 
 /* The exit status of a child that could not be set up (as a spawned child
  * that cannot run its target). */
@@ -283,10 +285,18 @@ static void arrange(const request_t *r) {
   for (size_t i = 0; i < ntable; i++)
     dup2(src[at + i], CHILD_INHERIT_FD + (int)i);
   free(src);
-#ifdef SYS_close_range
+#if MPROC__LINUX_MECHANISMS && defined(SYS_close_range)
   if (syscall(SYS_close_range, (unsigned)layout_end, ~0u, 0) == 0)
     return;
 #endif
+  int *open;
+  size_t nopen;
+  if (mproc__posix_open_fds(layout_end, &open, &nopen) == 0) {
+    for (size_t i = 0; i < nopen; i++)
+      close(open[i]);
+    free(open);
+    return;
+  }
   long max = sysconf(_SC_OPEN_MAX);
   for (int fd = layout_end; fd < (max > 0 && max < 65536 ? (int)max : 65536); fd++)
     close(fd);
@@ -306,7 +316,7 @@ static void watch_by_signal(void) {
 }
 
 static int open_pidfd(pid_t pid) {
-#ifdef SYS_pidfd_open
+#if MPROC__LINUX_MECHANISMS && defined(SYS_pidfd_open)
   int fd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (fd >= 0) {
     fcntl(fd, F_SETFD, FD_CLOEXEC);

@@ -7,17 +7,17 @@
  * (the signal follows the thread that started the child, not the process),
  * otherwise with a watchdog thread blocked on the pipe. */
 #define _GNU_SOURCE
+#include "../common/internal.h"
+#include "features.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
-#ifdef __linux__
+#if MPROC__LINUX_MECHANISMS
 #  include <sys/prctl.h>
 #endif
-
-#include "../common/internal.h"
 #include "../common/spinlock.h"
 
 static mproc__spinlock_t lock = MPROC__SPINLOCK_INIT;
@@ -58,7 +58,7 @@ static void *watchdog(void *arg) {
 int mproc__os_parent_watch(intptr_t link, int64_t parent_pid, bool daemon, bool pdeathsig_ok) {
   if (!daemon || link < 0)
     return 0;
-#ifdef __linux__
+#if MPROC__LINUX_MECHANISMS
   if (pdeathsig_ok) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
       return mproc__os_fail("prctl(PR_SET_PDEATHSIG)");

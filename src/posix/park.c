@@ -1,16 +1,14 @@
-/* Waiting on a word in shared memory. Linux: the futex system call on the
+/* Waiting on a word in shared memory, Linux: the futex system call on the
  * word itself (shared futexes, since each process maps the region at its
- * own address). Other POSIX systems: a polling fallback that sleeps a
- * little longer each round (50 us up to 2 ms), correct but slower. */
+ * own address); no kernel object per word. Other POSIX systems, and the
+ * generic build: park_fifo.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#  include <linux/futex.h>
-#  include <sys/syscall.h>
-#endif
 
 #include "../common/internal.h"
 
@@ -19,7 +17,6 @@ int mproc__os_park_new(intptr_t *handle) {
   return 0;
 }
 
-#ifdef __linux__
 static int sleep_on(mproc__park_word_t *w, uint32_t expected, int timeout_ms) {
   struct timespec ts, *tp = NULL;
   if (timeout_ms >= 0) {
@@ -35,22 +32,6 @@ static void wake(mproc__park_word_t *w, uint32_t n) {
   syscall(SYS_futex, (uint32_t *)&w->word, FUTEX_WAKE, n > INT_MAX ? INT_MAX : (int)n, NULL, NULL,
           0);
 }
-#else
-static int sleep_on(mproc__park_word_t *w, uint32_t expected, int timeout_ms) {
-  int64_t deadline = mproc__deadline(timeout_ms);
-  for (useconds_t us = 50; atomic_load(&w->word) == expected; us = us < 2000 ? us * 2 : 2000) {
-    if (mproc__remaining_ms(deadline) == 0)
-      return MPROC_ETIMEDOUT;
-    usleep(us);
-  }
-  return 0;
-}
-
-static void wake(mproc__park_word_t *w, uint32_t n) {
-  (void)w;
-  (void)n;
-}
-#endif
 
 bool mproc__os_park_has_handles(void) { return false; }
 

@@ -1,8 +1,8 @@
 /* Who is running, cheaply: getpid() and gettid() are system calls in
  * current glibc, too slow for a lock's fast path, so both are cached and
  * the caches are dropped in a forked child (pthread_atfork). Whether
- * another process has ended: on Linux /proc/<pid>/stat (state and start
- * time, so zombies and reused pids count as ended); elsewhere kill(pid, 0). */
+ * another process has ended: kill(pid, 0), then what the system tells
+ * beyond it (os.h: zombies, reused pids). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "features.h"
+#include "os.h"
 
 static _Atomic uint32_t fork_generation = 1;
 static _Atomic uint32_t cached_pid;
@@ -33,10 +35,14 @@ static void after_fork_in_child(void) {
 static void register_atfork(void) { pthread_atfork(NULL, NULL, after_fork_in_child); }
 
 static uint32_t os_tid(void) {
-#ifdef SYS_gettid
+#if MPROC__LINUX_MECHANISMS
   return (uint32_t)syscall(SYS_gettid);
 #else
-  return (uint32_t)(uintptr_t)pthread_self();
+  /* Any number unique among this process's threads will do (it names a
+   * lock's owner next to the pid): a counter, never a truncated
+   * pthread_t. Starts above any pid so it is never taken for one. */
+  static _Atomic uint32_t next = 1u << 30;
+  return atomic_fetch_add(&next, 1);
 #endif
 }
 
@@ -56,36 +62,13 @@ void mproc__os_self_ids(uint32_t *pid, uint32_t *tid) {
   *tid = cached_tid;
 }
 
-/* Linux: the state letter and start time (field 22) of /proc/<pid>/stat. */
-static bool read_stat(uint32_t pid, char *state, uint64_t *start) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%u/stat", pid);
-  FILE *f = fopen(path, "re");
-  if (!f)
-    return false;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')'); /* the command name may hold anything */
-  unsigned long long st;
-  if (!p || sscanf(p + 1,
-                   " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-                   "%*s %*s %*s %llu",
-                   state, &st) != 2)
-    return false;
-  *start = st;
-  return true;
-}
-
 uint64_t mproc__os_self_start_token(void) {
   uint64_t t = atomic_load_explicit(&cached_start, memory_order_relaxed);
   if (t)
     return t;
   uint32_t pid, tid;
   mproc__os_self_ids(&pid, &tid);
-  char state;
-  if (!read_stat(pid, &state, &t))
-    t = 0;
+  t = mproc__posix_start_token(pid);
   atomic_store(&cached_start, t);
   return t;
 }
@@ -95,9 +78,5 @@ bool mproc__os_process_gone(uint32_t pid, uint32_t start) {
     return false;
   if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
     return true;
-  char state;
-  uint64_t t;
-  if (!read_stat(pid, &state, &t))
-    return access("/proc/self/stat", F_OK) == 0; /* no entry, where /proc exists: gone */
-  return state == 'Z' || state == 'X' || (start != 0 && (uint32_t)t != start);
+  return mproc__posix_process_gone(pid, start);
 }

@@ -9,9 +9,10 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "features.h"
 
 static int anonymous_fd(void) {
-#ifdef MFD_CLOEXEC
+#if MPROC__LINUX_MECHANISMS
   return memfd_create("mproc", MFD_CLOEXEC);
 #else
   for (int attempt = 0; attempt < 16; attempt++) {
@@ -34,7 +35,8 @@ static int anonymous_fd(void) {
 int mproc__os_shm_new(size_t size, intptr_t *handle) {
   int fd = anonymous_fd();
   if (fd < 0)
-    return mproc__os_fail("shared memory: memfd_create");
+    return mproc__os_fail("shared memory: %s",
+                          MPROC__LINUX_MECHANISMS ? "memfd_create" : "shm_open");
   if (ftruncate(fd, (off_t)size) != 0) {
     int rc = mproc__os_fail("shared memory: ftruncate(%zu)", size);
     close(fd);

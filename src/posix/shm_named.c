@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/internal.h"
@@ -61,8 +62,18 @@ int mproc__os_shm_open_named(const char *name, mproc__os_named_shm_t *out) {
     return errno == ENOENT ? mproc__fail(MPROC_ENOENT, "shm_open: no segment \"%s\"", name)
                            : mproc__os_fail("shm_open: shm_open(\"%s\")", path);
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int rc = mproc__os_fail("shm_open: fstat");
+  int rc = fstat(fd, &st);
+  /* shm_open cannot create and size in one step: a creator racing this
+   * open (mproc_shm_open_or_create from several processes) sizes the
+   * segment just after making it. Give it a moment before calling the
+   * segment empty. */
+  for (int waited = 0; rc == 0 && st.st_size == 0 && waited < 200; waited++) {
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+    rc = fstat(fd, &st);
+  }
+  if (rc != 0) {
+    rc = mproc__os_fail("shm_open: fstat");
     close(fd);
     return rc;
   }

@@ -18,21 +18,34 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "features.h"
+#include "open_fds.h"
+#include "os.h"
 
 extern char **environ;
 
-#define SELF_EXE "/proc/self/exe"
-
-/* Closes every descriptor >= from in the child: glibc 2.34 has a file
- * action for it; elsewhere only close-on-exec descriptors are closed. */
+/* Closes every descriptor >= from in the child. glibc 2.34 has a file
+ * action for it. Elsewhere the open descriptors that would survive exec
+ * (no FD_CLOEXEC) are listed (open_fds.c) and each gets a close action. */
+#if MPROC__LINUX_MECHANISMS && defined(__GLIBC__) &&                                               \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
 static int close_the_rest(posix_spawn_file_actions_t *fa, int from) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
   return posix_spawn_file_actions_addclosefrom_np(fa, from);
-#else
-  (void)fa, (void)from;
-  return 0;
-#endif
 }
+#else
+static int close_the_rest(posix_spawn_file_actions_t *fa, int from) {
+  int *fds;
+  size_t n;
+  int rc = mproc__posix_open_fds(from, &fds, &n) ? ENOMEM : 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    int flags = fcntl(fds[i], F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC))
+      rc = posix_spawn_file_actions_addclose(fa, fds[i]);
+  }
+  free(fds);
+  return rc;
+}
+#endif
 
 /* A close-on-exec copy of fd at layout_end or above (or fd itself, already
  * there): the child's layout (3: channel, 4: link, 5..: the handle table)
@@ -45,6 +58,10 @@ static int lift(int fd, int layout_end, bool *temp) {
 
 int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                     mproc__stream_t *parent_end, intptr_t *child_link) {
+  const char *path = o->exe ? o->exe : mproc__posix_self_exe();
+  if (!path)
+    return mproc__fail(MPROC_ENOTSUP, "spawn: this system does not tell the path of the running "
+                                      "program; call mproc_main_guard(argc, argv) first in main");
   intptr_t link;
   int rc = mproc__os_parent_link(&link);
   if (rc)
@@ -77,7 +94,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
 
   char token[16];
   snprintf(token, sizeof token, "%d", CHILD_FD);
-  const char *path = o->exe ? o->exe : SELF_EXE;
+
   char *argv[] = {(char *)path, (char *)o->marker, token, NULL};
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;

@@ -1,4 +1,5 @@
-/* The running process: pid, usable CPUs, command line (POSIX). */
+/* The running process: pid, clocks, usable CPUs (POSIX). The command line
+ * is the system's own business: os_linux.c, os_generic.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -58,48 +59,8 @@ int mproc__os_cpu_count(void) {
   return n > 0 ? (int)n : 1;
 }
 
-int mproc__os_command_line(int *argc, char ***argv) {
-  /* Linux keeps the exact argv, NUL-separated, in /proc/self/cmdline. */
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return MPROC_ENOTSUP;
-  mproc__buf_t b = {0};
-  char chunk[4096];
-  ssize_t n;
-  while ((n = read(fd, chunk, sizeof chunk)) > 0)
-    if (mproc__buf_append(&b, chunk, (size_t)n) != 0)
-      break;
-  close(fd);
-  if (n != 0 || mproc__buf_append(&b, "", 1) != 0) {
-    mproc__buf_free(&b);
-    return MPROC_ESYS;
-  }
-  int count = 0;
-  for (size_t i = 0; i + 1 < b.len; i++)
-    if (b.data[i] == '\0')
-      count++;
-  char **v = calloc((size_t)count + 1, sizeof *v);
-  if (!v) {
-    mproc__buf_free(&b);
-    return MPROC_ENOMEM;
-  }
-  /* v[0] owns the whole block; the others point into it. */
-  char *p = (char *)b.data;
-  for (int i = 0; i < count; i++) {
-    v[i] = p;
-    p += strlen(p) + 1;
-  }
-  *argc = count;
-  *argv = v;
-  if (count == 0)
-    mproc__buf_free(&b);
-  return 0;
-}
-
 void mproc__os_free_argv(int argc, char **argv) {
   if (argc > 0)
     free(argv[0]);
   free(argv);
 }
-
-bool mproc__os_constructor_entry_allowed(void) { return true; }

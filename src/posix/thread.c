@@ -129,20 +129,3 @@ bool mproc__os_thread_is_current(const mproc__os_thread_t *t) {
 void mproc__os_ignore_interrupts(void) { signal(SIGINT, SIG_IGN); }
 
 void mproc__os_yield(void) { sched_yield(); }
-
-int mproc__os_thread_count(void) {
-  /* Linux: /proc/self/task has a directory per thread, and its link count
-   * is 2 + their number - one stat() per fork start, not an open, read
-   * and parse of /proc/self/stat. */
-  struct stat st;
-  if (stat("/proc/self/task", &st) == 0 && st.st_nlink > 2)
-    return (int)(st.st_nlink - 2);
-  return 0;
-}
-
-bool mproc__os_is_main_thread(void) {
-  /* The main thread's id is the process id (Linux); both are cached. */
-  uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
-  return pid == tid;
-}

@@ -69,6 +69,8 @@ void mproc__os_free_argv(int argc, char **argv) {
   free(argv);
 }
 
+void mproc__os_note_command_line(int argc, char **argv) { (void)argc, (void)argv; }
+
 bool mproc__os_constructor_entry_allowed(void) {
   /* A DLL's constructors run inside DllMain under the loader lock, where
    * running a whole program (threads, LoadLibrary) can deadlock. Only a
