@@ -38,43 +38,16 @@ ln -s "$arch_headers/asm" "$prefix/include/asm"
 src=$dir/src
 rm -rf "$src"
 mkdir -p "$src"
-# The newest source version first; if a mirror lacks it (an index ahead of
-# its pool), the next one.
-fetch_source() {
-  local v
-  for v in $(apt-cache showsrc "$1" | awk '/^Version:/ {print $2}' | sort -rV | uniq); do
-    (cd "$src" && apt-get source --download-only "$1=$v" >/dev/null 2>&1) && return 0
-  done
-  echo "musl-deps: cannot fetch the source of $1" >&2
-  return 1
-}
-for pkg in cmocka msgpack-c openssl; do
-  fetch_source "$pkg"
-done
-for tarball in "$src"/cmocka_*.orig.tar.?z "$src"/msgpack-c_*.orig.tar.?z \
-  "$src"/openssl_*.orig.tar.?z; do
-  tar -xf "$tarball" -C "$src"
-done
+mproc_fetch_sources "$src" cmocka msgpack-c openssl
 
-build_one() {
-  local name=$1
-  shift
-  local srcdir
-  srcdir=$(find "$src" -maxdepth 1 -type d -name "$name-*" | head -n 1)
-  [[ -n $srcdir ]] || { echo "musl-deps: no source for $name" >&2; exit 1; }
-  cmake -S "$srcdir" -B "$dir/build-$name" -G "Unix Makefiles" \
-    -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DMPROC_MUSL_DEPS_PREFIX="$prefix" \
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \
-    -DCMAKE_INSTALL_LIBDIR=lib -DBUILD_SHARED_LIBS=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
-    "$@" >/dev/null
-  cmake --build "$dir/build-$name" -j "$(nproc)" >/dev/null
-  cmake --install "$dir/build-$name" >/dev/null
-}
-
-build_one cmocka -DUNIT_TESTING=OFF -DWITH_EXAMPLES=OFF -DWITH_STATIC_LIB=ON
+musl=(-DCMAKE_TOOLCHAIN_FILE="$toolchain" -DMPROC_MUSL_DEPS_PREFIX="$prefix"
+  -DCMAKE_INSTALL_LIBDIR=lib -DBUILD_SHARED_LIBS=OFF -DCMAKE_POSITION_INDEPENDENT_CODE=ON)
+mproc_build_cmake_dep "$src" cmocka "$dir/build-cmocka" "$prefix" "${musl[@]}" \
+  -DUNIT_TESTING=OFF -DWITH_EXAMPLES=OFF -DWITH_STATIC_LIB=ON
 # Static links only: CMocka's shared library would be taken first.
 rm -f "$prefix"/lib/libcmocka.so*
-build_one msgpack-c -DMSGPACK_BUILD_TESTS=OFF -DMSGPACK_BUILD_EXAMPLES=OFF
+mproc_build_cmake_dep "$src" msgpack-c "$dir/build-msgpack-c" "$prefix" "${musl[@]}" \
+  -DMSGPACK_BUILD_TESTS=OFF -DMSGPACK_BUILD_EXAMPLES=OFF
 
 # libcrypto only, and only what it must have: mproc uses HMAC-SHA256 and
 # the random generator. no-async: musl has no makecontext.

@@ -28,26 +28,13 @@ mproc_enable_deb_src
 src=$dir/src
 rm -rf "$src"
 mkdir -p "$src"
-(cd "$src" && apt-get source --download-only cmocka msgpack-c >/dev/null)
-for tarball in "$src"/cmocka_*.orig.tar.?z "$src"/msgpack-c_*.orig.tar.?z; do
-  tar -xf "$tarball" -C "$src"
-done
+mproc_fetch_sources "$src" cmocka msgpack-c
 
-build_one() {
-  local name=$1
-  shift
-  local srcdir
-  srcdir=$(find "$src" -maxdepth 1 -type d -name "$name-*" | head -n 1)
-  [[ -n $srcdir ]] || { echo "win-deps: no source for $name" >&2; exit 1; }
-  cmake -S "$srcdir" -B "$dir/build-$name" -G "Unix Makefiles" \
-    -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_CROSSCOMPILING_EMULATOR= "$@" >/dev/null
-  cmake --build "$dir/build-$name" -j "$(nproc)" >/dev/null
-  cmake --install "$dir/build-$name" >/dev/null
-}
-
-build_one cmocka -DUNIT_TESTING=OFF -DWITH_EXAMPLES=OFF -DWITH_STATIC_LIB=ON
-build_one msgpack-c -DMSGPACK_BUILD_TESTS=OFF -DMSGPACK_BUILD_EXAMPLES=OFF
+win=(-DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_CROSSCOMPILING_EMULATOR=)
+mproc_build_cmake_dep "$src" cmocka "$dir/build-cmocka" "$prefix" "${win[@]}" \
+  -DUNIT_TESTING=OFF -DWITH_EXAMPLES=OFF -DWITH_STATIC_LIB=ON
+mproc_build_cmake_dep "$src" msgpack-c "$dir/build-msgpack-c" "$prefix" "${win[@]}" \
+  -DMSGPACK_BUILD_TESTS=OFF -DMSGPACK_BUILD_EXAMPLES=OFF
 
 touch "$stamp"
 echo "win-deps: built into $prefix"

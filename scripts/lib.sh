@@ -49,3 +49,39 @@ mproc_enable_deb_src() {
   fi
   mproc_apt_update
 }
+
+# mproc_fetch_sources DIR PACKAGE...: downloads and unpacks each package's
+# upstream source from Debian's archive into DIR (DIR/<name>-<version>/).
+# The newest version first; if a mirror lacks it (an index ahead of its
+# pool), the next one.
+mproc_fetch_sources() {
+  local dir=$1 pkg v tarball
+  shift
+  for pkg in "$@"; do
+    local fetched=0
+    for v in $(apt-cache showsrc "$pkg" | awk '/^Version:/ {print $2}' | sort -rV | uniq); do
+      if (cd "$dir" && apt-get source --download-only "$pkg=$v" >/dev/null 2>&1); then
+        fetched=1
+        break
+      fi
+    done
+    ((fetched)) || { echo "cannot fetch the source of $pkg" >&2; return 1; }
+    for tarball in "$dir/${pkg}"_*.orig.tar.?z; do
+      tar -xf "$tarball" -C "$dir"
+    done
+  done
+}
+
+# mproc_build_cmake_dep SRC_DIR NAME BUILD_DIR PREFIX CMAKE_ARG...: configures,
+# builds and installs the CMake project unpacked as SRC_DIR/NAME-* into PREFIX
+# (Release); CMAKE_ARG... names the toolchain and the project's options.
+mproc_build_cmake_dep() {
+  local src=$1 name=$2 build=$3 prefix=$4 srcdir
+  shift 4
+  srcdir=$(find "$src" -maxdepth 1 -type d -name "$name-*" | head -n 1)
+  [[ -n $srcdir ]] || { echo "no source for $name in $src" >&2; return 1; }
+  cmake -S "$srcdir" -B "$build" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$prefix" "$@" >/dev/null &&
+    cmake --build "$build" -j "$(nproc)" >/dev/null &&
+    cmake --install "$build" >/dev/null
+}

@@ -148,6 +148,12 @@ int mproc__os_shm_attach_named(intptr_t handle, size_t size, mproc__os_named_shm
  * name lives as long as its last handle); MPROC_ENOENT when already gone. */
 int mproc__os_shm_unlink_named(const char *name, mproc__os_named_shm_t *shm);
 void mproc__os_shm_close_named(mproc__os_named_shm_t *shm);
+/* Ties a named segment to this process's life (shm_tracker.c): once the
+ * process - and, on POSIX, its forked children - have ended, however they
+ * ended, the name is unlinked unless mproc__os_shm_untrack came first.
+ * Windows: a no-op returning 0 (a section goes with its last handle). */
+int mproc__os_shm_track(const char *name);
+void mproc__os_shm_untrack(const char *name);
 
 /* ---- waiting on a word in shared memory (park.c) ------------------------ */
 

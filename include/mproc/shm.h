@@ -192,6 +192,31 @@ MPROC_API int mproc_shm_create(mproc_shm_t **out, const char *name, size_t size)
 MPROC_API int mproc_shm_open_or_create(mproc_shm_t **out, const char *name, size_t size,
                                        bool *created);
 
+/* Options of a named segment's creation; all zero: mproc_shm_create's. */
+typedef struct {
+  /* Unlink the name once the creating process has ended, however it ended
+   * - SIGKILL included - unless it unlinked the name itself (Python 3.13's
+   * track=True, which a SIGKILL defeats). On POSIX a small tracker process,
+   * started with the first tracked segment, does it; the creator's forked
+   * children share it, so the names go when they have all ended too. A
+   * spawned child that creates tracked segments has a tracker of its own.
+   * Mappings stay valid after the unlink: only opening by name stops. */
+  bool track;
+} mproc_shm_opts_t;
+
+/* mproc_shm_create and mproc_shm_open_or_create with options.
+ * Params: out, name, size, created — as for those; opts — NULL for none.
+ * Returns: 0.
+ * Errors: those of mproc_shm_create and mproc_shm_open_or_create, and
+ *   MPROC_ESYS when the tracker cannot be started or reached (then
+ *   nothing was created: the segment is unlinked again).
+ * Platform: on Windows track changes nothing - a section always goes
+ *   with its last handle. */
+MPROC_API int mproc_shm_create_opts(mproc_shm_t **out, const char *name, size_t size,
+                                    const mproc_shm_opts_t *opts);
+MPROC_API int mproc_shm_open_or_create_opts(mproc_shm_t **out, const char *name, size_t size,
+                                            bool *created, const mproc_shm_opts_t *opts);
+
 /* Opens and maps an existing segment (Python's SharedMemory(name)).
  * Params: out — receives it (mproc_shm_close); name — its name.
  * Returns: 0.

@@ -12,6 +12,7 @@
  * its creator closed its own reference. */
 struct mproc_shm {
   _Atomic int refs;
+  bool tracked; /* this process registered the name with its tracker */
   char name[MPROC_SHM_NAME_MAX + 1];
   mproc__os_named_shm_t os;
 };
@@ -79,13 +80,43 @@ static int make(mproc_shm_t **out, const char *name, size_t size, bool create) {
   return 0;
 }
 
+/* Registers a segment this call just created with the tracker; on
+ * failure the segment is unlinked and closed: tracked, or not made. */
+static int track(mproc_shm_t *s) {
+  int rc = mproc__os_shm_track(s->name);
+  if (rc) {
+    mproc__os_shm_unlink_named(s->name, &s->os);
+    mproc__os_shm_close_named(&s->os);
+    free(s);
+    return rc;
+  }
+  s->tracked = true;
+  return 0;
+}
+
 int mproc_shm_create(mproc_shm_t **out, const char *name, size_t size) {
   return make(out, name, size, true);
+}
+
+int mproc_shm_create_opts(mproc_shm_t **out, const char *name, size_t size,
+                          const mproc_shm_opts_t *opts) {
+  int rc = make(out, name, size, true);
+  if (rc || !opts || !opts->track)
+    return rc;
+  rc = track(*out);
+  if (rc)
+    *out = NULL;
+  return rc;
 }
 
 int mproc_shm_open(mproc_shm_t **out, const char *name) { return make(out, name, 0, false); }
 
 int mproc_shm_open_or_create(mproc_shm_t **out, const char *name, size_t size, bool *created) {
+  return mproc_shm_open_or_create_opts(out, name, size, created, NULL);
+}
+
+int mproc_shm_open_or_create_opts(mproc_shm_t **out, const char *name, size_t size, bool *created,
+                                  const mproc_shm_opts_t *opts) {
   if (created)
     *created = false;
   if (!name)
@@ -99,6 +130,8 @@ int mproc_shm_open_or_create(mproc_shm_t **out, const char *name, size_t size, b
       return rc;
     rc = make(out, name, size, true);
     if (rc != MPROC_EEXIST) {
+      if (rc == 0 && opts && opts->track && (rc = track(*out)) != 0)
+        *out = NULL;
       if (rc == 0 && created)
         *created = true;
       return rc;
@@ -115,7 +148,14 @@ const char *mproc_shm_name(const mproc_shm_t *s) { return s ? s->name : NULL; }
 int mproc_shm_unlink(mproc_shm_t *s) {
   if (!s)
     return mproc__fail(MPROC_EINVAL, "shm_unlink: segment is NULL");
-  return mproc__os_shm_unlink_named(s->name, &s->os);
+  int rc = mproc__os_shm_unlink_named(s->name, &s->os);
+  /* Unlinked by its creator: the tracker must not unlink the name again
+   * later, when it may be another segment's. */
+  if (s->tracked) {
+    mproc__os_shm_untrack(s->name);
+    s->tracked = false;
+  }
+  return rc;
 }
 
 void mproc_shm_close(mproc_shm_t *s) {
