@@ -188,6 +188,17 @@ int mproc__os_park_wait(intptr_t handle, mproc__park_word_t *w, uint32_t expecte
 /* Wakes at most n processes sleeping on w (MPROC__WAKE_ALL: all). */
 void mproc__os_park_wake(intptr_t handle, mproc__park_word_t *w, uint32_t n);
 
+/* For a backend whose wait words have a token object each (Windows'
+ * semaphores, generic POSIX FIFOs): the sleeping and waking protocol,
+ * written once (common/token_park.c). take waits up to ms for one token
+ * and says whether it got one; put adds n. */
+typedef bool (*mproc__take_token_fn)(intptr_t handle, int ms);
+typedef void (*mproc__put_tokens_fn)(intptr_t handle, uint32_t n);
+int mproc__token_park_wait(intptr_t handle, mproc__park_word_t *w, uint32_t expected,
+                           int timeout_ms, mproc__take_token_fn take);
+void mproc__token_park_wake(intptr_t handle, mproc__park_word_t *w, uint32_t n,
+                            mproc__put_tokens_fn put);
+
 /* ---- a doorbell for mproc_wait on a queue (doorbell.c) ------------------- */
 
 /* A kernel object mproc__os_wait_handles can wait on that stays ready from
@@ -257,6 +268,10 @@ int mproc__os_dup_handle(intptr_t h, intptr_t *out);
 int mproc__os_conn_write(mproc__os_conn_t *c, const void *p, size_t n);
 /* Blocks until n bytes or end-of-file; *got says how many. */
 int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got);
+/* Blocks until at least one byte or end-of-file, then takes what is there,
+ * up to cap; *got 0 at end-of-file. MPROC_ENOTSUP where reads cannot stop
+ * short (Windows' overlapped pipes): then no connection reads ahead. */
+int mproc__os_conn_read_some(mproc__os_conn_t *c, void *p, size_t cap, size_t *got);
 /* Passes n handles to a running child at the other end of c (a pool's
  * tasks whose arguments hold objects), in order; the child receives them
  * with mproc__os_conn_recv_handles, each its own. POSIX: SCM_RIGHTS;

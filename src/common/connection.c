@@ -3,7 +3,9 @@
  * A message is a u32 length (little-endian), or 0xFFFFFFFF and a u64 for
  * 4 GiB and more, then the bytes. A receive reads exactly one message and
  * nothing past it: several processes may hold one end, and bytes one of
- * them read ahead would be lost to the others. */
+ * them read ahead would be lost to the others. Only a connection that one
+ * thread of one process owns for good - a Manager's - may read ahead
+ * (mproc__conn_read_ahead): a message then costs one read, not two. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +13,7 @@
 #include "connection_internal.h"
 
 #define BIG 0xFFFFFFFFu /* the length field that announces a u64 length */
-enum { SMALL_SEND = 64 * 1024, SKIP_CHUNK = 64 * 1024, GROW_FROM = 1 << 20 };
+enum { SMALL_SEND = 64 * 1024, SKIP_CHUNK = 64 * 1024, GROW_FROM = 1 << 20, AHEAD = 64 * 1024 };
 
 struct mproc_conn {
   mproc__os_conn_t *os; /* NULL once closed */
@@ -23,7 +25,20 @@ struct mproc_conn {
    * recv_bytes_into refused a message for a small buffer. */
   bool pending;
   uint64_t pending_n;
+  /* Bytes read past the current message (read-ahead connections only):
+   * ahead[ahead_pos, ahead_len) comes next in the stream. */
+  unsigned char *ahead;
+  size_t ahead_pos, ahead_len;
 };
+
+static size_t buffered(const mproc_conn_t *c) { return c->ahead_len - c->ahead_pos; }
+
+int mproc__conn_read_ahead(mproc_conn_t *c) {
+  if (!c || c->ahead)
+    return 0;
+  c->ahead = malloc(AHEAD);
+  return c->ahead ? 0 : mproc__fail(MPROC_ENOMEM, "connection: out of memory");
+}
 
 static int make(mproc_conn_t **out, mproc__os_conn_t *os, bool readable, bool writable) {
   mproc_conn_t *c = calloc(1, sizeof *c);
@@ -105,7 +120,7 @@ int mproc_conn_send_bytes(mproc_conn_t *c, const void *buf, size_t len) {
 /* Waits until a message (or end-of-file) is there. */
 static int wait_readable(mproc_conn_t *c, int timeout_ms, const char *op) {
   int rc = mproc__check_timeout(op, timeout_ms);
-  if (rc)
+  if (rc || buffered(c))
     return rc;
   intptr_t w;
   bool ready;
@@ -123,8 +138,40 @@ static int wait_readable(mproc_conn_t *c, int timeout_ms, const char *op) {
 /* Reads exactly n bytes; end-of-file before any is MPROC_EEOF (when allowed),
  * in the middle MPROC_EPROTO. */
 static int read_exact(mproc_conn_t *c, void *p, size_t n, bool eof_ok, const char *op) {
-  size_t got;
-  int rc = mproc__os_conn_read(c->os, p, n, &got);
+  size_t got = 0;
+  int rc = 0;
+  if (!c->ahead) {
+    rc = mproc__os_conn_read(c->os, p, n, &got);
+  } else {
+    unsigned char *d = p;
+    while (got < n && rc == 0) {
+      if (buffered(c) == 0) {
+        size_t g;
+        if (n - got >= AHEAD) { /* a large body: straight into place */
+          rc = mproc__os_conn_read(c->os, d + got, n - got, &g);
+          got += g;
+          break;
+        }
+        rc = mproc__os_conn_read_some(c->os, c->ahead, AHEAD, &g);
+        if (rc == MPROC_ENOTSUP) { /* this OS reads exactly: so does c */
+          free(c->ahead);
+          c->ahead = NULL;
+          size_t rest;
+          rc = mproc__os_conn_read(c->os, d + got, n - got, &rest);
+          got += rest;
+          break;
+        }
+        c->ahead_pos = 0;
+        c->ahead_len = rc ? 0 : g;
+        if (rc || g == 0)
+          break;
+      }
+      size_t take = buffered(c) < n - got ? buffered(c) : n - got;
+      memcpy(d + got, c->ahead + c->ahead_pos, take);
+      c->ahead_pos += take;
+      got += take;
+    }
+  }
   if (rc)
     return rc;
   if (got == n)
@@ -144,9 +191,9 @@ static int read_by(mproc_conn_t *c, void *p, size_t n, int64_t deadline, bool eo
     int left = mproc__remaining_ms(deadline);
     if (left == 0)
       return mproc__fail(MPROC_ETIMEDOUT, "%s: the peer sent %zu of %zu bytes in time", op, got, n);
-    size_t avail = 0;
+    size_t avail = buffered(c);
     int rc = wait_readable(c, left, op);
-    if (!rc)
+    if (!rc && avail == 0)
       rc = mproc__os_conn_available(c->os, &avail);
     if (rc)
       return rc;
@@ -362,6 +409,7 @@ void mproc_conn_free(mproc_conn_t *c) {
   if (!c)
     return;
   mproc__os_conn_free(c->os);
+  free(c->ahead);
   free(c);
 }
 
@@ -376,8 +424,8 @@ int mproc__conn_arm(mproc_conn_t *c, intptr_t *waitable, bool *ready_now) {
   int rc = usable(c, true, "wait");
   if (rc == 0)
     rc = mproc__os_conn_arm(c->os, waitable, ready_now);
-  if (rc == 0 && c->pending)
-    *ready_now = true; /* a refused message is still waiting */
+  if (rc == 0 && (c->pending || buffered(c)))
+    *ready_now = true; /* a refused message, or bytes read ahead, wait */
   return rc;
 }
 

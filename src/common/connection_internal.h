@@ -33,6 +33,11 @@ int mproc__listener_authenticate(mproc_listener_t *l, mproc_conn_t *c);
  * on the monotonic clock), whatever the peer does: MPROC_ETIMEDOUT, and the
  * connection is then out of step (the handshake drops it). */
 int mproc__conn_recv_by(mproc_conn_t *c, void *buf, size_t cap, size_t *len, int64_t deadline);
+/* Lets c read past the current message, so that a message costs one read:
+ * only for a connection that one process owns and that never passes
+ * handles or goes to a child (a Manager's). Where the OS reads only exact
+ * lengths it stays as it was. */
+int mproc__conn_read_ahead(mproc_conn_t *c);
 
 /* The mutual HMAC challenge-response on c (server: the listener's side,
  * which challenges first), finished within timeout_ms (0: the default) or

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connection_internal.h"
 #include "manager_client.h"
 #include "spinlock.h"
 #include "u64map.h"
@@ -241,7 +242,9 @@ static int open_conn(mproc__mgr_client_t *cl, uint64_t session, mproc__mgr_conn_
   if (rc == MPROC_ESYS || rc == MPROC_ECLOSED)
     rc = mproc__fail(MPROC_ECLOSED, "no manager listens at %s (shut down, or never started): %s",
                      cl->address, mproc_last_error_detail());
-  if (!rc) {
+  /* This process's own connection, one thread at a time: it may read
+   * ahead, a call then costs one read of the reply, not two. */
+  if (!rc && (rc = mproc__conn_read_ahead(c->c)) == 0) {
     mproc_conn_set_max_message(c->c, cl->max_message);
     rc = say_hello(cl, c, session);
   }

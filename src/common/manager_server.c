@@ -112,7 +112,9 @@ static void serve_client(void *arg) {
   unsigned char *req = malloc(cap);
   mproc__buf_t out = {0};
   mproc_conn_set_max_message(cl->conn, s->max_message);
-  if (!req || mproc__listener_authenticate(cl->via, cl->conn) || hello(cl, &sid, &pid))
+  /* One thread serves this connection for its life: it reads ahead. */
+  if (!req || mproc__listener_authenticate(cl->via, cl->conn) || mproc__conn_read_ahead(cl->conn) ||
+      hello(cl, &sid, &pid))
     goto done;
   mproc__os_mutex_lock(s->mu);
   se = join_session(s, sid, pid);

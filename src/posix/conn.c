@@ -182,6 +182,17 @@ int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
   return mproc__posix_recv_all(c->fd, p, n, got, "connection");
 }
 
+int mproc__os_conn_read_some(mproc__os_conn_t *c, void *p, size_t cap, size_t *got) {
+  ssize_t r;
+  do {
+    r = recv(c->fd, p, cap, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0)
+    return errno == ECONNRESET ? (*got = 0, 0) : mproc__os_fail("connection: recv");
+  *got = (size_t)r;
+  return 0;
+}
+
 int mproc__os_conn_available(mproc__os_conn_t *c, size_t *n) {
   int avail = 0;
   if (ioctl(c->fd, FIONREAD, &avail) != 0)

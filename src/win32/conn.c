@@ -244,6 +244,13 @@ int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
   return rc;
 }
 
+/* Overlapped pipe reads are sized up front and sockets share their code:
+ * connections here do not read ahead. */
+int mproc__os_conn_read_some(mproc__os_conn_t *c, void *p, size_t cap, size_t *got) {
+  (void)c, (void)p, (void)cap, (void)got;
+  return MPROC_ENOTSUP;
+}
+
 int mproc__os_conn_available(mproc__os_conn_t *c, size_t *n) {
   *n = 0;
   if (c->is_socket) {

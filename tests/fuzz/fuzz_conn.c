@@ -1,5 +1,6 @@
 /* Connection framing from any bytes: receives into a fresh buffer or a
- * small one, polls, a message limit; then end-of-file. Every call returns;
+ * small one, polls, a message limit, reading exactly or ahead; then
+ * end-of-file. Every call returns;
  * nothing crashes or allocates more than the limit. */
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mproc_conn_free(b); /* the reader meets end-of-file after the bytes */
   if (mode & 1)
     mproc_conn_set_max_message(a, 64u << (mode >> 4));
+  if ((size & 1) && mproc__conn_read_ahead(a)) /* odd sizes: a Manager's reader */
+    abort();
   for (int i = 0; i < 64; i++) {
     int rc;
     if (mode & 2) {

@@ -53,6 +53,8 @@ typedef struct {
   int progress; /* 0 none, 1 bar, -1 auto */
   bool quiet;
   unsigned seed;
+  int cpus[MAX_LIST]; /* --cpu: the CPUs this run (and its children) may use */
+  int ncpus;          /* 0: no pinning */
 } bench_config_t;
 
 typedef struct {
@@ -71,6 +73,7 @@ typedef struct {
   long long rss_kib, pss_kib, uss_kib, minor_faults, major_faults; /* -1: not measured */
   int safety_trials, deadlocks;                                    /* trials 0: not run */
   int safety_trials_malloc, deadlocks_malloc;
+  int safety_trials_stdio, deadlocks_stdio;
 } result_t;
 
 typedef struct {
@@ -81,6 +84,10 @@ typedef struct {
 
 const char *method_name(method_t m);
 bool method_available(method_t m);
+
+/* host.c: pins this process (and so its children) to c->cpus; 0, or 2 with
+ * a message when the machine has no such CPU. */
+int pin_cpus(const bench_config_t *c);
 
 /* cli.c: parses argv after "start"; returns 0, or 2 with a message. */
 int parse_start_options(int argc, char **argv, bench_config_t *c);

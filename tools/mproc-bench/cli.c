@@ -33,11 +33,13 @@ void print_start_help(FILE *f) {
              "                          fill --min-time)\n"
              "      --min-time SECONDS  (default 1)\n"
              "      --seed N            (default 1)\n"
+             "      --cpu LIST          run on these CPUs only, children too (e.g. 0,1)\n"
              "Measures\n"
              "      --measure LIST      latency,first,memory (default latency,memory):\n"
              "                          first = time to the child's first instruction;\n"
              "                          memory = the child's RSS, PSS, USS and page faults\n"
-             "      --safety            forks while another thread holds a lock: counts the\n"
+             "      --safety            starts children while another thread holds a lock (a\n"
+             "                          mutex, malloc's, a stdio stream's): counts the\n"
              "                          children that deadlock, per method\n"
              "      --safety-trials N   (default 100)\n"
              "Output\n"
@@ -235,6 +237,8 @@ int parse_start_options(int argc, char **argv, bench_config_t *c) {
       rc = parse_sizes(v, c->args_size, &c->nargs_size, a);
     else if (strcmp(a, "--child") == 0)
       rc = parse_child(v, c);
+    else if (strcmp(a, "--cpu") == 0)
+      rc = parse_ints(v, c->cpus, &c->ncpus, 0, 1023, a);
     else if (strcmp(a, "-c") == 0 || strcmp(a, "--concurrency") == 0)
       rc = parse_ints(v, c->concurrency, &c->nconcurrency, 1, 256, a);
     else if (strcmp(a, "-w") == 0 || strcmp(a, "--warmup") == 0)

@@ -7,6 +7,8 @@
 #ifdef _WIN32
 #  include <windows.h>
 #else
+#  include <errno.h>
+#  include <sched.h>
 #  include <sys/utsname.h>
 #  include <time.h>
 #  ifdef __GLIBC__
@@ -99,4 +101,36 @@ void read_host(host_t *h) {
 #endif
   if (!h->cpu_model[0])
     strcpy(h->cpu_model, "unknown");
+}
+
+int pin_cpus(const bench_config_t *c) {
+#ifdef _WIN32
+  DWORD_PTR mask = 0, process, system;
+  for (int i = 0; i < c->ncpus; i++)
+    if (c->cpus[i] < (int)(8 * sizeof mask))
+      mask |= (DWORD_PTR)1 << c->cpus[i];
+  if (!GetProcessAffinityMask(GetCurrentProcess(), &process, &system) || !mask ||
+      (mask & ~system) || !SetProcessAffinityMask(GetCurrentProcess(), mask)) {
+    fprintf(stderr, "mproc-bench start: --cpu: this machine has no such CPU\n");
+    return 2;
+  }
+  return 0;
+#elif defined(__linux__)
+  /* Set on the main thread before any other exists: threads, children
+   * (exec or fork) and the forkserver all inherit it. */
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int i = 0; i < c->ncpus; i++)
+    CPU_SET(c->cpus[i], &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    fprintf(stderr, "mproc-bench start: --cpu: this machine cannot run on those CPUs (%s)\n",
+            strerror(errno));
+    return 2;
+  }
+  return 0;
+#else
+  (void)c;
+  fprintf(stderr, "mproc-bench start: --cpu is not supported on this system\n");
+  return 2;
+#endif
 }

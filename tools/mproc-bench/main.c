@@ -49,6 +49,8 @@ static int cmd_start(int argc, char **argv) {
               (unsigned long long)c.parent_mem[i]);
       return 2;
     }
+  if (c.ncpus && pin_cpus(&c))
+    return 2;
   srand(c.seed);
   result_t *rows;
   int n;

@@ -93,9 +93,10 @@ static void table(FILE *f, bool markdown, const host_t *h, const bench_config_t 
         f, "\nfork-with-threads hazard: children that could not take a lock another thread held\n");
     for (int i = 0; i < n; i++)
       if (r[i].safety_trials > 0)
-        fprintf(f, "%s%-12s mutex %d of %d deadlocked; malloc %d of %d\n", markdown ? "- " : "  ",
-                method_name(r[i].method), r[i].deadlocks, r[i].safety_trials, r[i].deadlocks_malloc,
-                r[i].safety_trials_malloc);
+        fprintf(f, "%s%-12s mutex %d of %d deadlocked; malloc %d of %d; stdio %d of %d\n",
+                markdown ? "- " : "  ", method_name(r[i].method), r[i].deadlocks,
+                r[i].safety_trials, r[i].deadlocks_malloc, r[i].safety_trials_malloc,
+                r[i].deadlocks_stdio, r[i].safety_trials_stdio);
   }
   int noisy = 0;
   for (int i = 0; i < n; i++)
@@ -170,8 +171,12 @@ static void json(FILE *f, const host_t *h, const bench_config_t *c, const result
   json_str(f, h->cgroup_cpu);
   fprintf(f, "},\n \"config\": {\"parent_threads\": %d, \"child\": ", c->parent_threads);
   json_str(f, child);
-  fprintf(f, ", \"warmup\": %d, \"runs\": %d, \"min_time\": %.3f, \"seed\": %u, \"safety\": %s},\n",
+  fprintf(f, ", \"warmup\": %d, \"runs\": %d, \"min_time\": %.3f, \"seed\": %u, \"safety\": %s",
           c->warmup, c->runs, c->min_time, c->seed, c->safety ? "true" : "false");
+  fprintf(f, ", \"cpus\": [");
+  for (int i = 0; i < c->ncpus; i++)
+    fprintf(f, "%s%d", i ? ", " : "", c->cpus[i]);
+  fprintf(f, "]},\n");
   fprintf(f, " \"results\": [");
   for (int i = 0; i < n; i++) {
     const stats_t *s = &r[i].stats;
@@ -218,8 +223,9 @@ static void json(FILE *f, const host_t *h, const bench_config_t *c, const result
     }
     fprintf(f,
             "},\n   \"safety\": {\"trials\": %d, \"deadlocks\": %d, \"malloc_trials\": %d, "
-            "\"malloc_deadlocks\": %d}}",
-            r[i].safety_trials, r[i].deadlocks, r[i].safety_trials_malloc, r[i].deadlocks_malloc);
+            "\"malloc_deadlocks\": %d, \"stdio_trials\": %d, \"stdio_deadlocks\": %d}}",
+            r[i].safety_trials, r[i].deadlocks, r[i].safety_trials_malloc, r[i].deadlocks_malloc,
+            r[i].safety_trials_stdio, r[i].deadlocks_stdio);
   }
   fprintf(f, "\n]}\n");
 }

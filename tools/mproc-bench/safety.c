@@ -1,5 +1,6 @@
 /* The fork-with-threads hazard. Another thread of the parent holds a lock
- * most of the time (a mutex, or malloc's own locks while it allocates);
+ * most of the time (a mutex, malloc's own locks while it allocates, or a
+ * stdio stream's lock while it writes);
  * at that moment a child is started. A forked child inherits the lock held
  * by a thread it does not have, and waits for ever when it takes it: the
  * child here gives up after a quarter of a second and says so. Spawn and forkserver
@@ -53,7 +54,26 @@ static void hold_hazard(void) { /* held 200 us at a time, free for an instant */
 #endif
 
 static volatile int holders_stop;
-static volatile int variant; /* 0: a mutex; 1: malloc */
+static volatile int variant; /* 0: a mutex; 1: malloc; 2: a stdio stream */
+static FILE *stream;         /* the stdio variant's: the null device */
+
+#ifdef _WIN32
+#  define NULL_DEVICE "NUL"
+static void lock_stream(FILE *f) { _lock_file(f); }
+static void unlock_stream(FILE *f) { _unlock_file(f); }
+#else
+#  define NULL_DEVICE "/dev/null"
+static void lock_stream(FILE *f) { flockfile(f); }
+static void unlock_stream(FILE *f) { funlockfile(f); }
+#endif
+
+/* Writes to the stream, holding its lock 200 us at a time. */
+static void hold_stream(void) {
+  lock_stream(stream);
+  for (double until = now_us() + 200; now_us() < until;)
+    fputs("x", stream); /* the lock is recursive: taken again inside */
+  unlock_stream(stream);
+}
 
 #ifdef _WIN32
 static DWORD WINAPI holder(LPVOID arg) {
@@ -64,6 +84,8 @@ static void *holder(void *arg) {
   while (!holders_stop) {
     if (variant == 0) {
       hold_hazard();
+    } else if (variant == 2) {
+      hold_stream();
     } else {
       void *p[64];
       for (int i = 0; i < 64; i++)
@@ -83,9 +105,19 @@ static int safety_child(const mproc_args_t *args) {
   if (which == 0)
     return take_hazard() ? 0 : 3;
 #ifndef _WIN32
-  alarm(1); /* stuck in malloc: SIGALRM ends it (a negative exit code) */
+  alarm(1); /* stuck in malloc or stdio: SIGALRM ends it (a negative exit code) */
 #endif
-  free(malloc(100));
+  if (which == 1) {
+    free(malloc(100));
+    return 0;
+  }
+  /* A forked child has the parent's stream, its lock perhaps held by a
+   * thread that did not come along; a spawned one opens its own. */
+  FILE *f = stream ? stream : fopen(NULL_DEVICE, "w");
+  if (!f)
+    return 4;
+  fputs("y", f);
+  fflush(f);
   return 0;
 }
 
@@ -110,8 +142,11 @@ int run_safety(const bench_config_t *c, result_t *rows, int n) {
   static int warnings;
   mproc_log_set_handler(count_warning, &warnings);
   holders_stop = 0;
+  stream = fopen(NULL_DEVICE, "w");
   start_holder();
-  for (int v = 0; v < 2; v++) {
+  for (int v = 0; v < 3; v++) {
+    if (v == 2 && !stream)
+      break; /* no null device: no stdio rows */
     variant = v;
     mproc_args_t *a;
     if (mproc_args_new(&a) || mproc_args_add_int(a, v))
@@ -141,9 +176,12 @@ int run_safety(const bench_config_t *c, result_t *rows, int n) {
       if (v == 0) {
         rows[k].safety_trials = trials;
         rows[k].deadlocks = stuck;
-      } else {
+      } else if (v == 1) {
         rows[k].safety_trials_malloc = trials;
         rows[k].deadlocks_malloc = stuck;
+      } else {
+        rows[k].safety_trials_stdio = trials;
+        rows[k].deadlocks_stdio = stuck;
       }
     }
     mproc_args_free(a);
