@@ -272,6 +272,9 @@ int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got);
  * up to cap; *got 0 at end-of-file. MPROC_ENOTSUP where reads cannot stop
  * short (Windows' overlapped pipes): then no connection reads ahead. */
 int mproc__os_conn_read_some(mproc__os_conn_t *c, void *p, size_t cap, size_t *got);
+/* The same without waiting: *got 0 when nothing is there yet; MPROC_EEOF
+ * at end-of-file; MPROC_ENOTSUP where reads cannot stop short. */
+int mproc__os_conn_read_now(mproc__os_conn_t *c, void *p, size_t cap, size_t *got);
 /* Passes n handles to a running child at the other end of c (a pool's
  * tasks whose arguments hold objects), in order; the child receives them
  * with mproc__os_conn_recv_handles, each its own. POSIX: SCM_RIGHTS;

@@ -33,6 +33,22 @@ struct mproc_conn {
 
 static size_t buffered(const mproc_conn_t *c) { return c->ahead_len - c->ahead_pos; }
 
+int mproc__conn_fill_now(mproc_conn_t *c) {
+  if (!c || !c->ahead || !c->os)
+    return -1;
+  if (buffered(c))
+    return 1;
+  size_t got;
+  int rc = mproc__os_conn_read_now(c->os, c->ahead, AHEAD, &got);
+  if (rc == MPROC_EEOF)
+    return 1; /* the receive will meet it */
+  if (rc)
+    return -1;
+  c->ahead_pos = 0;
+  c->ahead_len = got;
+  return got > 0;
+}
+
 int mproc__conn_read_ahead(mproc_conn_t *c) {
   if (!c || c->ahead)
     return 0;

@@ -38,6 +38,11 @@ int mproc__conn_recv_by(mproc_conn_t *c, void *buf, size_t cap, size_t *len, int
  * handles or goes to a child (a Manager's). Where the OS reads only exact
  * lengths it stays as it was. */
 int mproc__conn_read_ahead(mproc_conn_t *c);
+/* A read-ahead connection takes what the OS holds without waiting: 1 when
+ * a receive would not wait (bytes buffered, or end-of-file), 0 when not
+ * yet, -1 when c does not read ahead (ask mproc_conn_poll). One system
+ * call where a poll and then a read would be two. */
+int mproc__conn_fill_now(mproc_conn_t *c);
 
 /* The mutual HMAC challenge-response on c (server: the listener's side,
  * which challenges first), finished within timeout_ms (0: the default) or

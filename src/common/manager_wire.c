@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "args_objects.h"
+#include "connection_internal.h"
 #include "manager_wire.h"
 
 static int short_body(void) {
@@ -148,7 +149,8 @@ void mproc__mgr_get_head(const unsigned char *p, mproc__mgr_head_t *h) {
 bool mproc__mgr_spin_readable(mproc_conn_t *c, int us) {
   int64_t until = mproc__os_now_us() + us;
   do {
-    if (mproc_conn_poll(c, 0) == 1)
+    int now = mproc__conn_fill_now(c);
+    if (now == 1 || (now < 0 && mproc_conn_poll(c, 0) == 1))
       return true;
     /* Spin politely: the peer may need this CPU to answer (two cores, two
      * clients and their two server threads spin at once). */

@@ -193,6 +193,17 @@ int mproc__os_conn_read_some(mproc__os_conn_t *c, void *p, size_t cap, size_t *g
   return 0;
 }
 
+int mproc__os_conn_read_now(mproc__os_conn_t *c, void *p, size_t cap, size_t *got) {
+  ssize_t r;
+  do {
+    r = recv(c->fd, p, cap, MSG_DONTWAIT);
+  } while (r < 0 && errno == EINTR);
+  *got = r > 0 ? (size_t)r : 0;
+  if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+    return 0;
+  return r == 0 || errno == ECONNRESET ? MPROC_EEOF : mproc__os_fail("connection: recv");
+}
+
 int mproc__os_conn_available(mproc__os_conn_t *c, size_t *n) {
   int avail = 0;
   if (ioctl(c->fd, FIONREAD, &avail) != 0)

@@ -251,6 +251,11 @@ int mproc__os_conn_read_some(mproc__os_conn_t *c, void *p, size_t cap, size_t *g
   return MPROC_ENOTSUP;
 }
 
+int mproc__os_conn_read_now(mproc__os_conn_t *c, void *p, size_t cap, size_t *got) {
+  (void)c, (void)p, (void)cap, (void)got;
+  return MPROC_ENOTSUP;
+}
+
 int mproc__os_conn_available(mproc__os_conn_t *c, size_t *n) {
   *n = 0;
   if (c->is_socket) {
