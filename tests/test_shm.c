@@ -360,12 +360,15 @@ static void arrays_of_one_byte_and_256_mib(void **state) {
 /* ---- many values, one mapping ---------------------------------------------------- */
 
 #ifdef __linux__
-/* How many entries a directory has. */
-static int dir_entries(const char *path) {
-  DIR *d = opendir(path);
+/* How many entries /dev/shm has, leaving out the named segments of the
+ * tests (unique_name's "mproc_test_"), which a group running at the same
+ * time makes and removes. */
+static int shm_entries(void) {
+  DIR *d = opendir("/dev/shm");
   int n = 0;
-  while (d && readdir(d))
-    n++;
+  struct dirent *e;
+  while (d && (e = readdir(d)))
+    n += strncmp(e->d_name, "mproc_test_", 11) != 0;
   if (d)
     closedir(d);
   return n;
@@ -439,7 +442,7 @@ static int t_hold_value(const mproc_args_t *args) {
 
 static void killed_holder_leaves_nothing(void **state) {
 #ifdef __linux__
-  int before = dir_entries("/dev/shm");
+  int before = shm_entries();
 #endif
   mproc_value_t *v;
   mproc_event_t *e;
@@ -462,7 +465,7 @@ static void killed_holder_leaves_nothing(void **state) {
   mproc_value_free(v);
   mproc_event_free(e);
 #ifdef __linux__
-  assert_int_equal(dir_entries("/dev/shm"), before);
+  assert_int_equal(shm_entries(), before);
 #endif
 }
 
@@ -613,8 +616,11 @@ static int make_tracked(const char *base, int who) {
     mproc_shm_t *s;
     snprintf(name, sizeof name, "%s-%d-%d", base, who, i);
     /* Kept open, never unlinked: the process dies holding it. (On
-     * Windows a section closed by everyone is gone at once.) */
-    if (mproc_shm_create_opts(&s, name, 64, &track))
+     * Windows a section closed by everyone is gone at once.) The first
+     * through attach-or-create, which tracks what it creates. */
+    bool created = false;
+    if (i == 0 ? mproc_shm_open_or_create_opts(&s, name, 64, &created, &track) || !created
+               : mproc_shm_create_opts(&s, name, 64, &track))
       return 1;
   }
   mproc_shm_t *s;
@@ -724,6 +730,12 @@ static void tracked_segments_go_with_a_killed_tree(void **state) {
 #endif
   }
   mproc_sem_free(ready);
+  mproc_shm_opts_t track = {.track = true};
+  mproc_shm_t *s;
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create_opts(NULL, base, 64, &track));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create_opts(&s, base, 0, &track));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_open_or_create_opts(&s, NULL, 64, NULL, &track));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_open_or_create_opts(&s, "bad/name", 64, NULL, &track));
 }
 
 /* Attach-or-create from several processes at once: exactly one creates. */

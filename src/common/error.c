@@ -55,10 +55,8 @@ int mproc__fail(int code, const char *fmt, ...) {
   return code;
 }
 
-int mproc__check_timeout(const char *op, int timeout_ms) {
-  return timeout_ms < MPROC_INFINITE
-             ? mproc__fail(MPROC_EINVAL, "%s: timeout %d ms is negative", op, timeout_ms)
-             : 0;
+int mproc__bad_timeout(const char *op, int timeout_ms) {
+  return mproc__fail(MPROC_EINVAL, "%s: timeout %d ms is negative", op, timeout_ms);
 }
 
 int mproc__fail_native(int code, long native, const char *os_message, const char *fmt, va_list ap) {

@@ -32,8 +32,12 @@ int mproc__fail(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 /* The same with a native OS code and its message appended after ": ". */
 int mproc__fail_native(int code, long native, const char *os_message, const char *fmt, va_list ap);
 /* 0 for a timeout every waiting call takes (MPROC_INFINITE, 0 or more ms);
- * else MPROC_EINVAL, "<op>: timeout <n> ms is negative". */
-int mproc__check_timeout(const char *op, int timeout_ms);
+ * else MPROC_EINVAL, "<op>: timeout <n> ms is negative". Inline: it sits on
+ * the fast path of every acquire; only the failure is a call. */
+int mproc__bad_timeout(const char *op, int timeout_ms);
+static inline int mproc__check_timeout(const char *op, int timeout_ms) {
+  return timeout_ms < MPROC_INFINITE ? mproc__bad_timeout(op, timeout_ms) : 0;
+}
 /* Prefixes the current detail with "<prefix>: " (adds context on the way up). */
 void mproc__error_prefix(const char *prefix);
 

@@ -285,10 +285,10 @@ static void arrange(const request_t *r) {
   for (size_t i = 0; i < ntable; i++)
     dup2(src[at + i], CHILD_INHERIT_FD + (int)i);
   free(src);
-#if MPROC__LINUX_MECHANISMS && defined(SYS_close_range)
-  if (syscall(SYS_close_range, (unsigned)layout_end, ~0u, 0) == 0)
+  if (mproc__posix_close_range(layout_end))
     return;
-#endif
+  /* The server is single-threaded: listing what is open is safe here, and
+   * far cheaper than a close per possible number. */
   int *open;
   size_t nopen;
   if (mproc__posix_open_fds(layout_end, &open, &nopen) == 0) {
@@ -297,9 +297,7 @@ static void arrange(const request_t *r) {
     free(open);
     return;
   }
-  long max = sysconf(_SC_OPEN_MAX);
-  for (int fd = layout_end; fd < (max > 0 && max < 65536 ? (int)max : 65536); fd++)
-    close(fd);
+  mproc__posix_close_from(layout_end);
 }
 
 /* Exit statuses reach the server through a pidfd per child (Linux 5.3+):

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "features.h"
 #include "open_fds.h"
 
 static bool add(int **fds, size_t *n, size_t *cap, int fd) {
@@ -77,4 +79,21 @@ int mproc__posix_open_fds(int from, int **fds, size_t *n) {
     *n = 0;
   }
   return rc;
+}
+
+bool mproc__posix_close_range(int from) {
+#if MPROC__LINUX_MECHANISMS && defined(SYS_close_range)
+  return syscall(SYS_close_range, (unsigned)from, ~0u, 0) == 0;
+#else
+  (void)from;
+  return false;
+#endif
+}
+
+void mproc__posix_close_from(int from) {
+  if (mproc__posix_close_range(from))
+    return;
+  long max = sysconf(_SC_OPEN_MAX);
+  for (int fd = from; fd < (max > 0 && max < 65536 ? (int)max : 65536); fd++)
+    close(fd);
 }

@@ -22,12 +22,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/internal.h"
-#include "features.h"
+#include "open_fds.h"
 
 enum { MAX_TRACKED = 4096, NAME_CAP = MPROC_SHM_NAME_MAX + 2 };
 
@@ -82,16 +81,9 @@ static void track_line(const char *line, size_t len) {
 }
 
 static void close_all_but(int keep) {
-#if MPROC__LINUX_MECHANISMS && defined(SYS_close_range)
-  if (keep > 0)
-    syscall(SYS_close_range, 0u, (unsigned)keep - 1, 0);
-  if (syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0) == 0)
-    return;
-#endif
-  long max = sysconf(_SC_OPEN_MAX);
-  for (int fd = 0; fd < (max > 0 && max < 65536 ? (int)max : 65536); fd++)
-    if (fd != keep)
-      close(fd);
+  for (int fd = 0; fd < keep; fd++)
+    close(fd);
+  mproc__posix_close_from(keep + 1);
 }
 
 static void serve(int rd) {

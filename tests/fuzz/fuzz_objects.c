@@ -6,6 +6,7 @@
 
 #include "../../src/common/args_objects.h"
 #include "fuzz_util.h"
+#include "object_table.h"
 
 static mproc__handle_table_t table;
 static int baseline = -1;
@@ -21,28 +22,11 @@ static int open_fds(void) {
 }
 
 static void setup(void) {
-  mproc_lock_t *lock;
-  mproc_event_t *ev;
-  mproc_queue_t *q;
-  mproc_value_t *v;
-  mproc_conn_t *c1, *c2;
-  mproc_args_t *a;
   void *buf;
   size_t len;
-  if (mproc_lock_new(&lock) || mproc_event_new(&ev) || mproc_queue_new(&q, NULL) ||
-      mproc_value_new(&v, MPROC_T_I64, NULL) || mproc_pipe(&c1, &c2, true) || mproc_args_new(&a) ||
-      mproc_args_add_lock(a, lock) || mproc_args_add_event(a, ev) || mproc_args_add_queue(a, q) ||
-      mproc_args_add_value(a, v) || mproc_args_add_conn(a, c1) ||
-      mproc__args_encode_objects(a, &buf, &len, &table))
+  if (fuzz_object_table(&buf, &len, &table))
     abort();
   mproc_free(buf);
-  mproc_args_free(a); /* the table's handles keep the objects' resources alive */
-  mproc_lock_free(lock);
-  mproc_event_free(ev);
-  mproc_queue_free(q);
-  mproc_value_free(v);
-  mproc_conn_free(c1);
-  mproc_conn_free(c2);
   baseline = open_fds();
 }
 

@@ -12,6 +12,7 @@
 #include "../../src/common/bootstrap.h"
 #include "../../src/common/manager_wire.h"
 #include "mproc.h"
+#include "object_table.h"
 
 static const char *root;
 
@@ -57,38 +58,14 @@ static void args_seeds(void) {
 }
 
 static void objects_seeds(void) {
-  /* The harness's table: lock, event, queue, value, conn, in that order. */
-  mproc_lock_t *lock;
-  mproc_event_t *ev;
-  mproc_queue_t *q;
-  mproc_value_t *v;
-  mproc_conn_t *c1, *c2;
-  mproc_args_t *a;
   mproc__handle_table_t t = {0};
   void *buf;
   size_t len;
-  mproc_lock_new(&lock);
-  mproc_event_new(&ev);
-  mproc_queue_new(&q, NULL);
-  mproc_value_new(&v, MPROC_T_I64, NULL);
-  mproc_pipe(&c1, &c2, true);
-  mproc_args_new(&a);
-  mproc_args_add_lock(a, lock);
-  mproc_args_add_event(a, ev);
-  mproc_args_add_queue(a, q);
-  mproc_args_add_value(a, v);
-  mproc_args_add_conn(a, c1);
-  mproc__args_encode_objects(a, &buf, &len, &t);
+  if (fuzz_object_table(&buf, &len, &t))
+    abort();
   save("objects", 1, buf, len);
   mproc_free(buf);
   mproc__handle_table_free(&t);
-  mproc_args_free(a);
-  mproc_lock_free(lock);
-  mproc_event_free(ev);
-  mproc_queue_free(q);
-  mproc_value_free(v);
-  mproc_conn_free(c1);
-  mproc_conn_free(c2);
 }
 
 static void stream_bytes(int (*write_fn)(mproc__stream_t *, const void *), const void *arg,
