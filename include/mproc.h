@@ -9,6 +9,7 @@
 #include "mproc/log.h"
 #include "mproc/manager.h"
 #include "mproc/pool.h"
+#include "mproc/pool_backend.h"
 #include "mproc/process.h"
 #include "mproc/queue.h"
 #include "mproc/shm.h"

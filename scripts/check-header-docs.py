@@ -10,7 +10,8 @@ template of docs/design/STYLE.md, as far as its signature tells:
     may be a negative code);
   - no "Platform: all." filler: a Platform section says what differs.
 
-Usage: scripts/check-header-docs.py [HEADER...]   (default: include/mproc/*.h)
+Usage: scripts/check-header-docs.py [HEADER...]
+       (default: include/mproc/*.h and mpi/include/mproc/*.h)
 Prints one line per problem and exits 1 if there is any."""
 
 import pathlib
@@ -20,10 +21,10 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 TOKEN = re.compile(
-    r"(?P<comment>/\*.*?\*/)|(?P<decl>\bMPROC_API\b[^;{]*;)|(?P<other>[^\s])",
+    r"(?P<comment>/\*.*?\*/)|(?P<decl>\bMPROC(?:_MPI)?_API\b[^;{]*;)|(?P<other>[^\s])",
     re.S,
 )
-SIGNATURE = re.compile(r"MPROC_API\s+(?P<ret>.*?)\b(?P<name>mproc_\w+)\s*\((?P<params>.*)\)\s*;", re.S)
+SIGNATURE = re.compile(r"MPROC(?:_MPI)?_API\s+(?P<ret>.*?)\b(?P<name>mproc_\w+)\s*\((?P<params>.*)\)\s*;", re.S)
 
 
 def parameters(text):
@@ -115,7 +116,9 @@ def check(path):
 
 
 def main(argv):
-    paths = [pathlib.Path(a).resolve() for a in argv] or sorted((ROOT / "include" / "mproc").glob("*.h"))
+    paths = [pathlib.Path(a).resolve() for a in argv] or sorted(
+        list((ROOT / "include" / "mproc").glob("*.h")) + list((ROOT / "mpi" / "include" / "mproc").glob("*.h"))
+    )
     problems = []
     functions = 0
     for path in paths:

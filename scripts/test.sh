@@ -12,6 +12,9 @@
 #      a Release build under fork.
 #   2d. musl: musl-gcc, Release, its dependencies (CMocka, msgpack-c,
 #      libcrypto) built from Debian's source packages (build-musl-deps.sh).
+#   2e. MPI: mproc::mpi (-DMPROC_WITH_MPI=ON) with Open MPI, GCC ASan/UBSan;
+#      the pool's MPI tests under mpirun -n 3 (shared memory and TCP), spawn
+#      mode, and a dying rank that must end the job, each under a timeout.
 #   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
 #   4. The libFuzzer harnesses (scripts/fuzz.sh): each seed corpus replayed,
 #      then MPROC_FUZZ_SECONDS (default 20) of fuzzing per harness.
@@ -209,6 +212,18 @@ if step musl-deps scripts/build-musl-deps.sh "$build/musl-deps" &&
     -DMPROC_WERROR=ON -DMPROC_BUILD_BENCH=OFF -DMPROC_BUILD_TOOLS=OFF &&
   step musl-build cmake --build "$musl_dir" -j "$jobs"; then
   suite musl "$musl_dir"
+fi
+
+note "leg 2e: MPI (Open MPI; mproc::mpi, the pool's workers as ranks)"
+# Only this leg installs and links MPI: the core and every other leg stay
+# free of it.
+mpi_dir=$build/mpi
+if step mpi-packages mproc_install_packages libopenmpi-dev openmpi-bin &&
+  step mpi-configure cmake -S . -B "$mpi_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
+    -DMPROC_WITH_MPI=ON -DMPROC_SANITIZE=address,undefined -DMPROC_WERROR=ON \
+    -DMPROC_BUILD_BENCH=OFF -DMPROC_BUILD_TOOLS=OFF -DMPROC_BUILD_EXAMPLES=OFF &&
+  step mpi-build cmake --build "$mpi_dir" -j "$jobs" --target test_pool_mpi; then
+  MPROC_CTEST_ARGS="-R ^mpi[.]" suite mpi "$mpi_dir" UBSAN_OPTIONS=print_stacktrace=1
 fi
 
 note "leg 3: Windows (MinGW-w64, run under Wine)"

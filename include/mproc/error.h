@@ -85,6 +85,14 @@ MPROC_API const char *mproc_last_error_detail(void);
  * Errors: none. */
 MPROC_API long mproc_last_error_os(void);
 
+/* For code that extends mproc (a pool backend such as mproc::mpi): makes
+ * code and a printf-style detail the calling thread's last error, as
+ * mproc's own calls do, and returns code.
+ * Params: code — an MPROC_E* code; fmt, ... — the detail (NULL: "").
+ * Returns: code.
+ * Errors: none. */
+MPROC_API int mproc_set_error(int code, const char *fmt, ...);
+
 /* Releases any buffer the library hands out (mproc_args_encode, ...).
  * Params: p — the buffer, or NULL (then nothing happens).
  * Errors: none. */

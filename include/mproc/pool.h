@@ -72,6 +72,9 @@ typedef struct {
   unsigned prefetch;                 /* tasks queued in a worker beyond the one it runs;
                                         0: 2. Tasks queued there cannot be cancelled. */
   int terminate_grace_ms;            /* terminate: SIGTERM, then SIGKILL after this; 0: 1000 */
+  const struct mproc_pool_backend *backend; /* workers elsewhere (mproc_mpi_pool_backend()
+                                               in mproc/mpi.h; pool_backend.h); NULL: worker
+                                               processes of this one */
 } mproc_pool_opts_t;
 
 /* Creates a pool and starts its workers (Python's Pool(processes,
@@ -81,10 +84,17 @@ typedef struct {
  * Params: out — receives the pool (mproc_pool_free); opts — NULL for the
  *   defaults.
  * Returns: 0.
+ * With opts.backend the workers are the backend's (MPI ranks): processes
+ *   0 takes them all; IPC objects cannot reach them (MPROC_ENOTSUP from
+ *   the submitting call), and one that runs past a time limit or goes
+ *   silent is retired rather than replaced (see pool_backend.h).
  * Errors: MPROC_EINVAL (out NULL, processes or a timeout negative, an
- *   initializer that is not code of a loaded module), MPROC_ENOTSUP (a
- *   start method the platform lacks), MPROC_ECHILD (a worker could not
- *   start), MPROC_ENOMEM, MPROC_ESYS.
+ *   initializer that is not code of a loaded module, more processes than
+ *   the backend has, a backend lacking an operation), MPROC_ENOTSUP (a
+ *   start method the platform lacks; maxtasksperchild or initargs holding
+ *   an IPC object with a backend), MPROC_ECHILD (a worker could not
+ *   start), MPROC_ESTATE (the backend serves another pool), MPROC_ENOMEM,
+ *   MPROC_ESYS.
  * Platform: on Windows workers start with spawn (the only method). */
 MPROC_API int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts);
 

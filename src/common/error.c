@@ -55,6 +55,18 @@ int mproc__fail(int code, const char *fmt, ...) {
   return code;
 }
 
+int mproc_set_error(int code, const char *fmt, ...) {
+  detail[0] = '\0';
+  if (fmt) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+  }
+  detail_native = 0;
+  return code;
+}
+
 int mproc__bad_timeout(const char *op, int timeout_ms) {
   return mproc__fail(MPROC_EINVAL, "%s: timeout %d ms is negative", op, timeout_ms);
 }

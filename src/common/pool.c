@@ -17,7 +17,14 @@
  * Invariant on a death: every result the worker committed is taken from
  * the result queue first; only a task with no result is failed or handed
  * on. The result queue survives a killed writer (queue.c): a result is
- * either whole or absent. */
+ * either whole or absent.
+ *
+ * Workers elsewhere (opts.backend: MPI ranks) take the same tasks as
+ * messages through the backend, which moves bytes and nothing else. There
+ * is no shared slot table there: the pool knows which task a worker runs
+ * from the order of its replies (it runs its tasks one after another), and
+ * it cannot kill or replace one - a worker that runs past a time limit or
+ * goes silent is retired, failing the task it ran. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +33,7 @@
 #include "fnref.h"
 #include "log_internal.h"
 #include "mproc/pool.h"
+#include "mproc/pool_backend.h"
 #include "pool_internal.h"
 #include "pool_wire.h"
 #include "pool_worker.h"
@@ -42,7 +50,8 @@ enum {
   INIT_FAILURES = 3,     /* in a row: the pool is broken */
   LIVENESS_CHECK_MS = 1, /* how often a busy pool looks for dead workers */
   SPIN_ROUNDS = 64,      /* looks at the result queue before sleeping */
-  START_POLL_MS = 5      /* how soon to look whether a time-limited task began */
+  START_POLL_MS = 5,     /* how soon to look whether a time-limited task began */
+  REMOTE_LOOK_MS = 100   /* how often to ask whether workers elsewhere still live */
 };
 
 typedef struct task {
@@ -83,7 +92,10 @@ typedef enum { RUNNING, CLOSED, TERMINATING } pool_state_t;
 struct mproc_pool {
   mproc__pool_core_t *core; /* its lock guards everything below */
   mproc_pool_opts_t o;
-  bool adaptive; /* opts.prefetch was 0: deeper inboxes for short tasks */
+  const mproc_pool_backend_t *remote; /* workers elsewhere; NULL: processes of ours */
+  bool remote_open;
+  void *own_slots; /* the slot table when workers are elsewhere */
+  bool adaptive;   /* opts.prefetch was 0: deeper inboxes for short tasks */
   int n;
   worker_t *w;
   mproc_queue_t *results;
@@ -154,8 +166,26 @@ static void task_free(task_t *t) {
 static void wake(mproc_pool_t *p) {
   if (p->sleeping && !mproc__os_thread_is_current(p->thread)) {
     p->sleeping = false;
+    if (p->remote)
+      p->remote->wake(p->remote->ctx);
     mproc_conn_send_bytes(p->wake_wr, "w", 1);
   }
+}
+
+/* How messages name worker i: "PoolWorker-3 (pid 123)", "MPI rank 2 on n7". */
+static void worker_name(const mproc_pool_t *p, int i, char *buf, size_t cap) {
+  if (p->remote)
+    p->remote->describe(p->remote->ctx, i, buf, cap);
+  else
+    snprintf(buf, cap, "%s (pid %lld)", mproc_process_name(p->w[i].proc), (long long)p->w[i].pid);
+}
+
+/* A worker elsewhere runs its tasks in the order given: the first it
+ * holds is the one running, since the previous one's reply came. */
+static void note_running(mproc_pool_t *p, int i) {
+  task_t *t = p->w[i].held.head;
+  atomic_store(&p->slots[i].since_ms, mproc__os_now_ms());
+  atomic_store(&p->slots[i].running, t ? t->id : 0);
 }
 
 /* Records the outcome of a task whose items all failed alike. */
@@ -254,6 +284,16 @@ static bool may_take(const mproc_pool_t *p, const worker_t *w) {
 /* Gives t to worker w: its handles over the channel, then the task. */
 static int give(mproc_pool_t *p, worker_t *w, task_t *t) {
   int rc = 0;
+  if (p->remote) {
+    int i = (int)(w - p->w);
+    if ((rc = p->remote->send(p->remote->ctx, i, t->msg.data, t->msg.len)) != 0)
+      return rc;
+    list_push(&w->held, t);
+    w->given++;
+    if (w->held.n == 1)
+      note_running(p, i);
+    return 0;
+  }
   if (t->handles.n)
     rc = mproc__os_conn_send_handles(mproc__conn_os(w->channel), mproc__process_os_child(w->proc),
                                      t->handles.h, t->handles.n);
@@ -306,7 +346,31 @@ static bool dispatch(mproc_pool_t *p) {
   return progress;
 }
 
-/* A worker ended: fail what it was running, hand on what it never began. */
+/* A worker is gone: its task that ran (running) fails with e_run, the one
+ * it was killed for (kill_task) with e_kill, cancelled ones with
+ * MPROC_ECANCELED; the ones it never began go to other workers. */
+static void settle_held(mproc_pool_t *p, worker_t *w, uint64_t running,
+                        const mproc_task_error_t *e_run, uint64_t kill_task,
+                        const mproc_task_error_t *e_kill) {
+  task_list_t again = {0};
+  for (task_t *t; (t = list_pop(&w->held)) != NULL;) {
+    if (t->r->cancelled) {
+      mproc_task_error_t e = error_of(MPROC_ECANCELED, "cancelled");
+      e.worker_pid = e_run->worker_pid;
+      fail_task(p, t, &e);
+    } else if (kill_task && t->id == kill_task) {
+      fail_task(p, t, e_kill);
+    } else if (t->id == running) {
+      fail_task(p, t, e_run);
+    } else {
+      list_push(&again, t); /* never started: it runs elsewhere */
+    }
+  }
+  list_prepend(&p->queue, &again);
+}
+
+/* A worker process ended: fail what it was running, hand on what it never
+ * began. */
 static void bury(mproc_pool_t *p, int i) {
   worker_t *w = &p->w[i];
   int code = 0;
@@ -319,37 +383,27 @@ static void bury(mproc_pool_t *p, int i) {
     p->recycled += recycled;
   else
     p->died++;
-  task_list_t again = {0};
-  for (task_t *t; (t = list_pop(&w->held)) != NULL;) {
-    if (t->r->cancelled) {
-      mproc_task_error_t e = error_of(MPROC_ECANCELED, "cancelled");
-      e.worker_pid = w->pid;
-      fail_task(p, t, &e);
-    } else if (t->id == running || (w->kill_reason && t->id == w->kill_task)) {
-      int why = w->kill_reason && t->id == w->kill_task ? w->kill_reason : MPROC_EWORKERDIED;
-      char msg[256];
-      if (why == MPROC_ETASKTIMEOUT)
-        snprintf(msg, sizeof msg, "%s (pid %lld) ran past the task's time limit of %d ms",
-                 mproc_process_name(w->proc), (long long)w->pid, t->timeout_ms);
-      else if (why == MPROC_ECANCELED)
-        snprintf(msg, sizeof msg, "cancelled: %s (pid %lld) was killed",
-                 mproc_process_name(w->proc), (long long)w->pid);
-      else if (code < 0)
-        snprintf(msg, sizeof msg, "%s (pid %lld) died of signal %d while running it%s",
-                 mproc_process_name(w->proc), (long long)w->pid, -code,
-                 code == -9 ? " (SIGKILL: killed, perhaps by the OOM killer)" : "");
-      else
-        snprintf(msg, sizeof msg, "%s (pid %lld) exited with status %d while running it",
-                 mproc_process_name(w->proc), (long long)w->pid, code);
-      mproc_task_error_t e = error_of(why, msg);
-      e.worker_pid = w->pid;
-      e.worker_exitcode = code;
-      fail_task(p, t, &e);
-    } else {
-      list_push(&again, t); /* never started: it runs elsewhere */
-    }
+  char name[160], msg[256];
+  worker_name(p, i, name, sizeof name);
+  if (code < 0)
+    snprintf(msg, sizeof msg, "%s died of signal %d while running it%s", name, -code,
+             code == -9 ? " (SIGKILL: killed, perhaps by the OOM killer)" : "");
+  else
+    snprintf(msg, sizeof msg, "%s exited with status %d while running it", name, code);
+  mproc_task_error_t e_run = error_of(MPROC_EWORKERDIED, msg);
+  if (w->kill_reason == MPROC_ETASKTIMEOUT) {
+    task_t *k = w->held.head;
+    while (k && k->id != w->kill_task)
+      k = k->next;
+    snprintf(msg, sizeof msg, "%s ran past the task's time limit of %d ms", name,
+             k ? k->timeout_ms : 0);
+  } else if (w->kill_reason == MPROC_ECANCELED) {
+    snprintf(msg, sizeof msg, "cancelled: %s was killed", name);
   }
-  list_prepend(&p->queue, &again);
+  mproc_task_error_t e_kill = error_of(w->kill_reason, msg);
+  e_run.worker_pid = e_kill.worker_pid = w->pid;
+  e_run.worker_exitcode = e_kill.worker_exitcode = code;
+  settle_held(p, w, running, &e_run, w->kill_reason ? w->kill_task : 0, &e_kill);
   /* A worker that ended before its initializer finished (it said so, or
    * it died in it) is a failed start; three in a row break the pool
    * instead of restarting workers for ever (Python's bpo-gh-87472). */
@@ -359,9 +413,37 @@ static void bury(mproc_pool_t *p, int i) {
     if (++p->init_failures >= INIT_FAILURES && !p->broken)
       p->broken = MPROC_EINIT;
   }
-  mproc__log(MPROC_LOG_DEBUG, "%s (pid %lld) ended with %d", mproc_process_name(w->proc),
-             (long long)w->pid, code);
+  mproc__log(MPROC_LOG_DEBUG, "%s ended with %d", name, code);
   release_worker(w);
+  mproc__os_cond_broadcast(p->core->ready);
+}
+
+static unsigned live_workers(const mproc_pool_t *p);
+static void fail_queue(mproc_pool_t *p, int code, const char *why);
+
+/* A worker elsewhere that cannot go on in this pool (it ran past a time
+ * limit, went silent, was cancelled, or its initializer failed): the task
+ * it runs fails with why, the rest run elsewhere, and it gets nothing
+ * more. When none is left the pool is broken. */
+static void retire(mproc_pool_t *p, int i, int why, const char *text) {
+  worker_t *w = &p->w[i];
+  char name[160], msg[400];
+  worker_name(p, i, name, sizeof name);
+  snprintf(msg, sizeof msg, "%s %s", name, text);
+  mproc__log(MPROC_LOG_WARNING, "pool: %s", msg);
+  mproc_task_error_t e = error_of(why, msg);
+  /* One whose initializer failed never began a task: all go elsewhere. */
+  uint64_t running = w->held.head && why != MPROC_EINIT ? w->held.head->id : 0;
+  settle_held(p, w, running, &e, 0, &e);
+  p->remote->forget(p->remote->ctx, i);
+  p->died++;
+  *w = (worker_t){.state = W_EMPTY};
+  if (!live_workers(p) && p->state != TERMINATING && !p->broken) {
+    p->broken = why == MPROC_EINIT ? MPROC_EINIT : MPROC_EWORKERDIED;
+    fail_queue(p, p->broken,
+               why == MPROC_EINIT ? "no worker could run the pool's initializer"
+                                  : "every worker of the pool was retired");
+  }
   mproc__os_cond_broadcast(p->core->ready);
 }
 
@@ -386,7 +468,7 @@ static void fail_queue(mproc_pool_t *p, int code, const char *why) {
  * after close. Called without the lock (a start takes a while). */
 static bool replace_workers(mproc_pool_t *p) {
   bool progress = false;
-  for (int i = 0; i < p->n; i++) {
+  for (int i = 0; i < p->n && !p->remote; i++) {
     if (p->w[i].state != W_EMPTY || p->state == TERMINATING || p->broken)
       continue;
     if (p->state == CLOSED && !work_left(p))
@@ -408,7 +490,7 @@ static bool replace_workers(mproc_pool_t *p) {
       progress = true;
     }
   }
-  if (p->broken)
+  if (p->broken == MPROC_EINIT)
     fail_queue(p, p->broken, "the pool's initializer (or worker start) failed 3 times in a row");
   return progress;
 }
@@ -418,6 +500,22 @@ static void kill_worker(mproc_pool_t *p, int i, int why, uint64_t task) {
   worker_t *w = &p->w[i];
   if (w->kill_reason)
     return;
+  if (p->remote) {
+    /* No kill reaches it: it is retired, and what it runs now fails. */
+    char text[200];
+    task_t *t = w->held.head;
+    if (why == MPROC_ETASKTIMEOUT)
+      snprintf(text, sizeof text,
+               "ran past the task's time limit of %d ms (it cannot be killed: it gets no "
+               "more tasks from this pool)",
+               t ? t->timeout_ms : 0);
+    else
+      snprintf(text, sizeof text,
+               "was running the task when it was cancelled (it gets no more "
+               "tasks from this pool)");
+    retire(p, i, why, text);
+    return;
+  }
   w->kill_reason = why;
   w->kill_task = task;
   mproc_process_kill(w->proc);
@@ -454,7 +552,7 @@ static int enforce_limits(mproc_pool_t *p) {
   if (p->state == TERMINATING && p->grace_deadline) {
     if (now >= p->grace_deadline) {
       for (int i = 0; i < p->n; i++)
-        if (p->w[i].state == W_LIVE)
+        if (p->w[i].state == W_LIVE && !p->remote)
           mproc_process_kill(p->w[i].proc);
       p->grace_deadline = 0;
     } else if (next < 0 || p->grace_deadline < next) {
@@ -537,15 +635,37 @@ static void record(mproc_pool_t *p, const unsigned char *m, size_t len) {
   char msg[MPROC__RESULT_MESSAGE_MAX + 1];
   memcpy(msg, m + MPROC__RESULT_HEAD, h.message_len);
   msg[h.message_len] = '\0';
+  if (h.kind == MPROC__RESULT_INIT && h.status == 0) {
+    atomic_store(&p->slots[h.worker].ready, 1); /* a worker elsewhere is ready */
+    return;
+  }
   if (h.kind == MPROC__RESULT_INIT) {
     w->init_failed = true;
     mproc__log(MPROC_LOG_WARNING, "pool: a worker's initializer failed (%d): %s", h.status, msg);
+    if (p->remote && w->state == W_LIVE) {
+      char text[MPROC__RESULT_MESSAGE_MAX + 64];
+      if (msg[0])
+        snprintf(text, sizeof text, "could not run the pool's initializer: %s", msg);
+      else
+        snprintf(text, sizeof text, "could not run the pool's initializer: it returned %d",
+                 h.status);
+      retire(p, (int)h.worker, MPROC_EINIT, text);
+    }
+    return;
+  }
+  if (h.kind == MPROC__RESULT_STOPPED) {
+    if (p->remote && w->state == W_LIVE && w->stop_sent && !w->held.n) {
+      *w = (worker_t){.state = W_EMPTY};
+      mproc__os_cond_broadcast(p->core->ready);
+    }
     return;
   }
   bool busy = w->state != W_EMPTY && w->held.n > 1;
   task_t *t = w->state != W_EMPTY ? take_held(w, h.id) : NULL;
   if (!t)
     return; /* a task already failed (its worker was killed) */
+  if (p->remote)
+    note_running(p, (int)h.worker);
   int64_t now = mproc__os_now_us();
   if (busy && w->last_result_us) {
     /* Back to back: the gap is the task's time (and the pool's). An idle
@@ -586,7 +706,23 @@ static void record(mproc_pool_t *p, const unsigned char *m, size_t len) {
 /* Takes every result there is now. */
 static bool drain_results(mproc_pool_t *p) {
   bool progress = false;
-  for (;;) {
+  while (p->remote) {
+    int worker;
+    void *m;
+    size_t len;
+    if (p->remote->poll(p->remote->ctx, &worker, &m, &len) != 1)
+      break;
+    mproc__os_mutex_lock(p->core->lock);
+    /* The worker's index in the head is the one the backend vouches for. */
+    if (len >= MPROC__RESULT_HEAD && worker >= 0 && worker < p->n) {
+      mproc__put_u32((unsigned char *)m + 20, (uint32_t)worker);
+      record(p, m, len);
+    }
+    mproc__os_mutex_unlock(p->core->lock);
+    free(m);
+    progress = true;
+  }
+  for (; !p->remote;) {
     size_t len;
     int rc = mproc_queue_get_bytes_into(p->results, p->rbuf, p->rcap, &len, 0);
     if (rc == MPROC_ETOOBIG) {
@@ -637,6 +773,15 @@ static unsigned live_workers(const mproc_pool_t *p) {
 /* Workers that ended, found without blocking; buried after every result
  * they committed was taken. Under the lock; drops it to drain. */
 static bool check_workers(mproc_pool_t *p) {
+  if (p->remote) {
+    bool any = false;
+    for (int i = 0; i < p->n; i++)
+      if (p->w[i].state == W_LIVE && p->w[i].held.n && !p->remote->alive(p->remote->ctx, i)) {
+        retire(p, i, MPROC_EWORKERDIED, "went silent (no heartbeat) while running it");
+        any = true;
+      }
+    return any;
+  }
   bool ended[256], any = false;
   bool *e = p->n <= 256 ? ended : calloc((size_t)p->n, sizeof *e);
   if (!e)
@@ -664,19 +809,42 @@ static void stop_idle(mproc_pool_t *p) {
     return;
   for (int i = 0; i < p->n; i++) {
     worker_t *w = &p->w[i];
-    if (w->state != W_LIVE || w->stop_sent)
+    if (w->state != W_LIVE || w->stop_sent || (p->remote && w->held.n))
       continue;
     unsigned char stop[MPROC__TASK_HEAD];
     mproc__task_head_t h = {.kind = MPROC__TASK_STOP};
     mproc__task_head_put(stop, &h);
-    if (mproc_queue_put_bytes(w->inbox, stop, sizeof stop, 0) == 0)
+    if (p->remote ? p->remote->send(p->remote->ctx, i, stop, sizeof stop) == 0
+                  : mproc_queue_put_bytes(w->inbox, stop, sizeof stop, 0) == 0)
       w->stop_sent = true;
+  }
+}
+
+/* Takes the wakeups sent (one byte per sleep, at most a few). */
+static void drain_wakeups(mproc_pool_t *p) {
+  char bytes[64];
+  size_t got;
+  while (mproc_conn_recv_bytes_into(p->wake_rd, bytes, sizeof bytes, &got, 0) == 0) {
   }
 }
 
 /* Sleeps until a result, a wakeup, a worker's end or timeout_ms. */
 static void sleep_for_events(mproc_pool_t *p, int timeout_ms) {
   size_t n = 0;
+  bool awaited = false;
+  for (int i = 0; p->remote && i < p->n; i++)
+    awaited |= p->w[i].state == W_LIVE && (p->w[i].held.n || (p->w[i].stop_sent));
+  if (awaited) {
+    /* Replies are due: the backend waits for them (and for a wakeup),
+     * not for ever - a worker gone silent is noticed only by looking. */
+    if (timeout_ms < 0 || timeout_ms > REMOTE_LOOK_MS)
+      timeout_ms = REMOTE_LOOK_MS;
+    mproc__os_mutex_unlock(p->core->lock);
+    p->remote->wait(p->remote->ctx, timeout_ms);
+    drain_wakeups(p);
+    mproc__os_mutex_lock(p->core->lock);
+    return;
+  }
   mproc_waitable_t *ws = malloc(((size_t)p->n + 2) * sizeof *ws);
   size_t *ready = malloc(((size_t)p->n + 2) * sizeof *ready);
   if (!ws || !ready) {
@@ -686,19 +854,16 @@ static void sleep_for_events(mproc_pool_t *p, int timeout_ms) {
     mproc__os_mutex_lock(p->core->lock);
     return;
   }
-  ws[n++] = mproc_waitable_queue(p->results);
+  if (!p->remote)
+    ws[n++] = mproc_waitable_queue(p->results);
   ws[n++] = mproc_waitable_conn(p->wake_rd);
-  for (int i = 0; i < p->n; i++)
+  for (int i = 0; i < p->n && !p->remote; i++)
     if (p->w[i].state == W_LIVE)
       ws[n++] = mproc_waitable_process(p->w[i].proc);
   mproc__os_mutex_unlock(p->core->lock);
   size_t nready = 0;
   mproc_wait(ws, n, timeout_ms, ready, &nready);
-  /* Drain the wakeups (one byte per sleep, at most a few). */
-  char byte;
-  size_t got;
-  while (mproc_conn_recv_bytes_into(p->wake_rd, &byte, 1, &got, 0) == 0) {
-  }
+  drain_wakeups(p);
   mproc__os_mutex_lock(p->core->lock);
   free(ws);
   free(ready);
@@ -730,7 +895,7 @@ static void pool_thread(void *arg) {
     bool coming = false;
     p->sleeping = true;
     mproc__os_mutex_unlock(p->core->lock);
-    for (int k = 0; k < SPIN_ROUNDS && !coming; k++) {
+    for (int k = 0; k < SPIN_ROUNDS && !coming && !p->remote; k++) {
       coming = !mproc_queue_empty(p->results);
       mproc__os_cpu_relax();
     }
@@ -744,12 +909,59 @@ static void pool_thread(void *arg) {
 
 /* ---- making and ending a pool -------------------------------------------------- */
 
+/* Worker i elsewhere joins the pool: it gets its index, the initializer
+ * and its arguments, and says when it is ready (record). */
+static int greet_remote(mproc_pool_t *p, int i) {
+  mproc__buf_t m = {0};
+  mproc__task_head_t h = {
+      .kind = MPROC__TASK_INIT, .begin = (uint64_t)i, .fnref_len = (uint32_t)p->init_fn_len};
+  int rc = mproc__buf_reserve(&m, MPROC__TASK_HEAD + p->init_fn_len + 64);
+  if (!rc) {
+    m.len = MPROC__TASK_HEAD;
+    mproc__task_head_put(m.data, &h);
+    rc = mproc__buf_append(&m, p->init_fn, p->init_fn_len);
+  }
+  if (!rc && (rc = mproc__args_encode_into(p->initargs, &m, NULL)) != 0)
+    mproc__fail(rc,
+                "the initializer's arguments hold an IPC object: it cannot reach a worker "
+                "elsewhere (%s)",
+                mproc_last_error_detail());
+  if (!rc)
+    rc = p->remote->send(p->remote->ctx, i, m.data, m.len);
+  mproc__buf_free(&m);
+  if (!rc)
+    p->w[i] = (worker_t){.state = W_LIVE};
+  return rc;
+}
+
 int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts) {
   if (!out)
     return mproc__fail(MPROC_EINVAL, "pool_new: out is NULL");
   mproc_pool_opts_t o = opts ? *opts : (mproc_pool_opts_t){0};
   if (o.processes < 0 || o.task_timeout_ms < 0 || o.terminate_grace_ms < 0)
     return mproc__fail(MPROC_EINVAL, "pool_new: processes and timeouts may not be negative");
+  const mproc_pool_backend_t *be = o.backend;
+  if (be && (!be->open || !be->send || !be->poll || !be->wait || !be->wake || !be->alive ||
+             !be->forget || !be->close || !be->describe))
+    return mproc__fail(MPROC_EINVAL, "pool_new: the backend lacks an operation");
+  if (be && o.maxtasksperchild)
+    return mproc__fail(MPROC_ENOTSUP,
+                       "pool_new: maxtasksperchild needs workers that can be "
+                       "replaced; the %s backend's cannot",
+                       be->name ? be->name : "given");
+  int available = 0;
+  if (be) {
+    int rc = be->open(be->ctx, &available);
+    if (rc)
+      return rc;
+    if (available < 1 || o.processes > available) {
+      be->close(be->ctx);
+      return mproc__fail(MPROC_EINVAL, "pool_new: %d workers asked for; the %s backend has %d",
+                         o.processes, be->name ? be->name : "given", available);
+    }
+    if (o.processes == 0)
+      o.processes = available;
+  }
   if (o.processes == 0)
     o.processes = mproc_cpu_count();
   bool adaptive = o.prefetch == 0;
@@ -762,8 +974,12 @@ int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts) {
   if (!p || !core) {
     free(p);
     free(core);
+    if (be)
+      be->close(be->ctx);
     return mproc__fail(MPROC_ENOMEM, "pool_new: out of memory");
   }
+  p->remote = be;
+  p->remote_open = be != NULL;
   atomic_init(&core->refs, 1);
   core->doorbell = -1;
   p->core = core;
@@ -777,13 +993,15 @@ int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts) {
     rc = mproc__os_doorbell_new(&core->doorbell);
   if (!rc && !(p->w = calloc((size_t)p->n, sizeof *p->w)))
     rc = mproc__fail(MPROC_ENOMEM, "pool_new: out of memory");
-  if (!rc)
+  if (!rc && !be)
     rc = mproc_queue_new(&p->results, &(mproc_queue_opts_t){.capacity_bytes = RESULT_BYTES});
-  if (!rc)
+  if (!rc && !be)
     rc = mproc_array_new(&p->slot_array, MPROC_T_U8, (size_t)p->n * sizeof(mproc__worker_slot_t),
                          &(mproc_value_opts_t){.lock = MPROC_NO_LOCK});
+  if (!rc && be && !(p->own_slots = calloc((size_t)p->n, sizeof(mproc__worker_slot_t))))
+    rc = mproc__fail(MPROC_ENOMEM, "pool_new: out of memory");
   if (!rc) {
-    p->slots = mproc_array_ptr(p->slot_array);
+    p->slots = be ? p->own_slots : mproc_array_ptr(p->slot_array);
     rc = mproc_pipe(&p->wake_rd, &p->wake_wr, false);
   }
   if (!rc)
@@ -797,7 +1015,14 @@ int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts) {
     rc = mproc__fail(MPROC_ENOMEM, "pool_new: out of memory");
   /* The first workers start here, from the calling thread: under fork,
    * before the pool's own thread exists. */
-  for (int i = 0; i < p->n && !rc; i++) {
+  for (int i = 0; i < p->n && !rc && be; i++) {
+    rc = greet_remote(p, i);
+    if (rc)
+      mproc__error_prefix("pool_new");
+    else
+      p->started++;
+  }
+  for (int i = 0; i < p->n && !rc && !be; i++) {
     rc = start_worker(p, i, ++p->worker_seq, &p->w[i]);
     if (rc)
       mproc__error_prefix("pool_new");
@@ -809,7 +1034,7 @@ int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts) {
   if (rc) {
     p->state = TERMINATING;
     for (int i = 0; i < p->n; i++)
-      if (p->w && p->w[i].state == W_LIVE) {
+      if (p->w && p->w[i].state == W_LIVE && !be) {
         mproc_process_kill(p->w[i].proc);
         mproc_process_join(p->w[i].proc, MPROC_INFINITE);
         release_worker(&p->w[i]);
@@ -846,8 +1071,21 @@ static void terminate_locked(mproc_pool_t *p) {
       continue;
     for (task_t *t = w->held.head; t; t = t->next)
       t->r->cancelled = true;
-    mproc_process_terminate(w->proc);
+    if (!p->remote) {
+      mproc_process_terminate(w->proc);
+      continue;
+    }
+    /* A worker elsewhere cannot be stopped mid-task: what it holds fails
+     * now, it drops what it has not begun, and leaves the pool. */
+    mproc_task_error_t e = error_of(MPROC_ECANCELED, "the pool was terminated");
+    settle_held(p, w, 0, &e, 0, &e);
+    p->remote->forget(p->remote->ctx, i);
+    unsigned char stop[MPROC__TASK_HEAD];
+    mproc__task_head_put(stop, &(mproc__task_head_t){.kind = MPROC__TASK_STOP});
+    p->remote->send(p->remote->ctx, i, stop, sizeof stop);
+    *w = (worker_t){.state = W_EMPTY};
   }
+  mproc__os_cond_broadcast(p->core->ready);
   p->grace_deadline = mproc__os_now_ms() + p->o.terminate_grace_ms;
   wake(p);
 }
@@ -918,6 +1156,9 @@ void mproc_pool_free(mproc_pool_t *p) {
     if (p->w[i].state != W_EMPTY)
       release_worker(&p->w[i]);
   free(p->w);
+  if (p->remote_open)
+    p->remote->close(p->remote->ctx);
+  free(p->own_slots);
   mproc_queue_free(p->results);
   mproc_array_free(p->slot_array);
   mproc_conn_free(p->wake_rd);
@@ -974,10 +1215,19 @@ static int new_task(mproc_pool_t *p, const mproc__submit_t *s, const unsigned ch
     rc = mproc__buf_append(&t->msg, fn, fn_len);
   }
   if (!rc) {
+    /* No handle reaches a worker elsewhere: encoding without a table
+     * refuses IPC objects. */
+    mproc__handle_table_t *table = p->remote ? NULL : &t->handles;
     if (s->kind == MPROC__RESULT_MAP)
-      rc = mproc__args_encode_items(s->args, first, count, s->wrap, &t->msg, &t->handles);
+      rc = mproc__args_encode_items(s->args, first, count, s->wrap, &t->msg, table);
     else
-      rc = mproc__args_encode_into(s->args, &t->msg, &t->handles);
+      rc = mproc__args_encode_into(s->args, &t->msg, table);
+    if (rc == MPROC_ENOTSUP && p->remote)
+      mproc__fail(rc,
+                  "pool: an IPC object in the arguments (a Lock, Queue, connection, shared "
+                  "Value or Array...) cannot reach a worker of the %s backend, which may be on "
+                  "another machine: pass the data itself",
+                  p->remote->name ? p->remote->name : "given");
   }
   if (rc) {
     task_free(t);
@@ -1037,8 +1287,11 @@ int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_re
     rc = mproc__fail(MPROC_ESTATE, "pool: the pool is %s",
                      p->state == CLOSED ? "closed" : "terminated");
   if (!rc && p->broken)
-    rc = mproc__fail(p->broken, "pool: the initializer failed 3 times in a row: the pool is "
-                                "broken");
+    rc = mproc__fail(p->broken, "pool: %s: the pool is broken",
+                     p->broken == MPROC_EINIT
+                         ? (p->remote ? "no worker could run the initializer"
+                                      : "the initializer failed 3 times in a row")
+                         : "every worker was retired");
   if (!rc)
     rc = mproc__result_new(&r, p->core, p, sub.kind, n, tasks);
   if (rc) {

@@ -8,7 +8,9 @@
  * travel first over the worker's handle channel (handles cannot ride in a
  * queue). APPLY: the tuple is the task's arguments. CHUNK: a tuple of
  * argument tuples, one per item. RANGE: the context tuple, items
- * [begin, end). STOP: nothing else; the worker exits.
+ * [begin, end). STOP: nothing else; the worker exits. INIT (only to a
+ * worker elsewhere, pool_backend.h): begin is the worker's index, the
+ * function is the initializer (length 0: none), the tuple its arguments.
  *
  * A result, in the pool's result queue:
  *   u64 task id | i32 status | u32 kind | u32 message length | u32 worker
@@ -18,13 +20,21 @@
  * whose task failed; RANGE's is empty.
  * FAILED: the task returned status (its message says why). ERROR: the
  * library failed before or after the task (status is an MPROC_E* code).
- * INIT: the worker's initializer failed (status), and it exits. */
+ * INIT: the worker's initializer failed (status), and it exits; a worker
+ * elsewhere also says status 0: it is ready. STOPPED: a worker elsewhere
+ * left the pool, as asked. */
 #ifndef MPROC_COMMON_POOL_WIRE_H
 #define MPROC_COMMON_POOL_WIRE_H
 
 #include "internal.h"
 
-enum { MPROC__TASK_APPLY = 1, MPROC__TASK_CHUNK, MPROC__TASK_RANGE, MPROC__TASK_STOP };
+enum {
+  MPROC__TASK_APPLY = 1,
+  MPROC__TASK_CHUNK,
+  MPROC__TASK_RANGE,
+  MPROC__TASK_STOP,
+  MPROC__TASK_INIT
+};
 enum { MPROC__TASK_HEAD = 40 };
 
 typedef struct {
@@ -35,7 +45,13 @@ typedef struct {
   uint32_t fnref_len;
 } mproc__task_head_t;
 
-enum { MPROC__RESULT_OK = 0, MPROC__RESULT_FAILED, MPROC__RESULT_ERROR, MPROC__RESULT_INIT };
+enum {
+  MPROC__RESULT_OK = 0,
+  MPROC__RESULT_FAILED,
+  MPROC__RESULT_ERROR,
+  MPROC__RESULT_INIT,
+  MPROC__RESULT_STOPPED
+};
 enum { MPROC__RESULT_HEAD = 24, MPROC__RESULT_MESSAGE_MAX = 511 };
 
 typedef struct {

@@ -7,7 +7,12 @@
  * can tell, if this process dies, which task died with it and which queued
  * ones never started), runs it, and puts the outcome in the pool's result
  * queue. It ends on a STOP, after maxtasksperchild tasks, or with its
- * parent (it is a daemon). */
+ * parent (it is a daemon).
+ *
+ * A worker elsewhere (an MPI rank: pool_backend.h) runs the same tasks
+ * through mproc_pool_worker_handle, one message in and one reply out,
+ * with no slot and no handles: the pool reads what it runs from the order
+ * of its replies. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,7 @@
 #include "args_objects.h"
 #include "connection_internal.h"
 #include "fnref.h"
+#include "mproc/pool_backend.h"
 #include "pool_wire.h"
 #include "pool_worker.h"
 
@@ -46,10 +52,10 @@ typedef struct {
   mproc__fn_t fn;
 } worker_t;
 
-/* Puts a result: head, message, payload (already in b after the head and
- * the message's room). */
-static int put_result(worker_t *w, mproc__buf_t *b, uint64_t id, int32_t status, uint32_t kind,
-                      const char *message) {
+/* Finishes the result in b: head, message, payload (already in b after
+ * the head and the message's room). */
+static void finish_result(worker_t *w, mproc__buf_t *b, uint64_t id, int32_t status, uint32_t kind,
+                          const char *message) {
   size_t mlen = message ? strlen(message) : 0;
   if (mlen > MPROC__RESULT_MESSAGE_MAX)
     mlen = MPROC__RESULT_MESSAGE_MAX;
@@ -62,7 +68,6 @@ static int put_result(worker_t *w, mproc__buf_t *b, uint64_t id, int32_t status,
   memmove(b->data + MPROC__RESULT_HEAD + mlen,
           b->data + MPROC__RESULT_HEAD + MPROC__RESULT_MESSAGE_MAX, payload);
   b->len = MPROC__RESULT_HEAD + mlen + payload;
-  return mproc_queue_put_bytes(w->results, b->data, b->len, MPROC_INFINITE);
 }
 
 /* A buffer with room for a result's head and the longest message. */
@@ -91,13 +96,16 @@ static int resolve(worker_t *w, const unsigned char *bytes, size_t len, mproc__f
 static void begin_task(worker_t *w, uint64_t id) {
   task_message[0] = '\0';
   in_task = true;
+  if (!w->slot)
+    return;
   atomic_store_explicit(&w->slot->since_ms, mproc__os_now_ms(), memory_order_relaxed);
   atomic_store_explicit(&w->slot->running, id, memory_order_release);
 }
 
 static void end_task(worker_t *w) {
   in_task = false;
-  atomic_store_explicit(&w->slot->running, 0, memory_order_release);
+  if (w->slot)
+    atomic_store_explicit(&w->slot->running, 0, memory_order_release);
 }
 
 /* A chunk: each item read from the encoded chunk into one reused tuple,
@@ -157,8 +165,8 @@ static int run_chunk(worker_t *w, uint64_t id, mproc_task_fn fn, const unsigned 
   return rc;
 }
 
-/* Runs one task and puts its outcome. Returns an error only when the
- * result queue itself failed (the worker then ends). */
+/* Runs one task; its outcome is then the result in b. Returns an error
+ * only when b itself could not be made. */
 static int run_task(worker_t *w, const unsigned char *msg, size_t len, mproc__buf_t *b) {
   mproc__task_head_t h;
   mproc__task_head_get(msg, &h);
@@ -167,7 +175,9 @@ static int run_task(worker_t *w, const unsigned char *msg, size_t len, mproc__bu
   mproc__fn_t fn = NULL;
   int rc = 0;
   size_t nhandles = 0;
-  if (h.nhandles && !(handles = malloc(h.nhandles * sizeof *handles)))
+  if (h.nhandles && !w->channel)
+    rc = mproc__fail(MPROC_EPROTO, "pool worker: a task with handles, and no channel for them");
+  else if (h.nhandles && !(handles = malloc(h.nhandles * sizeof *handles)))
     rc = mproc__fail(MPROC_ENOMEM, "pool worker: out of memory");
   if (!rc && h.nhandles && (rc = mproc__os_conn_recv_handles(w->channel, handles, h.nhandles)) == 0)
     nhandles = h.nhandles;
@@ -175,24 +185,25 @@ static int run_task(worker_t *w, const unsigned char *msg, size_t len, mproc__bu
     rc = mproc__fail(MPROC_EPROTO, "pool worker: a task cut short");
   if (!rc)
     rc = resolve(w, msg + MPROC__TASK_HEAD, h.fnref_len, &fn);
-  const unsigned char *enc = msg + MPROC__TASK_HEAD + h.fnref_len;
-  size_t enc_len = len - MPROC__TASK_HEAD - h.fnref_len;
-  int put = result_buffer(b);
-  if (put)
-    rc = put;
+  const unsigned char *enc = msg + MPROC__TASK_HEAD + (rc ? 0 : h.fnref_len);
+  size_t enc_len = len - MPROC__TASK_HEAD - (rc ? 0 : h.fnref_len);
+  int made = result_buffer(b);
+  if (made) {
+    for (size_t i = 0; i < nhandles; i++)
+      mproc__os_close_handle(handles[i]);
+    free(handles);
+    return made;
+  }
   if (!rc && h.kind == MPROC__TASK_CHUNK) {
     /* Every handle becomes an object's, or is closed. */
     rc = run_chunk(w, h.id, (mproc_task_fn)fn, enc, enc_len, handles, nhandles, b);
-    nhandles = 0;
     free(handles);
     end_task(w);
     if (rc)
       b->len = MPROC__RESULT_HEAD + MPROC__RESULT_MESSAGE_MAX; /* no payload */
-    put = put_result(w, b, h.id, rc, rc ? MPROC__RESULT_ERROR : MPROC__RESULT_OK,
-                     rc ? mproc_last_error_detail() : "");
-    if (!put)
-      atomic_fetch_add_explicit(&w->slot->finished, 1, memory_order_relaxed);
-    return put;
+    finish_result(w, b, h.id, rc, rc ? MPROC__RESULT_ERROR : MPROC__RESULT_OK,
+                  rc ? mproc_last_error_detail() : "");
+    return 0;
   }
   if (!rc) {
     rc = mproc__args_decode_objects(&args, enc, enc_len, handles, nhandles, true);
@@ -201,12 +212,10 @@ static int run_task(worker_t *w, const unsigned char *msg, size_t len, mproc__bu
   for (size_t i = 0; i < nhandles; i++)
     mproc__os_close_handle(handles[i]);
   free(handles);
-  if (put)
-    return put;
   if (rc) {
-    put = put_result(w, b, h.id, rc, MPROC__RESULT_ERROR, mproc_last_error_detail());
+    finish_result(w, b, h.id, rc, MPROC__RESULT_ERROR, mproc_last_error_detail());
     mproc_args_free(args);
-    return put;
+    return 0;
   }
 
   begin_task(w, h.id);
@@ -238,39 +247,41 @@ static int run_task(worker_t *w, const unsigned char *msg, size_t len, mproc__bu
     status = rc;
     b->len = MPROC__RESULT_HEAD + MPROC__RESULT_MESSAGE_MAX; /* no payload */
   }
-  put = put_result(w, b, h.id, status, kind,
-                   kind == MPROC__RESULT_ERROR    ? mproc_last_error_detail()
-                   : kind == MPROC__RESULT_FAILED ? task_message
-                                                  : "");
-  if (!put)
-    atomic_fetch_add_explicit(&w->slot->finished, 1, memory_order_relaxed);
-  return put;
+  finish_result(w, b, h.id, status, kind,
+                kind == MPROC__RESULT_ERROR    ? mproc_last_error_detail()
+                : kind == MPROC__RESULT_FAILED ? task_message
+                                               : "");
+  return 0;
 }
 
-/* Runs the initializer: 0, or reports its failure (and the worker ends). */
-static int initialize(worker_t *w, const mproc_args_t *args, mproc__buf_t *b) {
-  const void *bytes;
-  size_t len;
-  const mproc_args_t *initargs;
-  if (mproc_args_get_bytes(args, 5, &bytes, &len) || mproc_args_get_args(args, 6, &initargs))
-    return MPROC_EPROTO;
-  if (len == 0)
-    return 0;
+/* Runs the initializer fn (packed; len 0: none) on initargs; its outcome
+ * is then an INIT result in b (status 0: ready). Returns the status. */
+static int initialize(worker_t *w, const void *fn_bytes, size_t len, const mproc_args_t *initargs,
+                      mproc__buf_t *b) {
   mproc__fn_t fn;
-  int rc = mproc__fnref_unpack_resolve(bytes, len, &fn);
+  int rc = len ? mproc__fnref_unpack_resolve(fn_bytes, len, &fn) : 0;
   int status = 0;
-  if (rc == 0) {
+  if (rc == 0 && len) {
     in_task = true;
     task_message[0] = '\0';
     status = ((mproc_target_fn)fn)(initargs);
     in_task = false;
   }
-  if (rc == 0 && status == 0)
-    return 0;
+  if (rc == 0 && status != 0)
+    rc = MPROC_EINIT;
   if (result_buffer(b) == 0)
-    put_result(w, b, 0, rc ? rc : status, MPROC__RESULT_INIT,
-               rc ? mproc_last_error_detail() : task_message);
-  return rc ? rc : MPROC_EINIT;
+    finish_result(w, b, 0, rc ? (status ? status : rc) : 0, MPROC__RESULT_INIT,
+                  rc == MPROC_EINIT ? task_message
+                  : rc              ? mproc_last_error_detail()
+                                    : "");
+  return rc;
+}
+
+/* ---- a worker process of this machine ------------------------------------------- */
+
+/* Puts the result in b in the pool's result queue. */
+static int put_result(worker_t *w, mproc__buf_t *b) {
+  return mproc_queue_put_bytes(w->results, b->data, b->len, MPROC_INFINITE);
 }
 
 int mproc__pool_worker_main(const mproc_args_t *args) {
@@ -279,16 +290,22 @@ int mproc__pool_worker_main(const mproc_args_t *args) {
   mproc_conn_t *channel;
   mproc_array_t *slots;
   int64_t index, maxtasks;
+  const void *init_fn;
+  size_t init_len;
+  const mproc_args_t *initargs;
   if (mproc_args_get_queue(args, 0, &w.inbox) || mproc_args_get_queue(args, 1, &w.results) ||
       mproc_args_get_conn(args, 2, &channel) || mproc_args_get_array(args, 3, &slots) ||
-      mproc_args_get_int(args, 4, &index) || mproc_args_get_int(args, 7, &maxtasks) || index < 0 ||
-      (size_t)(index + 1) * sizeof(mproc__worker_slot_t) > mproc_array_len(slots))
+      mproc_args_get_int(args, 4, &index) || mproc_args_get_bytes(args, 5, &init_fn, &init_len) ||
+      mproc_args_get_args(args, 6, &initargs) || mproc_args_get_int(args, 7, &maxtasks) ||
+      index < 0 || (size_t)(index + 1) * sizeof(mproc__worker_slot_t) > mproc_array_len(slots))
     return 3;
   w.channel = mproc__conn_os(channel);
   w.slot = (mproc__worker_slot_t *)mproc_array_ptr(slots) + index;
   w.index = (uint32_t)index;
   mproc__buf_t b = {0};
-  if (initialize(&w, args, &b) != 0) {
+  if (init_len && initialize(&w, init_fn, init_len, initargs, &b) != 0) {
+    if (b.len)
+      put_result(&w, &b); /* says why */
     mproc__buf_free(&b);
     return 4;
   }
@@ -310,6 +327,8 @@ int mproc__pool_worker_main(const mproc_args_t *args) {
     mproc_free(msg);
     if (rc == 1)
       break; /* STOP */
+    if (!rc && (rc = put_result(&w, &b)) == 0)
+      atomic_fetch_add_explicit(&w.slot->finished, 1, memory_order_relaxed);
     if (rc) {
       code = 6; /* the result queue failed: nothing more can be reported */
       break;
@@ -317,4 +336,67 @@ int mproc__pool_worker_main(const mproc_args_t *args) {
   }
   mproc__buf_free(&b);
   return code;
+}
+
+/* ---- a worker elsewhere (pool_backend.h) ------------------------------------------ */
+
+/* The state of this process's remote worker: one pool at a time. */
+static worker_t remote;
+static mproc__buf_t remote_buf;
+
+/* Gives the result in remote_buf to the caller as the reply. */
+static int hand_over(void **reply, size_t *reply_len) {
+  void *copy = malloc(remote_buf.len);
+  if (!copy)
+    return mproc__fail(MPROC_ENOMEM, "pool worker: out of memory");
+  memcpy(copy, remote_buf.data, remote_buf.len);
+  *reply = copy;
+  *reply_len = remote_buf.len;
+  return 0;
+}
+
+int mproc_pool_worker_handle(const void *msg, size_t len, void **reply, size_t *reply_len) {
+  if (!reply || !reply_len)
+    return mproc__fail(MPROC_EINVAL, "pool_worker_handle: %s is NULL",
+                       reply ? "reply_len" : "reply");
+  *reply = NULL;
+  *reply_len = 0;
+  if (!msg || len < MPROC__TASK_HEAD)
+    return mproc__fail(MPROC_EPROTO, "pool_worker_handle: not a pool message (%zu bytes)", len);
+  mproc__task_head_t h;
+  mproc__task_head_get(msg, &h);
+  const unsigned char *m = msg;
+  int rc = 0;
+  switch (h.kind) {
+  case MPROC__TASK_INIT: {
+    /* A new pool: its worker index, its initializer and initargs. */
+    mproc_args_t *initargs = NULL;
+    if (h.fnref_len > len - MPROC__TASK_HEAD)
+      return mproc__fail(MPROC_EPROTO, "pool_worker_handle: an initializer cut short");
+    remote = (worker_t){.index = (uint32_t)h.begin};
+    rc = mproc_args_decode(&initargs, m + MPROC__TASK_HEAD + h.fnref_len,
+                           len - MPROC__TASK_HEAD - h.fnref_len);
+    if (!rc)
+      initialize(&remote, m + MPROC__TASK_HEAD, h.fnref_len, initargs, &remote_buf);
+    else if (result_buffer(&remote_buf) == 0)
+      finish_result(&remote, &remote_buf, 0, rc, MPROC__RESULT_INIT, mproc_last_error_detail());
+    mproc_args_free(initargs);
+    return remote_buf.len ? hand_over(reply, reply_len) : MPROC_ENOMEM;
+  }
+  case MPROC__TASK_STOP:
+    if ((rc = result_buffer(&remote_buf)) != 0)
+      return rc;
+    finish_result(&remote, &remote_buf, h.id, 0, MPROC__RESULT_STOPPED, "");
+    rc = hand_over(reply, reply_len);
+    mproc__buf_free(&remote_buf);
+    return rc ? rc : 1;
+  case MPROC__TASK_APPLY:
+  case MPROC__TASK_CHUNK:
+  case MPROC__TASK_RANGE:
+    if ((rc = run_task(&remote, m, len, &remote_buf)) != 0)
+      return rc;
+    return hand_over(reply, reply_len);
+  default:
+    return mproc__fail(MPROC_EPROTO, "pool_worker_handle: a message of kind %u", h.kind);
+  }
 }
