@@ -2,9 +2,19 @@
 #ifndef MPROC_BENCH_UTIL_H
 #define MPROC_BENCH_UTIL_H
 
+#include <mproc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+/* The tuple (0, 1, ..., n-1): a map's input. */
+static inline mproc_args_t *bench_ints(long n) {
+  mproc_args_t *a;
+  mproc_args_new(&a);
+  for (long i = 0; i < n; i++)
+    mproc_args_add_int(a, i);
+  return a;
+}
 
 static inline double now_s(void) {
   struct timespec ts;

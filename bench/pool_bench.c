@@ -66,17 +66,9 @@ static int sleeps(const mproc_args_t *args, mproc_args_t *result) {
 
 /* ---- mproc ---- */
 
-static mproc_args_t *ints(long n) {
-  mproc_args_t *a;
-  mproc_args_new(&a);
-  for (long i = 0; i < n; i++)
-    mproc_args_add_int(a, i);
-  return a;
-}
-
 /* Seconds for a map of n no-op tasks (chunksize 0: the default). */
 static double mproc_map(mproc_pool_t *p, long n, size_t chunksize) {
-  mproc_args_t *items = ints(n), *results;
+  mproc_args_t *items = bench_ints(n), *results;
   double t0 = now_s();
   int rc = mproc_pool_map(p, noop, items, &(mproc_map_opts_t){.chunksize = chunksize}, &results);
   double t = now_s() - t0;
@@ -247,7 +239,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < CPU_TASKS; i++)
     sink += spin_10ms(i);
   double serial = now_s() - t0;
-  mproc_args_t *items = ints(CPU_TASKS), *results = NULL;
+  mproc_args_t *items = bench_ints(CPU_TASKS), *results = NULL;
   double par[3];
   for (int i = 0; i < 3; i++) {
     t0 = now_s();

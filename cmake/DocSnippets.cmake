@@ -1,8 +1,15 @@
 # Compiles every ```c block of the given Markdown files as a program and runs
 # it as a test, so the examples in the docs cannot rot. Each block must be a
 # complete program that exits 0.
+#   mproc_doc_snippets(FILE... [LINK target] [LAUNCH command...])
+# LINK: the library the programs use (mproc::mproc); LAUNCH: a command that
+# runs each program (given as its last argument), mpirun's wrapper, say.
 function(mproc_doc_snippets)
-  foreach(md IN LISTS ARGN)
+  cmake_parse_arguments(DOC "" "LINK" "LAUNCH" ${ARGN})
+  if(NOT DOC_LINK)
+    set(DOC_LINK mproc::mproc)
+  endif()
+  foreach(md IN LISTS DOC_UNPARSED_ARGUMENTS)
     get_filename_component(stem ${md} NAME_WE)
     file(READ ${md} text)
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${md})
@@ -22,8 +29,13 @@ function(mproc_doc_snippets)
       set(name doc_${stem}_${n})
       file(GENERATE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/${name}.c CONTENT "${code}")
       add_executable(${name} ${CMAKE_CURRENT_BINARY_DIR}/${name}.c)
-      target_link_libraries(${name} PRIVATE mproc::mproc)
-      add_test(NAME docs.${stem}.${n} COMMAND ${name})
+      target_link_libraries(${name} PRIVATE ${DOC_LINK})
+      if(DOC_LAUNCH)
+        add_test(NAME docs.${stem}.${n} COMMAND ${DOC_LAUNCH} $<TARGET_FILE:${name}>)
+      else()
+        # A target's name, so that a cross build's emulator (Wine) runs it.
+        add_test(NAME docs.${stem}.${n} COMMAND ${name})
+      endif()
       set_tests_properties(docs.${stem}.${n} PROPERTIES TIMEOUT 120)
     endwhile()
   endforeach()

@@ -12,9 +12,11 @@
 #      a Release build under fork.
 #   2d. musl: musl-gcc, Release, its dependencies (CMocka, msgpack-c,
 #      libcrypto) built from Debian's source packages (build-musl-deps.sh).
-#   2e. MPI: mproc::mpi (-DMPROC_WITH_MPI=ON) with Open MPI, GCC ASan/UBSan;
-#      the pool's MPI tests under mpirun -n 3 (shared memory and TCP), spawn
-#      mode, and a dying rank that must end the job, each under a timeout.
+#   2e. MPI: mproc::mpi (-DMPROC_WITH_MPI=ON), GCC ASan/UBSan, with Open MPI
+#      (the pool's MPI tests under mpirun -n 3 over shared memory and TCP,
+#      spawn mode, another build on the workers, a dying rank that must end
+#      the job - each under a timeout - and an install check) and with
+#      MPICH (the same in world mode; its spawn failure reported).
 #   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
 #   4. The libFuzzer harnesses (scripts/fuzz.sh): each seed corpus replayed,
 #      then MPROC_FUZZ_SECONDS (default 20) of fuzzing per harness.
@@ -214,17 +216,39 @@ if step musl-deps scripts/build-musl-deps.sh "$build/musl-deps" &&
   suite musl "$musl_dir"
 fi
 
-note "leg 2e: MPI (Open MPI; mproc::mpi, the pool's workers as ranks)"
+note "leg 2e: MPI (Open MPI, then MPICH; mproc::mpi, the pool's workers as ranks)"
 # Only this leg installs and links MPI: the core and every other leg stay
-# free of it.
-mpi_dir=$build/mpi
-if step mpi-packages mproc_install_packages libopenmpi-dev openmpi-bin &&
-  step mpi-configure cmake -S . -B "$mpi_dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
-    -DMPROC_WITH_MPI=ON -DMPROC_SANITIZE=address,undefined -DMPROC_WERROR=ON \
-    -DMPROC_BUILD_BENCH=OFF -DMPROC_BUILD_TOOLS=OFF -DMPROC_BUILD_EXAMPLES=OFF &&
-  step mpi-build cmake --build "$mpi_dir" -j "$jobs" --target test_pool_mpi; then
-  MPROC_CTEST_ARGS="-R ^mpi[.]" suite mpi "$mpi_dir" UBSAN_OPTIONS=print_stacktrace=1
+# free of it. Both MPIs install side by side; each build names its own
+# compiler wrapper and launcher.
+# mpi_leg NAME WRAPPER LAUNCHER PACKAGES...: installs one MPI, builds
+# mproc::mpi's tests with its compiler wrapper, runs them with its launcher.
+mpi_leg() {
+  local name=$1 wrapper=$2 launcher=$3
+  shift 3
+  step "$name-packages" mproc_install_packages "$@" &&
+    step "$name-configure" cmake -S . -B "$build/$name" -DCMAKE_C_COMPILER=gcc \
+      -DCMAKE_BUILD_TYPE=Debug -DMPROC_WITH_MPI=ON -DMPROC_SANITIZE=address,undefined \
+      -DMPROC_WERROR=ON -DMPI_C_COMPILER="$wrapper" -DMPIEXEC_EXECUTABLE="$launcher" \
+      -DMPROC_BUILD_BENCH=OFF -DMPROC_BUILD_TOOLS=OFF -DMPROC_BUILD_EXAMPLES=OFF &&
+    step "$name-build" cmake --build "$build/$name" -j "$jobs" --target test_pool_mpi doc_mpi_1 ||
+    return 1
+  MPROC_CTEST_ARGS="-R ^(mpi|docs.mpi)" suite "$name" "$build/$name" \
+    UBSAN_OPTIONS=print_stacktrace=1
+}
+if mpi_leg mpi /usr/bin/mpicc.openmpi /usr/bin/mpiexec.openmpi libopenmpi-dev openmpi-bin; then
+  # Installed, mproc::mpi is found and used as users would.
+  mpi_prefix=$build/mpi/install-root
+  rm -rf "$mpi_prefix"
+  if step mpi-install cmake --install "$build/mpi" --prefix "$mpi_prefix"; then
+    MPROC_CONSUMER_FLAGS=-fsanitize=address,undefined \
+      scripts/check-install.sh --mpi /usr/bin/mpiexec.openmpi "$mpi_prefix" \
+      >"$logs/mpi-install-check.log" 2>&1
+    status=$?
+    echo "[mpi-install-check] $(tail -n 1 "$logs/mpi-install-check.log")"
+    count mpi-install-check $status
+  fi
 fi
+mpi_leg mpich /usr/bin/mpicc.mpich /usr/bin/mpiexec.mpich mpich libmpich-dev
 
 note "leg 3: Windows (MinGW-w64, run under Wine)"
 win_dir=$build/mingw

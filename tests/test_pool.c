@@ -136,14 +136,6 @@ static mproc_pool_t *new_pool(int processes) {
   return p;
 }
 
-static mproc_args_t *ints(int64_t n) {
-  mproc_args_t *a;
-  ASSERT_OK(mproc_args_new(&a));
-  for (int64_t i = 0; i < n; i++)
-    ASSERT_OK(mproc_args_add_int(a, i));
-  return a;
-}
-
 static int64_t int_of(const mproc_args_t *t, size_t i) {
   int64_t v = -1;
   ASSERT_OK(mproc_args_get_int(t, i, &v));
@@ -250,7 +242,7 @@ static void apply_and_apply_async(void **state) {
 static void map_over_a_hundred_thousand(void **state) {
   mproc_pool_t *p = new_pool(2);
   enum { N = 100000 };
-  mproc_args_t *items = ints(N), *results;
+  mproc_args_t *items = test_ints(N), *results;
   ASSERT_OK(mproc_pool_map(p, square, items, NULL, &results)); /* Python's chunking */
   assert_squares(results, N);
   mproc_args_free(results);
@@ -260,13 +252,13 @@ static void map_over_a_hundred_thousand(void **state) {
   mproc_args_free(results);
   mproc_args_free(items);
   /* Chunksize 1. */
-  items = ints(N / 10);
+  items = test_ints(N / 10);
   ASSERT_OK(mproc_pool_map(p, square, items, &(mproc_map_opts_t){.chunksize = 1}, &results));
   assert_squares(results, N / 10);
   mproc_args_free(results);
   mproc_args_free(items);
   /* An empty map is ready at once. */
-  items = ints(0);
+  items = test_ints(0);
   ASSERT_OK(mproc_pool_map(p, square, items, NULL, &results));
   assert_int_equal(mproc_args_count(results), 0);
   mproc_args_free(results);
@@ -281,16 +273,7 @@ static void map_over_a_hundred_thousand(void **state) {
 
 static void starmap_and_per_item_outcomes(void **state) {
   mproc_pool_t *p = new_pool(2);
-  mproc_args_t *items, *results;
-  ASSERT_OK(mproc_args_new(&items));
-  for (int i = 0; i < 100; i++) {
-    mproc_args_t *pair;
-    ASSERT_OK(mproc_args_new(&pair));
-    ASSERT_OK(mproc_args_add_int(pair, i));
-    ASSERT_OK(mproc_args_add_int(pair, 1000));
-    ASSERT_OK(mproc_args_add_args(items, pair));
-    mproc_args_free(pair);
-  }
+  mproc_args_t *items = test_pairs(100, 1000), *results;
   ASSERT_OK(mproc_pool_starmap(p, add_pair, items, NULL, &results));
   for (size_t i = 0; i < 100; i++) {
     const mproc_args_t *r;
@@ -299,12 +282,12 @@ static void starmap_and_per_item_outcomes(void **state) {
   }
   mproc_args_free(results);
   /* starmap wants tuples. */
-  mproc_args_t *flat = ints(3);
+  mproc_args_t *flat = test_ints(3);
   ASSERT_ERR(MPROC_ETYPE, mproc_pool_starmap(p, add_pair, flat, NULL, &results));
   mproc_args_free(flat);
   mproc_args_free(items);
   /* Odd items fail: the map fails with the first, each item tells its own. */
-  items = ints(20);
+  items = test_ints(20);
   ASSERT_ERR(MPROC_ETASKFAILED, mproc_pool_map(p, square_even_only, items, NULL, &results));
   assert_non_null(strstr(mproc_last_error_detail(), "item 1"));
   mproc_async_result_t *r;
@@ -465,7 +448,7 @@ static void callbacks_run_once_each(void **state) {
     ASSERT_OK(mproc_pool_apply_async(p, fails_with_message, a, &o, &r[N + i]));
     mproc_args_free(a);
   }
-  mproc_args_t *items = ints(30);
+  mproc_args_t *items = test_ints(30);
   mproc_async_result_t *m;
   ASSERT_OK(mproc_pool_map_async(p, square, items,
                                  &(mproc_map_opts_t){.callback = on_ok, .ctx = &c}, &m));
@@ -852,7 +835,7 @@ static void terminate_in_the_middle_leaves_nothing(void **state) {
 
 static void close_then_join_finishes_the_work(void **state) {
   mproc_pool_t *p = new_pool(2);
-  mproc_args_t *items = ints(500);
+  mproc_args_t *items = test_ints(500);
   mproc_async_result_t *r;
   ASSERT_OK(mproc_pool_map_async(p, square, items, &(mproc_map_opts_t){.chunksize = 1}, &r));
   ASSERT_ERR(MPROC_ESTATE, mproc_pool_join(p, 0)); /* not closed yet */

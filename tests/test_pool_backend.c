@@ -125,22 +125,6 @@ static mproc_pool_backend_t backend_of(loopback_t *lb) {
   return b;
 }
 
-static mproc_args_t *ints(int64_t n) {
-  mproc_args_t *a;
-  ASSERT_OK(mproc_args_new(&a));
-  for (int64_t i = 0; i < n; i++)
-    ASSERT_OK(mproc_args_add_int(a, i));
-  return a;
-}
-
-static int64_t int_of(const mproc_args_t *t, size_t i) {
-  const mproc_args_t *item;
-  int64_t v = -1;
-  ASSERT_OK(mproc_args_get_args(t, i, &item));
-  ASSERT_OK(mproc_args_get_int(item, 0, &v));
-  return v;
-}
-
 /* ---- tests ----------------------------------------------------------------- */
 
 static void tasks_run_through_the_backend(void **state) {
@@ -153,12 +137,12 @@ static void tasks_run_through_the_backend(void **state) {
   mproc_pool_t *p;
   ASSERT_OK(mproc_pool_new(
       &p, &(mproc_pool_opts_t){.backend = &be, .initializer = set_value, .initargs = ia}));
-  mproc_args_t *in = ints(500), *out;
+  mproc_args_t *in = test_ints(500), *out;
   size_t chunks[] = {1, 9, 0};
   for (size_t k = 0; k < 3; k++) {
     ASSERT_OK(mproc_pool_map(p, square, in, &(mproc_map_opts_t){.chunksize = chunks[k]}, &out));
     for (size_t i = 0; i < 500; i += 37)
-      assert_int_equal(int_of(out, i), (int64_t)(i * i));
+      assert_int_equal(test_item_int(out, i), (int64_t)(i * i));
     mproc_args_free(out);
   }
   mproc_args_t *r;
@@ -228,7 +212,7 @@ static void a_silent_worker_fails_one_task_and_is_retired(void **state) {
   mproc_pool_backend_t be = backend_of(&lb);
   mproc_pool_t *p;
   ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.backend = &be}));
-  mproc_args_t *in = ints(200);
+  mproc_args_t *in = test_ints(200);
   mproc_async_result_t *r;
   ASSERT_OK(mproc_pool_map_async(p, square, in, &(mproc_map_opts_t){.chunksize = 1}, &r));
   ASSERT_OK(mproc_async_result_wait(r, TEST_WAIT_MS));

@@ -250,4 +250,37 @@ static inline int run_groups(int argc, char **argv, const test_group_t *groups, 
   return failed;
 }
 
+/* The tuple (0, 1, ..., n-1): a map's input. */
+static inline mproc_args_t *test_ints(int64_t n) {
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  for (int64_t i = 0; i < n; i++)
+    ASSERT_OK(mproc_args_add_int(a, i));
+  return a;
+}
+
+/* The tuple ((0, second), (1, second), ..., (n-1, second)): starmap's. */
+static inline mproc_args_t *test_pairs(int n, int64_t second) {
+  mproc_args_t *items;
+  ASSERT_OK(mproc_args_new(&items));
+  for (int i = 0; i < n; i++) {
+    mproc_args_t *pair;
+    ASSERT_OK(mproc_args_new(&pair));
+    ASSERT_OK(mproc_args_add_int(pair, i));
+    ASSERT_OK(mproc_args_add_int(pair, second));
+    ASSERT_OK(mproc_args_add_args(items, pair));
+    mproc_args_free(pair);
+  }
+  return items;
+}
+
+/* The first int of item i of a map's results (each a result tuple). */
+static inline int64_t test_item_int(const mproc_args_t *results, size_t i) {
+  const mproc_args_t *item;
+  int64_t v = -1;
+  ASSERT_OK(mproc_args_get_args(results, i, &item));
+  ASSERT_OK(mproc_args_get_int(item, 0, &v));
+  return v;
+}
+
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "mpi_internal.h"
+#include "mproc/process.h"
 
 mproc__mpi_state_t mproc__mpi = {.world_rank = -1};
 
@@ -65,11 +66,16 @@ static int spawn_workers(int n, char ***argv) {
     MPI_Info_free(&info);
   free(errcodes);
   if (mrc != MPI_SUCCESS) {
-    char msg[MPI_MAX_ERROR_STRING];
+    char msg[MPI_MAX_ERROR_STRING], lib[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+    int lib_len = 0;
+    MPI_Get_library_version(lib, &lib_len);
+    bool open_mpi = strstr(lib, "Open MPI") != NULL;
     return mproc_set_error(MPROC_ECHILD,
-                           "mpi_init: MPI_Comm_spawn of %d workers (%s) failed: %s (Open MPI "
-                           "needs free slots: --oversubscribe or a hostfile)",
-                           n, exe, mproc__mpi_strerror(mrc, msg, sizeof msg));
+                           "mpi_init: MPI_Comm_spawn of %d workers (%s) failed: %s (%s)", n, exe,
+                           mproc__mpi_strerror(mrc, msg, sizeof msg),
+                           open_mpi ? "Open MPI needs free slots: --oversubscribe or a hostfile"
+                                    : "this MPI may not spawn here (MPICH 4.0 does not): run in "
+                                      "world mode, mpiexec -n N");
   }
   mproc__mpi.spawned = true;
   return 0;
@@ -116,6 +122,10 @@ static void at_exit(void) {
 int mproc_mpi_init(int *argc, char ***argv, const mproc_mpi_opts_t *opts) {
   if (mproc__mpi.inited)
     return mproc_set_error(MPROC_ESTATE, "mpi_init: called twice");
+  /* A child this program spawned itself (a local pool's worker) must
+   * never start MPI: it is not one of the job's ranks. */
+  if (argc && argv)
+    mproc_main_guard(*argc, *argv);
   mproc_mpi_opts_t o = opts ? *opts : (mproc_mpi_opts_t){0};
   if (o.spawn_workers < 0 || o.root < 0 || o.finalize_timeout_ms < 0 || o.max_sleep_us < 0)
     return mproc_set_error(MPROC_EINVAL, "mpi_init: root, spawn_workers, finalize_timeout_ms "

@@ -46,24 +46,28 @@ long mproc_last_error_os(void) { return detail_native; }
 
 void mproc_free(void *p) { free(p); }
 
-int mproc__fail(int code, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(detail, sizeof detail, fmt, ap);
-  va_end(ap);
+static int set_detail(int code, const char *fmt, va_list ap) {
+  detail[0] = '\0';
+  if (fmt)
+    vsnprintf(detail, sizeof detail, fmt, ap);
   detail_native = 0;
   return code;
 }
 
+int mproc__fail(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  set_detail(code, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* The same, for code outside the library (a pool backend). */
 int mproc_set_error(int code, const char *fmt, ...) {
-  detail[0] = '\0';
-  if (fmt) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-  }
-  detail_native = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  set_detail(code, fmt, ap);
+  va_end(ap);
   return code;
 }
 

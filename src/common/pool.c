@@ -47,11 +47,12 @@ enum {
   DEFAULT_GRACE_MS = 1000,
   INBOX_BYTES = 256 * 1024,
   RESULT_BYTES = 1024 * 1024,
-  INIT_FAILURES = 3,     /* in a row: the pool is broken */
-  LIVENESS_CHECK_MS = 1, /* how often a busy pool looks for dead workers */
-  SPIN_ROUNDS = 64,      /* looks at the result queue before sleeping */
-  START_POLL_MS = 5,     /* how soon to look whether a time-limited task began */
-  REMOTE_LOOK_MS = 100   /* how often to ask whether workers elsewhere still live */
+  INIT_FAILURES = 3,       /* in a row: the pool is broken */
+  LIVENESS_CHECK_MS = 1,   /* how often a busy pool looks for dead workers */
+  SPIN_ROUNDS = 64,        /* looks at the result queue before sleeping */
+  START_POLL_MS = 5,       /* how soon to look whether a time-limited task began */
+  REMOTE_LOOK_MS = 100,    /* how often to ask whether workers elsewhere still live */
+  REMOTE_IDLE_SPIN_US = 50 /* how long an idle pool with workers elsewhere looks for work */
 };
 
 typedef struct task {
@@ -107,6 +108,7 @@ struct mproc_pool {
   mproc_conn_t *wake_rd, *wake_wr;
   mproc__os_thread_t *thread;
   bool quit, sleeping;
+  bool kicked; /* wake was called since the pool's thread last looked */
   pool_state_t state;
   int64_t grace_deadline;
   int broken; /* 0, or MPROC_EINIT */
@@ -164,6 +166,9 @@ static void task_free(task_t *t) {
 }
 
 static void wake(mproc_pool_t *p) {
+  /* Seen by the pool's thread before it sleeps, even when it is awake now
+   * but has let the lock go (running callbacks) since it last looked. */
+  p->kicked = true;
   if (p->sleeping && !mproc__os_thread_is_current(p->thread)) {
     p->sleeping = false;
     if (p->remote)
@@ -317,6 +322,8 @@ static int give(mproc_pool_t *p, worker_t *w, task_t *t) {
   return 0;
 }
 
+static void retire(mproc_pool_t *p, int i, int why, const char *text);
+
 /* Hands queued tasks out, each to the worker holding the fewest (an idle
  * worker first, as from Python's shared task queue), while some have room. */
 static bool dispatch(mproc_pool_t *p) {
@@ -325,7 +332,14 @@ static bool dispatch(mproc_pool_t *p) {
     int best = -1;
     for (int k = 0; k < p->n; k++) {
       int i = (p->next_worker + k) % p->n;
-      if (may_take(p, &p->w[i]) && (best < 0 || p->w[i].held.n < p->w[best].held.n))
+      if (!may_take(p, &p->w[i]))
+        continue;
+      if (best < 0 || p->w[i].held.n < p->w[best].held.n)
+        best = i;
+      /* Among workers elsewhere as loaded, the one heard from last: it
+       * is still polling, where one idle longer sleeps between polls. */
+      else if (p->remote && p->w[i].held.n == p->w[best].held.n &&
+               p->w[i].last_result_us > p->w[best].last_result_us)
         best = i;
     }
     if (best < 0)
@@ -339,6 +353,13 @@ static bool dispatch(mproc_pool_t *p) {
       if (!p->queue.tail)
         p->queue.tail = t;
       p->queue.n++;
+      if (p->remote) {
+        /* No round comes for a worker elsewhere that cannot be sent to. */
+        char text[400];
+        snprintf(text, sizeof text, "could not be sent a task (%s)", mproc_last_error_detail());
+        retire(p, best, MPROC_EWORKERDIED, text);
+        continue;
+      }
       break;
     }
     progress = true;
@@ -692,6 +713,15 @@ static void record(mproc_pool_t *p, const unsigned char *m, size_t len) {
                : h.kind == MPROC__RESULT_FAILED ? MPROC_ETASKFAILED
                                                 : (h.status < 0 ? h.status : MPROC_EPROTO);
     mproc_task_error_t e = error_of(code, rc ? mproc_last_error_detail() : msg);
+    if (p->remote && h.kind == MPROC__RESULT_ERROR) {
+      /* The library failed there: say where (another build, say). */
+      char name[160];
+      worker_name(p, (int)h.worker, name, sizeof name);
+      size_t at = (size_t)snprintf(e.message, sizeof e.message, "%s: ", name);
+      if (at < sizeof e.message)
+        snprintf(e.message + at, sizeof e.message - at, "%.*s", (int)(sizeof e.message - at - 1),
+                 rc ? mproc_last_error_detail() : msg);
+    }
     e.task_status = h.kind == MPROC__RESULT_FAILED ? h.status : 0;
     e.worker_pid = w->pid;
     for (size_t i = 0; i < t->count; i++)
@@ -829,12 +859,17 @@ static void drain_wakeups(mproc_pool_t *p) {
 }
 
 /* Sleeps until a result, a wakeup, a worker's end or timeout_ms. */
+/* Whether a worker elsewhere owes the pool a reply. */
+static bool replies_due(const mproc_pool_t *p) {
+  for (int i = 0; p->remote && i < p->n; i++)
+    if (p->w[i].state == W_LIVE && (p->w[i].held.n || p->w[i].stop_sent))
+      return true;
+  return false;
+}
+
 static void sleep_for_events(mproc_pool_t *p, int timeout_ms) {
   size_t n = 0;
-  bool awaited = false;
-  for (int i = 0; p->remote && i < p->n; i++)
-    awaited |= p->w[i].state == W_LIVE && (p->w[i].held.n || (p->w[i].stop_sent));
-  if (awaited) {
+  if (replies_due(p)) {
     /* Replies are due: the backend waits for them (and for a wakeup),
      * not for ever - a worker gone silent is noticed only by looking. */
     if (timeout_ms < 0 || timeout_ms > REMOTE_LOOK_MS)
@@ -886,7 +921,9 @@ static void pool_thread(void *arg) {
     progress |= dispatch(p);
     stop_idle(p);
     run_due(p);
-    if (progress || p->quit)
+    bool kicked = p->kicked;
+    p->kicked = false;
+    if (progress || kicked || p->quit)
       continue;
     /* Nothing to do: look a little longer before sleeping, since a result
      * usually follows a dispatch within microseconds. From here on a
@@ -900,6 +937,18 @@ static void pool_thread(void *arg) {
       mproc__os_cpu_relax();
     }
     mproc__os_mutex_lock(p->core->lock);
+    if (p->remote && !replies_due(p)) {
+      /* Idle with workers elsewhere: the next submission (a caller's next
+       * apply) usually comes within microseconds of the last result. */
+      int64_t until = mproc__os_now_us() + REMOTE_IDLE_SPIN_US;
+      while (p->sleeping && !p->quit && mproc__os_now_us() < until) {
+        mproc__os_mutex_unlock(p->core->lock);
+        for (int k = 0; k < 16; k++)
+          mproc__os_cpu_relax();
+        mproc__os_mutex_lock(p->core->lock);
+      }
+      coming = !p->sleeping;
+    }
     if (!coming && !p->quit && !p->due.n)
       sleep_for_events(p, next_limit);
     p->sleeping = false;

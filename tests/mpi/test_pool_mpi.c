@@ -2,6 +2,8 @@
  *   mpirun -n 3 test_pool_mpi calls|failures|pieces
  *   test_pool_mpi spawn            (no mpirun: MPI_Comm_spawn of 2 workers)
  *   mpirun -n 3 test_pool_mpi dies (a worker dies: the job must end, not hang)
+ *   mpirun -n 1 test_pool_mpi mismatch : -n 2 test_pool_mpi_other mismatch
+ *                                  (the workers run another build)
  * Rank 0 runs the tests; every other rank serves inside mproc_mpi_init. */
 #include <errno.h>
 #include <signal.h>
@@ -120,22 +122,6 @@ static void end_pool(mproc_pool_t *p) {
   mproc_pool_free(p);
 }
 
-static mproc_args_t *ints(int64_t n) {
-  mproc_args_t *a;
-  ASSERT_OK(mproc_args_new(&a));
-  for (int64_t i = 0; i < n; i++)
-    ASSERT_OK(mproc_args_add_int(a, i));
-  return a;
-}
-
-static int64_t int_of(const mproc_args_t *t, size_t i) {
-  const mproc_args_t *item;
-  int64_t v = -1;
-  ASSERT_OK(mproc_args_get_args(t, i, &item));
-  ASSERT_OK(mproc_args_get_int(item, 0, &v));
-  return v;
-}
-
 /* ---- calls --------------------------------------------------------------- */
 
 static void apply_runs_on_a_worker_rank(void **state) {
@@ -164,14 +150,14 @@ static void apply_runs_on_a_worker_rank(void **state) {
 static void map_in_order_at_every_chunksize(void **state) {
   (void)state;
   mproc_pool_t *p = new_pool(0);
-  mproc_args_t *in = ints(2000);
+  mproc_args_t *in = test_ints(2000);
   size_t sizes[] = {1, 7, 0};
   for (size_t k = 0; k < 3; k++) {
     mproc_args_t *out;
     ASSERT_OK(mproc_pool_map(p, square, in, &(mproc_map_opts_t){.chunksize = sizes[k]}, &out));
     assert_int_equal(mproc_args_count(out), 2000);
     for (size_t i = 0; i < 2000; i += 97)
-      assert_int_equal(int_of(out, i), (int64_t)(i * i));
+      assert_int_equal(test_item_int(out, i), (int64_t)(i * i));
     mproc_args_free(out);
   }
   /* Every worker took part. */
@@ -179,7 +165,7 @@ static void map_in_order_at_every_chunksize(void **state) {
   ASSERT_OK(mproc_pool_map(p, whoami, in, &(mproc_map_opts_t){.chunksize = 1}, &who));
   int seen[64] = {0};
   for (size_t i = 0; i < 2000; i++) {
-    int64_t rank = int_of(who, i);
+    int64_t rank = test_item_int(who, i);
     if (rank >= 0 && rank < 64)
       seen[rank] = 1;
   }
@@ -193,18 +179,9 @@ static void map_in_order_at_every_chunksize(void **state) {
 static void starmap_imap_and_range(void **state) {
   (void)state;
   mproc_pool_t *p = new_pool(0);
-  mproc_args_t *pairs, *out;
-  ASSERT_OK(mproc_args_new(&pairs));
-  for (int i = 0; i < 100; i++) {
-    mproc_args_t *pair;
-    ASSERT_OK(mproc_args_new(&pair));
-    ASSERT_OK(mproc_args_add_int(pair, i));
-    ASSERT_OK(mproc_args_add_int(pair, 1000));
-    ASSERT_OK(mproc_args_add_args(pairs, pair));
-    mproc_args_free(pair);
-  }
+  mproc_args_t *pairs = test_pairs(100, 1000), *out;
   ASSERT_OK(mproc_pool_starmap(p, add, pairs, NULL, &out));
-  assert_int_equal(int_of(out, 99), 1099);
+  assert_int_equal(test_item_int(out, 99), 1099);
   mproc_args_free(out);
   mproc_args_free(pairs);
 
@@ -261,7 +238,7 @@ static void imap_unordered_gives_every_index(void **state) {
 static void failures_carry_the_tasks_message(void **state) {
   (void)state;
   mproc_pool_t *p = new_pool(0);
-  mproc_args_t *in = ints(10);
+  mproc_args_t *in = test_ints(10);
   mproc_async_result_t *r;
   ASSERT_OK(mproc_pool_map_async(p, refuse, in, &(mproc_map_opts_t){.chunksize = 3}, &r));
   ASSERT_ERR(MPROC_ETASKFAILED, mproc_async_result_get(r, NULL, TEST_WAIT_MS));
@@ -283,10 +260,10 @@ static void initializer_runs_on_every_rank(void **state) {
   ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.initializer = set_value,
                                                     .initargs = ia,
                                                     .backend = mproc_mpi_pool_backend()}));
-  mproc_args_t *in = ints(50), *out;
+  mproc_args_t *in = test_ints(50), *out;
   ASSERT_OK(mproc_pool_map(p, get_value, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
   for (size_t i = 0; i < 50; i++)
-    assert_int_equal(int_of(out, i), 777);
+    assert_int_equal(test_item_int(out, i), 777);
   mproc_args_free(out);
   end_pool(p);
   /* One that fails everywhere breaks the pool with MPROC_EINIT. */
@@ -330,9 +307,9 @@ static void what_cannot_reach_a_rank_is_refused(void **state) {
   ASSERT_ERR(MPROC_ESTATE, mproc_mpi_init(NULL, NULL, NULL));
   /* A pool of one worker of the two. */
   p = new_pool(1);
-  mproc_args_t *in = ints(20), *out;
+  mproc_args_t *in = test_ints(20), *out;
   ASSERT_OK(mproc_pool_map(p, square, in, NULL, &out));
-  assert_int_equal(int_of(out, 19), 361);
+  assert_int_equal(test_item_int(out, 19), 361);
   mproc_args_free(out);
   mproc_args_free(in);
   end_pool(p);
@@ -344,9 +321,9 @@ static void many_pools_one_after_another(void **state) {
   (void)state;
   for (int k = 0; k < 20; k++) {
     mproc_pool_t *p = new_pool(0);
-    mproc_args_t *in = ints(30), *out;
+    mproc_args_t *in = test_ints(30), *out;
     ASSERT_OK(mproc_pool_map(p, square, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
-    assert_int_equal(int_of(out, 29), 841);
+    assert_int_equal(test_item_int(out, 29), 841);
     mproc_args_free(out);
     mproc_args_free(in);
     if (k % 2)
@@ -374,9 +351,9 @@ static void a_task_past_its_limit_retires_its_rank(void **state) {
   assert_non_null(strstr(e.message, "MPI rank"));
   mproc_async_result_free(late);
   /* The other worker goes on. */
-  mproc_args_t *in = ints(40), *out;
+  mproc_args_t *in = test_ints(40), *out;
   ASSERT_OK(mproc_pool_map(p, square, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
-  assert_int_equal(int_of(out, 39), 1521);
+  assert_int_equal(test_item_int(out, 39), 1521);
   mproc_args_free(out);
   mproc_pool_stats_t st;
   ASSERT_OK(mproc_pool_stats(p, &st));
@@ -388,7 +365,7 @@ static void a_task_past_its_limit_retires_its_rank(void **state) {
   ASSERT_OK(mproc_pool_map(p, whoami, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
   int seen[64] = {0};
   for (size_t i = 0; i < 40; i++)
-    seen[int_of(out, i) & 63] = 1;
+    seen[test_item_int(out, i) & 63] = 1;
   for (int k = 1; k < mproc_mpi_size() && k < 64; k++)
     assert_true(seen[k]);
   mproc_args_free(out);
@@ -425,13 +402,13 @@ static void a_stopped_rank_is_found_by_its_silence(void **state) {
   fclose(f);
   remove(path);
   assert_int_equal(kill((pid_t)pid, SIGCONT), 0);
-  mproc_args_t *in = ints(10), *out;
+  mproc_args_t *in = test_ints(10), *out;
   ASSERT_OK(mproc_pool_map(p, square, in, NULL, &out));
   mproc_args_free(out);
   end_pool(p);
   p = new_pool(0);
   ASSERT_OK(mproc_pool_map(p, square, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
-  assert_int_equal(int_of(out, 9), 81);
+  assert_int_equal(test_item_int(out, 9), 81);
   mproc_args_free(out);
   end_pool(p);
   mproc_args_free(in);
@@ -454,9 +431,9 @@ static void terminate_cancels_and_the_ranks_come_back(void **state) {
   mproc_async_result_free(r);
   mproc_pool_free(p);
   p = new_pool(0);
-  mproc_args_t *in = ints(10), *out;
+  mproc_args_t *in = test_ints(10), *out;
   ASSERT_OK(mproc_pool_map(p, square, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
-  assert_int_equal(int_of(out, 9), 81);
+  assert_int_equal(test_item_int(out, 9), 81);
   mproc_args_free(out);
   mproc_args_free(in);
   mproc_args_free(naps);
@@ -491,16 +468,45 @@ static void big_arguments_and_results_cross_in_pieces(void **state) {
   end_pool(p);
 }
 
+/* ---- mismatch: the workers run another build (mpirun MPMD) ---------------------- */
+
+/* Which build this is: the other one differs here, so its build id does. */
+#ifdef MPROC_TEST_OTHER_BUILD
+const char test_pool_mpi_build[] = "the other build";
+#else
+const char test_pool_mpi_build[] = "the root's build";
+#endif
+
+static void another_build_on_a_rank_is_a_clear_error(void **state) {
+  (void)state;
+  mproc_pool_t *p = new_pool(0);
+  mproc_args_t *a, *r;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_int(a, 3));
+  int rc = mproc_pool_apply(p, square, a, &r);
+  assert_int_equal(rc, MPROC_EPROTO);
+  assert_non_null(strstr(mproc_last_error_detail(), "another build"));
+  assert_non_null(strstr(mproc_last_error_detail(), "MPI rank"));
+  printf("(%s)\n", mproc_last_error_detail());
+  mproc_args_free(a);
+  end_pool(p);
+}
+
 /* ---- dies: run by a script that checks the job ends ------------------------------- */
 
 static void a_dying_rank_ends_the_job(void **state) {
   (void)state;
   mproc_pool_t *p = new_pool(0);
   mproc_args_t *r;
-  mproc_pool_apply(p, die, NULL, &r);
-  /* Under an MPI without fault tolerance mpirun ends every rank now; if
-   * it did not, the pool must still not hang: the task fails. */
-  fail_msg("the job went on after a rank died");
+  int64_t t0 = now_ms();
+  int rc = mproc_pool_apply(p, die, NULL, &r);
+  /* Under an MPI without fault tolerance mpirun ends every rank - perhaps
+   * before this returns. If it returns first, the dead rank's silence has
+   * failed its task, and nothing hung. */
+  assert_int_equal(rc, MPROC_EWORKERDIED);
+  assert_true(now_ms() - t0 < 10000);
+  printf("(the task failed first: %s)\n", mproc_last_error_detail());
+  mproc_pool_free(p);
 }
 
 int main(int argc, char **argv) {
@@ -510,6 +516,13 @@ int main(int argc, char **argv) {
   if (strcmp(group, "spawn") == 0)
     o.spawn_workers = 2;
   spawned = o.spawn_workers > 0;
+  if (strcmp(group, "spawn-refused") == 0) {
+    /* An MPI that cannot spawn here says so, and nothing hangs. */
+    o.spawn_workers = 2;
+    int rc = mproc_mpi_init(&argc, &argv, &o);
+    printf("spawn refused: %s: %s\n", mproc_err_name(rc), mproc_last_error_detail());
+    return rc == MPROC_ECHILD && strstr(mproc_last_error_detail(), "world mode") ? 0 : 1;
+  }
   int rc = mproc_mpi_init(&argc, &argv, &o);
   if (rc) {
     fprintf(stderr, "mproc_mpi_init: %s: %s\n", mproc_err_name(rc), mproc_last_error_detail());
@@ -538,6 +551,9 @@ int main(int argc, char **argv) {
       cmocka_unit_test(map_in_order_at_every_chunksize),
       cmocka_unit_test(big_arguments_and_results_cross_in_pieces),
   };
+  const struct CMUnitTest mismatch[] = {
+      cmocka_unit_test(another_build_on_a_rank_is_a_clear_error),
+  };
   const struct CMUnitTest dies[] = {
       cmocka_unit_test(a_dying_rank_ends_the_job),
   };
@@ -550,6 +566,8 @@ int main(int argc, char **argv) {
     failed = cmocka_run_group_tests_name("mpi pieces", pieces, NULL, NULL);
   else if (strcmp(group, "spawn") == 0)
     failed = cmocka_run_group_tests_name("mpi spawn", spawn, NULL, NULL);
+  else if (strcmp(group, "mismatch") == 0)
+    failed = cmocka_run_group_tests_name("mpi mismatch", mismatch, NULL, NULL);
   else if (strcmp(group, "dies") == 0)
     failed = cmocka_run_group_tests_name("mpi dies", dies, NULL, NULL);
   else {

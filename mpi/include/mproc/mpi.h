@@ -76,7 +76,9 @@ typedef struct {
  * mode) it returns 0. On every other rank, and in every spawned process,
  * it never returns: the rank serves the pools the root makes, and when
  * the root calls mproc_mpi_finalize (or exits), it finalizes MPI and
- * exits with status 0 - the same contract as mproc_main_guard.
+ * exits with status 0 - the same contract as mproc_main_guard, which it
+ * calls first (a process this program spawned itself, for a local pool,
+ * runs its target and never starts MPI).
  * Params: argc, argv — main's (passed to MPI_Init_thread; NULL allowed);
  *   opts — NULL for the defaults.
  * Returns: 0 on the root.
