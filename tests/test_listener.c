@@ -7,6 +7,10 @@
 #include "test_util.h"
 
 #ifndef _WIN32
+#  include <fcntl.h>
+#endif
+
+#ifndef _WIN32
 #  include <arpa/inet.h>
 #  include <netinet/in.h>
 #  include <sys/socket.h>
@@ -344,6 +348,70 @@ static void a_burst_of_clients_is_served(void **state) {
   mproc_listener_free(l);
 }
 
+#ifndef _WIN32
+/* The descriptors this process has without FD_CLOEXEC: each is 1 in out. */
+static void not_cloexec(unsigned char *out, int n) {
+  for (int fd = 0; fd < n; fd++) {
+    int f = fcntl(fd, F_GETFD);
+    out[fd] = f >= 0 && !(f & FD_CLOEXEC);
+  }
+}
+
+typedef struct {
+  const char *address;
+  mproc_conn_t *c;
+  int rc;
+} holding_client_t;
+
+static void holding_client(void *arg) {
+  holding_client_t *h = arg;
+  h->rc = mproc_client_connect(&h->c, h->address, NULL);
+}
+#endif
+
+/* Every descriptor the library makes - pipes, socket pairs, listening,
+ * connecting and accepted sockets, a queue's - is close-on-exec, whether
+ * it was born so (pipe2, SOCK_CLOEXEC, accept4) or marked right after (the
+ * generic build, macOS): an exec elsewhere in the program inherits none. */
+static void descriptors_are_close_on_exec(void **state) {
+#ifdef _WIN32
+  skip(); /* handles are not inheritable unless asked */
+#else
+  enum { N = 4096 };
+  static unsigned char before[N], after[N];
+  not_cloexec(before, N);
+  mproc_conn_t *a, *b;
+  ASSERT_OK(mproc_pipe(&a, &b, true));
+  mproc_queue_t *q;
+  ASSERT_OK(mproc_queue_new(&q, NULL));
+  char addr[2][160];
+  mproc_listener_t *l[2];
+  mproc_conn_t *served[2];
+  holding_client_t clients[2];
+  for (int i = 0, n = addresses(addr); i < n; i++) {
+    ASSERT_OK(mproc_listener_new(&l[i], addr[i], NULL));
+    clients[i] = (holding_client_t){mproc_listener_address(l[i]), NULL, -1};
+    test_thread_t t;
+    thread_start(&t, holding_client, &clients[i]);
+    ASSERT_OK(mproc_listener_accept(l[i], &served[i], TEST_WAIT_MS));
+    thread_join(&t);
+    ASSERT_OK(clients[i].rc);
+  }
+  not_cloexec(after, N);
+  for (int fd = 0; fd < N; fd++)
+    if (after[fd] && !before[fd])
+      fail_msg("descriptor %d, made by the library, is not close-on-exec", fd);
+  for (int i = 0; i < 2; i++) {
+    mproc_conn_free(served[i]);
+    mproc_conn_free(clients[i].c);
+    mproc_listener_free(l[i]);
+  }
+  mproc_queue_free(q);
+  mproc_conn_free(a);
+  mproc_conn_free(b);
+#endif
+}
+
 static void bad_arguments(void **state) {
   mproc_listener_t *l;
   mproc_conn_t *c;
@@ -394,6 +462,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(tcp_connection_to_a_child),
       cmocka_unit_test(a_stalled_peer_is_dropped_at_the_deadline),
       cmocka_unit_test(a_burst_of_clients_is_served),
+      cmocka_unit_test(descriptors_are_close_on_exec),
       cmocka_unit_test(bad_arguments),
   };
   const test_group_t groups[] = {TEST_GROUP("listener", listener)};

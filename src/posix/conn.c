@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "cloexec.h"
 #include "sockio.h"
 
 struct mproc__os_conn {
@@ -31,7 +32,7 @@ static int wrap(mproc__os_conn_t **out, int fd) {
 
 int mproc__os_conn_pair(mproc__os_conn_t **a, mproc__os_conn_t **b, bool duplex) {
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+  if (mproc__posix_socketpair(sv) != 0)
     return mproc__os_fail("pipe: socketpair");
   if (!duplex) {
     shutdown(sv[0], SHUT_WR);
@@ -85,7 +86,7 @@ int mproc__os_conn_send_handles(mproc__os_conn_t *c, const mproc__os_child_t *to
     }
     ssize_t r;
     do {
-      r = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+      r = sendmsg(c->fd, &msg, MPROC__SEND_NOSIGNAL);
     } while (r < 0 && errno == EINTR);
     if (r != 1)
       return r < 0 && (errno == EPIPE || errno == ECONNRESET)
@@ -109,22 +110,13 @@ int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
     ssize_t r;
     do {
-      r = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+      r = recvmsg(c->fd, &msg, MPROC__RECV_CLOEXEC);
     } while (r < 0 && errno == EINTR);
-    size_t k = 0;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-      if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-        continue;
-      size_t m = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < m; i++) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
-        if (got + k < n)
-          h[got + k++] = fd;
-        else
-          close(fd);
-      }
-    }
+    int fds[HANDLE_BATCH];
+    size_t room = n - got < HANDLE_BATCH ? n - got : HANDLE_BATCH;
+    size_t k = r >= 0 ? mproc__posix_received_fds(&msg, fds, room) : 0;
+    for (size_t i = 0; i < k; i++)
+      h[got + i] = fds[i];
     if (r != 1 || k != count || (msg.msg_flags & MSG_CTRUNC)) {
       for (size_t i = 0; i < got + k; i++)
         close((int)h[i]);
@@ -139,7 +131,7 @@ int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
 int mproc__posix_send_all(int fd, const void *p, size_t n, const char *what) {
   const char *s = p;
   while (n > 0) {
-    ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+    ssize_t w = send(fd, s, n, MPROC__SEND_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR)
         continue;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "cloexec.h"
 #include "exit_watch.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -94,7 +95,7 @@ static void *watch(void *arg) {
 int mproc__posix_exit_watch(pid_t pid) {
   pthread_once(&once, register_atfork);
   int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0)
+  if (mproc__posix_pipe(p, 0) != 0)
     return -1;
   if (sizeof(void *) < sizeof(uint64_t) || !hold(p[1])) {
     close(p[0]);

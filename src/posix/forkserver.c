@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "cloexec.h"
 #include "features.h"
 #include "open_fds.h"
 
@@ -51,7 +52,7 @@ typedef struct {
 
 int mproc__os_control_pair(intptr_t *mine, intptr_t *theirs) {
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+  if (mproc__posix_socketpair(sv) != 0)
     return mproc__os_fail("forkserver: socketpair");
   *mine = sv[0];
   *theirs = sv[1];
@@ -83,7 +84,7 @@ static int send_fds(int ctl, const int *fds, size_t n, uint32_t std_mask) {
     memcpy(CMSG_DATA(c), fds + sent, sizeof(int) * k);
     ssize_t r;
     do {
-      r = sendmsg(ctl, &msg, MSG_NOSIGNAL);
+      r = sendmsg(ctl, &msg, MPROC__SEND_NOSIGNAL);
     } while (r < 0 && errno == EINTR);
     if (r < 0 && server_gone(errno)) {
       mproc__os_fail("forkserver: sendmsg");
@@ -108,13 +109,13 @@ int mproc__os_forkserver_fork(intptr_t ctl, mproc__os_child_t **out, const mproc
   if (!fds)
     return mproc__fail(MPROC_ENOMEM, "forkserver: out of memory");
   int chan[2], status[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) != 0) {
+  if (mproc__posix_socketpair(chan) != 0) {
     free(fds);
     return mproc__os_fail("forkserver: socketpair");
   }
   /* A socket, not a pipe: the exit status is peeked, never consumed, so the
    * sentinel stays ready once the child has ended, for every waiter. */
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, status) != 0) {
+  if (mproc__posix_socketpair(status) != 0) {
     rc = mproc__os_fail("forkserver: socketpair");
     close(chan[0]);
     close(chan[1]);
@@ -199,19 +200,10 @@ static int receive_one(int ctl, request_t *r, size_t *count) {
       .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
   ssize_t got;
   do {
-    got = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    got = recvmsg(ctl, &msg, MPROC__RECV_CLOEXEC | MSG_WAITALL);
   } while (got < 0 && errno == EINTR);
   int fds[BATCH];
-  size_t k = 0;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      size_t m = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      if (m > BATCH - k)
-        m = BATCH - k;
-      memcpy(fds + k, CMSG_DATA(c), m * sizeof(int));
-      k += m;
-    }
-  }
+  size_t k = got >= 0 ? mproc__posix_received_fds(&msg, fds, BATCH) : 0;
   if (got == 0 && k == 0)
     return 0;
   bool first = r->fds == NULL;
@@ -304,7 +296,7 @@ static void arrange(const request_t *r) {
  * its end wakes the server's poll directly. Where there is none, SIGCHLD
  * writes to a pipe the server polls. */
 static void watch_by_signal(void) {
-  if (sigchld_pipe[0] >= 0 || pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+  if (sigchld_pipe[0] >= 0 || mproc__posix_pipe(sigchld_pipe, 1) != 0)
     return;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -337,7 +329,7 @@ static void reap(served_t *served, size_t *nserved) {
       if (served[i].pid == pid) {
         /* MSG_NOSIGNAL: a parent that freed the process closed its end;
          * that must not kill the server with SIGPIPE. */
-        ssize_t w = send(served[i].status_fd, &code, sizeof code, MSG_NOSIGNAL);
+        ssize_t w = send(served[i].status_fd, &code, sizeof code, MPROC__SEND_NOSIGNAL);
         (void)w;
         close(served[i].status_fd);
         if (served[i].pidfd >= 0)
@@ -421,7 +413,7 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
       _exit(MPROC__CHILD_FAILED_STATUS);
     }
     int64_t answer = pid > 0 ? (int64_t)pid : -(int64_t)errno;
-    ssize_t w = send(r.fds[1], &answer, sizeof answer, MSG_NOSIGNAL);
+    ssize_t w = send(r.fds[1], &answer, sizeof answer, MPROC__SEND_NOSIGNAL);
     (void)w;
     if (pid > 0)
       served[nserved++] = (served_t){pid, r.fds[1], open_pidfd(pid)};

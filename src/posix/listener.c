@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "cloexec.h"
 
 struct mproc__os_listener {
   int fd;
@@ -49,7 +50,7 @@ int mproc__os_listen(mproc__os_listener_t **out, const mproc__addr_t *a, int bac
     struct sockaddr_un sa;
     if ((rc = unix_addr(where, &sa)))
       goto fail;
-    l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    l->fd = mproc__posix_socket(AF_UNIX);
     /* 0600 from the start: no window in which others may connect. */
     mode_t old = umask(0177);
     int b = l->fd < 0 ? -1 : bind(l->fd, (struct sockaddr *)&sa, sizeof sa);
@@ -70,7 +71,7 @@ int mproc__os_listen(mproc__os_listener_t **out, const mproc__addr_t *a, int bac
       rc = mproc__fail(MPROC_EINVAL, "tcp address '%s': %s", where, gai_strerror(g));
       goto fail;
     }
-    l->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    l->fd = mproc__posix_socket(ai->ai_family);
     int one = 1;
     if (l->fd >= 0)
       setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -106,7 +107,7 @@ int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t *
   } while (r < 0 && errno == EINTR);
   if (r == 0)
     return mproc__fail(MPROC_ETIMEDOUT, "listener: nobody connected within %d ms", timeout_ms);
-  int fd = r < 0 ? -1 : accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+  int fd = r < 0 ? -1 : mproc__posix_accept(l->fd);
   if (fd < 0)
     return mproc__os_fail("listener: accept");
   int one = 1;
@@ -123,7 +124,7 @@ int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out) {
     struct sockaddr_un sa;
     if ((rc = unix_addr(where, &sa)))
       return rc;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = mproc__posix_socket(AF_UNIX);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
       rc = mproc__os_fail("client: connect(%s)", where);
   } else {
@@ -133,7 +134,7 @@ int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out) {
     int g = getaddrinfo(host, port, &hints, &ai);
     if (g != 0)
       return mproc__fail(MPROC_EINVAL, "tcp address '%s': %s", where, gai_strerror(g));
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = mproc__posix_socket(ai->ai_family);
     if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)
       rc = mproc__os_fail("client: connect(%s)", where);
     freeaddrinfo(ai);

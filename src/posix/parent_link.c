@@ -8,6 +8,7 @@
  * otherwise with a watchdog thread blocked on the pipe. */
 #define _GNU_SOURCE
 #include "../common/internal.h"
+#include "cloexec.h"
 #include "features.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +27,9 @@ static int link_pipe[2] = {-1, -1};
 int mproc__os_parent_link(intptr_t *link) {
   int rc = 0;
   mproc__spin_lock(&lock);
-  if (link_pipe[0] < 0 && pipe2(link_pipe, O_CLOEXEC) != 0) {
+  if (link_pipe[0] < 0 && mproc__posix_pipe(link_pipe, 0) != 0) {
     link_pipe[0] = link_pipe[1] = -1;
-    rc = mproc__os_fail("parent link: pipe2");
+    rc = mproc__os_fail("parent link: pipe");
   }
   *link = link_pipe[0];
   mproc__spin_unlock(&lock);

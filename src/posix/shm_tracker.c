@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "cloexec.h"
 #include "open_fds.h"
 
 enum { MAX_TRACKED = 4096, NAME_CAP = MPROC_SHM_NAME_MAX + 2 };
@@ -125,7 +126,7 @@ static void serve(int rd) {
 /* Starts the tracker; called with the lock held. */
 static int start_tracker(void) {
   int p[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) != 0)
+  if (mproc__posix_socketpair(p) != 0)
     return mproc__os_fail("shm tracker: socketpair");
   pid_t mid = fork();
   if (mid < 0) {
@@ -155,7 +156,8 @@ static int send_line(char op, const char *name) {
     return mproc__fail(MPROC_EINVAL, "shm tracker: name too long");
   ssize_t w;
   do {
-    w = send(tracker_fd, line, (size_t)n, MSG_NOSIGNAL); /* a dead tracker: EPIPE, no signal */
+    w = send(tracker_fd, line, (size_t)n,
+             MPROC__SEND_NOSIGNAL); /* a dead tracker: EPIPE, no signal */
   } while (w < 0 && errno == EINTR);
   return w == n ? 0 : mproc__os_fail("shm tracker: write");
 }

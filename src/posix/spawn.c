@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "cloexec.h"
 #include "features.h"
 #include "open_fds.h"
 #include "os.h"
@@ -77,7 +78,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
     return mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
   }
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+  if (mproc__posix_socketpair(sv) != 0) {
     free(src);
     free(temp);
     return mproc__os_fail("spawn: socketpair");

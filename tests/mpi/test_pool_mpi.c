@@ -523,6 +523,15 @@ int main(int argc, char **argv) {
     printf("spawn refused: %s: %s\n", mproc_err_name(rc), mproc_last_error_detail());
     return rc == MPROC_ECHILD && strstr(mproc_last_error_detail(), "world mode") ? 0 : 1;
   }
+  /* Before init: nothing to report, and no pool. */
+  mproc_pool_t *early = NULL;
+  int early_rc = mproc_pool_new(&early, &(mproc_pool_opts_t){.backend = mproc_mpi_pool_backend()});
+  if (mproc_mpi_rank() != -1 || mproc_mpi_size() != 0 || mproc_mpi_workers() != 0 ||
+      early_rc != MPROC_ESTATE || mproc_mpi_finalize() != MPROC_ESTATE) {
+    fprintf(stderr, "before mproc_mpi_init: rank %d, size %d, workers %d, pool_new %s\n",
+            mproc_mpi_rank(), mproc_mpi_size(), mproc_mpi_workers(), mproc_err_name(early_rc));
+    return 1;
+  }
   int rc = mproc_mpi_init(&argc, &argv, &o);
   if (rc) {
     fprintf(stderr, "mproc_mpi_init: %s: %s\n", mproc_err_name(rc), mproc_last_error_detail());
@@ -574,6 +583,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "unknown group %s\n", group);
     failed = 1;
   }
-  mproc_mpi_finalize();
+  if (mproc_mpi_finalize() != 0 || mproc_mpi_finalize() != MPROC_ESTATE) {
+    fprintf(stderr, "mproc_mpi_finalize: not 0 then MPROC_ESTATE: %s\n", mproc_last_error_detail());
+    return 1;
+  }
   return failed ? 1 : 0;
 }
