@@ -65,7 +65,8 @@ typedef struct mproc_pool_backend {
 } mproc_pool_backend_t;
 
 /* On a worker: handles one message a pool sent (a task, the pool's
- * initializer, or its stop) and gives the reply to send back.
+ * initializer, or its stop) and gives the reply to send back. A process
+ * serves one pool at a time, from one thread at a time.
  * Params: msg, len — the message as the backend received it; reply —
  *   receives the reply (free it with mproc_free), or NULL when there is
  *   nothing to send; reply_len — receives its length.

@@ -109,8 +109,12 @@ static int meet_workers(int n, int root) {
   return 0;
 }
 
+/* The root's pid: a child forked from it (a local pool's worker under the
+ * fork start method) inherits at_exit, but must never touch MPI. */
+static pid_t root_pid;
+
 static void at_exit(void) {
-  if (!mproc__mpi.inited || mproc__mpi.finalized)
+  if (!mproc__mpi.inited || mproc__mpi.finalized || getpid() != root_pid)
     return;
   if (mproc__mpi.pool_open) {
     fprintf(stderr, "mproc: the program exits with an MPI pool still open; ending the job\n");
@@ -186,6 +190,7 @@ int mproc_mpi_init(int *argc, char ***argv, const mproc_mpi_opts_t *opts) {
   if ((rc = meet_workers(n, o.root)) != 0)
     return rc;
   mproc__mpi.last_activity = MPI_Wtime();
+  root_pid = getpid();
   atexit(at_exit);
   return 0;
 }

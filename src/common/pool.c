@@ -221,7 +221,11 @@ static int start_worker(mproc_pool_t *p, int i, uint64_t seq, worker_t *w) {
   mproc_queue_t *inbox = NULL;
   mproc_args_t *a = NULL;
   mproc_process_t *proc = NULL;
-  memset((void *)&p->slots[i], 0, sizeof p->slots[i]);
+  /* Atomic stores: mproc_pool_stats may read the slot meanwhile. */
+  atomic_store(&p->slots[i].running, 0);
+  atomic_store(&p->slots[i].since_ms, 0);
+  atomic_store(&p->slots[i].finished, 0);
+  atomic_store(&p->slots[i].ready, 0);
   int rc = mproc_queue_new(&inbox, &(mproc_queue_opts_t){.capacity_bytes = INBOX_BYTES});
   if (!rc)
     rc = mproc_pipe(&ours, &theirs, true);
@@ -1230,8 +1234,8 @@ int mproc_pool_stats(mproc_pool_t *p, mproc_pool_stats_t *st) {
   st->workers_recycled = p->recycled;
   st->tasks_queued = p->queue.n;
   for (int i = 0; i < p->n; i++) {
-    if (p->w[i].state == W_EMPTY)
-      continue;
+    if (p->w[i].state != W_LIVE)
+      continue; /* none, or being started (its slot is being reset) */
     bool runs = atomic_load(&p->slots[i].running) != 0;
     st->tasks_running += runs;
     st->tasks_queued += p->w[i].held.n - (runs && p->w[i].held.n ? 1 : 0);

@@ -333,6 +333,30 @@ static void many_pools_one_after_another(void **state) {
   }
 }
 
+/* A local pool in the root, beside the MPI one: its workers (forked or
+ * spawned copies of an MPI process) never touch MPI, at start or at exit. */
+static void a_local_pool_beside_the_mpi_one(void **state) {
+  (void)state;
+  mproc_start_method_t methods[] = {MPROC_START_SPAWN, MPROC_START_FORK};
+  mproc_pool_t *remote = new_pool(0);
+  mproc_args_t *in = test_ints(50), *out;
+  for (int k = 0; k < 2; k++) {
+    mproc_pool_t *local;
+    ASSERT_OK(mproc_pool_new(
+        &local,
+        &(mproc_pool_opts_t){.processes = 1, .start_method = methods[k], .maxtasksperchild = 10}));
+    ASSERT_OK(mproc_pool_map(local, square, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
+    assert_int_equal(test_item_int(out, 49), 2401);
+    mproc_args_free(out);
+    end_pool(local);
+  }
+  ASSERT_OK(mproc_pool_map(remote, square, in, NULL, &out));
+  assert_int_equal(test_item_int(out, 49), 2401);
+  mproc_args_free(out);
+  mproc_args_free(in);
+  end_pool(remote);
+}
+
 /* ---- failures ------------------------------------------------------------- */
 
 static void a_task_past_its_limit_retires_its_rank(void **state) {
@@ -532,6 +556,18 @@ int main(int argc, char **argv) {
             mproc_mpi_rank(), mproc_mpi_size(), mproc_mpi_workers(), mproc_err_name(early_rc));
     return 1;
   }
+  if (spawned) {
+    /* Bad hints are refused before anything is spawned; init may then be
+     * called again. */
+    mproc_mpi_opts_t bad = o;
+    bad.spawn_info = "host";
+    int bad_rc = mproc_mpi_init(&argc, &argv, &bad);
+    if (bad_rc != MPROC_EINVAL || !strstr(mproc_last_error_detail(), "key=value")) {
+      fprintf(stderr, "spawn_info \"host\": %s: %s\n", mproc_err_name(bad_rc),
+              mproc_last_error_detail());
+      return 1;
+    }
+  }
   int rc = mproc_mpi_init(&argc, &argv, &o);
   if (rc) {
     fprintf(stderr, "mproc_mpi_init: %s: %s\n", mproc_err_name(rc), mproc_last_error_detail());
@@ -546,6 +582,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(initializer_runs_on_every_rank),
       cmocka_unit_test(what_cannot_reach_a_rank_is_refused),
       cmocka_unit_test(many_pools_one_after_another),
+      cmocka_unit_test(a_local_pool_beside_the_mpi_one),
   };
   const struct CMUnitTest failures[] = {
       cmocka_unit_test(a_task_past_its_limit_retires_its_rank),
