@@ -7,11 +7,6 @@
 
 #include "mpi_internal.h"
 
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* Worker i's index from its rank in comm; -1 for none. */
 static int worker_of(int rank) {
   for (int i = 0; i < mproc__mpi.nworkers; i++)
@@ -112,7 +107,7 @@ static void be_forget(void *ctx, int worker) {
   if (worker < 0 || worker >= mproc__mpi.nworkers)
     return;
   unsigned char n[8];
-  put_u64(n, mproc__mpi.sent[worker]);
+  mpi_put_u64(n, mproc__mpi.sent[worker]);
   mproc__mpi_send(mproc__mpi.worker_rank[worker], KIND_SKIP, mproc__mpi.epoch, n, sizeof n, false);
 }
 

@@ -28,6 +28,19 @@ enum {
   EPOCH_MASK = 0xFFF
 };
 
+/* Little-endian u64s in the headers of SKIP and BIG messages. */
+static inline void mpi_put_u64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint64_t mpi_get_u64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
 static inline int mpi_tag(int kind, unsigned epoch) {
   return kind | (int)((epoch & EPOCH_MASK) << KIND_BITS);
 }

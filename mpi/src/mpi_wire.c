@@ -32,25 +32,13 @@ static size_t piece_bytes(void) {
   return p == 0 || p > ((size_t)1 << 30) ? (size_t)1 << 30 : p;
 }
 
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++)
-    p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v |= (uint64_t)p[i] << (8 * i);
-  return v;
-}
-
 int mproc__mpi_send(int dest, int kind, unsigned epoch, const void *buf, size_t len,
                     bool blocking) {
   size_t piece = piece_bytes();
   size_t npieces = len <= piece ? 0 : (len + piece - 1) / piece;
   /* A big message: a header (length, kind), then the pieces. */
   unsigned char head[12];
-  put_u64(head, len);
+  mpi_put_u64(head, len);
   head[8] = (unsigned char)kind;
   head[9] = head[10] = head[11] = 0;
   const unsigned char *data = buf;
@@ -152,7 +140,7 @@ int mproc__mpi_take(int source, int *kind, unsigned *epoch, int *from, void **bu
   size_t n = (size_t)count;
   if (*kind == KIND_BIG && count == 12) {
     /* The pieces follow from the same sender, in order. */
-    uint64_t total = get_u64(b);
+    uint64_t total = mpi_get_u64(b);
     *kind = b[8];
     free(b);
     b = total < SIZE_MAX ? malloc((size_t)total + 1) : NULL;

@@ -34,13 +34,6 @@ static void *heartbeat(void *arg) {
   return NULL;
 }
 
-static uint64_t get_u64(const unsigned char *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v |= (uint64_t)p[i] << (8 * i);
-  return v;
-}
-
 _Noreturn void mproc__mpi_serve(int root) {
   /* Say where this worker runs: the root names it so in messages. */
   char host[MPI_MAX_PROCESSOR_NAME] = "";
@@ -90,8 +83,8 @@ _Noreturn void mproc__mpi_serve(int root) {
       exit(0);
     }
     if (kind == KIND_SKIP) {
-      if ((ep & EPOCH_MASK) == (epoch & EPOCH_MASK) && len >= 8 && get_u64(buf) > skip)
-        skip = get_u64(buf);
+      if ((ep & EPOCH_MASK) == (epoch & EPOCH_MASK) && len >= 8 && mpi_get_u64(buf) > skip)
+        skip = mpi_get_u64(buf);
       free(buf);
       continue;
     }
@@ -112,8 +105,8 @@ _Noreturn void mproc__mpi_serve(int root) {
       if (flag &&
           MPI_Recv(n, 8, MPI_BYTE, root, mpi_tag(KIND_SKIP, epoch), mproc__mpi.comm,
                    MPI_STATUS_IGNORE) == MPI_SUCCESS &&
-          get_u64(n) > skip)
-        skip = get_u64(n);
+          mpi_get_u64(n) > skip)
+        skip = mpi_get_u64(n);
     }
     if (got <= skip) {
       free(buf);

@@ -837,6 +837,15 @@ static bool check_workers(mproc_pool_t *p) {
   return any;
 }
 
+/* Tells worker i to stop (to leave the pool, for one elsewhere), after
+ * what it was given; 0 when sent. */
+static int send_stop(mproc_pool_t *p, int i) {
+  unsigned char stop[MPROC__TASK_HEAD];
+  mproc__task_head_put(stop, &(mproc__task_head_t){.kind = MPROC__TASK_STOP});
+  return p->remote ? p->remote->send(p->remote->ctx, i, stop, sizeof stop)
+                   : mproc_queue_put_bytes(p->w[i].inbox, stop, sizeof stop, 0);
+}
+
 /* After close: a worker with nothing left to do is told to stop. */
 static void stop_idle(mproc_pool_t *p) {
   if (p->state != CLOSED || p->queue.head)
@@ -845,11 +854,7 @@ static void stop_idle(mproc_pool_t *p) {
     worker_t *w = &p->w[i];
     if (w->state != W_LIVE || w->stop_sent || (p->remote && w->held.n))
       continue;
-    unsigned char stop[MPROC__TASK_HEAD];
-    mproc__task_head_t h = {.kind = MPROC__TASK_STOP};
-    mproc__task_head_put(stop, &h);
-    if (p->remote ? p->remote->send(p->remote->ctx, i, stop, sizeof stop) == 0
-                  : mproc_queue_put_bytes(w->inbox, stop, sizeof stop, 0) == 0)
+    if (send_stop(p, i) == 0)
       w->stop_sent = true;
   }
 }
@@ -862,7 +867,6 @@ static void drain_wakeups(mproc_pool_t *p) {
   }
 }
 
-/* Sleeps until a result, a wakeup, a worker's end or timeout_ms. */
 /* Whether a worker elsewhere owes the pool a reply. */
 static bool replies_due(const mproc_pool_t *p) {
   for (int i = 0; p->remote && i < p->n; i++)
@@ -871,6 +875,7 @@ static bool replies_due(const mproc_pool_t *p) {
   return false;
 }
 
+/* Sleeps until a result, a wakeup, a worker's end or timeout_ms. */
 static void sleep_for_events(mproc_pool_t *p, int timeout_ms) {
   size_t n = 0;
   if (replies_due(p)) {
@@ -1133,9 +1138,7 @@ static void terminate_locked(mproc_pool_t *p) {
     mproc_task_error_t e = error_of(MPROC_ECANCELED, "the pool was terminated");
     settle_held(p, w, 0, &e, 0, &e);
     p->remote->forget(p->remote->ctx, i);
-    unsigned char stop[MPROC__TASK_HEAD];
-    mproc__task_head_put(stop, &(mproc__task_head_t){.kind = MPROC__TASK_STOP});
-    p->remote->send(p->remote->ctx, i, stop, sizeof stop);
+    send_stop(p, i);
     *w = (worker_t){.state = W_EMPTY};
   }
   mproc__os_cond_broadcast(p->core->ready);

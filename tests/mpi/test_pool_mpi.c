@@ -603,23 +603,12 @@ int main(int argc, char **argv) {
   const struct CMUnitTest dies[] = {
       cmocka_unit_test(a_dying_rank_ends_the_job),
   };
-  int failed;
-  if (strcmp(group, "calls") == 0)
-    failed = cmocka_run_group_tests_name("mpi calls", calls, NULL, NULL);
-  else if (strcmp(group, "failures") == 0)
-    failed = cmocka_run_group_tests_name("mpi failures", failures, NULL, NULL);
-  else if (strcmp(group, "pieces") == 0)
-    failed = cmocka_run_group_tests_name("mpi pieces", pieces, NULL, NULL);
-  else if (strcmp(group, "spawn") == 0)
-    failed = cmocka_run_group_tests_name("mpi spawn", spawn, NULL, NULL);
-  else if (strcmp(group, "mismatch") == 0)
-    failed = cmocka_run_group_tests_name("mpi mismatch", mismatch, NULL, NULL);
-  else if (strcmp(group, "dies") == 0)
-    failed = cmocka_run_group_tests_name("mpi dies", dies, NULL, NULL);
-  else {
-    fprintf(stderr, "unknown group %s\n", group);
-    failed = 1;
-  }
+  const test_group_t groups[] = {
+      TEST_GROUP("calls", calls), TEST_GROUP("failures", failures), TEST_GROUP("pieces", pieces),
+      TEST_GROUP("spawn", spawn), TEST_GROUP("mismatch", mismatch), TEST_GROUP("dies", dies),
+  };
+  char *chosen[] = {argv[0], (char *)group};
+  int failed = run_groups(2, chosen, groups, sizeof groups / sizeof groups[0]);
   if (mproc_mpi_finalize() != 0 || mproc_mpi_finalize() != MPROC_ESTATE) {
     fprintf(stderr, "mproc_mpi_finalize: not 0 then MPROC_ESTATE: %s\n", mproc_last_error_detail());
     return 1;
