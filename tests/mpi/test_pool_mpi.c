@@ -556,6 +556,18 @@ int main(int argc, char **argv) {
             mproc_mpi_rank(), mproc_mpi_size(), mproc_mpi_workers(), mproc_err_name(early_rc));
     return 1;
   }
+  /* Bad options are refused on every rank, and init may be called again. */
+  mproc_mpi_opts_t bad_root = o;
+  bad_root.root = -1;
+  int neg_rc = mproc_mpi_init(&argc, &argv, &bad_root);
+  bad_root.root = spawned ? 0 : 1000;
+  bad_root.spawn_workers = spawned ? -2 : 0;
+  int far_rc = mproc_mpi_init(&argc, &argv, &bad_root);
+  if (neg_rc != MPROC_EINVAL || far_rc != MPROC_EINVAL || !mproc_last_error_detail()[0]) {
+    fprintf(stderr, "bad mproc_mpi_opts_t: %s, %s: %s\n", mproc_err_name(neg_rc),
+            mproc_err_name(far_rc), mproc_last_error_detail());
+    return 1;
+  }
   if (spawned) {
     /* Bad hints are refused before anything is spawned; init may then be
      * called again. */
