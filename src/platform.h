@@ -98,6 +98,10 @@ void mproc__os_ignore_interrupts(void);
 /* Lets another runnable thread have the CPU (a spinning thread that
  * must not keep out the one it waits for). */
 void mproc__os_yield(void);
+/* The CPU the calling thread runs on now, -1 where it cannot be told: a
+ * spinning thread that shares its CPU with the one it waits for yields at
+ * once, since spinning there only delays the answer. */
+int mproc__os_current_cpu(void);
 /* How many threads this process runs; 0 when it cannot be told. */
 int mproc__os_thread_count(void);
 /* Whether the caller is the process's first thread. */
@@ -121,6 +125,12 @@ bool mproc__os_process_gone(uint32_t pid, uint32_t start);
  * backed section): it lives while a handle or a mapping of it does. The
  * handle is not inheritable; pass it on with the handle table. */
 int mproc__os_shm_new(size_t size, intptr_t *handle);
+/* The same for a region shared with a peer the maker does not trust (a
+ * manager's client): no holder of a handle can shrink it under the maker's
+ * mapping (which would fault the maker). Linux seals the memfd; a Windows
+ * section never changes size. MPROC_ENOTSUP where neither holds (other
+ * POSIX systems). */
+int mproc__os_shm_new_sealed(size_t size, intptr_t *handle);
 int mproc__os_shm_map(intptr_t handle, size_t size, void **p);
 void mproc__os_shm_unmap(void *p, size_t size);
 

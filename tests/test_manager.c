@@ -1400,13 +1400,99 @@ static void serve_forever_until_shutdown(void **state) {
   ASSERT_ERR(MPROC_EINVAL, mproc_manager_serve_forever(NULL, NULL));
 }
 
+/* A dict value of n bytes, each byte its index's low bits plus seed. */
+static void fill(unsigned char *p, size_t n, unsigned seed) {
+  for (size_t i = 0; i < n; i++)
+    p[i] = (unsigned char)(i * 7 + seed);
+}
+
+static void expect_bytes(mproc_proxy_t *d, int64_t key, const unsigned char *want, size_t n) {
+  mproc_args_t *v = NULL;
+  ASSERT_OK(mproc_dict_get(d, mproc_int(key), &v));
+  test_expect_bytes(v, 0, want, n);
+  mproc_args_free(v);
+}
+
+/* args: (dict): checks and rewrites what messages_of_every_size stored. */
+static int t_sizes_child(const mproc_args_t *args) {
+  mproc_proxy_t *d;
+  if (mproc_args_get_proxy(args, 0, &d))
+    return 10;
+  unsigned char *buf = malloc(1 << 20);
+  mproc_args_t *v = NULL;
+  const void *got;
+  size_t len;
+  int rc = 0;
+  fill(buf, 1 << 20, 3);
+  if (mproc_dict_get(d, mproc_int(-1), &v) || mproc_args_get_bytes(v, 0, &got, &len) ||
+      len != 1 << 20 || memcmp(got, buf, len) != 0)
+    rc = 11;
+  mproc_args_free(v);
+  fill(buf, 1 << 20, 4);
+  if (!rc && mproc_dict_set(d, mproc_int(-2), mproc_bytes(buf, 1 << 20)))
+    rc = 12;
+  free(buf);
+  return rc;
+}
+
+/* Requests and replies of every size around what a call can carry in
+ * shared memory, and far beyond it (those go on the connection), one
+ * after another on one connection, from a batch, and from a child. */
+static void messages_of_every_size(void **state) {
+  (void)state;
+  mproc_manager_t *m = start_manager();
+  mproc_proxy_t *d;
+  ASSERT_OK(mproc_manager_dict(m, &d));
+  unsigned char *buf = malloc(1 << 20);
+  const size_t sizes[] = {0, 1, 1000, 60000, 1 << 20, 5, 200000, 7};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    fill(buf, sizes[i], (unsigned)i);
+    ASSERT_OK(mproc_dict_set(d, mproc_int(0), mproc_bytes(buf, sizes[i])));
+    expect_bytes(d, 0, buf, sizes[i]);
+  }
+  /* Across the edge of a 64 KiB lane, byte by byte. */
+  for (size_t n = 65300; n <= 65560; n++) {
+    fill(buf, n, (unsigned)n);
+    ASSERT_OK(mproc_dict_set(d, mproc_int((int64_t)n), mproc_bytes(buf, n)));
+    expect_bytes(d, (int64_t)n, buf, n);
+    ASSERT_OK(mproc_dict_del(d, mproc_int((int64_t)n)));
+  }
+  /* A batch whose request and reply are each larger than the lane. */
+  fill(buf, 1000, 1);
+  ASSERT_OK(mproc_manager_batch_begin(m));
+  for (int i = 0; i < 200; i++)
+    ASSERT_OK(mproc_dict_set(d, mproc_int(1000 + i), mproc_bytes(buf, 1000)));
+  mproc_args_t *got[200] = {0};
+  for (int i = 0; i < 200; i++)
+    ASSERT_OK(mproc_dict_get(d, mproc_int(1000 + i), &got[i]));
+  int status[400];
+  ASSERT_OK(mproc_manager_batch_run(m, status, 400));
+  for (int i = 0; i < 200; i++) {
+    assert_int_equal(status[200 + i], 0);
+    test_expect_bytes(got[i], 0, buf, 1000);
+    mproc_args_free(got[i]);
+  }
+  /* A child's own connection carries them too. */
+  fill(buf, 1 << 20, 3);
+  ASSERT_OK(mproc_dict_set(d, mproc_int(-1), mproc_bytes(buf, 1 << 20)));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_proxy(a, d));
+  assert_int_equal(run_child(t_sizes_child, a), 0);
+  mproc_args_free(a);
+  fill(buf, 1 << 20, 4);
+  expect_bytes(d, -2, buf, 1 << 20);
+  free(buf);
+  mproc_proxy_free(d);
+  mproc_manager_free(m);
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest containers[] = {
-      cmocka_unit_test(dict_semantics),
-      cmocka_unit_test(namespace_and_value),
-      cmocka_unit_test(list_semantics),
-      cmocka_unit_test(bad_input),
+      cmocka_unit_test(dict_semantics),         cmocka_unit_test(namespace_and_value),
+      cmocka_unit_test(list_semantics),         cmocka_unit_test(bad_input),
+      cmocka_unit_test(messages_of_every_size),
   };
   const struct CMUnitTest sync[] = {
       cmocka_unit_test(locks),

@@ -283,4 +283,13 @@ static inline int64_t test_item_int(const mproc_args_t *results, size_t i) {
   return v;
 }
 
+/* Asserts that item i of a holds exactly the n bytes at want. */
+static inline void test_expect_bytes(const mproc_args_t *a, size_t i, const void *want, size_t n) {
+  const void *got;
+  size_t len;
+  ASSERT_OK(mproc_args_get_bytes(a, i, &got, &len));
+  assert_int_equal(len, n);
+  assert_memory_equal(got, want, n);
+}
+
 #endif

@@ -6,6 +6,7 @@
 
 #include "connection_internal.h"
 #include "manager_client.h"
+#include "manager_lane.h"
 #include "spinlock.h"
 #include "u64map.h"
 
@@ -15,8 +16,9 @@ enum { SPIN_US = 50 }; /* see mproc__mgr_spin_readable */
 
 struct mproc__mgr_conn {
   mproc_conn_t *c;
-  mproc__buf_t buf;  /* the request being built */
-  unsigned char *in; /* the reply */
+  mproc__mgr_lane_t *lane; /* NULL: calls go on c */
+  mproc__buf_t buf;        /* the request being built */
+  unsigned char *in;       /* the reply */
   size_t in_cap;
   uint32_t seq;
   mproc__mgr_conn_t *next;
@@ -115,6 +117,7 @@ int mproc__mgr_client_get(const char *address, uint64_t nonce, const void *key, 
 void mproc__mgr_client_ref(mproc__mgr_client_t *cl) { atomic_fetch_add(&cl->refs, 1); }
 
 static void free_conn(mproc__mgr_conn_t *c) {
+  mproc__mgr_lane_free(c->lane);
   mproc_conn_free(c->c);
   mproc__buf_free(&c->buf);
   free(c->in);
@@ -175,14 +178,17 @@ const unsigned char *mproc__mgr_client_key(const mproc__mgr_client_t *cl, size_t
 
 /* A connection that broke while in use (end-of-file, a reset, a message
  * cut short): the manager is gone. */
-static int gone(const mproc__mgr_client_t *cl, int rc) {
+static int gone(mproc__mgr_client_t *cl, int rc) {
   if (rc != MPROC_EEOF && rc != MPROC_EPROTO && rc != MPROC_ESYS)
     return rc;
+  mproc__spin_lock(&cl->lock); /* another thread's hello may set it */
+  int64_t server_pid = cl->server_pid;
+  mproc__spin_unlock(&cl->lock);
   char why[200];
   snprintf(why, sizeof why, "%s",
            rc == MPROC_ESYS ? mproc_last_error_detail() : "the connection closed");
   return mproc__fail(MPROC_EEOF, "manager at %s (pid %lld) is gone: %s", cl->address,
-                     (long long)cl->server_pid, why);
+                     (long long)server_pid, why);
 }
 
 /* Makes the client this process's: a forked child starts its own session
@@ -198,10 +204,29 @@ static void own(mproc__mgr_client_t *cl) {
   while (!cl->session);
 }
 
+/* Whether to ask for a shared-memory lane: on a local connection, where
+ * lanes exist. */
+static bool wants_lane(const mproc__mgr_client_t *cl) {
+  return strncmp(cl->address, "tcp:", 4) != 0 && mproc__mgr_lane_possible();
+}
+
+/* The lane the server offered in its welcome: its handle is the next
+ * message. Without one the calls stay on the connection. */
+static int take_lane(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c) {
+  intptr_t h;
+  int rc = mproc__os_conn_recv_handles(mproc__conn_os(c->c), &h, 1);
+  if (!rc)
+    rc = mproc__mgr_lane_attach(h, &c->lane);
+  if (rc == MPROC_EEOF)
+    return gone(cl, rc);
+  return rc;
+}
+
 static int say_hello(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, uint64_t session) {
   unsigned char msg[MPROC__MGR_WELCOME] = {0};
   mproc__put_u32(msg, MPROC__MGR_MAGIC);
   msg[4] = MPROC__MGR_VERSION;
+  msg[6] = wants_lane(cl) ? MPROC__MGR_LANE : 0;
   mproc__put_u64(msg + 8, session);
   mproc__put_u64(msg + 16, (uint64_t)self_pid());
   size_t len;
@@ -216,6 +241,8 @@ static int say_hello(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, uint64_t ses
     return mproc__fail(MPROC_EPROTO, "%s is not a manager of this version", cl->address);
   if (rc)
     return gone(cl, rc);
+  if ((msg[6] & MPROC__MGR_LANE) && (rc = take_lane(cl, c)) != 0)
+    return rc;
   uint64_t nonce = mproc__get_u64(msg + 8);
   mproc__spin_lock(&cl->lock);
   bool other = cl->nonce && cl->nonce != nonce;
@@ -242,12 +269,15 @@ static int open_conn(mproc__mgr_client_t *cl, uint64_t session, mproc__mgr_conn_
   if (rc == MPROC_ESYS || rc == MPROC_ECLOSED)
     rc = mproc__fail(MPROC_ECLOSED, "no manager listens at %s (shut down, or never started): %s",
                      cl->address, mproc_last_error_detail());
-  /* This process's own connection, one thread at a time: it may read
-   * ahead, a call then costs one read of the reply, not two. */
-  if (!rc && (rc = mproc__conn_read_ahead(c->c)) == 0) {
+  if (!rc) {
     mproc_conn_set_max_message(c->c, cl->max_message);
     rc = say_hello(cl, c, session);
   }
+  /* This process's own connection, one thread at a time: it may read
+   * ahead (once the lane's handle, which a read ahead would drop, is in),
+   * a call then costs one read of the reply, not two. */
+  if (!rc)
+    rc = mproc__conn_read_ahead(c->c);
   if (rc) {
     free_conn(c);
     return rc;
@@ -421,29 +451,32 @@ static int record(mproc__mgr_req_t *r, mproc__mgr_result_fn fn, void *out) {
 
 /* Sends the request in conn->buf and reads its reply: the status, and the
  * body (in conn->in) through body and n. */
-static int exchange(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int wait_ms,
-                    const unsigned char **body, size_t *n) {
+/* Sends the request in conn->buf and receives its reply into conn->in,
+ * through the lane or on the connection, within timeout ms. */
+static int transfer(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int timeout, size_t *len) {
+  if (c->lane) {
+    int64_t deadline = mproc__deadline(timeout);
+    int rc = mproc__mgr_lane_send(c->lane, c->c, c->buf.data, c->buf.len, deadline);
+    return rc ? rc
+              : mproc__mgr_lane_recv(c->lane, c->c, &c->in, &c->in_cap, len, cl->max_message,
+                                     deadline);
+  }
   int rc = mproc_conn_send_bytes(c->c, c->buf.data, c->buf.len);
   if (rc)
-    return gone(cl, rc);
-  int timeout = wait_ms == MPROC_INFINITE || cl->timeout_ms == MPROC_INFINITE
-                    ? MPROC_INFINITE
-                    : (wait_ms > INT32_MAX - cl->timeout_ms ? INT32_MAX : wait_ms + cl->timeout_ms);
-  size_t len;
+    return rc;
   /* Once the answer has begun to arrive, read it without polling again. */
   if (mproc__mgr_spin_readable(c->c, SPIN_US))
     timeout = MPROC_INFINITE;
-  for (;;) {
-    len = 0; /* stays 0 when the reply was over the limit (and skipped) */
-    rc = mproc_conn_recv_bytes_into(c->c, c->in, c->in_cap, &len, timeout);
-    if (rc != MPROC_ETOOBIG || len <= c->in_cap || len > cl->max_message)
-      break;
-    unsigned char *in = realloc(c->in, len);
-    if (!in)
-      return mproc__fail(MPROC_ENOMEM, "manager: no memory for a reply of %zu bytes", len);
-    c->in = in;
-    c->in_cap = len;
-  }
+  return mproc__mgr_recv(c->c, &c->in, &c->in_cap, len, cl->max_message, timeout);
+}
+
+static int exchange(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int wait_ms,
+                    const unsigned char **body, size_t *n) {
+  int timeout = wait_ms == MPROC_INFINITE || cl->timeout_ms == MPROC_INFINITE
+                    ? MPROC_INFINITE
+                    : (wait_ms > INT32_MAX - cl->timeout_ms ? INT32_MAX : wait_ms + cl->timeout_ms);
+  size_t len = 0;
+  int rc = transfer(cl, c, timeout, &len);
   if (rc == MPROC_ETIMEDOUT)
     return mproc__fail(MPROC_ETIMEDOUT, "manager at %s did not answer within %d ms", cl->address,
                        timeout);
@@ -492,7 +525,10 @@ void mproc__mgr_send_noreply(mproc__mgr_req_t *r) {
   r->flags |= MPROC__MGR_NOREPLY;
   patch_flags(r, 0);
   r->conn = NULL;
-  if (mproc_conn_send_bytes(c->c, c->buf.data, c->buf.len) == 0)
+  int rc = c->lane ? mproc__mgr_lane_send(c->lane, c->c, c->buf.data, c->buf.len,
+                                          mproc__deadline(r->cl->timeout_ms))
+                   : mproc_conn_send_bytes(c->c, c->buf.data, c->buf.len);
+  if (rc == 0)
     give_conn(r->cl, c);
   else
     free_conn(c);

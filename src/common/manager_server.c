@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "connection_internal.h"
+#include "manager_lane.h"
 #include "manager_server.h"
 
 enum { HELLO_MS = 10000, ACCEPT_POLL_MS = 200, SPIN_US = 50 };
@@ -18,6 +19,7 @@ typedef struct client {
   mproc__mgr_server_t *srv;
   mproc_listener_t *via;
   mproc_conn_t *conn;
+  mproc__mgr_lane_t *lane; /* set under the mutex; NULL: calls come on conn */
   mproc__os_thread_t *thread;
   bool done; /* its thread has finished (under the mutex) */
   struct client *next;
@@ -38,6 +40,18 @@ struct mproc__mgr_net {
 
 /* ---- one client ---------------------------------------------------------- */
 
+/* A lane for a client that asked, on a local listener (a tcp: peer is
+ * elsewhere); NULL when none can be made here. */
+static mproc__mgr_lane_t *offer_lane(client_t *cl, const unsigned char *hello_msg,
+                                     intptr_t *handle) {
+  mproc__mgr_lane_t *lane = NULL;
+  if ((hello_msg[6] & MPROC__MGR_LANE) &&
+      strncmp(mproc_listener_address(cl->via), "tcp:", 4) != 0 &&
+      mproc__mgr_lane_new(&lane, handle) != 0)
+    lane = NULL;
+  return lane;
+}
+
 static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
   unsigned char msg[MPROC__MGR_WELCOME];
   size_t len;
@@ -53,13 +67,27 @@ static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
   *pid = (int64_t)mproc__get_u64(msg + 16);
   if (!*session)
     return mproc__fail(MPROC_EPROTO, "manager: session 0");
+  unsigned char hello_msg[MPROC__MGR_HELLO];
+  memcpy(hello_msg, msg, sizeof hello_msg);
   memset(msg, 0, sizeof msg);
   mproc__put_u32(msg, MPROC__MGR_MAGIC);
   msg[4] = MPROC__MGR_VERSION;
   mproc__put_u64(msg + 8, cl->srv->nonce);
   mproc__put_u64(msg + 16, (uint64_t)mproc__os_getpid());
   mproc__put_u64(msg + 24, cl->srv->max_message);
-  return mproc_conn_send_bytes(cl->conn, msg, sizeof msg);
+  intptr_t handle = -1;
+  mproc__mgr_lane_t *lane = offer_lane(cl, hello_msg, &handle);
+  msg[6] = lane ? MPROC__MGR_LANE : 0;
+  rc = mproc_conn_send_bytes(cl->conn, msg, sizeof msg);
+  if (lane) {
+    if (!rc)
+      rc = mproc__os_conn_send_handles(mproc__conn_os(cl->conn), NULL, &handle, 1);
+    mproc__os_close_handle(handle);
+    mproc__os_mutex_lock(cl->srv->mu);
+    cl->lane = lane; /* freed with cl, after this thread */
+    mproc__os_mutex_unlock(cl->srv->mu);
+  }
+  return rc;
 }
 
 static mproc__mgr_session_t *join_session(mproc__mgr_server_t *s, uint64_t id, int64_t pid) {
@@ -86,20 +114,28 @@ static void leave_session(mproc__mgr_server_t *s, mproc__mgr_session_t *se) {
   free(se);
 }
 
-/* Reads the next request into *buf (grown as needed). */
+/* Reads the next request into *buf (grown as needed); over the limit the
+ * connection skipped it, and the caller hangs up. */
 static int next_request(client_t *cl, unsigned char **buf, size_t *cap, size_t *len) {
+  if (cl->lane)
+    return mproc__mgr_lane_next(cl->lane, cl->conn, buf, cap, len, cl->srv->max_message);
   mproc__mgr_spin_readable(cl->conn, SPIN_US);
-  for (;;) {
-    *len = 0; /* stays 0 when the message was over the limit (and skipped) */
-    int rc = mproc_conn_recv_bytes_into(cl->conn, *buf, *cap, len, MPROC_INFINITE);
-    if (rc != MPROC_ETOOBIG || *len <= *cap || *len > cl->srv->max_message)
-      return rc; /* over the limit: the connection skipped it; hang up */
-    unsigned char *bigger = realloc(*buf, *len);
-    if (!bigger)
-      return mproc__fail(MPROC_ENOMEM, "manager: no memory for a request of %zu bytes", *len);
-    *buf = bigger;
-    *cap = *len;
-  }
+  return mproc__mgr_recv(cl->conn, buf, cap, len, cl->srv->max_message, MPROC_INFINITE);
+}
+
+/* Sends a call's reply: whether it reached the client. Through a lane a
+ * NOREPLY call is answered too (empty: the client learns that the lane is
+ * its own again), and a reply that hands over a lock counts as delivered
+ * only while the connection is open: a client that gave up waiting closed
+ * it, as a send on the connection would find. */
+static bool reply(client_t *cl, const mproc__mgr_call_t *call, const mproc__buf_t *out) {
+  bool noreply = call->head.flags & MPROC__MGR_NOREPLY;
+  if (!cl->lane)
+    return noreply || mproc_conn_send_bytes(cl->conn, out->data, out->len) == 0;
+  if (mproc__mgr_lane_reply(cl->lane, cl->conn, out->data, noreply ? 0 : out->len) != 0)
+    return false;
+  /* Readable means closed: a client sends nothing while it awaits a reply. */
+  return !call->granted || mproc_conn_poll(cl->conn, 0) == 0;
 }
 
 static void serve_client(void *arg) {
@@ -112,9 +148,10 @@ static void serve_client(void *arg) {
   unsigned char *req = malloc(cap);
   mproc__buf_t out = {0};
   mproc_conn_set_max_message(cl->conn, s->max_message);
-  /* One thread serves this connection for its life: it reads ahead. */
-  if (!req || mproc__listener_authenticate(cl->via, cl->conn) || mproc__conn_read_ahead(cl->conn) ||
-      hello(cl, &sid, &pid))
+  /* One thread serves this connection for its life: it reads ahead, once
+   * the lane's handle (which a read ahead would drop) has gone. */
+  if (!req || mproc__listener_authenticate(cl->via, cl->conn) || hello(cl, &sid, &pid) ||
+      mproc__conn_read_ahead(cl->conn))
     goto done;
   mproc__os_mutex_lock(s->mu);
   se = join_session(s, sid, pid);
@@ -140,8 +177,7 @@ static void serve_client(void *arg) {
     }
     mproc__put_u32(out.data, call.head.seq);
     mproc__put_u32(out.data + 4, (uint32_t)rc);
-    bool sent = (call.head.flags & MPROC__MGR_NOREPLY) ||
-                mproc_conn_send_bytes(cl->conn, out.data, out.len) == 0;
+    bool sent = reply(cl, &call, &out);
     if (!sent && call.granted) { /* nobody learns it holds the lock: give it back */
       mproc__os_mutex_lock(s->mu);
       mproc__mgr_sync_undo(&call);
@@ -171,6 +207,7 @@ done:
 
 static void free_client(client_t *cl) {
   mproc__os_thread_join(cl->thread);
+  mproc__mgr_lane_free(cl->lane);
   mproc_conn_free(cl->conn);
   free(cl);
 }
@@ -324,8 +361,11 @@ void mproc__mgr_server_free(mproc__mgr_server_t *s) {
     /* No new clients now; wake the waiting and break every connection. */
     mproc__os_mutex_lock(s->mu);
     mproc__mgr_wake_all(s);
-    for (client_t *cl = net->clients; cl; cl = cl->next)
+    for (client_t *cl = net->clients; cl; cl = cl->next) {
       mproc__conn_cancel(cl->conn);
+      if (cl->lane)
+        mproc__mgr_lane_close(cl->lane);
+    }
     mproc__os_mutex_unlock(s->mu);
   }
   while (net->clients) {

@@ -1,4 +1,5 @@
 /* Reading and writing the manager's messages (see manager_wire.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "args_objects.h"
@@ -157,6 +158,21 @@ bool mproc__mgr_spin_readable(mproc_conn_t *c, int us) {
     mproc__os_yield();
   } while (mproc__os_now_us() < until);
   return false;
+}
+
+int mproc__mgr_recv(mproc_conn_t *c, unsigned char **buf, size_t *cap, size_t *len, size_t max,
+                    int timeout_ms) {
+  for (;;) {
+    *len = 0; /* stays 0 when the message was over the limit (and skipped) */
+    int rc = mproc_conn_recv_bytes_into(c, *buf, *cap, len, timeout_ms);
+    if (rc != MPROC_ETOOBIG || *len <= *cap || *len > max)
+      return rc; /* over the limit: the connection skipped it */
+    unsigned char *bigger = realloc(*buf, *len);
+    if (!bigger)
+      return mproc__fail(MPROC_ENOMEM, "manager: no memory for a message of %zu bytes", *len);
+    *buf = bigger;
+    *cap = *len;
+  }
 }
 
 /* ---- finding proxies inside an encoded item ----------------------------- */

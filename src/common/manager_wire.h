@@ -2,9 +2,12 @@
  *
  * Every message is one connection message (length-prefixed already).
  * After the listener's HMAC handshake the client says hello:
- *   u32 MAGIC | u16 VERSION | u16 0 | u64 session | u64 pid
+ *   u32 MAGIC | u16 VERSION | u16 flags | u64 session | u64 pid
  * and the server answers
- *   u32 MAGIC | u16 VERSION | u16 0 | u64 nonce | u64 pid | u64 max_message
+ *   u32 MAGIC | u16 VERSION | u16 flags | u64 nonce | u64 pid | u64 max_message
+ * The flag LANE in the hello asks for a shared-memory lane
+ * (manager_lane.h); in the answer it says the lane's handle follows, as
+ * the connection's next message. Calls then go through the lane.
  * (the session names the client process: its references and its locks;
  * the nonce names this run of the server, so a proxy to an earlier
  * manager at the same address is told apart).
@@ -33,6 +36,9 @@ enum {
   MPROC__MGR_REQ_HEAD = 20,
   MPROC__MGR_REP_HEAD = 8
 };
+
+/* Hello and welcome flags. */
+enum { MPROC__MGR_LANE = 1 };
 
 /* Request flags. */
 enum {
@@ -160,6 +166,11 @@ typedef struct {
  * wake on a virtual machine: a short spin keeps a busy client's calls at
  * the speed of the data, and an idle one costs nothing after it. */
 bool mproc__mgr_spin_readable(mproc_conn_t *c, int us);
+/* Receives one message into *buf, grown as needed up to max bytes, within
+ * timeout_ms: MPROC_ETOOBIG (the message skipped, *len its size) above max,
+ * else as mproc_conn_recv_bytes_into. */
+int mproc__mgr_recv(mproc_conn_t *c, unsigned char **buf, size_t *cap, size_t *len, size_t max,
+                    int timeout_ms);
 
 /* Calls fn for every proxy named inside one encoded item (an object
  * extension of type MPROC_T_PROXY), at any depth. The item was checked. */

@@ -46,6 +46,27 @@ int mproc__os_shm_new(size_t size, intptr_t *handle) {
   return 0;
 }
 
+int mproc__os_shm_new_sealed(size_t size, intptr_t *handle) {
+#if MPROC__LINUX_MECHANISMS
+  int fd = memfd_create("mproc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    return mproc__os_fail("shared memory: memfd_create");
+  if (ftruncate(fd, (off_t)size) != 0 ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    int rc = mproc__os_fail("shared memory: a sealed region of %zu bytes", size);
+    close(fd);
+    return rc;
+  }
+  *handle = fd;
+  return 0;
+#else
+  (void)size;
+  (void)handle;
+  return mproc__fail(MPROC_ENOTSUP, "shared memory: no region here can be sealed against "
+                                    "shrinking (memfd seals are Linux's)");
+#endif
+}
+
 int mproc__os_shm_map(intptr_t handle, size_t size, void **p) {
   struct stat st;
   if (fstat((int)handle, &st) != 0 || (uint64_t)st.st_size < size)

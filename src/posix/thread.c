@@ -129,3 +129,11 @@ bool mproc__os_thread_is_current(const mproc__os_thread_t *t) {
 void mproc__os_ignore_interrupts(void) { signal(SIGINT, SIG_IGN); }
 
 void mproc__os_yield(void) { sched_yield(); }
+
+int mproc__os_current_cpu(void) {
+#if defined(__linux__)
+  return sched_getcpu(); /* through the vDSO: no system call */
+#else
+  return -1;
+#endif
+}

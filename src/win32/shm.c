@@ -13,6 +13,11 @@ int mproc__os_shm_new(size_t size, intptr_t *handle) {
   return 0;
 }
 
+/* A section's size is fixed when it is made: no holder can shrink it. */
+int mproc__os_shm_new_sealed(size_t size, intptr_t *handle) {
+  return mproc__os_shm_new(size, handle);
+}
+
 int mproc__os_shm_map(intptr_t handle, size_t size, void **p) {
   void *m = MapViewOfFile((HANDLE)handle, FILE_MAP_ALL_ACCESS, 0, 0, size);
   if (!m)

@@ -94,6 +94,8 @@ void mproc__os_ignore_interrupts(void) { SetConsoleCtrlHandler(NULL, TRUE); }
 
 void mproc__os_yield(void) { SwitchToThread(); }
 
+int mproc__os_current_cpu(void) { return (int)GetCurrentProcessorNumber(); }
+
 int mproc__os_thread_count(void) {
   HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
   if (snap == INVALID_HANDLE_VALUE)
