@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -153,16 +154,24 @@ static int reap(mproc__os_child_t *c) {
   return rc;
 }
 
-/* Whether the child has exited, without reaping it. */
-static bool has_exited(mproc__os_child_t *c, bool block) {
-  siginfo_t info;
-  info.si_pid = 0;
-  int r;
-  do {
-    r = waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
-  } while (r < 0 && errno == EINTR);
-  /* An error means someone else reaped it already (ECHILD): exited too. */
-  return r < 0 || info.si_pid == c->pid;
+bool mproc__posix_child_ended(pid_t pid, bool block) {
+  for (;;) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return true;
+    if (info.si_pid != pid)
+      return false; /* WNOHANG: running */
+    if (info.si_code == CLD_EXITED || info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED)
+      return true;
+    if (!block)
+      return false;
+    struct timespec pause = {0, 10 * 1000 * 1000}; /* stopped: look again soon */
+    nanosleep(&pause, NULL);
+  }
 }
 
 static int wait_served(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
@@ -189,8 +198,8 @@ int mproc__os_child_wait(mproc__os_child_t *c, int timeout_ms, int *exitcode) {
   while (!atomic_load(&c->ended)) {
     bool exited;
     if (timeout_ms == MPROC_INFINITE) {
-      exited = has_exited(c, true);
-    } else if (!(exited = has_exited(c, false))) {
+      exited = mproc__posix_child_ended(c->pid, true);
+    } else if (!(exited = mproc__posix_child_ended(c->pid, false))) {
       int left = mproc__remaining_ms(deadline);
       if (left == 0)
         return MPROC_ETIMEDOUT;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../common/internal.h"
+#include "child.h"
 #include "cloexec.h"
 #include "exit_watch.h"
 
@@ -84,10 +85,7 @@ static void *watch(void *arg) {
   uint64_t v = (uint64_t)(uintptr_t)arg;
   pid_t pid = (pid_t)(uint32_t)(v >> 32);
   int write_end = (int)(uint32_t)v;
-  siginfo_t info;
-  /* ECHILD: reaped already, so ended too. */
-  while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) != 0 && errno == EINTR)
-    ;
+  mproc__posix_child_ended(pid, true);
   let_go(write_end);
   return NULL;
 }

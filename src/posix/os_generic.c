@@ -87,27 +87,7 @@ bool mproc__posix_process_gone(uint32_t pid, uint32_t start) {
 int mproc__os_command_line(int *argc, char ***argv) {
   if (start_argc <= 0)
     return MPROC_ENOTSUP;
-  /* One block, as mproc__os_free_argv expects: v[0] owns the strings. */
-  size_t total = 0;
-  for (int i = 0; i < start_argc; i++)
-    total += strlen(start_argv[i]) + 1;
-  char **v = calloc((size_t)start_argc + 1, sizeof *v);
-  char *block = malloc(total);
-  if (!v || !block) {
-    free(v);
-    free(block);
-    return MPROC_ENOMEM;
-  }
-  char *p = block;
-  for (int i = 0; i < start_argc; i++) {
-    size_t n = strlen(start_argv[i]) + 1;
-    memcpy(p, start_argv[i], n);
-    v[i] = p;
-    p += n;
-  }
-  *argc = start_argc;
-  *argv = v;
-  return 0;
+  return mproc__posix_copy_argv(start_argc, start_argv, argc, argv);
 }
 
 bool mproc__os_constructor_entry_allowed(void) { return true; }

@@ -23,7 +23,12 @@
 #include "open_fds.h"
 #include "os.h"
 
+#ifdef __APPLE__
+#  include <crt_externs.h> /* a dylib cannot link environ itself */
+#  define environ (*_NSGetEnviron())
+#else
 extern char **environ;
+#endif
 
 /* Closes every descriptor >= from in the child. glibc 2.34 has a file
  * action for it. Elsewhere the open descriptors that would survive exec

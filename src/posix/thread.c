@@ -49,10 +49,13 @@ int mproc__os_cond_new(mproc__os_cond_t **out) {
   mproc__os_cond_t *c = malloc(sizeof *c);
   if (!c)
     return mproc__fail(MPROC_ENOMEM, "condition: out of memory");
-  /* CLOCK_MONOTONIC: a timed wait does not jump with the wall clock. */
+  /* CLOCK_MONOTONIC: a timed wait does not jump with the wall clock.
+   * macOS has no clock attribute; its waits are relative (below). */
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
+#ifndef __APPLE__
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+#endif
   int rc = pthread_cond_init(&c->c, &attr);
   pthread_condattr_destroy(&attr);
   if (rc) {
@@ -68,6 +71,10 @@ int mproc__os_cond_wait(mproc__os_cond_t *c, mproc__os_mutex_t *m, int timeout_m
     pthread_cond_wait(&c->c, &m->m);
     return 0;
   }
+#ifdef __APPLE__
+  struct timespec rel = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+  return pthread_cond_timedwait_relative_np(&c->c, &m->m, &rel) == ETIMEDOUT ? MPROC_ETIMEDOUT : 0;
+#else
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   ts.tv_sec += timeout_ms / 1000;
@@ -77,6 +84,7 @@ int mproc__os_cond_wait(mproc__os_cond_t *c, mproc__os_mutex_t *m, int timeout_m
     ts.tv_nsec -= 1000000000L;
   }
   return pthread_cond_timedwait(&c->c, &m->m, &ts) == ETIMEDOUT ? MPROC_ETIMEDOUT : 0;
+#endif
 }
 
 void mproc__os_cond_broadcast(mproc__os_cond_t *c) { pthread_cond_broadcast(&c->c); }
