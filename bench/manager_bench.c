@@ -5,7 +5,8 @@
  *     together);
  *   - dict incr in batches of 1000 (Python has no batch: its row is one
  *     d[k] += 1, which also loses updates);
- *   - making a dict proxy, starting a manager;
+ *   - making a dict proxy, starting a manager (spawn and fork; until the
+ *     start returns, as Python's Manager() is timed);
  *   - dict set over tcp: loopback.
  * Each mproc row is the median of 3 runs (a 2-vCPU machine swings);
  * Python runs once. POSIX only (the Python peer).
@@ -153,31 +154,38 @@ static double proxy_creation(mproc_manager_t *m, long n) {
   return (now_s() - t0) / (double)n;
 }
 
-static double manager_start(int n) {
+/* Until mproc_manager_start returns, as Python's row times Manager() (the
+ * shutdown is not counted on either side). */
+static double manager_start(int n, mproc_start_method_t how) {
+  mproc_manager_opts_t o = {0};
+  o.start_method = how;
   double t[3];
   for (int r = 0; r < 3; r++) {
-    double t0 = now_s();
+    t[r] = 0;
     for (int i = 0; i < n; i++) {
       mproc_manager_t *m;
-      check(mproc_manager_start(&m, NULL), "manager_start");
+      double t0 = now_s();
+      check(mproc_manager_start(&m, &o), "manager_start");
+      t[r] += now_s() - t0;
       mproc_manager_free(m);
     }
-    t[r] = (now_s() - t0) / n;
+    t[r] /= n;
   }
   return median_of_3(t);
 }
 
 /* ---- Python ---- */
 
-enum { PY_ROWS = 12 };
+enum { PY_ROWS = 13 };
 
 /* Python's numbers, in the order of the rows below; -1 where missing. */
 static void python_rows(long n, double *out) {
   for (int i = 0; i < PY_ROWS; i++)
     out[i] = -1;
-  char cmd[4096];
+  char cmd[8192];
   snprintf(cmd, sizeof cmd,
-           "python3 - <<'EOF' 2>/dev/null\n"
+           /* from a file: a spawned Python child imports the main module */
+           "f=$(mktemp) && cat > \"$f\" <<'EOF'\n"
            "import multiprocessing as mp, time\n"
            "N = %ld\n"
            "def per(f, n=N):\n"
@@ -192,7 +200,11 @@ static void python_rows(long n, double *out) {
            "def incrs(d, n):\n"
            "    for i in range(n): d['n'] += 1\n"
            "if __name__ == '__main__':\n"
+           "    mp.set_start_method('fork')\n"
            "    t = time.perf_counter(); m = mp.Manager(); start = time.perf_counter() - t\n"
+           "    sm = mp.get_context('spawn')\n"
+           "    t = time.perf_counter(); s = sm.Manager(); spawn_start = time.perf_counter() - t\n"
+           "    s.shutdown()\n"
            "    d, l, ns, lk, q = m.dict(), m.list(), m.Namespace(), m.Lock(), m.Queue()\n"
            "    r = [per(lambda i: d.__setitem__(i %% 1024, i)), per(lambda i: d[i %% 1024]),\n"
            "         per(lambda i: l.append(i)), per(lambda i: setattr(ns, 'x', i)),\n"
@@ -215,8 +227,10 @@ static void python_rows(long n, double *out) {
            "    r.append((time.perf_counter() - t) / 200)\n"
            "    r.append(start)\n"
            "    r.append(lost)\n"
+           "    r.append(spawn_start)\n"
            "    print(' '.join('%%.9f' %% x for x in r))\n"
-           "EOF",
+           "EOF\n"
+           "python3 \"$f\" 2>/dev/null; rm -f \"$f\"",
            n);
   FILE *f = popen(cmd, "r");
   if (!f)
@@ -300,7 +314,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 3; i++)
     tp[i] = proxy_creation(m, n / 4);
   row("make a dict proxy (us)", median_of_3(tp), py[9], 1e6, "us");
-  row("start a manager (ms)", manager_start(3), py[10], 1e3, "ms");
+  row("start a manager, spawn (ms)", manager_start(3, MPROC_START_SPAWN), py[12], 1e3, "ms");
+  row("start a manager, fork (ms)", manager_start(3, MPROC_START_FORK), py[10], 1e3, "ms");
   mproc_manager_t *remote;
   mproc_manager_opts_t ro = {0};
   ro.authkey = "bench";

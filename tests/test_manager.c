@@ -1293,6 +1293,165 @@ static void hostile_clients_hurt_no_one(void **state) {
   mproc_manager_free(m);
 }
 
+/* ---- a hostile client of the shared-memory lane -------------------------- */
+
+#if defined(__linux__) && !defined(MPROC_TEST_POSIX_GENERIC)
+#  define LANES_HERE 1
+#  include <fcntl.h>
+#  include <linux/futex.h>
+#  include <sys/mman.h>
+#  include <sys/socket.h>
+#  include <sys/syscall.h>
+#  include <unistd.h>
+
+/* The lane as manager_lane.c lays it out: a client that writes there
+ * whatever it likes. */
+enum { LANE_BYTES = 65536, ASKED = 0, ASKED_LEN = 8, ANSWERED = 64, DATA = 128 };
+
+typedef struct {
+  mproc_conn_t *c;
+  int fd; /* the connection's socket */
+  unsigned char *lane;
+  uint32_t count;
+} lane_client_t;
+
+static bool fd_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+
+/* Connects, says hello asking for a lane, and takes it. */
+static void lane_connect(const char *address, lane_client_t *lc) {
+  bool before[256];
+  for (int fd = 0; fd < 256; fd++)
+    before[fd] = fd_open(fd);
+  mproc_client_opts_t o = {.authkey = KEY, .authkey_len = sizeof KEY - 1};
+  ASSERT_OK(mproc_client_connect(&lc->c, address, &o));
+  lc->fd = -1;
+  for (int fd = 0; fd < 256 && lc->fd < 0; fd++)
+    if (!before[fd] && fd_open(fd))
+      lc->fd = fd;
+  assert_true(lc->fd >= 0);
+  unsigned char msg[24] = {'M', 'G', 'R', 'M', 1, 0, 1 /* a lane, please */, 0, 9, 9, 9, 9};
+  ASSERT_OK(mproc_conn_send_bytes(lc->c, msg, sizeof msg));
+  unsigned char back[64];
+  size_t n;
+  ASSERT_OK(mproc_conn_recv_bytes_into(lc->c, back, sizeof back, &n, TEST_WAIT_MS));
+  assert_int_equal(n, 32);
+  assert_int_equal(back[6] & 1, 1); /* offered */
+  unsigned char count;
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct iovec iov = {&count, 1};
+  struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  assert_int_equal(recvmsg(lc->fd, &mh, 0), 1);
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  assert_non_null(cm);
+  int lane_fd;
+  memcpy(&lane_fd, CMSG_DATA(cm), sizeof lane_fd);
+  /* Sealed: no client can shrink it under the server (nor grow it). */
+  assert_int_not_equal(ftruncate(lane_fd, 4096), 0);
+  assert_int_not_equal(ftruncate(lane_fd, 2 * LANE_BYTES), 0);
+  lc->lane = mmap(NULL, LANE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, lane_fd, 0);
+  assert_true(lc->lane != MAP_FAILED);
+  close(lane_fd);
+  lc->count = 0;
+}
+
+static void lane_free(lane_client_t *lc) {
+  munmap(lc->lane, LANE_BYTES);
+  mproc_conn_free(lc->c);
+}
+
+static _Atomic uint32_t *lane_word(lane_client_t *lc, size_t at) {
+  return (_Atomic uint32_t *)(void *)(lc->lane + at);
+}
+
+/* Posts n bytes as a request claiming length len, and wakes the server. */
+static void lane_post(lane_client_t *lc, const void *p, size_t n, uint32_t len) {
+  memcpy(lc->lane + DATA, p, n);
+  atomic_store(lane_word(lc, ASKED_LEN), len);
+  atomic_store(lane_word(lc, ASKED), ++lc->count);
+  syscall(SYS_futex, lane_word(lc, ASKED), FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* The answer's status, or 1 when the server hung up instead. */
+static int lane_answer(lane_client_t *lc) {
+  int64_t until = now_ms() + TEST_WAIT_MS;
+  while (atomic_load(lane_word(lc, ANSWERED)) != lc->count && now_ms() < until) {
+    if (mproc_conn_poll(lc->c, 0) == 1) {
+      unsigned char b[8];
+      size_t n;
+      assert_int_not_equal(mproc_conn_recv_bytes_into(lc->c, b, sizeof b, &n, 0), 0);
+      return 1;
+    }
+    sleep_ms(1);
+  }
+  assert_int_equal(atomic_load(lane_word(lc, ANSWERED)), lc->count);
+  const unsigned char *r = lc->lane + DATA;
+  return (int)(int32_t)(r[4] | r[5] << 8 | r[6] << 16 | (uint32_t)r[7] << 24);
+}
+#endif
+
+/* A client of the lane that writes what it likes there gets errors or is
+ * hung up on, and cannot shrink the memory under the server; everyone
+ * else is served as before. Where there are no lanes (Windows, generic
+ * POSIX), the server declines one. */
+static void a_hostile_lane_client_hurts_no_one(void **state) {
+  (void)state;
+  mproc_manager_t *m = start_manager();
+  mproc_proxy_t *d;
+  ASSERT_OK(mproc_manager_dict(m, &d));
+  const char *addr = mproc_manager_address(m);
+#ifdef LANES_HERE
+  lane_client_t lc;
+  unsigned char req[64] = {0};
+  /* A well-formed call through the lane: CREATE a dict. */
+  lane_connect(addr, &lc);
+  req[0] = 1, req[4] = 1, req[20] = MPROC_PROXY_DICT;
+  lane_post(&lc, req, 21, 21);
+  assert_int_equal(lane_answer(&lc), 0);
+  /* Bytes that are no call: an error, and the lane serves on. */
+  memset(req, 0xee, sizeof req);
+  lane_post(&lc, req, sizeof req, sizeof req);
+  assert_true(lane_answer(&lc) < 0);
+  /* A length the lane cannot hold: hung up. */
+  lane_post(&lc, req, 0, LANE_BYTES);
+  assert_int_equal(lane_answer(&lc), 1);
+  lane_free(&lc);
+  /* Shorter than a call's head: hung up. */
+  lane_connect(addr, &lc);
+  lane_post(&lc, req, 5, 5);
+  assert_int_equal(lane_answer(&lc), 1);
+  lane_free(&lc);
+  /* Announces a large request on the connection, and sends nothing: its
+   * own server thread waits; nobody else does. */
+  lane_connect(addr, &lc);
+  lane_post(&lc, req, 0, UINT32_MAX);
+  ASSERT_OK(mproc_dict_set(d, mproc_int(7), mproc_int(7)));
+  lane_free(&lc);
+#else
+  mproc_conn_t *c = NULL;
+  mproc_client_opts_t o = {.authkey = KEY, .authkey_len = sizeof KEY - 1};
+  ASSERT_OK(mproc_client_connect(&c, addr, &o));
+  unsigned char msg[24] = {'M', 'G', 'R', 'M', 1, 0, 1, 0, 9, 9, 9, 9};
+  ASSERT_OK(mproc_conn_send_bytes(c, msg, sizeof msg));
+  unsigned char back[64];
+  size_t n;
+  ASSERT_OK(mproc_conn_recv_bytes_into(c, back, sizeof back, &n, TEST_WAIT_MS));
+  assert_int_equal(n, 32);
+  assert_int_equal(back[6] & 1, 0); /* declined: calls go on the connection */
+  unsigned char req[24] = {1, 0, 0, 0, 1, 0, 0, 0};
+  req[20] = MPROC_PROXY_DICT;
+  assert_int_equal(raw_call(c, req, 21), 0);
+  mproc_conn_free(c);
+  ASSERT_OK(mproc_dict_set(d, mproc_int(7), mproc_int(7)));
+#endif
+  assert_int_equal(dict_int(d, mproc_int(7)), 7);
+  mproc_proxy_free(d);
+  mproc_manager_free(m);
+}
+
 /* args: (tcp address, key): connects, increments "remote" in the
  * published dict; exit 20 for a refused key. */
 static int t_remote_client(const mproc_args_t *args) {
@@ -1515,6 +1674,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(a_killed_manager_ends_every_call),
       cmocka_unit_test(shutdown_wakes_the_blocked),
       cmocka_unit_test(hostile_clients_hurt_no_one),
+      cmocka_unit_test(a_hostile_lane_client_hurts_no_one),
       cmocka_unit_test(tcp_with_the_right_and_a_wrong_key),
       cmocka_unit_test(serve_forever_until_shutdown),
   };

@@ -415,10 +415,16 @@ int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *tok
     int64_t answer = pid > 0 ? (int64_t)pid : -(int64_t)errno;
     ssize_t w = send(r.fds[1], &answer, sizeof answer, MPROC__SEND_NOSIGNAL);
     (void)w;
-    if (pid > 0)
+    if (pid > 0) {
       served[nserved++] = (served_t){pid, r.fds[1], open_pidfd(pid)};
-    else
+      /* Without a pidfd the SIGCHLD handler exists from open_pidfd on: a
+       * child that ended before it (the first one, quick) sent its signal
+       * to nobody, so look now, or its status would never be sent. */
+      if (served[nserved - 1].pidfd < 0)
+        reap(served, &nserved);
+    } else {
       close(r.fds[1]);
+    }
     close(r.fds[0]);
     for (size_t i = 2; i < r.n; i++)
       close(r.fds[i]);
