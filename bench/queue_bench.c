@@ -4,6 +4,7 @@
  *     mapping, futex wake-ups, no locks (the speed limit for 1 -> 1),
  *   - pipe: length-prefixed messages, one write() each, buffered reads,
  *   - Python: multiprocessing.Queue and SimpleQueue.
+ *   - mproc gen.: mproc on the generic POSIX build (bench_queue_generic),
  * Rows: 64-byte messages 1 -> 1 and 2 -> 2 processes (messages per
  * second), and 1 MiB messages 1 -> 1 (GB/s). Every worker waits at a start
  * line; a row's time runs from the start until the last message is taken.
@@ -369,17 +370,28 @@ static double bare_any(int procs, long n, long size) { return procs == 1 ? bare_
 
 static double pipe_any(int procs, long n, long size) { return procs == 1 ? pipe_row(n, size) : -2; }
 
+/* mproc on the generic POSIX flavour (a FIFO per wait word, shm_open, no
+ * eventfd), measured by the sibling executable in this same run. */
+static double generic_any(int procs, long n, long size) {
+  char args[96];
+  snprintf(args, sizeof args, "--mproc-row %d %ld %ld", procs, n, size);
+  double t = generic_sibling(args);
+  return t < 0 ? -2 : t;
+}
+
 static void row(const char *name, int procs, long n, long py_n, long size) {
   bool bytes = size >= BIG;
   double moved = (double)procs * n * (bytes ? (double)size : 1);
   double py_moved = (double)procs * py_n * (bytes ? (double)size : 1);
   double mp = median3(mproc_row, procs, n, size);
+  double gen = median3(generic_any, procs, n, size);
   double bare = median3(bare_any, procs, n, size);
   double pipe = median3(pipe_any, procs, n, size);
   double pq = python_row("Queue", procs, py_n, size);
   double ps = python_row("SimpleQueue", procs, py_n, size);
   printf("| %-22s |", name);
   cell(mp, moved, bytes);
+  cell(gen, moved, bytes);
   cell(bare, moved, bytes);
   cell(pipe, moved, bytes);
   cell(pq, py_moved, bytes);
@@ -396,19 +408,26 @@ static void row(const char *name, int procs, long n, long py_n, long size) {
 
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
+  if (argc == 5 && strcmp(argv[1], "--mproc-row") == 0) { /* asked by the Linux build */
+    printf("%.9f\n", mproc_row(atoi(argv[2]), atol(argv[3]), atol(argv[4])));
+    return 0;
+  }
   long scale = bench_scale(argc, argv);
   printf("queues: throughput, in the same run (C rows: median of 3); 1 MiB rings; scale %ld\n\n",
          scale);
-  printf("| %-22s | %12s | %12s | %12s | %12s | %12s | %10s | %10s |\n", "per second", "mproc",
-         "bare ring", "pipe", "Python Queue", "Py SimpleQ", "mproc/bare", "mproc/PyQ");
+  printf("| %-22s | %12s | %12s | %12s | %12s | %12s | %12s | %10s | %10s |\n", "per second",
+         "mproc", "mproc gen.", "bare ring", "pipe", "Python Queue", "Py SimpleQ", "mproc/bare",
+         "mproc/PyQ");
   printf("|------------------------|--------------|--------------|--------------|--------------|"
-         "--------------|------------|------------|\n");
+         "--------------|--------------|------------|------------|\n");
   row("64 B messages, 1 -> 1", 1, 2000000 * scale, 100000 * scale, SMALL);
   row("64 B messages, 2 -> 2", 2, 1000000 * scale, 50000 * scale, SMALL);
   row("1 MiB messages, 1 -> 1", 1, 2000 * scale, 500 * scale, BIG);
   printf("\nmproc/bare: mproc's throughput over the bare SPSC ring's (the aim: at least 0.5).\n"
          "mproc/PyQ: over Python's multiprocessing.Queue (the aim: at least 20x).\n"
-         "The bare ring and the pipe have one reader and one writer only: n/a for 2 -> 2.\n");
+         "The bare ring and the pipe have one reader and one writer only: n/a for 2 -> 2.\n"
+         "mproc gen.: the generic POSIX build (MPROC_POSIX_GENERIC: a FIFO per wait word,\n"
+         "shm_open), the same program run as bench_queue_generic.\n");
   return 0;
 }
 #endif
