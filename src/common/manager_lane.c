@@ -37,9 +37,6 @@ struct mproc__mgr_lane {
   atomic_bool closing; /* the server: stopping */
 };
 
-/* Not an error: the connection has something while the word has not moved. */
-enum { CONN_READY = 1 };
-
 bool mproc__mgr_lane_possible(void) { return !mproc__os_park_has_handles(); }
 
 static int map(intptr_t handle, mproc__mgr_lane_t **out) {
@@ -87,9 +84,20 @@ void mproc__mgr_lane_close(mproc__mgr_lane_t *l) {
   mproc__os_park_wake(-1, &l->sh->asked.word, MPROC__WAKE_ALL);
 }
 
-/* Waits until the peer's word is no longer seen: 0; CONN_READY when c has
- * something to read first (an end-of-file, or a message the word does not
- * announce); MPROC_ECLOSED when closing; MPROC_ETIMEDOUT at the deadline.
+/* The connection had something though the word did not move: the peer
+ * closed it (MPROC_EEOF), or broke the protocol. */
+static int conn_without_word(mproc_conn_t *c) {
+  unsigned char b[1];
+  size_t len = 0;
+  int rc = mproc_conn_recv_bytes_into(c, b, sizeof b, &len, 0);
+  if (rc == MPROC_EEOF || rc == MPROC_ESYS)
+    return rc;
+  return mproc__fail(MPROC_EPROTO, "manager: a message on the connection beside the lane");
+}
+
+/* Waits until the peer's word is no longer seen: 0; MPROC_ECLOSED when
+ * closing; MPROC_ETIMEDOUT at the deadline; or, when c has something
+ * though the word has not moved, what conn_without_word says.
  * On the peer's own CPU it yields from the start: spinning there only
  * keeps the peer from answering. */
 static int wait_moved(mproc__mgr_lane_t *l, side_t *peer, uint32_t seen, mproc_conn_t *c,
@@ -118,22 +126,14 @@ static int wait_moved(mproc__mgr_lane_t *l, side_t *peer, uint32_t seen, mproc_c
     if (atomic_load_explicit(&w->word, memory_order_acquire) != seen)
       return 0;
     int ready = mproc_conn_poll(c, 0);
-    if (ready != 0)
-      return ready < 0 ? ready : CONN_READY;
+    if (ready < 0)
+      return ready;
+    if (ready) /* the word may have moved just before the connection */
+      return atomic_load_explicit(&w->word, memory_order_acquire) != seen ? 0
+                                                                          : conn_without_word(c);
     if (deadline >= 0 && mproc__os_now_ms() >= deadline)
       return MPROC_ETIMEDOUT;
   }
-}
-
-/* The connection had something though the word did not move: the peer
- * closed it (MPROC_EEOF), or broke the protocol. */
-static int conn_without_word(mproc_conn_t *c) {
-  unsigned char b[1];
-  size_t len = 0;
-  int rc = mproc_conn_recv_bytes_into(c, b, sizeof b, &len, 0);
-  if (rc == MPROC_EEOF || rc == MPROC_ESYS)
-    return rc;
-  return mproc__fail(MPROC_EPROTO, "manager: a message on the connection beside the lane");
 }
 
 /* Copies n bytes of the lane's buffer into *buf, grown as needed. */
@@ -176,10 +176,6 @@ static int await_answer(mproc__mgr_lane_t *l, mproc_conn_t *c, int64_t deadline)
   uint32_t now = atomic_load_explicit(&sh->answered.word.word, memory_order_acquire);
   if (now != l->count) {
     int rc = wait_moved(l, &sh->answered, now, c, deadline);
-    if (rc == CONN_READY) /* the answer may have come just before the connection */
-      rc = atomic_load_explicit(&sh->answered.word.word, memory_order_acquire) != now
-               ? 0
-               : conn_without_word(c);
     if (rc)
       return rc;
     now = atomic_load_explicit(&sh->answered.word.word, memory_order_acquire);
@@ -216,10 +212,6 @@ int mproc__mgr_lane_next(mproc__mgr_lane_t *l, mproc_conn_t *c, unsigned char **
                          size_t *len, size_t max) {
   shared_t *sh = l->sh;
   int rc = wait_moved(l, &sh->asked, l->count, c, MPROC__NO_DEADLINE);
-  if (rc == CONN_READY)
-    rc = atomic_load_explicit(&sh->asked.word.word, memory_order_acquire) != l->count
-             ? 0
-             : conn_without_word(c);
   if (!rc && atomic_load(&l->closing)) /* the word moved to end the wait */
     rc = mproc__fail(MPROC_ECLOSED, "manager: the server is stopping");
   if (rc)

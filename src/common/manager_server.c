@@ -42,13 +42,11 @@ struct mproc__mgr_net {
 
 /* A lane for a client that asked, on a local listener (a tcp: peer is
  * elsewhere); NULL when none can be made here. */
-static mproc__mgr_lane_t *offer_lane(client_t *cl, const unsigned char *hello_msg,
-                                     intptr_t *handle) {
-  mproc__mgr_lane_t *lane = NULL;
-  if ((hello_msg[6] & MPROC__MGR_LANE) &&
-      strncmp(mproc_listener_address(cl->via), "tcp:", 4) != 0 &&
+static mproc__mgr_lane_t *offer_lane(client_t *cl, bool asked, intptr_t *handle) {
+  mproc__mgr_lane_t *lane;
+  if (!asked || strncmp(mproc_listener_address(cl->via), "tcp:", 4) == 0 ||
       mproc__mgr_lane_new(&lane, handle) != 0)
-    lane = NULL;
+    return NULL;
   return lane;
 }
 
@@ -67,8 +65,7 @@ static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
   *pid = (int64_t)mproc__get_u64(msg + 16);
   if (!*session)
     return mproc__fail(MPROC_EPROTO, "manager: session 0");
-  unsigned char hello_msg[MPROC__MGR_HELLO];
-  memcpy(hello_msg, msg, sizeof hello_msg);
+  bool lane_asked = msg[6] & MPROC__MGR_LANE;
   memset(msg, 0, sizeof msg);
   mproc__put_u32(msg, MPROC__MGR_MAGIC);
   msg[4] = MPROC__MGR_VERSION;
@@ -76,7 +73,7 @@ static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
   mproc__put_u64(msg + 16, (uint64_t)mproc__os_getpid());
   mproc__put_u64(msg + 24, cl->srv->max_message);
   intptr_t handle = -1;
-  mproc__mgr_lane_t *lane = offer_lane(cl, hello_msg, &handle);
+  mproc__mgr_lane_t *lane = offer_lane(cl, lane_asked, &handle);
   msg[6] = lane ? MPROC__MGR_LANE : 0;
   rc = mproc_conn_send_bytes(cl->conn, msg, sizeof msg);
   if (lane) {
