@@ -115,6 +115,9 @@ void mproc__os_self_ids(uint32_t *pid, uint32_t *tid);
 /* A token that tells this process from a later one with the same pid (its
  * start time); 0 where there is none. */
 uint64_t mproc__os_self_start_token(void);
+/* Another process's start token, read while it is known to run (it just
+ * spoke): 0 where there is none. */
+uint64_t mproc__os_process_start_token(uint32_t pid);
 /* Whether process pid has ended: gone, a zombie, or its pid now names a
  * later process (start: the low 32 bits of its start token; 0: unknown). */
 bool mproc__os_process_gone(uint32_t pid, uint32_t start);
@@ -325,7 +328,9 @@ int mproc__os_listen(mproc__os_listener_t **out, const mproc__addr_t *a, int bac
                      size_t cap);
 /* MPROC_ETIMEDOUT when nobody connects in time. */
 int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t **out);
-int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out);
+/* Connects by the deadline (ms on the monotonic clock, -1: none):
+ * MPROC_ETIMEDOUT when the listener does not take the connection in time. */
+int mproc__os_connect(const mproc__addr_t *a, int64_t deadline, mproc__os_conn_t **out);
 void mproc__os_listener_free(mproc__os_listener_t *l);
 /* A fresh address no one else uses, for a listener of this machine only:
  * "unix:<tmp>/mproc-<pid>-<random>.sock" or "pipe:\\.\pipe\mproc-...". */

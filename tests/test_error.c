@@ -85,6 +85,23 @@ static void os_failures_carry_the_os_message(void **state) {
   mproc_process_free(p);
 }
 
+/* A detail formatted from the detail itself (a caller adding context on
+ * the way up) reads the old text whole, never what is being written. */
+static void a_detail_may_quote_the_detail(void **state) {
+  (void)state;
+  mproc_set_error(MPROC_EPROTO, "the inner step failed with these words");
+  assert_int_equal(mproc_set_error(MPROC_ESYS, "outer (%s) and more", mproc_last_error_detail()),
+                   MPROC_ESYS);
+  assert_string_equal(mproc_last_error_detail(),
+                      "outer (the inner step failed with these words) and more");
+  mproc_set_error(MPROC_EPROTO, "%s", "x");
+  for (int i = 0; i < 20; i++) /* grows past the buffer: cut, never garbled */
+    mproc_set_error(MPROC_EPROTO, "%s%s", mproc_last_error_detail(), "0123456789abcdef0123456789");
+  const char *d = mproc_last_error_detail();
+  assert_true(strlen(d) > 500 && strlen(d) < 1024);
+  assert_true(d[0] == 'x' && strncmp(d + 1, "0123456789abcdef", 16) == 0);
+}
+
 static void free_accepts_null(void **state) {
   mproc_free(NULL);
   mproc_args_free(NULL);
@@ -98,6 +115,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(codes_switch),
       cmocka_unit_test(detail_names_the_failing_step),
       cmocka_unit_test(os_failures_carry_the_os_message),
+      cmocka_unit_test(a_detail_may_quote_the_detail),
       cmocka_unit_test(free_accepts_null),
   };
   const test_group_t groups[] = {TEST_GROUP("errors", errors)};

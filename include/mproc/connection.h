@@ -156,7 +156,7 @@ typedef struct {
 typedef struct {
   const void *authkey;
   size_t authkey_len;
-  int handshake_timeout_ms; /* as the listener's; 0: 10000 */
+  int handshake_timeout_ms; /* connecting and the handshake together; 0: 10000 */
 } mproc_client_opts_t;
 
 /* Listens for connections (Python's Listener(address, authkey=...)).
@@ -194,14 +194,21 @@ MPROC_API const char *mproc_listener_address(const mproc_listener_t *l);
  * Params: l — the listener; NULL is ignored. */
 MPROC_API void mproc_listener_free(mproc_listener_t *l);
 
-/* Connects to a listener (Python's Client(address, authkey=...)).
+/* Connects to a listener (Python's Client(address, authkey=...)), within
+ * opts.handshake_timeout_ms for the connection and the handshake.
+ * Without a key nothing is exchanged, so a listener that wants one cannot
+ * be told from one that does not: the first message received is then its
+ * challenge (43 bytes beginning "#CHALLENGE#"), and it disconnects at its
+ * handshake timeout. A Manager tells it (MPROC_EAUTH).
  * Params: out — receives a duplex connection; address — as for
  *   mproc_listener_new; opts — NULL or options.
  * Returns: 0.
- * Errors: MPROC_EINVAL, MPROC_ENOTSUP, MPROC_EAUTH (the keys differ, or
- *   the listener wants one and none was given), MPROC_ECLOSED (with a
- *   key: the listener hung up before the handshake - it is going away),
- *   MPROC_ESYS (nobody listens there), MPROC_ENOMEM. */
+ * Errors: MPROC_EINVAL, MPROC_ENOTSUP, MPROC_EAUTH (the keys differ),
+ *   MPROC_ETIMEDOUT (the listener did not take the connection, or finish
+ *   the handshake, in time: stopped, overloaded, or one that asks for no
+ *   key), MPROC_ECLOSED (with a key: the listener hung up before the
+ *   handshake - it is going away), MPROC_ESYS (nobody listens there),
+ *   MPROC_ENOMEM. */
 MPROC_API int mproc_client_connect(mproc_conn_t **out, const char *address,
                                    const mproc_client_opts_t *opts);
 

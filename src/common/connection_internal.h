@@ -45,10 +45,19 @@ int mproc__conn_read_ahead(mproc_conn_t *c);
 int mproc__conn_fill_now(mproc_conn_t *c);
 
 /* The mutual HMAC challenge-response on c (server: the listener's side,
- * which challenges first), finished within timeout_ms (0: the default) or
- * failed. 0 only when the peer proved it knows the key. */
+ * which challenges first), finished by the deadline (ms on the monotonic
+ * clock) or failed. 0 only when the peer proved it knows the key; a
+ * client whose listener was too slow gets MPROC_ETIMEDOUT, never
+ * MPROC_EAUTH. */
 int mproc__handshake(mproc_conn_t *c, const unsigned char *key, size_t keylen, bool server,
-                     int timeout_ms);
+                     int64_t deadline);
+/* Whether msg is a listener's challenge (what a client that gave no key
+ * receives first from a listener that wants one). */
+bool mproc__is_challenge(const void *msg, size_t len);
+/* mproc_client_connect with key (keylen 0: none), connecting and the
+ * handshake done by the deadline (ms on the monotonic clock; -1: none). */
+int mproc__client_connect_by(mproc_conn_t **out, const char *address, const void *key,
+                             size_t keylen, int64_t deadline);
 
 enum { MPROC__CONN_READABLE = 1, MPROC__CONN_WRITABLE = 2 };
 

@@ -46,10 +46,15 @@ long mproc_last_error_os(void) { return detail_native; }
 
 void mproc_free(void *p) { free(p); }
 
+/* Formats into a scratch buffer first, then copies: an argument may be
+ * the detail itself (mproc_last_error_detail(), a caller prefixing the
+ * current detail), which vsnprintf must never read while it writes it. */
 static int set_detail(int code, const char *fmt, va_list ap) {
-  detail[0] = '\0';
+  char fresh[DETAIL_CAP];
+  fresh[0] = '\0';
   if (fmt)
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    vsnprintf(fresh, sizeof fresh, fmt, ap);
+  memcpy(detail, fresh, strlen(fresh) + 1);
   detail_native = 0;
   return code;
 }
@@ -76,9 +81,11 @@ int mproc__bad_timeout(const char *op, int timeout_ms) {
 }
 
 int mproc__fail_native(int code, long native, const char *os_message, const char *fmt, va_list ap) {
-  int n = vsnprintf(detail, sizeof detail, fmt, ap);
-  if (n >= 0 && (size_t)n < sizeof detail)
-    snprintf(detail + n, sizeof detail - (size_t)n, ": %s", os_message);
+  char fresh[DETAIL_CAP]; /* as set_detail: an argument may be the detail */
+  int n = vsnprintf(fresh, sizeof fresh, fmt, ap);
+  if (n >= 0 && (size_t)n < sizeof fresh)
+    snprintf(fresh + n, sizeof fresh - (size_t)n, ": %s", os_message);
+  memcpy(detail, fresh, strlen(fresh) + 1);
   detail_native = native;
   return code;
 }
@@ -104,6 +111,16 @@ int mproc__os_fail_code(long native, const char *fmt, ...) {
   int rc = os_fail(native, fmt, ap);
   va_end(ap);
   return rc;
+}
+
+int mproc__fail_prefix(int code, const char *fmt, ...) {
+  char prefix[DETAIL_CAP / 4];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  mproc__error_prefix(prefix);
+  return code;
 }
 
 void mproc__error_prefix(const char *prefix) {

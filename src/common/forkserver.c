@@ -137,7 +137,7 @@ int mproc__forkserver_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *
     drop_server();
   }
   if (rc == MPROC__ESERVER_GONE)
-    rc = mproc__fail(MPROC_ECHILD, "forkserver: %s", mproc_last_error_detail());
+    rc = mproc__fail_prefix(MPROC_ECHILD, "forkserver");
   mproc__os_mutex_unlock(lock);
   return rc;
 }

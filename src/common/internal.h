@@ -27,7 +27,9 @@ enum {
   MPROC__WAIT_RESULT = 5
 };
 
-/* Sets the thread's error detail and returns code (a negative MPROC_E*). */
+/* Sets the thread's error detail and returns code (a negative MPROC_E*).
+ * An argument may be the current detail (it is read before it is
+ * written), but to add context say so: mproc__fail_prefix. */
 int mproc__fail(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 /* The same with a native OS code and its message appended after ": ". */
 int mproc__fail_native(int code, long native, const char *os_message, const char *fmt, va_list ap);
@@ -40,6 +42,8 @@ static inline int mproc__check_timeout(const char *op, int timeout_ms) {
 }
 /* Prefixes the current detail with "<prefix>: " (adds context on the way up). */
 void mproc__error_prefix(const char *prefix);
+/* The same with a formatted prefix, returning code: "<fmt...>: <detail>". */
+int mproc__fail_prefix(int code, const char *fmt, ...) MPROC__PRINTF(2, 3);
 
 /* strdup, which C11 lacks: a malloc'd copy, or NULL without memory. */
 char *mproc__strdup(const char *s);

@@ -115,16 +115,25 @@ static int answer(mproc_conn_t *c, const unsigned char *key, size_t keylen, int6
   return 0;
 }
 
-/* Both directions; the listener challenges first. */
+bool mproc__is_challenge(const void *msg, size_t len) {
+  return len == sizeof CHALLENGE - 1 + NONCE && memcmp(msg, CHALLENGE, sizeof CHALLENGE - 1) == 0;
+}
+
+/* Both directions; the listener challenges first. One deadline for the
+ * whole exchange: a peer that stalls, or drips a byte at a time, is
+ * dropped when it passes. A listener that did not finish in time is a
+ * timeout to its client (stopped, or overloaded: the key may be right);
+ * a client that did not is a peer that broke off to the listener. */
 int mproc__handshake(mproc_conn_t *c, const unsigned char *key, size_t keylen, bool server,
-                     int timeout_ms) {
-  /* One deadline for the whole exchange: a peer that stalls, or drips a
-   * byte at a time, is dropped when it passes. */
-  int64_t deadline = mproc__deadline(timeout_ms > 0 ? timeout_ms : HANDSHAKE_MS);
+                     int64_t deadline) {
   int rc = server ? challenge(c, key, keylen, deadline) : answer(c, key, keylen, deadline);
   if (!rc)
     rc = server ? answer(c, key, keylen, deadline) : challenge(c, key, keylen, deadline);
-  if (rc == MPROC_ETOOBIG || rc == MPROC_EPROTO || rc == MPROC_EEOF || rc == MPROC_ETIMEDOUT)
+  bool late = rc == MPROC_ETIMEDOUT || (rc == MPROC_EAUTH && mproc__remaining_ms(deadline) == 0);
+  if (!server && late)
+    rc = mproc__fail(MPROC_ETIMEDOUT, "authentication: the listener did not finish the "
+                                      "handshake in time");
+  else if (rc == MPROC_ETOOBIG || rc == MPROC_EPROTO || rc == MPROC_EEOF || rc == MPROC_ETIMEDOUT)
     rc = mproc__fail(MPROC_EAUTH, "authentication: the peer broke off the handshake");
   return rc;
 }
@@ -186,7 +195,9 @@ int mproc__listener_accept_raw(mproc_listener_t *l, mproc_conn_t **out, int time
 }
 
 int mproc__listener_authenticate(mproc_listener_t *l, mproc_conn_t *c) {
-  return l->authkey ? mproc__handshake(c, l->authkey, l->authkey_len, true, l->handshake_ms) : 0;
+  int ms = l->handshake_ms > 0 ? l->handshake_ms : HANDSHAKE_MS;
+  return l->authkey ? mproc__handshake(c, l->authkey, l->authkey_len, true, mproc__deadline(ms))
+                    : 0;
 }
 
 int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms) {
@@ -204,26 +215,33 @@ int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_m
   return 0;
 }
 
-int mproc_client_connect(mproc_conn_t **out, const char *address, const mproc_client_opts_t *opts) {
-  mproc_client_opts_t defaults = {0};
-  if (!opts)
-    opts = &defaults;
+int mproc__client_connect_by(mproc_conn_t **out, const char *address, const void *key,
+                             size_t keylen, int64_t deadline) {
   mproc__addr_t addr;
-  int rc = check_endpoint("client_connect", out, address, opts->authkey, opts->authkey_len,
-                          opts->handshake_timeout_ms, &addr);
+  int rc = check_endpoint("client_connect", out, address, key, keylen, 0, &addr);
   mproc__os_conn_t *os;
-  if (rc || (rc = mproc__os_connect(&addr, &os)))
+  if (rc || (rc = mproc__os_connect(&addr, deadline, &os)))
     return rc;
   mproc_conn_t *c;
   if ((rc = mproc__conn_from_handle_os(&c, os)))
     return rc;
-  if (opts->authkey_len && (rc = mproc__handshake(c, opts->authkey, opts->authkey_len, false,
-                                                  opts->handshake_timeout_ms))) {
+  if (keylen && (rc = mproc__handshake(c, key, keylen, false, deadline))) {
     mproc_conn_free(c);
     return rc;
   }
   *out = c;
   return 0;
+}
+
+int mproc_client_connect(mproc_conn_t **out, const char *address, const mproc_client_opts_t *opts) {
+  mproc_client_opts_t defaults = {0};
+  if (!opts)
+    opts = &defaults;
+  if (opts->handshake_timeout_ms < 0)
+    return mproc__fail(MPROC_EINVAL, "client_connect: a negative handshake timeout");
+  int ms = opts->handshake_timeout_ms ? opts->handshake_timeout_ms : HANDSHAKE_MS;
+  return mproc__client_connect_by(out, address, opts->authkey, opts->authkey_len,
+                                  mproc__deadline(ms));
 }
 
 void mproc_listener_free(mproc_listener_t *l) {

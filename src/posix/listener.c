@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/internal.h"
@@ -115,7 +117,56 @@ int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t *
   return wrap_fd(fd, out);
 }
 
-int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out) {
+/* Waits up to the deadline for fd's non-blocking connect to finish; 0
+ * when connected, else errno is why. */
+static int finish_connect(int fd, int64_t deadline) {
+  for (;;) {
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0) {
+      errno = ETIMEDOUT;
+      return -1;
+    }
+    struct pollfd pfd = {fd, POLLOUT, 0};
+    int n = poll(&pfd, 1, left < 0 || left > 1000 ? 1000 : left);
+    if (n < 0 && errno != EINTR)
+      return -1;
+    if (n <= 0)
+      continue;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+      return -1;
+    errno = err;
+    return err ? -1 : 0;
+  }
+}
+
+/* Connects fd to sa by the deadline (ms on the monotonic clock; -1: none):
+ * a listener whose process is stopped with a full backlog, or a host that
+ * never answers, costs the caller its timeout, not the OS's minutes. */
+static int connect_by(int fd, const struct sockaddr *sa, socklen_t salen, int64_t deadline) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    return -1;
+  int rc = connect(fd, sa, salen);
+  /* A unix socket whose backlog is full says EAGAIN: try again shortly. */
+  while (rc != 0 && errno == EAGAIN && mproc__remaining_ms(deadline) != 0) {
+    struct timespec pause = {0, 2000000};
+    nanosleep(&pause, NULL);
+    rc = connect(fd, sa, salen);
+  }
+  if (rc != 0 && errno == EAGAIN)
+    errno = ETIMEDOUT;
+  if (rc != 0 && (errno == EINPROGRESS || errno == EINTR))
+    rc = finish_connect(fd, deadline);
+  int saved = errno;
+  if (fcntl(fd, F_SETFL, flags) != 0 && rc == 0)
+    return -1;
+  errno = saved;
+  return rc;
+}
+
+int mproc__os_connect(const mproc__addr_t *a, int64_t deadline, mproc__os_conn_t **out) {
   const char *where = a->where;
   if (a->kind == MPROC__ADDR_PIPE)
     return mproc__fail(MPROC_ENOTSUP, "pipe: addresses are Windows named pipes");
@@ -125,7 +176,7 @@ int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out) {
     if ((rc = unix_addr(where, &sa)))
       return rc;
     fd = mproc__posix_socket(AF_UNIX);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+    if (fd < 0 || connect_by(fd, (struct sockaddr *)&sa, sizeof sa, deadline) != 0)
       rc = mproc__os_fail("client: connect(%s)", where);
   } else {
     const char *host = a->host, *port = a->port;
@@ -135,7 +186,7 @@ int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out) {
     if (g != 0)
       return mproc__fail(MPROC_EINVAL, "tcp address '%s': %s", where, gai_strerror(g));
     fd = mproc__posix_socket(ai->ai_family);
-    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+    if (fd < 0 || connect_by(fd, ai->ai_addr, ai->ai_addrlen, deadline) != 0)
       rc = mproc__os_fail("client: connect(%s)", where);
     freeaddrinfo(ai);
     int one = 1;

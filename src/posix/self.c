@@ -73,6 +73,8 @@ uint64_t mproc__os_self_start_token(void) {
   return t;
 }
 
+uint64_t mproc__os_process_start_token(uint32_t pid) { return mproc__posix_start_token(pid); }
+
 bool mproc__os_process_gone(uint32_t pid, uint32_t start) {
   if (pid == 0)
     return false;

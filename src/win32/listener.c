@@ -157,47 +157,89 @@ int mproc__os_accept(mproc__os_listener_t *l, int timeout_ms, mproc__os_conn_t *
   return mproc__os_conn_wrap(out, (intptr_t)connected);
 }
 
-static int connect_tcp(const mproc__addr_t *a, mproc__os_conn_t **out) {
+/* Waits up to the deadline for s's non-blocking connect to finish. */
+static int finish_connect(SOCKET s, int64_t deadline, const char *where) {
+  for (;;) {
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0)
+      return mproc__fail(MPROC_ETIMEDOUT, "client: connect(%s): no answer in time", where);
+    fd_set w, e;
+    FD_ZERO(&w);
+    FD_ZERO(&e);
+    FD_SET(s, &w);
+    FD_SET(s, &e);
+    int slice = left < 0 || left > 1000 ? 1000 : left;
+    struct timeval tv = {slice / 1000, (slice % 1000) * 1000};
+    int n = select(0, NULL, &w, &e, &tv);
+    if (n == SOCKET_ERROR)
+      return mproc__os_fail_code(WSAGetLastError(), "client: connect(%s)", where);
+    if (n == 0)
+      continue;
+    int err = 0, len = sizeof err;
+    getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&err, &len);
+    return err ? mproc__os_fail_code(err, "client: connect(%s)", where) : 0;
+  }
+}
+
+/* A non-blocking connect and a wait bounded by the deadline: a host that
+ * never answers costs the caller its timeout, not Winsock's ~21 s. */
+static int connect_tcp(const mproc__addr_t *a, int64_t deadline, mproc__os_conn_t **out) {
   const char *where = a->where;
   struct addrinfo *ai;
   int rc = resolve(a, false, &ai);
   if (rc)
     return rc;
   SOCKET s = tcp_socket(ai->ai_family);
-  if (s == INVALID_SOCKET || connect(s, ai->ai_addr, (int)ai->ai_addrlen) != 0) {
+  u_long on = 1, off = 0;
+  if (s == INVALID_SOCKET || ioctlsocket(s, FIONBIO, &on) != 0)
+    rc = mproc__os_fail_code(WSAGetLastError(), "client: socket(%s)", where);
+  else if (connect(s, ai->ai_addr, (int)ai->ai_addrlen) != 0)
+    rc = WSAGetLastError() == WSAEWOULDBLOCK
+             ? finish_connect(s, deadline, where)
+             : mproc__os_fail_code(WSAGetLastError(), "client: connect(%s)", where);
+  if (!rc && ioctlsocket(s, FIONBIO, &off) != 0)
     rc = mproc__os_fail_code(WSAGetLastError(), "client: connect(%s)", where);
+  freeaddrinfo(ai);
+  if (rc) {
     if (s != INVALID_SOCKET)
       closesocket(s);
-  }
-  freeaddrinfo(ai);
-  if (rc)
     return rc;
+  }
   BOOL one = TRUE;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&one, sizeof one);
   return mproc__win32_conn_wrap_socket(out, (intptr_t)s);
 }
 
-int mproc__os_connect(const mproc__addr_t *a, mproc__os_conn_t **out) {
+int mproc__os_connect(const mproc__addr_t *a, int64_t deadline, mproc__os_conn_t **out) {
   const char *where = a->where;
   if (a->kind == MPROC__ADDR_TCP)
-    return connect_tcp(a, out);
+    return connect_tcp(a, deadline, out);
   if (a->kind != MPROC__ADDR_PIPE)
     return mproc__fail(MPROC_ENOTSUP, "client: unix: addresses are POSIX only");
   wchar_t *name = mproc__wide_from_utf8(where);
   if (!name)
     return mproc__fail(MPROC_EINVAL, "pipe address is not valid UTF-8");
   HANDLE h = INVALID_HANDLE_VALUE;
-  for (int tries = 0; tries < 50 && h == INVALID_HANDLE_VALUE; tries++) {
+  DWORD err = 0;
+  for (;;) {
     h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                     FILE_FLAG_OVERLAPPED, NULL);
-    if (h == INVALID_HANDLE_VALUE && GetLastError() == ERROR_PIPE_BUSY)
-      WaitNamedPipeW(name, 100); /* every instance is taken: wait for the next */
-    else if (h == INVALID_HANDLE_VALUE)
+    err = h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
+    int left = mproc__remaining_ms(deadline);
+    if (h != INVALID_HANDLE_VALUE || err != ERROR_PIPE_BUSY || left == 0)
       break;
+    /* Every instance is taken (the server is busy, or stopped): wait for
+     * the next, within the caller's time. */
+    WaitNamedPipeW(name, left < 0 || left > 100 ? 100 : (DWORD)left);
   }
   free(name);
+  if (h == INVALID_HANDLE_VALUE && err == ERROR_PIPE_BUSY)
+    return mproc__fail(MPROC_ETIMEDOUT,
+                       "client: CreateFileW(%s): every instance of the pipe "
+                       "stayed busy",
+                       where);
   if (h == INVALID_HANDLE_VALUE)
-    return mproc__os_fail("client: CreateFileW(%s)", where);
+    return mproc__os_fail_code((long)err, "client: CreateFileW(%s)", where);
   return mproc__os_conn_wrap(out, (intptr_t)h);
 }
 

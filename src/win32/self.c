@@ -24,6 +24,15 @@ uint64_t mproc__os_self_start_token(void) {
   return token;
 }
 
+uint64_t mproc__os_process_start_token(uint32_t pid) {
+  HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+  if (!h)
+    return 0;
+  uint64_t t = creation_time(h);
+  CloseHandle(h);
+  return t;
+}
+
 bool mproc__os_process_gone(uint32_t pid, uint32_t start) {
   if (pid == 0)
     return false;
