@@ -1555,6 +1555,12 @@ static void serve_forever_until_shutdown(void **state) {
   mproc_manager_free(m);
   mproc_manager_t *none;
   ASSERT_ERR(MPROC_ECLOSED, mproc_manager_connect(&none, addr, &o));
+  /* The manager's words first, then the OS's, both whole. */
+  char want[300];
+  snprintf(want, sizeof want, "no manager listens at %s (shut down, or never started): ", addr);
+  assert_true(strncmp(mproc_last_error_detail(), want, strlen(want)) == 0);
+  assert_null(strstr(mproc_last_error_detail() + strlen(want), "no manager listens"));
+  assert_true(strlen(mproc_last_error_detail()) > strlen(want) + 4);
   ASSERT_ERR(MPROC_EINVAL, mproc_manager_serve_forever("tcp:127.0.0.1:0", NULL));
   ASSERT_ERR(MPROC_EINVAL, mproc_manager_serve_forever(NULL, NULL));
 }

@@ -103,10 +103,13 @@ typedef struct {
   size_t authkey_len;
   mproc_start_method_t start_method; /* how the server starts */
   mproc_manager_types_fn types;      /* registered types; NULL: none */
-  /* How long an ordinary call waits for the manager's answer, and how
-   * long start waits for the server: 0 means 30000 ms; MPROC_INFINITE. */
+  /* How long an ordinary call waits for the manager's answer, how long
+   * connecting (connection, handshake, greeting) may take, and how long
+   * start waits for the server: 0 means 30000 ms; MPROC_INFINITE. Each
+   * manager handle keeps its own. */
   int timeout_ms;
-  /* The largest request or reply in bytes; 0: 256 MiB. */
+  /* The largest request or reply in bytes; 0: 256 MiB. Clients learn the
+   * server's and refuse a larger request themselves (MPROC_ETOOBIG). */
   size_t max_message;
 } mproc_manager_opts_t;
 
@@ -124,14 +127,17 @@ typedef struct {
 MPROC_API int mproc_manager_start(mproc_manager_t **out, const mproc_manager_opts_t *opts);
 
 /* Connects to a running manager (Python's BaseManager(address, authkey)
- * .connect()).
+ * .connect()). Every connect proves its own key and keeps its own call
+ * timeout and connections, also to an address this process is connected
+ * to already.
  * Params: out — receives the manager; address — its address (from
  *   mproc_manager_address or _tcp_address, or what a server was given);
  *   opts — the authkey and timeout_ms (other fields are ignored).
  * Returns: 0.
  * Errors: MPROC_EINVAL, MPROC_EAUTH (a wrong or missing key),
  *   MPROC_ECLOSED (nothing listens there), MPROC_EPROTO (not a manager),
- *   MPROC_ETIMEDOUT, MPROC_ESYS, MPROC_ENOMEM. */
+ *   MPROC_ETIMEDOUT (no connection, handshake or greeting within
+ *   timeout_ms: a stopped or silent server), MPROC_ESYS, MPROC_ENOMEM. */
 MPROC_API int mproc_manager_connect(mproc_manager_t **out, const char *address,
                                     const mproc_manager_opts_t *opts);
 

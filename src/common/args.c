@@ -1056,6 +1056,30 @@ bool mproc__args_holds(const mproc_args_t *a, mproc_type_t type) {
   return false;
 }
 
+int mproc__args_hold_all(const mproc_args_t *a, mproc_type_t type, mproc__ptrlist_t *held) {
+  for (size_t i = 0; a && i < a->count; i++) {
+    const item_t *it = &a->items[i];
+    int rc = 0;
+    void *ref = NULL;
+    if (it->type == MPROC_T_ARGS)
+      rc = mproc__args_hold_all(it->v.t, type, held);
+    else if (it->type == type && it->type >= MPROC_T_CONN &&
+             (rc = it->v.obj.cls->hold(it->v.obj.p, &ref)) == 0 &&
+             (rc = mproc__ptrlist_add(held, ref)) != 0)
+      it->v.obj.cls->release(ref);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+void mproc__args_release_all(mproc_type_t type, mproc__ptrlist_t *held) {
+  const mproc__object_class_t *cls = class_of((unsigned)type);
+  for (size_t i = 0; cls && i < held->n; i++)
+    cls->release(held->items[i]);
+  mproc__ptrlist_clear(held);
+}
+
 int mproc__item_encode(const mproc_item_t *in, mproc__buf_t *b, bool *has_object) {
   item_t it;
   int rc = borrow_item(in, &it, "item_encode");

@@ -8,6 +8,7 @@
 #define MPROC_COMMON_ARGS_OBJECTS_H
 
 #include "internal.h"
+#include "ptrlist.h"
 
 enum { MPROC__EXT_OBJECT = 1 }; /* the MessagePack extension type */
 
@@ -125,6 +126,13 @@ int mproc__args_encode_items(const mproc_args_t *a, size_t first, size_t count, 
 int mproc__item_encode(const mproc_item_t *it, mproc__buf_t *b, bool *has_object);
 /* Whether a holds an item of the given type, at any depth. */
 bool mproc__args_holds(const mproc_args_t *a, mproc_type_t type);
+
+/* References to every object of the given type in a, at any depth, added
+ * to held (each the class's own hold: what the tuple's copy would take);
+ * released with mproc__args_release_all. Only MPROC_T_PROXY today: a
+ * process holds its arguments' proxies while its child runs. */
+int mproc__args_hold_all(const mproc_args_t *a, mproc_type_t type, mproc__ptrlist_t *held);
+void mproc__args_release_all(mproc_type_t type, mproc__ptrlist_t *held);
 
 /* A deep copy (objects: the copy holds its own reference). */
 int mproc__args_copy(const mproc_args_t *a, mproc_args_t **out);

@@ -181,9 +181,8 @@ static int launch(mproc_manager_t *m, const mproc_manager_opts_t *o) {
   int timeout = o->timeout_ms ? o->timeout_ms : 30000;
   if ((rc = await_server(m, rd, timeout, local)))
     goto out;
-  if ((rc = mproc__mgr_client_get(local, 0, key, keylen, &m->cl)))
+  if ((rc = mproc__mgr_client_new(local, key, keylen, o->timeout_ms, &m->cl)))
     goto out;
-  mproc__mgr_client_set_timeout(m->cl, o->timeout_ms);
   rc = mproc__mgr_client_connect(m->cl);
 out:
   mproc_args_free(args);
@@ -202,7 +201,7 @@ int mproc_manager_start(mproc_manager_t **out, const mproc_manager_opts_t *opts)
   if (rc || (rc = new_manager(&m)))
     return rc;
   if ((rc = launch(m, o))) {
-    char detail[512];
+    char detail[1024];
     snprintf(detail, sizeof detail, "%s", mproc_last_error_detail());
     mproc_manager_free(m);
     return mproc__fail(rc, "manager_start: %s", detail);
@@ -224,10 +223,8 @@ int mproc_manager_connect(mproc_manager_t **out, const char *address,
     return rc;
   if (strncmp(address, "tcp:", 4) == 0)
     snprintf(m->tcp, sizeof m->tcp, "%s", address);
-  if (!(rc = mproc__mgr_client_get(address, 0, o->authkey, o->authkey_len, &m->cl))) {
-    mproc__mgr_client_set_timeout(m->cl, o->timeout_ms);
+  if (!(rc = mproc__mgr_client_new(address, o->authkey, o->authkey_len, o->timeout_ms, &m->cl)))
     rc = mproc__mgr_client_connect(m->cl);
-  }
   if (rc) {
     mproc_manager_free(m);
     return rc;
@@ -454,7 +451,7 @@ int mproc_manager_publish(mproc_manager_t *m, const char *name, mproc_proxy_t *o
   int rc = check_name(name, "manager_publish");
   if (!rc && (!m || !obj))
     rc = mproc__fail(MPROC_EINVAL, "manager_publish: %s is NULL", m ? "obj" : "manager");
-  if (!rc && obj->cl != m->cl)
+  if (!rc && mproc__mgr_client_nonce(obj->cl) != mproc__mgr_client_nonce(m->cl))
     rc = mproc__fail(MPROC_EINVAL, "manager_publish: the proxy is another manager's");
   if (rc || (rc = begin_manager_call(m, obj, "manager_publish", MPROC__OP_PUBLISH, obj->id, &r)))
     return rc;

@@ -31,7 +31,7 @@ struct mproc__mgr_client {
   size_t keylen;
   bool has_key;
   int timeout_ms;
-  size_t max_message;
+  atomic_size_t max_message; /* the smaller of ours and the server's */
   atomic_bool closed;
   mproc__spinlock_t lock; /* what follows */
   uint64_t nonce;         /* this run of the server; 0 until known */
@@ -55,6 +55,11 @@ static mproc__mgr_client_t *registry;
 
 /* ---- clients ------------------------------------------------------------- */
 
+/* The client whose reply is being decoded on this thread: a proxy inside
+ * it belongs to that client first (a proxy stored by a local client and
+ * read by a remote one stays on the remote one's tcp: connection). */
+static _Thread_local mproc__mgr_client_t *decoding_via;
+
 static void set_key(mproc__mgr_client_t *cl, const void *key, size_t keylen) {
   if (!key || cl->has_key || keylen > sizeof cl->key)
     return;
@@ -63,54 +68,83 @@ static void set_key(mproc__mgr_client_t *cl, const void *key, size_t keylen) {
   cl->has_key = true;
 }
 
-int mproc__mgr_client_get(const char *address, uint64_t nonce, const void *key, size_t keylen,
-                          mproc__mgr_client_t **out) {
+/* A new client, registered; the caller holds mproc__manager_lock. */
+static mproc__mgr_client_t *client_make(mproc__mgr_client_t *fresh, const char *address,
+                                        uint64_t nonce, const void *key, size_t keylen) {
+  mproc__mgr_client_t *cl = fresh;
+  atomic_init(&cl->refs, 1);
+  strcpy(cl->address, address);
+  cl->timeout_ms = DEFAULT_TIMEOUT_MS;
+  atomic_init(&cl->max_message, DEFAULT_MAX_MESSAGE);
+  cl->nonce = nonce;
+  atomic_init(&cl->closed, false);
+  set_key(cl, key, keylen);
+  cl->next = registry;
+  registry = cl;
+  return cl;
+}
+
+static int client_alloc(const char *address, mproc__mgr_client_t **out) {
+  *out = NULL;
   if (strlen(address) >= sizeof((mproc__mgr_client_t *)0)->address)
     return mproc__fail(MPROC_EINVAL, "manager: address too long");
-  mproc__mgr_client_t *fresh = calloc(1, sizeof *fresh);
-  if (!fresh)
+  if (!(*out = calloc(1, sizeof **out)))
     return mproc__fail(MPROC_ENOMEM, "manager: out of memory");
+  return 0;
+}
+
+int mproc__mgr_client_new(const char *address, const void *key, size_t keylen, int timeout_ms,
+                          mproc__mgr_client_t **out) {
+  mproc__mgr_client_t *fresh;
+  int rc = client_alloc(address, &fresh);
+  if (rc)
+    return rc;
   mproc__spin_lock(&mproc__manager_lock);
-  mproc__mgr_client_t *cl = NULL, *same_address = NULL;
-  /* The same run of a server, reached by whatever address, is one client
-   * (a proxy stored by a local client, read by a remote one, stays on the
-   * remote one's tcp: connection); else one of that address. */
-  for (mproc__mgr_client_t *c = registry; c && !cl && nonce; c = c->next)
+  *out = client_make(fresh, address, 0, key, keylen);
+  mproc__spin_unlock(&mproc__manager_lock);
+  mproc__mgr_client_set_timeout(*out, timeout_ms);
+  return 0;
+}
+
+/* A live client of the server run nonce (0: none); the hint first. */
+static mproc__mgr_client_t *find_by_nonce(uint64_t nonce) {
+  mproc__mgr_client_t *hint = decoding_via;
+  if (hint && atomic_load(&hint->refs) > 0 && mproc__mgr_client_nonce(hint) == nonce)
+    return hint;
+  for (mproc__mgr_client_t *c = registry; c; c = c->next)
     if (atomic_load(&c->refs) > 0 && mproc__mgr_client_nonce(c) == nonce)
-      cl = c;
-  for (mproc__mgr_client_t *c = registry; c && !cl; c = c->next) {
-    if (atomic_load(&c->refs) == 0 || strcmp(c->address, address) != 0)
-      continue; /* on its way out, or elsewhere */
-    uint64_t n = mproc__mgr_client_nonce(c);
-    if (n == nonce || !nonce || !n)
-      cl = c;
-    else
-      same_address = c;
-  }
+      return c;
+  return NULL;
+}
+
+int mproc__mgr_client_get(const char *address, uint64_t nonce, const void *key, size_t keylen,
+                          mproc__mgr_client_t **out) {
+  mproc__mgr_client_t *fresh;
+  int rc = client_alloc(address, &fresh);
+  if (rc)
+    return rc;
+  mproc__spin_lock(&mproc__manager_lock);
+  mproc__mgr_client_t *cl = find_by_nonce(nonce);
   if (cl) {
     atomic_fetch_add(&cl->refs, 1);
     mproc__spin_unlock(&mproc__manager_lock);
     free(fresh);
-  } else {
-    cl = fresh;
-    atomic_init(&cl->refs, 1);
-    strcpy(cl->address, address);
-    cl->timeout_ms = DEFAULT_TIMEOUT_MS;
-    cl->max_message = DEFAULT_MAX_MESSAGE;
-    cl->nonce = nonce;
-    atomic_init(&cl->closed, false);
-    if (same_address && same_address->has_key) /* the same manager's key, most likely */
-      set_key(cl, same_address->key, same_address->keylen);
-    cl->next = registry;
-    registry = cl;
-    mproc__spin_unlock(&mproc__manager_lock);
+    *out = cl;
+    return 0;
   }
-  mproc__spin_lock(&cl->lock);
-  set_key(cl, key, keylen);
-  if (!cl->nonce)
-    cl->nonce = nonce;
-  mproc__spin_unlock(&cl->lock);
-  *out = cl;
+  /* A proxy that came without its key (over a queue, say), to an address
+   * this process reached with a key: that key, most likely the manager's.
+   * If it is not, the server refuses it as any wrong key. */
+  const mproc__mgr_client_t *same_address = NULL;
+  for (mproc__mgr_client_t *c = registry; c && !key; c = c->next)
+    if (atomic_load(&c->refs) > 0 && c->has_key && strcmp(c->address, address) == 0)
+      same_address = c;
+  if (same_address) {
+    key = same_address->key;
+    keylen = same_address->keylen;
+  }
+  *out = client_make(fresh, address, nonce, key, keylen);
+  mproc__spin_unlock(&mproc__manager_lock);
   return 0;
 }
 
@@ -222,20 +256,36 @@ static int take_lane(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c) {
   return rc;
 }
 
-static int say_hello(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, uint64_t session) {
-  unsigned char msg[MPROC__MGR_WELCOME] = {0};
+/* The welcome's limit on a message: the smaller of the server's and this
+ * side's, so that a request the server would refuse (and hang up on) is
+ * refused here, before it is sent. */
+static void learn_limit(mproc__mgr_client_t *cl, uint64_t server_max) {
+  size_t now = atomic_load(&cl->max_message);
+  while (server_max && server_max < now &&
+         !atomic_compare_exchange_weak(&cl->max_message, &now, (size_t)server_max)) {
+  }
+}
+
+static int say_hello(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, uint64_t session,
+                     int64_t deadline) {
+  /* Room for a listener's challenge too: what a client without a key
+   * receives first from a manager that wants one. */
+  unsigned char msg[64] = {0};
   mproc__put_u32(msg, MPROC__MGR_MAGIC);
   msg[4] = MPROC__MGR_VERSION;
   msg[6] = wants_lane(cl) ? MPROC__MGR_LANE : 0;
   mproc__put_u64(msg + 8, session);
   mproc__put_u64(msg + 16, (uint64_t)self_pid());
-  size_t len;
+  size_t len = 0;
   int rc = mproc_conn_send_bytes(c->c, msg, MPROC__MGR_HELLO);
   if (!rc)
-    rc = mproc_conn_recv_bytes_into(c->c, msg, sizeof msg, &len,
-                                    cl->timeout_ms == MPROC_INFINITE ? 30000 : cl->timeout_ms);
+    rc = mproc__conn_recv_by(c->c, msg, sizeof msg, &len, deadline);
   if (rc == MPROC_ETIMEDOUT)
-    return mproc__fail(MPROC_ETIMEDOUT, "manager at %s did not answer the greeting", cl->address);
+    return mproc__fail(MPROC_ETIMEDOUT, "manager at %s did not answer the greeting in time",
+                       cl->address);
+  if (!rc && !cl->has_key && mproc__is_challenge(msg, len))
+    return mproc__fail(MPROC_EAUTH, "manager at %s wants an authentication key and none was given",
+                       cl->address);
   if (rc == MPROC_ETOOBIG ||
       (!rc && (len != MPROC__MGR_WELCOME || mproc__get_u32(msg) != MPROC__MGR_MAGIC)))
     return mproc__fail(MPROC_EPROTO, "%s is not a manager of this version", cl->address);
@@ -244,6 +294,7 @@ static int say_hello(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, uint64_t ses
   if ((msg[6] & MPROC__MGR_LANE) && (rc = take_lane(cl, c)) != 0)
     return rc;
   uint64_t nonce = mproc__get_u64(msg + 8);
+  learn_limit(cl, mproc__get_u64(msg + 24));
   mproc__spin_lock(&cl->lock);
   bool other = cl->nonce && cl->nonce != nonce;
   if (!other) {
@@ -259,19 +310,26 @@ static int say_hello(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, uint64_t ses
   return 0;
 }
 
+/* A new connection, authenticated and greeted within the client's call
+ * timeout: a manager that is stopped, or a listener that says nothing,
+ * costs the caller its timeout, never more, and is MPROC_ETIMEDOUT. */
 static int open_conn(mproc__mgr_client_t *cl, uint64_t session, mproc__mgr_conn_t **out) {
   mproc__mgr_conn_t *c = calloc(1, sizeof *c);
   if (!c)
     return mproc__fail(MPROC_ENOMEM, "manager: out of memory");
-  mproc_client_opts_t o = {.authkey = cl->has_key ? cl->key : NULL,
-                           .authkey_len = cl->has_key ? cl->keylen : 0};
-  int rc = mproc_client_connect(&c->c, cl->address, &o);
+  int64_t deadline = mproc__deadline(cl->timeout_ms);
+  int rc = mproc__client_connect_by(&c->c, cl->address, cl->has_key ? cl->key : NULL,
+                                    cl->has_key ? cl->keylen : 0, deadline);
   if (rc == MPROC_ESYS || rc == MPROC_ECLOSED)
-    rc = mproc__fail(MPROC_ECLOSED, "no manager listens at %s (shut down, or never started): %s",
-                     cl->address, mproc_last_error_detail());
+    rc = mproc__fail_prefix(MPROC_ECLOSED, "no manager listens at %s (shut down, or never started)",
+                            cl->address);
+  else if (rc == MPROC_ETIMEDOUT)
+    rc = mproc__fail_prefix(MPROC_ETIMEDOUT,
+                            "manager at %s did not take the connection within %d ms", cl->address,
+                            cl->timeout_ms);
   if (!rc) {
-    mproc_conn_set_max_message(c->c, cl->max_message);
-    rc = say_hello(cl, c, session);
+    mproc_conn_set_max_message(c->c, atomic_load(&cl->max_message));
+    rc = say_hello(cl, c, session, deadline);
   }
   /* This process's own connection, one thread at a time: it may read
    * ahead (once the lane's handle, which a read ahead would drop, is in),
@@ -458,8 +516,8 @@ static int transfer(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int timeout, 
     int64_t deadline = mproc__deadline(timeout);
     int rc = mproc__mgr_lane_send(c->lane, c->c, c->buf.data, c->buf.len, deadline);
     return rc ? rc
-              : mproc__mgr_lane_recv(c->lane, c->c, &c->in, &c->in_cap, len, cl->max_message,
-                                     deadline);
+              : mproc__mgr_lane_recv(c->lane, c->c, &c->in, &c->in_cap, len,
+                                     atomic_load(&cl->max_message), deadline);
   }
   int rc = mproc_conn_send_bytes(c->c, c->buf.data, c->buf.len);
   if (rc)
@@ -467,7 +525,7 @@ static int transfer(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int timeout, 
   /* Once the answer has begun to arrive, read it without polling again. */
   if (mproc__mgr_spin_readable(c->c, SPIN_US))
     timeout = MPROC_INFINITE;
-  return mproc__mgr_recv(c->c, &c->in, &c->in_cap, len, cl->max_message, timeout);
+  return mproc__mgr_recv(c->c, &c->in, &c->in_cap, len, atomic_load(&cl->max_message), timeout);
 }
 
 static int exchange(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int wait_ms,
@@ -502,10 +560,13 @@ int mproc__mgr_finish(mproc__mgr_req_t *r, int wait_ms, mproc__mgr_result_fn fn,
   mproc__mgr_conn_t *c = r->conn;
   r->conn = NULL;
   patch_flags(r, 0);
-  if (c->buf.len > cl->max_message) {
+  size_t limit = atomic_load(&cl->max_message);
+  if (c->buf.len > limit) { /* the server would hang up on it */
     give_conn(cl, c);
-    return mproc__fail(MPROC_ETOOBIG, "manager: a request of %zu bytes is above the limit (%zu)",
-                       c->buf.len, cl->max_message);
+    return mproc__fail(MPROC_ETOOBIG,
+                       "manager: a request of %zu bytes is above the manager's limit of %zu "
+                       "(max_message); nothing was sent",
+                       c->buf.len, limit);
   }
   const unsigned char *body = NULL;
   size_t n = 0;
@@ -553,10 +614,13 @@ int mproc__mgr_batch_run(mproc__mgr_client_t *cl, int *status, size_t cap) {
   const unsigned char *body = NULL;
   size_t n = 0;
   int first = 0;
-  rc = c->buf.len > cl->max_message
-           ? mproc__fail(MPROC_ETOOBIG, "manager: a batch of %zu bytes is above the limit",
-                         c->buf.len)
-           : exchange(cl, c, 0, &body, &n);
+  size_t limit = atomic_load(&cl->max_message);
+  bool too_big = c->buf.len > limit; /* the server would hang up on it */
+  rc = too_big ? mproc__fail(MPROC_ETOOBIG,
+                             "manager: a batch of %zu bytes is above the manager's limit of %zu "
+                             "(max_message); nothing was sent",
+                             c->buf.len, limit)
+               : exchange(cl, c, 0, &body, &n);
   mproc__mgr_reader_t in = {body, n};
   uint32_t count = 0;
   if (!rc && ((rc = mproc__mgr_get_u32(&in, &count)) == 0) && count != b->n)
@@ -580,10 +644,10 @@ int mproc__mgr_batch_run(mproc__mgr_client_t *cl, int *status, size_t cap) {
     if (st < 0 && !first)
       first = st;
   }
-  if (body)
+  if (body || too_big)
     give_conn(cl, c);
   else
-    free_conn(c);
+    free_conn(c); /* out of step with the server: a fresh one next time */
   batch_free();
   return rc ? rc : first;
 }
@@ -591,8 +655,13 @@ int mproc__mgr_batch_run(mproc__mgr_client_t *cl, int *status, size_t cap) {
 /* ---- results ------------------------------------------------------------- */
 
 int mproc__mgr_res_tuple(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out) {
-  (void)cl;
-  return out ? mproc_args_decode(out, b, n) : 0;
+  if (!out)
+    return 0;
+  mproc__mgr_client_t *outer = decoding_via; /* a decode inside a decode: none today */
+  decoding_via = cl;
+  int rc = mproc_args_decode(out, b, n);
+  decoding_via = outer;
+  return rc;
 }
 
 static int number(const unsigned char *b, size_t n, uint64_t *v) {

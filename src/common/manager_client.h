@@ -19,9 +19,16 @@
 typedef struct mproc__mgr_client mproc__mgr_client_t;
 typedef struct mproc__mgr_conn mproc__mgr_conn_t;
 
-/* The client of the manager at address, this process's only one for it:
- * found by nonce (when known, else 0) or address, or made. key (NULL: none
- * known) is kept if the client has none yet. A new reference. */
+/* A new client of the manager at address, with its own key (NULL: none),
+ * call timeout (0: the default), connections and session: each
+ * mproc_manager_start/connect has one, so two handles to one address
+ * share neither key nor timeout, and each connect proves its own key. */
+int mproc__mgr_client_new(const char *address, const void *key, size_t keylen, int timeout_ms,
+                          mproc__mgr_client_t **out);
+/* A client for a proxy that arrived: one of this process's clients of the
+ * same server run (nonce) - the one whose reply is being decoded first -
+ * or a new one with key (NULL: the key of a client of the same address,
+ * if any). A new reference. */
 int mproc__mgr_client_get(const char *address, uint64_t nonce, const void *key, size_t keylen,
                           mproc__mgr_client_t **out);
 void mproc__mgr_client_ref(mproc__mgr_client_t *cl);

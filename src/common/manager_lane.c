@@ -20,7 +20,8 @@ typedef struct {
   mproc__park_word_t word; /* messages posted */
   _Atomic uint32_t len;    /* the last one's length */
   _Atomic int32_t cpu;     /* where the poster ran (-1: unknown) */
-  unsigned char pad[64 - sizeof(mproc__park_word_t) - 2 * sizeof(uint32_t)];
+  _Atomic uint32_t taken;  /* the client's side: the last answer it has read */
+  unsigned char pad[64 - sizeof(mproc__park_word_t) - 3 * sizeof(uint32_t)];
 } side_t;
 
 typedef struct {
@@ -201,9 +202,11 @@ int mproc__mgr_lane_recv(mproc__mgr_lane_t *l, mproc_conn_t *c, unsigned char **
   if (rc)
     return rc;
   uint32_t n = atomic_load_explicit(&l->sh->answered.len, memory_order_relaxed);
-  if (n == ON_CONN)
-    return mproc__mgr_recv(c, buf, cap, len, max, mproc__remaining_ms(deadline));
-  return copy_out(l, n, buf, cap, len);
+  rc = n == ON_CONN ? mproc__mgr_recv(c, buf, cap, len, max, mproc__remaining_ms(deadline))
+                    : copy_out(l, n, buf, cap, len);
+  if (!rc) /* a lock the answer hands over is this client's now */
+    atomic_store_explicit(&l->sh->asked.taken, l->count, memory_order_release);
+  return rc;
 }
 
 /* ---- the server ---------------------------------------------------------- */
@@ -226,4 +229,16 @@ int mproc__mgr_lane_next(mproc__mgr_lane_t *l, mproc_conn_t *c, unsigned char **
 
 int mproc__mgr_lane_reply(mproc__mgr_lane_t *l, mproc_conn_t *c, const void *p, size_t n) {
   return post(l, &l->sh->answered, l->count, c, p, n);
+}
+
+bool mproc__mgr_lane_taken(mproc__mgr_lane_t *l, mproc_conn_t *c) {
+  _Atomic uint32_t *taken = &l->sh->asked.taken;
+  for (int wait_ms = 0;; wait_ms = wait_ms ? (wait_ms < SLICE_MS ? 2 * wait_ms : SLICE_MS) : 1) {
+    if (atomic_load_explicit(taken, memory_order_acquire) == l->count)
+      return true;
+    /* Readable means closed: a client sends nothing while it awaits its
+     * answer. It may have read the answer just before it went. */
+    if (mproc_conn_poll(c, wait_ms) != 0 || atomic_load(&l->closing))
+      return atomic_load_explicit(taken, memory_order_acquire) == l->count;
+  }
 }

@@ -59,6 +59,10 @@ int mproc__mgr_lane_next(mproc__mgr_lane_t *l, mproc_conn_t *c, unsigned char **
                          size_t *len, size_t max);
 /* Answers the request taken last with n bytes (0 for a NOREPLY one). */
 int mproc__mgr_lane_reply(mproc__mgr_lane_t *l, mproc_conn_t *c, const void *p, size_t n);
+/* Whether the client read that answer: waits until it has, or has gone
+ * (it gave up waiting, or ended - having read it or not). A lock the
+ * answer hands over is the client's only if it read it. */
+bool mproc__mgr_lane_taken(mproc__mgr_lane_t *l, mproc_conn_t *c);
 /* Ends the server's wait in mproc__mgr_lane_next now and for good (the
  * server stopping), from any thread. */
 void mproc__mgr_lane_close(mproc__mgr_lane_t *l);

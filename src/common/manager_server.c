@@ -3,7 +3,19 @@
  *
  * Each listener has an accepting thread that only accepts; the client's
  * own thread runs the handshake, so a peer that connects and stays silent
- * holds up no one else, and the handshake's own deadline ends it. */
+ * holds up no one else, and the handshake's own deadline ends it.
+ *
+ * A session is a client process: what it holds lives as long as the
+ * process, not as long as one of its connections. A connection breaks for
+ * reasons that are not the process's end - the client gave up on a slow
+ * call and dropped it, the server hung up on a bad request - and the
+ * process reconnects with the same session. So when a session's last
+ * connection closes it becomes an orphan: a process of this machine is
+ * looked at by its pid (within milliseconds at first, for a lock's holder
+ * that died must pass it on promptly, then less often) and its session
+ * ends when the process has; a process elsewhere (a tcp: client) cannot be
+ * looked at, and its session ends REMOTE_LINGER_MS after its last
+ * connection closed unless it reconnects. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +24,14 @@
 #include "manager_lane.h"
 #include "manager_server.h"
 
-enum { HELLO_MS = 10000, ACCEPT_POLL_MS = 200, SPIN_US = 50 };
+enum {
+  HELLO_MS = 10000,
+  ACCEPT_POLL_MS = 200,
+  SPIN_US = 50,
+  REMOTE_LINGER_MS = 60000,
+  ORPHAN_FIRST_LOOK_MS = 1,
+  ORPHAN_LOOK_MAX_MS = 200
+};
 #define DEFAULT_MAX_MESSAGE ((size_t)256 << 20)
 
 typedef struct client {
@@ -34,7 +53,8 @@ typedef struct {
 struct mproc__mgr_net {
   acceptor_t acceptors[2];
   size_t nacceptors;
-  client_t *clients; /* under the mutex */
+  client_t *clients;             /* under the mutex */
+  mproc__mgr_session_t *orphans; /* sessions with no connection, under the mutex */
   mproc__os_cond_t *stop_cv;
 };
 
@@ -87,13 +107,21 @@ static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
   return rc;
 }
 
-static mproc__mgr_session_t *join_session(mproc__mgr_server_t *s, uint64_t id, int64_t pid) {
+/* ---- sessions ------------------------------------------------------------ */
+
+/* The session id names, made on its first connection (start: the
+ * process's start token, read outside the mutex). A returning orphan is
+ * one again; the sweep takes it off the orphan list. */
+static mproc__mgr_session_t *join_session(mproc__mgr_server_t *s, uint64_t id, int64_t pid,
+                                          bool local, uint32_t start) {
   mproc__mgr_session_t *se = mproc__u64map_get(&s->sessions, id);
   if (!se) {
     if (!(se = calloc(1, sizeof *se)))
       return NULL;
     se->id = id;
     se->pid = pid;
+    se->local = local && pid > 0 && pid <= (int64_t)UINT32_MAX;
+    se->start = start;
     if (mproc__u64map_put(&s->sessions, id, se)) {
       free(se);
       return NULL;
@@ -103,12 +131,81 @@ static mproc__mgr_session_t *join_session(mproc__mgr_server_t *s, uint64_t id, i
   return se;
 }
 
-static void leave_session(mproc__mgr_server_t *s, mproc__mgr_session_t *se) {
-  if (--se->conns > 0)
-    return;
+static bool process_ended(const mproc__mgr_session_t *se) {
+  return se->local && mproc__os_process_gone((uint32_t)se->pid, se->start);
+}
+
+static void end_session(mproc__mgr_server_t *s, mproc__mgr_session_t *se) {
   mproc__u64map_remove(&s->sessions, se->id);
   mproc__mgr_session_end(s, se);
   free(se);
+}
+
+/* The session's last connection closed: it ends now if its process has,
+ * else it waits for its process's end (or, elsewhere, a while). */
+static void leave_session(mproc__mgr_server_t *s, mproc__mgr_session_t *se) {
+  if (--se->conns > 0)
+    return;
+  if (!se->orphan_since && process_ended(se)) {
+    end_session(s, se);
+    return;
+  }
+  int64_t now = mproc__os_now_ms();
+  se->look_at = now + (se->local ? ORPHAN_FIRST_LOOK_MS : REMOTE_LINGER_MS);
+  if (!se->orphan_since) {
+    se->next_orphan = s->net->orphans;
+    s->net->orphans = se;
+  }
+  se->orphan_since = now;
+}
+
+/* A local session just orphaned: its process is most likely dying, and a
+ * dying process's connections close before the kernel marks it ended. So
+ * look a few times now (1, 2, 4 ... 64 ms), to pass its locks on within
+ * milliseconds; the sweep takes over after. Under the mutex. */
+static void watch_orphan(mproc__mgr_server_t *s, uint64_t id) {
+  for (int wait = 1; wait <= 64 && !s->stopping; wait *= 2) {
+    mproc__mgr_session_t *se = mproc__u64map_get(&s->sessions, id);
+    if (!se || se->conns || !se->orphan_since || !se->local)
+      return;
+    if (process_ended(se)) {
+      for (mproc__mgr_session_t **p = &s->net->orphans; *p; p = &(*p)->next_orphan)
+        if (*p == se) {
+          *p = se->next_orphan;
+          break;
+        }
+      end_session(s, se);
+      return;
+    }
+    mproc__os_cond_wait(s->net->stop_cv, s->mu, wait);
+  }
+}
+
+/* Ends the orphans whose process has ended (or whose time is up); returns
+ * how many ms until one must be looked at again (-1: none). A process
+ * still running is looked at again after as long as it has been an
+ * orphan, from 1 ms up to ORPHAN_LOOK_MAX_MS. Under the mutex. */
+static int sweep_orphans(mproc__mgr_server_t *s) {
+  int64_t now = mproc__os_now_ms(), next = -1;
+  for (mproc__mgr_session_t **p = &s->net->orphans; *p;) {
+    mproc__mgr_session_t *se = *p;
+    bool back = se->conns > 0;
+    if (back || (now >= se->look_at && (!se->local || process_ended(se)))) {
+      *p = se->next_orphan;
+      se->orphan_since = 0;
+      if (!back)
+        end_session(s, se);
+      continue;
+    }
+    if (now >= se->look_at) {
+      int64_t age = now - se->orphan_since;
+      se->look_at = now + (age < 1 ? 1 : age > ORPHAN_LOOK_MAX_MS ? ORPHAN_LOOK_MAX_MS : age);
+    }
+    if (next < 0 || se->look_at - now < next)
+      next = se->look_at - now;
+    p = &se->next_orphan;
+  }
+  return next > INT32_MAX ? INT32_MAX : (int)next;
 }
 
 /* Reads the next request into *buf (grown as needed); over the limit the
@@ -123,16 +220,17 @@ static int next_request(client_t *cl, unsigned char **buf, size_t *cap, size_t *
 /* Sends a call's reply: whether it reached the client. Through a lane a
  * NOREPLY call is answered too (empty: the client learns that the lane is
  * its own again), and a reply that hands over a lock counts as delivered
- * only while the connection is open: a client that gave up waiting closed
- * it, as a send on the connection would find. */
+ * only once the client read it: one that gave up waiting closed the
+ * connection without, as a send on the connection would find - and one
+ * that read it and ended at once holds the lock, and passes it on as
+ * abandoned. */
 static bool reply(client_t *cl, const mproc__mgr_call_t *call, const mproc__buf_t *out) {
   bool noreply = call->head.flags & MPROC__MGR_NOREPLY;
   if (!cl->lane)
     return noreply || mproc_conn_send_bytes(cl->conn, out->data, out->len) == 0;
   if (mproc__mgr_lane_reply(cl->lane, cl->conn, out->data, noreply ? 0 : out->len) != 0)
     return false;
-  /* Readable means closed: a client sends nothing while it awaits a reply. */
-  return !call->granted || mproc_conn_poll(cl->conn, 0) == 0;
+  return !call->granted || mproc__mgr_lane_taken(cl->lane, cl->conn);
 }
 
 static void serve_client(void *arg) {
@@ -150,8 +248,12 @@ static void serve_client(void *arg) {
   if (!req || mproc__listener_authenticate(cl->via, cl->conn) || hello(cl, &sid, &pid) ||
       mproc__conn_read_ahead(cl->conn))
     goto done;
+  bool local = strncmp(mproc_listener_address(cl->via), "tcp:", 4) != 0;
+  uint32_t start = local && pid > 0 && pid <= (int64_t)UINT32_MAX
+                       ? (uint32_t)mproc__os_process_start_token((uint32_t)pid)
+                       : 0;
   mproc__os_mutex_lock(s->mu);
-  se = join_session(s, sid, pid);
+  se = join_session(s, sid, pid, local, start);
   mproc__os_mutex_unlock(s->mu);
   while (se && next_request(cl, &req, &cap, &len) == 0) {
     if (len < MPROC__MGR_REQ_HEAD)
@@ -166,6 +268,11 @@ static void serve_client(void *arg) {
     bool shutdown = call.head.op == MPROC__OP_SHUTDOWN;
     mproc__os_mutex_lock(s->mu);
     int rc = shutdown ? 0 : mproc__mgr_dispatch(&call);
+    if (!rc && out.len > s->max_message) /* sent, it would break the connection */
+      rc = mproc__fail(MPROC_ETOOBIG,
+                       "manager: the reply of %zu bytes is above the manager's limit of %zu "
+                       "(max_message)",
+                       out.len, s->max_message);
     mproc__os_mutex_unlock(s->mu);
     if (rc) {
       const char *detail = mproc_last_error_detail();
@@ -194,8 +301,10 @@ done:
   free(req);
   mproc__buf_free(&out);
   mproc__os_mutex_lock(s->mu);
-  if (se)
+  if (se) {
     leave_session(s, se);
+    watch_orphan(s, sid);
+  }
   cl->done = true;
   mproc__os_mutex_unlock(s->mu);
 }
@@ -234,10 +343,15 @@ static void reap(mproc__mgr_server_t *s) {
 static void accept_loop(void *arg) {
   acceptor_t *a = arg;
   mproc__mgr_server_t *s = a->srv;
+  int poll_ms = ACCEPT_POLL_MS;
   while (!s->stopping) {
     mproc_conn_t *c;
-    int rc = mproc__listener_accept_raw(a->listener, &c, ACCEPT_POLL_MS);
+    int rc = mproc__listener_accept_raw(a->listener, &c, poll_ms);
     reap(s);
+    mproc__os_mutex_lock(s->mu);
+    int due = sweep_orphans(s);
+    mproc__os_mutex_unlock(s->mu);
+    poll_ms = due >= 0 && due < ACCEPT_POLL_MS ? (due < 1 ? 1 : due) : ACCEPT_POLL_MS;
     if (rc == MPROC_ETIMEDOUT)
       continue;
     client_t *cl = rc ? NULL : calloc(1, sizeof *cl);

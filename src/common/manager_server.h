@@ -79,11 +79,18 @@ typedef struct mproc__mgr_obj {
   } u;
 } mproc__mgr_obj_t;
 
-/* A client process: its references and what it holds. */
-typedef struct {
+/* A client process: its references and what it holds. It ends when the
+ * process ends, not when a connection does (manager_server.c). */
+typedef struct mproc__mgr_session {
   uint64_t id;
-  int conns; /* its open connections; at 0 it is gone */
+  int conns; /* its open connections */
   int64_t pid;
+  bool local;     /* on this machine: its end is seen by its pid */
+  uint32_t start; /* its start token's low bits (0: unknown) */
+  /* With no connection left: since when (ms), and when to look again
+   * whether its process still runs (local) or to end it (remote). */
+  int64_t orphan_since, look_at;
+  struct mproc__mgr_session *next_orphan;
   mproc__u64map_t refs; /* object id → object */
 } mproc__mgr_session_t;
 

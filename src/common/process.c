@@ -39,6 +39,12 @@ struct mproc_process {
   bool pdeathsig_ok;             /* started from this process's main thread */
   bool locks_taken;              /* fork: the global locks were held around fork() */
   mproc__handle_table_t inherit; /* the objects' handles: the child's handle table */
+  /* The proxies among the arguments, held until the child has ended: a
+   * manager frees an object once no process holds it, and the child takes
+   * its own hold only when it first uses it - after its creator may have
+   * freed its proxy. Python has that race; here the process object holds
+   * the object for the child. Under the lock. */
+  mproc__ptrlist_t proxies;
 
   mproc__os_mutex_t *lock; /* guards everything below */
   atomic_int refs;         /* the owner's, the child list's, snapshots' */
@@ -99,6 +105,8 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
   if (!rc)
     rc = mproc__args_encode_objects(args, &enc, &p->args_len, &p->inherit);
   p->args = enc;
+  if (!rc)
+    rc = mproc__args_hold_all(args, MPROC_T_PROXY, &p->proxies);
   mproc_args_free(empty);
   if (!rc)
     rc = mproc__os_mutex_new(&p->lock);
@@ -135,12 +143,13 @@ static void destroy(mproc_process_t *p) {
     /* Still running: the reaper collects it later, so no zombie stays. */
     int code;
     if (p->state == STARTED && mproc__os_child_wait(p->child, 0, &code) == MPROC_ETIMEDOUT)
-      mproc__reaper_adopt(p->child);
+      mproc__reaper_adopt(p->child, &p->proxies);
     else
       mproc__os_child_free(p->child);
   }
   mproc__os_stream_close(&p->channel);
   close_inherited(p);
+  mproc__args_release_all(MPROC_T_PROXY, &p->proxies);
   mproc__os_mutex_free(p->lock);
   free(p->args);
   free(p->name);
@@ -321,6 +330,7 @@ static void finish(mproc_process_t *p, int code) {
     mproc__os_stream_close(&p->channel);
   }
   unlist(p);
+  mproc__args_release_all(MPROC_T_PROXY, &p->proxies); /* the child's own holds are gone too */
   mproc__log(MPROC_LOG_DEBUG, "%s ended with exit code %d%s", p->name, code,
              p->child_error ? " before running its target" : "");
 }

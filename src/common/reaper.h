@@ -4,9 +4,11 @@
 #define MPROC_COMMON_REAPER_H
 
 #include "internal.h"
+#include "ptrlist.h"
 
-/* Takes ownership of a child that is still running. */
-void mproc__reaper_adopt(mproc__os_child_t *c);
+/* Takes ownership of a child that is still running, and of the proxies
+ * held for it (released when it has ended; the list is emptied). */
+void mproc__reaper_adopt(mproc__os_child_t *c, mproc__ptrlist_t *proxies);
 /* Collects (and frees) every adopted child that has ended. */
 void mproc__reaper_collect(void);
 
