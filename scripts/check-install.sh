@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Checks an installed mproc the two ways users consume it: CMake's
 # find_package(mproc) and pkg-config. Both build tests/consumer and run it.
-# With --mpi, checks mproc::mpi instead: find_package(mproc) gives the
-# target, and tests/consumer_mpi runs under mpiexec (3 ranks).
+# With --mpi, checks mproc::mpi instead: find_package(mproc COMPONENTS mpi)
+# gives the target, pkg-config mproc-mpi the flags, and tests/consumer_mpi
+# built both ways runs under mpiexec (3 ranks). With MPROC_OTHER_MPICC (the
+# other MPI's compiler wrapper), find_package must refuse that MPI at
+# configure time, naming both.
 #
 #   scripts/check-install.sh [--mpi MPIEXEC] <install prefix>
 set -euo pipefail
@@ -23,6 +26,30 @@ if [[ -n $mpiexec ]]; then
     -DCMAKE_C_FLAGS="${MPROC_CONSUMER_FLAGS:-}" >/dev/null
   cmake --build "$work/mpi" >/dev/null
   "$root/tests/mpi/run.sh" shm "$mpiexec" "$work/mpi/consumer_mpi"
+
+  pcdir=$(dirname "$(find "$prefix" -name 'mproc-mpi.pc' | head -n 1)")
+  echo "pkg-config mproc-mpi from $prefix (built with $(PKG_CONFIG_PATH=$pcdir \
+    pkg-config --variable=mpi mproc-mpi))"
+  # shellcheck disable=SC2046 # pkg-config's output is a list of flags
+  PKG_CONFIG_PATH=$pcdir cc -o "$work/pc-consumer-mpi" "$root/tests/consumer_mpi/main.c" \
+    ${MPROC_CONSUMER_FLAGS:-} $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags mproc-mpi) \
+    $(PKG_CONFIG_PATH=$pcdir pkg-config --libs --static mproc-mpi)
+  "$root/tests/mpi/run.sh" shm "$mpiexec" "$work/pc-consumer-mpi"
+
+  if [[ -n ${MPROC_OTHER_MPICC:-} ]]; then
+    echo "find_package(mproc COMPONENTS mpi) with another MPI ($MPROC_OTHER_MPICC): refused"
+    if cmake -S "$root/tests/consumer_mpi" -B "$work/other" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DMPI_C_COMPILER="$MPROC_OTHER_MPICC" >"$work/other.log" 2>&1; then
+      echo "configure succeeded with another MPI" >&2
+      exit 1
+    fi
+    if ! grep -q "mproc::mpi was built with" "$work/other.log"; then
+      cat "$work/other.log" >&2
+      echo "the refusal does not name both MPIs" >&2
+      exit 1
+    fi
+    grep -A3 "mproc::mpi was built with" "$work/other.log" | head -n 4
+  fi
   echo "install check: ok"
   exit 0
 fi

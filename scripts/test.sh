@@ -235,12 +235,15 @@ mpi_leg() {
   MPROC_CTEST_ARGS="-R ^(mpi|docs.mpi)" suite "$name" "$build/$name" \
     UBSAN_OPTIONS=print_stacktrace=1
 }
-if mpi_leg mpi /usr/bin/mpicc.openmpi /usr/bin/mpiexec.openmpi libopenmpi-dev openmpi-bin; then
+# Both MPIs first: the Open MPI install check also checks that an mproc::mpi
+# built with Open MPI refuses MPICH at configure time.
+if mpi_leg mpi /usr/bin/mpicc.openmpi /usr/bin/mpiexec.openmpi libopenmpi-dev openmpi-bin \
+  mpich libmpich-dev; then
   # Installed, mproc::mpi is found and used as users would.
   mpi_prefix=$build/mpi/install-root
   rm -rf "$mpi_prefix"
   if step mpi-install cmake --install "$build/mpi" --prefix "$mpi_prefix"; then
-    MPROC_CONSUMER_FLAGS=-fsanitize=address,undefined \
+    MPROC_CONSUMER_FLAGS=-fsanitize=address,undefined MPROC_OTHER_MPICC=/usr/bin/mpicc.mpich \
       scripts/check-install.sh --mpi /usr/bin/mpiexec.openmpi "$mpi_prefix" \
       >"$logs/mpi-install-check.log" 2>&1
     status=$?

@@ -36,8 +36,9 @@ typedef struct {
   int open_count; /* open calls */
   int closed;
   int forgotten[WORKERS];
-  int silent; /* this worker (+1) swallows its tasks and stops answering */
+  int silent; /* this worker (+1) answers its INIT, then swallows its tasks */
   int swallowed;
+  int sent[WORKERS];
   struct {
     int worker;
     void *msg;
@@ -57,7 +58,7 @@ static int lb_open(void *ctx, int *workers) {
 
 static int lb_send(void *ctx, int worker, const void *msg, size_t len) {
   loopback_t *lb = ctx;
-  if (lb->silent == worker + 1 && !lb->forgotten[worker]) {
+  if (lb->silent == worker + 1 && !lb->forgotten[worker] && ++lb->sent[worker] > 1) {
     lb->swallowed++;
     return 0;
   }
@@ -102,9 +103,19 @@ static int lb_alive(void *ctx, int worker) {
   return lb->silent != worker + 1;
 }
 
-static void lb_forget(void *ctx, int worker) {
+/* A loopback worker runs what it is sent at once: it has begun what the
+ * pool has not taken the reply of. The silent one stands for a stopped
+ * worker: it began the first task it was sent (it stopped inside it) and
+ * none after it. */
+static int lb_forget(void *ctx, int worker) {
   loopback_t *lb = ctx;
   lb->forgotten[worker] = 1;
+  if (lb->silent == worker + 1)
+    return lb->swallowed > 0;
+  int begun = 0;
+  for (size_t k = lb->head; k != lb->tail; k++)
+    begun += lb->replies[k % MAX_REPLIES].worker == worker;
+  return begun;
 }
 
 static void lb_close(void *ctx) {
@@ -119,9 +130,15 @@ static void lb_describe(void *ctx, int worker, char *buf, size_t cap) {
   snprintf(buf, cap, "loopback worker %d", worker);
 }
 
+/* Every loopback worker is this process. */
+static int64_t lb_pid(void *ctx, int worker) {
+  (void)ctx, (void)worker;
+  return mproc_current_pid();
+}
+
 static mproc_pool_backend_t backend_of(loopback_t *lb) {
-  mproc_pool_backend_t b = {"loopback", lb,       lb_open,   lb_send,  lb_poll,    lb_wait,
-                            lb_wake,    lb_alive, lb_forget, lb_close, lb_describe};
+  mproc_pool_backend_t b = {"loopback", lb,       lb_open,   lb_send,  lb_poll,     lb_wait,
+                            lb_wake,    lb_alive, lb_forget, lb_close, lb_describe, lb_pid};
   return b;
 }
 
@@ -198,6 +215,12 @@ static void ipc_objects_and_recycling_are_refused(void **state) {
   ASSERT_ERR(MPROC_ENOTSUP,
              mproc_pool_new(&p, &(mproc_pool_opts_t){
                                     .backend = &be, .initializer = set_value, .initargs = a}));
+  /* The greeting's context, then the encoder's own words, whole. */
+  const char *want =
+      "pool_new: the initializer's arguments hold an IPC object: it cannot reach a worker "
+      "elsewhere: args_encode: the tuple holds an IPC object, which only a "
+      "child's or a pool task's arguments can carry";
+  assert_string_equal(mproc_last_error_detail(), want);
   ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.backend = &be, .processes = 1}));
   ASSERT_ERR(MPROC_ENOTSUP, mproc_pool_apply(p, square, a, &r));
   assert_non_null(strstr(mproc_last_error_detail(), "loopback"));
@@ -224,6 +247,10 @@ static void a_silent_worker_fails_one_task_and_is_retired(void **state) {
     if (rc == MPROC_EWORKERDIED) {
       died++;
       assert_non_null(strstr(e.message, "loopback worker 1"));
+      /* Who it was, as every backend can say. */
+      assert_int_equal(e.worker, 1);
+      assert_int_equal(e.worker_pid, mproc_current_pid());
+      assert_string_equal(e.worker_name, "loopback worker 1");
     } else {
       ASSERT_OK(rc);
     }

@@ -60,6 +60,10 @@ typedef int (*mproc_item_source_fn)(void *ctx, mproc_args_t **item);
  * with timeout 0, _error) but must not block, wait on the pool or free r. */
 typedef void (*mproc_async_callback_fn)(mproc_async_result_t *r, void *ctx);
 
+/* opts.prefetch: no task waits in a worker's inbox (each is handed out
+ * when a worker is free, as from Python's shared task queue). */
+#define MPROC_PREFETCH_NONE ((unsigned)-1)
+
 /* Options of a pool; all zero means Python's Pool() defaults. */
 typedef struct {
   int processes;                     /* workers; 0: mproc_cpu_count() */
@@ -70,7 +74,10 @@ typedef struct {
   mproc_start_method_t start_method; /* MPROC_START_DEFAULT: the global method */
   int task_timeout_ms;               /* a time limit per task (per chunk for map); 0: none */
   unsigned prefetch;                 /* tasks queued in a worker beyond the one it runs;
-                                        0: 2. Tasks queued there cannot be cancelled. */
+                                        0: 2 (16 while tasks take under 100 us);
+                                        MPROC_PREFETCH_NONE: none, a worker gets a task
+                                        only when idle. A worker that falls idle takes
+                                        back tasks another holds and has not begun. */
   int terminate_grace_ms;            /* terminate: SIGTERM, then SIGKILL after this; 0: 1000 */
   const struct mproc_pool_backend *backend; /* workers elsewhere (mproc_mpi_pool_backend()
                                                in mproc/mpi.h; pool_backend.h); NULL: worker
@@ -197,7 +204,9 @@ MPROC_API int mproc_pool_imap_unordered(mproc_pool_t *p, mproc_task_fn fn,
  *   ready in time; call again), the item's failure (MPROC_ETASKFAILED,
  *   MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT: *index tells which; the
  *   iteration goes on), the input's negative code (after every item before
- *   it), MPROC_EINVAL. */
+ *   it), MPROC_ECANCELED (an item the pool's free or terminate cancelled),
+ *   MPROC_ECLOSED (the pool was freed before the input ended: the items
+ *   submitted before are still handed back, then this), MPROC_EINVAL. */
 MPROC_API int mproc_pool_iter_next(mproc_pool_iter_t *it, mproc_args_t **result, size_t *index,
                                    int timeout_ms);
 
@@ -316,12 +325,16 @@ MPROC_API int mproc_async_result_cancel(mproc_async_result_t *r, unsigned flags)
 
 /* What went wrong with a failed task (or a failed item of a map). */
 typedef struct {
-  int code;            /* MPROC_ETASKFAILED, MPROC_EWORKERDIED, ... */
-  int task_status;     /* the task's return value (MPROC_ETASKFAILED) */
-  size_t index;        /* the item (map, starmap, imap; 0 for apply) */
-  int64_t worker_pid;  /* the worker that ran it; 0 when none did */
-  int worker_exitcode; /* how that worker ended (-N: signal N), when it died */
-  char message[512];   /* mproc_task_set_error's text, or what the pool knows */
+  int code;             /* MPROC_ETASKFAILED, MPROC_EWORKERDIED, ... */
+  int task_status;      /* the task's return value (MPROC_ETASKFAILED) */
+  size_t index;         /* the item (map, starmap, imap; 0 for apply) */
+  int64_t worker_pid;   /* the worker that ran it, on its host; 0 when none did (or a
+                           backend cannot tell) */
+  int worker_exitcode;  /* how that worker ended (-N: signal N), when it died */
+  char message[512];    /* mproc_task_set_error's text, or what the pool knows */
+  int worker;           /* the worker's index in the pool, 0 .. processes-1; -1: none */
+  char worker_name[96]; /* who it is: "PoolWorker-3 (pid 4242)", "MPI rank 2 on node7
+                           (pid 4242)"; "" when none ran it */
 } mproc_task_error_t;
 
 /* The failure of a ready, failed result (the first failed item of a map).

@@ -55,13 +55,22 @@ typedef struct mproc_pool_backend {
    * (heartbeats); 0 when it has gone silent: its tasks then fail with
    * MPROC_EWORKERDIED. A backend without heartbeats returns 1. */
   int (*alive)(void *ctx, int worker);
-  /* The pool retires worker: what was sent to it and has not begun must
-   * never run, and nothing more will be sent to it in this pool. */
-  void (*forget)(void *ctx, int worker);
+  /* The pool retires worker: nothing more will be sent to it in this
+   * pool, and of the messages it was sent and has not answered, those it
+   * has not begun must never run - the pool runs those tasks elsewhere.
+   * Returns how many of them (the oldest first) it may have begun: those
+   * fail (they may be running, or have run) rather than run twice. A
+   * backend that cannot tell returns every unanswered message: then
+   * nothing moves, and nothing runs twice. At most once is the backend's
+   * to keep, by its protocol, not by the timing of its messages. */
+  int (*forget)(void *ctx, int worker);
   /* Ends the pool (every worker was sent a stop, or was retired). */
   void (*close)(void *ctx);
   /* Writes a name for worker into buf ("MPI rank 2 on node7"). */
   void (*describe)(void *ctx, int worker, char *buf, size_t cap);
+  /* The worker's process id on its host, for mproc_task_error_t; NULL, or
+   * 0 returned: unknown. */
+  int64_t (*pid)(void *ctx, int worker);
 } mproc_pool_backend_t;
 
 /* On a worker: handles one message a pool sent (a task, the pool's

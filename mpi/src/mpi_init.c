@@ -89,22 +89,36 @@ static int meet_workers(int n, int root) {
   mproc__mpi.sent = calloc((size_t)n + 1, sizeof *mproc__mpi.sent);
   mproc__mpi.last_heard = calloc((size_t)n + 1, sizeof *mproc__mpi.last_heard);
   mproc__mpi.last_sent = calloc((size_t)n + 1, sizeof *mproc__mpi.last_sent);
+  mproc__mpi.replied = calloc((size_t)n + 1, sizeof *mproc__mpi.replied);
+  mproc__mpi.allowed = calloc((size_t)n + 1, sizeof *mproc__mpi.allowed);
+  mproc__mpi.retired = calloc((size_t)n + 1, sizeof *mproc__mpi.retired);
+  mproc__mpi.pid = calloc((size_t)n + 1, sizeof *mproc__mpi.pid);
   if (!mproc__mpi.worker_rank || !mproc__mpi.host || !mproc__mpi.sent || !mproc__mpi.last_heard ||
-      !mproc__mpi.last_sent)
+      !mproc__mpi.last_sent || !mproc__mpi.replied || !mproc__mpi.allowed || !mproc__mpi.retired ||
+      !mproc__mpi.pid)
     return mproc_set_error(MPROC_ENOMEM, "mpi_init: out of memory");
   for (int r = 0, i = 0; i < n; r++)
     if (mproc__mpi.spawned || r != root)
       mproc__mpi.worker_rank[i++] = r;
   for (int k = 0; k < n; k++) {
-    char host[MPI_MAX_PROCESSOR_NAME + 1] = "";
+    /* host, NUL, u64 pid */
+    char hello[MPI_MAX_PROCESSOR_NAME + 10] = "";
     MPI_Status st;
-    int rc = MPI_Recv(host, MPI_MAX_PROCESSOR_NAME, MPI_BYTE, MPI_ANY_SOURCE,
+    int rc = MPI_Recv(hello, MPI_MAX_PROCESSOR_NAME + 9, MPI_BYTE, MPI_ANY_SOURCE,
                       mpi_tag(KIND_HELLO, 0), mproc__mpi.comm, &st);
     if (rc != MPI_SUCCESS)
       return mproc__mpi_fail(rc, "init: hear from the workers");
+    int count = 0;
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    size_t hlen = strnlen(hello, MPI_MAX_PROCESSOR_NAME);
+    int64_t pid = count >= 0 && (size_t)count >= hlen + 9
+                      ? (int64_t)mpi_get_u64((unsigned char *)hello + hlen + 1)
+                      : 0;
     for (int i = 0; i < n; i++)
-      if (mproc__mpi.worker_rank[i] == st.MPI_SOURCE)
-        snprintf(mproc__mpi.host[i], sizeof mproc__mpi.host[i], "%.63s", host);
+      if (mproc__mpi.worker_rank[i] == st.MPI_SOURCE) {
+        snprintf(mproc__mpi.host[i], sizeof mproc__mpi.host[i], "%.63s", hello);
+        mproc__mpi.pid[i] = pid;
+      }
   }
   return 0;
 }
@@ -242,5 +256,9 @@ int mproc_mpi_finalize(void) {
   free(mproc__mpi.sent);
   free(mproc__mpi.last_heard);
   free(mproc__mpi.last_sent);
+  free(mproc__mpi.replied);
+  free(mproc__mpi.allowed);
+  free(mproc__mpi.retired);
+  free(mproc__mpi.pid);
   return 0;
 }

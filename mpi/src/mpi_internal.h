@@ -13,19 +13,24 @@
 
 /* A message's kind is in its tag's low bits, the pool it belongs to (its
  * epoch) above them, so that a late reply of a pool that is gone is known
- * and dropped. 12 bits of epoch keep every tag under 32767, the least
+ * and dropped. 11 bits of epoch keep every tag under 32767, the least
  * MPI_TAG_UB an MPI may have. */
 enum {
-  KIND_HELLO = 0, /* worker -> root, at init: its host name */
-  KIND_TASK = 1,  /* root -> worker: a pool message (pool_backend.h) */
+  KIND_HELLO = 0, /* worker -> root, at init: its host name, NUL, u64 pid */
+  KIND_TASK = 1,  /* root -> worker: a pool message (pool_backend.h), sent
+                     while the worker was idle: it may begin it */
   KIND_REPLY = 2, /* worker -> root: the reply */
   KIND_SKIP = 3,  /* root -> worker: drop the first n tasks of this pool (u64 n) */
   KIND_BEAT = 4,  /* worker -> root: still running a task */
   KIND_BIG = 5,   /* a message in pieces: (u64 length, u32 kind), then the pieces */
   KIND_PIECE = 6,
-  KIND_END = 7, /* root -> worker: finish (epoch 0); worker -> root: done */
-  KIND_BITS = 3,
-  EPOCH_MASK = 0xFFF
+  KIND_END = 7,     /* root -> worker: finish (epoch 0); worker -> root: done */
+  KIND_QUEUED = 8,  /* root -> worker: a pool message sent while it was busy:
+                       it asks before it begins it */
+  KIND_ASK = 9,     /* worker -> root: may task n of this pool begin? (u64 n) */
+  KIND_ANSWER = 10, /* root -> worker: tasks up to u64 m may begin (0: none) */
+  KIND_BITS = 4,
+  EPOCH_MASK = 0x7FF
 };
 
 /* Little-endian u64s in the headers of SKIP and BIG messages. */
@@ -67,6 +72,10 @@ typedef struct {
   bool pool_open;
   unsigned epoch;
   uint64_t *sent;       /* task messages sent to worker i in this pool */
+  uint64_t *replied;    /* replies of worker i in this pool */
+  uint64_t *allowed;    /* the messages worker i may have begun (their count) */
+  bool *retired;        /* worker i was retired from this pool */
+  int64_t *pid;         /* worker i's pid on its host */
   double *last_heard;   /* MPI_Wtime of worker i's last message */
   double *last_sent;    /* and of the last one sent to it */
   double last_activity; /* of the last message either way (the spin) */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bootstrap.h"
 #include "connection_internal.h"
 #include "fnref.h"
 #include "log_internal.h"
@@ -113,7 +114,8 @@ struct mproc_pool {
   int64_t grace_deadline;
   int broken; /* 0, or MPROC_EINIT */
   int init_failures;
-  int next_worker; /* where the search for the least loaded starts */
+  char init_why[MPROC__RESULT_MESSAGE_MAX + 1]; /* the last failed start's reason */
+  int next_worker;                              /* where the search for the least loaded starts */
   uint64_t next_id;
   task_list_t queue;
   mproc__ptrlist_t due; /* results whose callbacks are due */
@@ -193,13 +195,22 @@ static void note_running(mproc_pool_t *p, int i) {
   atomic_store(&p->slots[i].running, t ? t->id : 0);
 }
 
+/* The end of one of r's tasks: once all have ended its callbacks are due
+ * on the pool's thread (run_due), which then makes it ready. */
+static void chunk_done(mproc_pool_t *p, mproc_async_result_t *r) {
+  if (!mproc__result_chunk_done(r) || mproc__ptrlist_add(&p->due, r) == 0)
+    return;
+  /* No memory to queue it: ready without its callback, rather than never. */
+  mproc__result_callbacks_done(r);
+  mproc__result_unref_locked(r);
+}
+
 /* Records the outcome of a task whose items all failed alike. */
 static void fail_task(mproc_pool_t *p, task_t *t, const mproc_task_error_t *e) {
   for (size_t i = 0; i < t->count; i++)
     mproc__result_item_failed(t->r, t->first + i, e);
   p->failed += t->count;
-  if (mproc__result_chunk_done(t->r))
-    mproc__ptrlist_add(&p->due, t->r);
+  chunk_done(p, t->r);
   task_free(t);
 }
 
@@ -207,8 +218,25 @@ static mproc_task_error_t error_of(int code, const char *message) {
   mproc_task_error_t e;
   memset(&e, 0, sizeof e);
   e.code = code;
+  e.worker = -1;
   snprintf(e.message, sizeof e.message, "%s", message ? message : "");
   return e;
+}
+
+/* Says in e which worker (i) it was, as every backend can: its index, its
+ * name, its pid on its host. */
+static void sign(const mproc_pool_t *p, int i, mproc_task_error_t *e) {
+  e->worker = i;
+  e->worker_pid = p->w[i].pid;
+  worker_name(p, i, e->worker_name, sizeof e->worker_name);
+}
+
+/* The same worker as another error's (a cancelled task beside the one
+ * that failed). */
+static void sign_as(mproc_task_error_t *e, const mproc_task_error_t *like) {
+  e->worker = like->worker;
+  e->worker_pid = like->worker_pid;
+  memcpy(e->worker_name, like->worker_name, sizeof e->worker_name);
 }
 
 /* ---- workers ----------------------------------------------------------------- */
@@ -284,7 +312,8 @@ static bool may_take(const mproc_pool_t *p, const worker_t *w) {
     return false;
   /* Short tasks get a deeper inbox: a worker that finishes a task every
    * few microseconds would otherwise sleep and be woken for each one. */
-  size_t depth = p->adaptive && w->task_us > 0 && w->task_us < SHORT_TASK_US
+  size_t depth = p->o.prefetch == MPROC_PREFETCH_NONE ? 0
+                 : p->adaptive && w->task_us > 0 && w->task_us < SHORT_TASK_US
                      ? SHORT_TASK_PREFETCH
                      : (size_t)p->o.prefetch;
   return w->held.n < depth + 1;
@@ -327,6 +356,61 @@ static int give(mproc_pool_t *p, worker_t *w, task_t *t) {
 }
 
 static void retire(mproc_pool_t *p, int i, int why, const char *text);
+
+static task_t *take_held(worker_t *w, uint64_t id);
+
+/* Whether worker v holds tasks it has not begun that the pool may take
+ * back: behind the one it runs, none with handles (those went ahead on
+ * its channel and it expects them), no stop after them. */
+static bool may_steal_from(const worker_t *v) {
+  if (v->state != W_LIVE || v->stop_sent || v->kill_reason || v->held.n < 2)
+    return false;
+  for (const task_t *t = v->held.head; t; t = t->next)
+    if (t->handles.n)
+      return false;
+  return true;
+}
+
+/* A worker with nothing to do takes a task another holds and has not
+ * begun, from that one's inbox (a queue the pool may read too): no task
+ * waits behind a running one while a worker is idle (a long task, then
+ * short ones, on two workers: the short ones all run on the free one).
+ * Whichever of the two reads the inbox first gets the task. */
+static bool steal(mproc_pool_t *p) {
+  bool progress = false;
+  for (int i = 0; i < p->n && !p->remote && !p->queue.head; i++) {
+    worker_t *idle = &p->w[i];
+    if (idle->held.n || !may_take(p, idle))
+      continue;
+    int v = -1;
+    for (int k = 0; k < p->n; k++)
+      if (k != i && may_steal_from(&p->w[k]) && (v < 0 || p->w[k].held.n > p->w[v].held.n))
+        v = k;
+    if (v < 0)
+      return progress;
+    void *m = NULL;
+    size_t len = 0;
+    if (mproc_queue_get_bytes(p->w[v].inbox, &m, &len, 0) != 0)
+      continue; /* it began them all meanwhile */
+    mproc__task_head_t h = {0};
+    if (len >= MPROC__TASK_HEAD)
+      mproc__task_head_get(m, &h);
+    task_t *t = h.id ? take_held(&p->w[v], h.id) : NULL;
+    mproc_free(m);
+    if (!t)
+      continue;
+    p->w[v].given--;
+    if (give(p, idle, t) != 0) {
+      t->next = p->queue.head; /* the next round hands it out */
+      p->queue.head = t;
+      if (!p->queue.tail)
+        p->queue.tail = t;
+      p->queue.n++;
+    }
+    progress = true;
+  }
+  return progress;
+}
 
 /* Hands queued tasks out, each to the worker holding the fewest (an idle
  * worker first, as from Python's shared task queue), while some have room. */
@@ -381,7 +465,7 @@ static void settle_held(mproc_pool_t *p, worker_t *w, uint64_t running,
   for (task_t *t; (t = list_pop(&w->held)) != NULL;) {
     if (t->r->cancelled) {
       mproc_task_error_t e = error_of(MPROC_ECANCELED, "cancelled");
-      e.worker_pid = e_run->worker_pid;
+      sign_as(&e, e_run);
       fail_task(p, t, &e);
     } else if (kill_task && t->id == kill_task) {
       fail_task(p, t, e_kill);
@@ -413,8 +497,19 @@ static void bury(mproc_pool_t *p, int i) {
   if (code < 0)
     snprintf(msg, sizeof msg, "%s died of signal %d while running it%s", name, -code,
              code == -9 ? " (SIGKILL: killed, perhaps by the OOM killer)" : "");
+  else if (code && (uint32_t)code == atomic_load(&p->slots[i].exit_reason))
+    snprintf(msg, sizeof msg, "%s exited while running it: %s (status %d)", name,
+             mproc__pool_worker_exit_text(code), code);
+  else if (code == MPROC__WORKER_BAD_ARGS || code == MPROC__CHILD_FAILED)
+    snprintf(msg, sizeof msg,
+             "%s exited with status %d while running it: %s, or the task "
+             "exited so",
+             name, code, mproc__pool_worker_exit_text(code));
   else
-    snprintf(msg, sizeof msg, "%s exited with status %d while running it", name, code);
+    snprintf(msg, sizeof msg,
+             "%s exited with status %d while running it (the task ended the "
+             "process: exit() or abort()?)",
+             name, code);
   mproc_task_error_t e_run = error_of(MPROC_EWORKERDIED, msg);
   if (w->kill_reason == MPROC_ETASKTIMEOUT) {
     task_t *k = w->held.head;
@@ -426,7 +521,8 @@ static void bury(mproc_pool_t *p, int i) {
     snprintf(msg, sizeof msg, "cancelled: %s was killed", name);
   }
   mproc_task_error_t e_kill = error_of(w->kill_reason, msg);
-  e_run.worker_pid = e_kill.worker_pid = w->pid;
+  sign(p, i, &e_run);
+  sign(p, i, &e_kill);
   e_run.worker_exitcode = e_kill.worker_exitcode = code;
   settle_held(p, w, running, &e_run, w->kill_reason ? w->kill_task : 0, &e_kill);
   /* A worker that ended before its initializer finished (it said so, or
@@ -457,10 +553,25 @@ static void retire(mproc_pool_t *p, int i, int why, const char *text) {
   snprintf(msg, sizeof msg, "%s %s", name, text);
   mproc__log(MPROC_LOG_WARNING, "pool: %s", msg);
   mproc_task_error_t e = error_of(why, msg);
-  /* One whose initializer failed never began a task: all go elsewhere. */
-  uint64_t running = w->held.head && why != MPROC_EINIT ? w->held.head->id : 0;
-  settle_held(p, w, running, &e, 0, &e);
-  p->remote->forget(p->remote->ctx, i);
+  sign(p, i, &e);
+  /* What it may have begun fails; the rest runs elsewhere, and the
+   * backend sees to it that the worker never begins it. Its INIT, when
+   * unanswered, is the first of what it was sent. */
+  int begun = p->remote->forget(p->remote->ctx, i);
+  bool init_pending = !atomic_load(&p->slots[i].ready) && !w->init_failed;
+  if (init_pending && begun > 0)
+    begun--;
+  for (; begun > 0 && w->held.head; begun--) {
+    task_t *t = list_pop(&w->held);
+    if (t->r->cancelled) {
+      mproc_task_error_t c = error_of(MPROC_ECANCELED, "cancelled");
+      sign_as(&c, &e);
+      fail_task(p, t, &c);
+    } else {
+      fail_task(p, t, &e);
+    }
+  }
+  settle_held(p, w, 0, &e, 0, &e);
   p->died++;
   *w = (worker_t){.state = W_EMPTY};
   if (!live_workers(p) && p->state != TERMINATING && !p->broken) {
@@ -505,7 +616,8 @@ static bool replace_workers(mproc_pool_t *p) {
     int rc = start_worker(p, i, seq, &fresh);
     mproc__os_mutex_lock(p->core->lock);
     if (rc) {
-      mproc__log(MPROC_LOG_WARNING, "pool: cannot start a worker: %s", mproc_last_error_detail());
+      snprintf(p->init_why, sizeof p->init_why, "%s", mproc_last_error_detail());
+      mproc__log(MPROC_LOG_WARNING, "pool: cannot start a worker: %s", p->init_why);
       p->w[i].state = W_EMPTY;
       if (++p->init_failures >= INIT_FAILURES && !p->broken)
         p->broken = MPROC_EINIT;
@@ -515,8 +627,13 @@ static bool replace_workers(mproc_pool_t *p) {
       progress = true;
     }
   }
-  if (p->broken == MPROC_EINIT)
-    fail_queue(p, p->broken, "the pool's initializer (or worker start) failed 3 times in a row");
+  if (p->broken == MPROC_EINIT) {
+    char why[MPROC__RESULT_MESSAGE_MAX + 100];
+    snprintf(why, sizeof why,
+             "the pool's initializer (or worker start) failed 3 times in a row%s%s",
+             p->init_why[0] ? "; the last time: " : "", p->init_why);
+    fail_queue(p, p->broken, why);
+  }
   return progress;
 }
 
@@ -611,7 +728,7 @@ static task_t *take_held(worker_t *w, uint64_t id) {
 /* A chunk's payload: (results, failures), results holding a result tuple
  * or nil per item, failures (index, status, message) per failed item.
  * Result tuples move into r: no copies. */
-static void record_chunk(mproc_pool_t *p, task_t *t, mproc_args_t *payload, int64_t pid) {
+static void record_chunk(mproc_pool_t *p, task_t *t, mproc_args_t *payload, int worker) {
   mproc_args_t *results = NULL;
   const mproc_args_t *failures = NULL;
   if (mproc__args_take_tuple(payload, 0, &results) != 0 ||
@@ -640,7 +757,7 @@ static void record_chunk(mproc_pool_t *p, task_t *t, mproc_args_t *payload, int6
       continue;
     mproc_task_error_t e = error_of(MPROC_ETASKFAILED, msg);
     e.task_status = (int)status;
-    e.worker_pid = pid;
+    sign(p, worker, &e);
     mproc__result_item_failed(t->r, t->first + (size_t)index, &e);
     p->failed++;
   }
@@ -666,6 +783,7 @@ static void record(mproc_pool_t *p, const unsigned char *m, size_t len) {
   }
   if (h.kind == MPROC__RESULT_INIT) {
     w->init_failed = true;
+    snprintf(p->init_why, sizeof p->init_why, "%s", msg);
     mproc__log(MPROC_LOG_WARNING, "pool: a worker's initializer failed (%d): %s", h.status, msg);
     if (p->remote && w->state == W_LIVE) {
       char text[MPROC__RESULT_MESSAGE_MAX + 64];
@@ -707,7 +825,7 @@ static void record(mproc_pool_t *p, const unsigned char *m, size_t len) {
   if (h.kind == MPROC__RESULT_OK && plen)
     rc = mproc_args_decode(&value, payload, plen);
   if (h.kind == MPROC__RESULT_OK && !rc && t->r->kind == MPROC__RESULT_MAP) {
-    record_chunk(p, t, value, w->pid);
+    record_chunk(p, t, value, (int)h.worker);
     mproc_args_free(value);
   } else if (h.kind == MPROC__RESULT_OK && !rc) {
     mproc__result_item_ok(t->r, t->first, value);
@@ -727,13 +845,12 @@ static void record(mproc_pool_t *p, const unsigned char *m, size_t len) {
                  rc ? mproc_last_error_detail() : msg);
     }
     e.task_status = h.kind == MPROC__RESULT_FAILED ? h.status : 0;
-    e.worker_pid = w->pid;
+    sign(p, (int)h.worker, &e);
     for (size_t i = 0; i < t->count; i++)
       mproc__result_item_failed(t->r, t->first + i, &e);
     p->failed += t->count;
   }
-  if (mproc__result_chunk_done(t->r))
-    mproc__ptrlist_add(&p->due, t->r);
+  chunk_done(p, t->r);
   task_free(t);
 }
 
@@ -787,8 +904,10 @@ static void run_due(mproc_pool_t *p) {
     for (size_t i = 0; i < due.n; i++)
       mproc__result_run_callbacks(due.items[i]);
     mproc__os_mutex_lock(p->core->lock);
-    for (size_t i = 0; i < due.n; i++)
+    for (size_t i = 0; i < due.n; i++) {
+      mproc__result_callbacks_done(due.items[i]);
       mproc__result_unref_locked(due.items[i]);
+    }
     mproc__ptrlist_clear(&due);
     p->in_callbacks = false;
     mproc__os_cond_broadcast(p->core->ready); /* join waits for callbacks too */
@@ -928,6 +1047,7 @@ static void pool_thread(void *arg) {
     int next_limit = enforce_limits(p);
     progress |= replace_workers(p);
     progress |= dispatch(p);
+    progress |= steal(p);
     stop_idle(p);
     run_due(p);
     bool kicked = p->kicked;
@@ -980,15 +1100,14 @@ static int greet_remote(mproc_pool_t *p, int i) {
     rc = mproc__buf_append(&m, p->init_fn, p->init_fn_len);
   }
   if (!rc && (rc = mproc__args_encode_into(p->initargs, &m, NULL)) != 0)
-    mproc__fail(rc,
-                "the initializer's arguments hold an IPC object: it cannot reach a worker "
-                "elsewhere (%s)",
-                mproc_last_error_detail());
+    mproc__fail_prefix(rc, "the initializer's arguments hold an IPC object: it cannot reach a "
+                           "worker elsewhere");
   if (!rc)
     rc = p->remote->send(p->remote->ctx, i, m.data, m.len);
   mproc__buf_free(&m);
   if (!rc)
-    p->w[i] = (worker_t){.state = W_LIVE};
+    p->w[i] =
+        (worker_t){.state = W_LIVE, .pid = p->remote->pid ? p->remote->pid(p->remote->ctx, i) : 0};
   return rc;
 }
 
@@ -1107,6 +1226,8 @@ int mproc_pool_new(mproc_pool_t **out, const mproc_pool_opts_t *opts) {
 
 int mproc__pool_processes(const mproc_pool_t *p) { return p->n; }
 
+mproc__pool_core_t *mproc__pool_core(const mproc_pool_t *p) { return p->core; }
+
 int mproc_pool_close(mproc_pool_t *p) {
   if (!p)
     return mproc__fail(MPROC_EINVAL, "pool_close: pool is NULL");
@@ -1136,6 +1257,7 @@ static void terminate_locked(mproc_pool_t *p) {
     /* A worker elsewhere cannot be stopped mid-task: what it holds fails
      * now, it drops what it has not begun, and leaves the pool. */
     mproc_task_error_t e = error_of(MPROC_ECANCELED, "the pool was terminated");
+    sign(p, i, &e);
     settle_held(p, w, 0, &e, 0, &e);
     p->remote->forget(p->remote->ctx, i);
     send_stop(p, i);
@@ -1204,6 +1326,7 @@ void mproc_pool_free(mproc_pool_t *p) {
   mproc__os_mutex_t *lock = p->core->lock;
   if (lock)
     mproc__os_mutex_lock(lock);
+  p->core->pool_freed = true; /* results and iterators outlive p */
   fail_queue(p, MPROC_ECANCELED, "the pool was freed");
   run_due(p);
   if (lock)
@@ -1367,8 +1490,7 @@ int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_re
   }
   if (n == 0) {
     r->chunks_left = 1;
-    if (mproc__result_chunk_done(r))
-      mproc__ptrlist_add(&p->due, r);
+    chunk_done(p, r);
   }
   if (list.head) {
     if (p->queue.tail)

@@ -14,6 +14,7 @@ typedef struct {
   mproc__os_cond_t *ready; /* broadcast when a result becomes ready, a worker exits */
   intptr_t doorbell;       /* rung for mproc_wait when a result becomes ready */
   _Atomic unsigned watchers;
+  bool pool_freed; /* under the lock: what outlives the pool must not reach it */
 } mproc__pool_core_t;
 
 void mproc__pool_core_release(mproc__pool_core_t *core);
@@ -27,12 +28,17 @@ typedef struct {
 
 struct mproc_async_result {
   mproc__pool_core_t *core;
-  mproc_pool_t *pool; /* NULL once the pool is freed (under the core's lock) */
+  mproc_pool_t *pool; /* not to be reached once core->pool_freed */
   int refs;           /* under the lock: the caller's, and the pool's while not ready */
   int kind;
   size_t n;           /* items (1 for apply) */
   size_t base;        /* the first item's index among the caller's (imap's chunks) */
   size_t chunks_left; /* tasks not finished */
+  /* settled: every task has its outcome. ready: settled and the callback
+   * has returned - what get, wait and ready report, as CPython runs the
+   * callback before the result becomes ready (test_map_async_callbacks).
+   * The callback itself sees its result settled (mproc__result_visible). */
+  bool settled;
   bool ready;
   bool cancelled;
   mproc_args_t *value;         /* apply: the result; map: one result tuple per item (nil while
@@ -53,11 +59,14 @@ int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mpro
                       int kind, size_t n, size_t chunks);
 void mproc__result_item_ok(mproc_async_result_t *r, size_t i, mproc_args_t *value);
 void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_task_error_t *e);
-/* true when r just became ready (the caller runs its callbacks, then
- * mproc__result_unref). */
+/* true when r just settled (the caller runs its callbacks, then
+ * mproc__result_callbacks_done and mproc__result_unref). A result without
+ * callbacks is ready at once. */
 bool mproc__result_chunk_done(mproc_async_result_t *r);
 /* Runs r's callbacks (without the lock). */
 void mproc__result_run_callbacks(mproc_async_result_t *r);
+/* The callbacks of a settled r have returned: r is ready (under the lock). */
+void mproc__result_callbacks_done(mproc_async_result_t *r);
 /* Drops a reference (under the lock); frees r with the last. */
 void mproc__result_unref_locked(mproc_async_result_t *r);
 
@@ -88,5 +97,7 @@ typedef struct {
 int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_result_t **out);
 /* The pool's processes (for imap's default buffer). */
 int mproc__pool_processes(const mproc_pool_t *p);
+/* The pool's core (an iterator takes a reference to outlive the pool). */
+mproc__pool_core_t *mproc__pool_core(const mproc_pool_t *p);
 
 #endif

@@ -19,7 +19,9 @@ typedef struct chunk {
 } chunk_t;
 
 struct mproc_pool_iter {
-  mproc_pool_t *pool;
+  mproc_pool_t *pool;       /* not reached once core->pool_freed */
+  mproc__pool_core_t *core; /* a reference: the iterator outlives its pool */
+  bool pool_gone;           /* seen freed: nothing more is submitted */
   mproc_task_fn fn;
   mproc_item_source_fn next;
   void *ctx;
@@ -43,9 +45,19 @@ static void push(mproc_pool_iter_t *it, chunk_t *c) {
   it->tail = c;
 }
 
+/* Whether the pool was freed (then nothing more can be submitted). */
+static bool pool_freed(mproc_pool_iter_t *it) {
+  if (!it->pool_gone) {
+    mproc__os_mutex_lock(it->core->lock);
+    it->pool_gone = it->core->pool_freed;
+    mproc__os_mutex_unlock(it->core->lock);
+  }
+  return it->pool_gone;
+}
+
 /* Pulls and submits chunks until the buffer is full or the input ends. */
 static int top_up(mproc_pool_iter_t *it) {
-  while (!it->source_done && it->outstanding < it->buffersize) {
+  while (!it->source_done && it->outstanding < it->buffersize && !pool_freed(it)) {
     mproc_args_t *items;
     int rc = mproc_args_new(&items);
     if (rc)
@@ -114,6 +126,8 @@ static int make(mproc_pool_t *p, mproc_task_fn fn, mproc_item_source_fn next, vo
   if (!it)
     return mproc__fail(MPROC_ENOMEM, "pool_imap: out of memory");
   it->pool = p;
+  it->core = mproc__pool_core(p);
+  atomic_fetch_add(&it->core->refs, 1);
   it->fn = fn;
   it->next = next;
   it->ctx = ctx;
@@ -153,7 +167,7 @@ static chunk_t *ready_chunk(mproc_pool_iter_t *it, int timeout_ms) {
   chunk_t *found = NULL;
   for (;;) {
     for (chunk_t *c = it->head; c && !found; c = it->ordered ? NULL : c->next)
-      if (c->r->ready)
+      if (c->r->ready) /* a chunk has no callbacks: ready once settled */
         found = c;
     if (found)
       break;
@@ -190,6 +204,9 @@ int mproc_pool_iter_next(mproc_pool_iter_t *it, mproc_args_t **result, size_t *i
   if ((rc = top_up(it)) != 0)
     return rc;
   if (!it->head) {
+    if (!it->source_done && pool_freed(it))
+      return mproc__fail(MPROC_ECLOSED, "pool_iter_next: the pool was freed before item %zu",
+                         it->pulled);
     if (it->source_error) {
       rc = it->source_error;
       it->source_error = 0;
@@ -237,5 +254,6 @@ void mproc_pool_iter_free(mproc_pool_iter_t *it) {
     mproc_async_result_cancel(c->r, 0); /* queued chunks never run */
     unlink_chunk(it, c);
   }
+  mproc__pool_core_release(it->core);
   free(it);
 }

@@ -75,21 +75,45 @@ void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_ta
   }
 }
 
-bool mproc__result_chunk_done(mproc_async_result_t *r) {
-  if (r->ready || --r->chunks_left > 0)
-    return false;
+/* The result whose callback runs on this thread: it may read r, which is
+ * settled but not yet ready to everyone else. */
+static _Thread_local const mproc_async_result_t *in_callback;
+
+/* Whether the caller may see r's outcome. Under the lock. */
+static bool visible(const mproc_async_result_t *r) {
+  return r->ready || (r->settled && in_callback == r);
+}
+
+static void make_ready(mproc_async_result_t *r) {
   r->ready = true;
-  r->callback_due = r->callback || r->error_callback;
   mproc__os_cond_broadcast(r->core->ready);
   if (atomic_load(&r->core->watchers))
     mproc__os_doorbell_ring(r->core->doorbell);
+}
+
+bool mproc__result_chunk_done(mproc_async_result_t *r) {
+  if (r->settled || --r->chunks_left > 0)
+    return false;
+  r->settled = true;
+  r->callback_due = r->callback || r->error_callback;
+  if (!r->callback_due)
+    make_ready(r);
   return true;
 }
 
 void mproc__result_run_callbacks(mproc_async_result_t *r) {
   mproc_async_callback_fn fn = r->code == 0 ? r->callback : r->error_callback;
-  if (fn)
-    fn(r, r->ctx);
+  if (!fn)
+    return;
+  const mproc_async_result_t *outer = in_callback;
+  in_callback = r;
+  fn(r, r->ctx);
+  in_callback = outer;
+}
+
+void mproc__result_callbacks_done(mproc_async_result_t *r) {
+  if (r->settled && !r->ready)
+    make_ready(r);
 }
 
 void mproc__result_unref_locked(mproc_async_result_t *r) {
@@ -114,7 +138,7 @@ int mproc_async_result_wait(mproc_async_result_t *r, int timeout_ms) {
     return rc;
   int64_t deadline = mproc__deadline(timeout_ms);
   mproc__os_mutex_lock(r->core->lock);
-  while (!r->ready) {
+  while (!visible(r)) {
     int left = mproc__remaining_ms(deadline);
     if (left == 0) {
       mproc__os_mutex_unlock(r->core->lock);
@@ -154,7 +178,7 @@ int mproc_async_result_ready(const mproc_async_result_t *r) {
   if (!r)
     return mproc__fail(MPROC_EINVAL, "async_result_ready: result is NULL");
   mproc__os_mutex_lock(r->core->lock);
-  int ready = r->ready;
+  int ready = visible(r);
   mproc__os_mutex_unlock(r->core->lock);
   return ready;
 }
@@ -163,7 +187,7 @@ int mproc_async_result_successful(const mproc_async_result_t *r) {
   if (!r)
     return mproc__fail(MPROC_EINVAL, "async_result_successful: result is NULL");
   mproc__os_mutex_lock(r->core->lock);
-  int rc = !r->ready ? MPROC_ESTATE : r->code == 0;
+  int rc = !visible(r) ? MPROC_ESTATE : r->code == 0;
   mproc__os_mutex_unlock(r->core->lock);
   return rc == MPROC_ESTATE
              ? mproc__fail(MPROC_ESTATE, "async_result_successful: the result is not ready")
@@ -174,8 +198,8 @@ int mproc_async_result_error(const mproc_async_result_t *r, mproc_task_error_t *
   if (!r || !e)
     return mproc__fail(MPROC_EINVAL, "async_result_error: %s is NULL", r ? "e" : "result");
   mproc__os_mutex_lock(r->core->lock);
-  int rc = !r->ready ? MPROC_ESTATE : r->code == 0 ? MPROC_ESTATE : 0;
-  bool ready = r->ready;
+  int rc = !visible(r) ? MPROC_ESTATE : r->code == 0 ? MPROC_ESTATE : 0;
+  bool ready = visible(r);
   if (rc == 0)
     *e = r->first;
   mproc__os_mutex_unlock(r->core->lock);
@@ -190,7 +214,7 @@ int mproc_async_result_item(const mproc_async_result_t *r, size_t i, const mproc
     return mproc__fail(MPROC_EINVAL, "async_result_item: result is NULL");
   mproc__os_mutex_lock(r->core->lock);
   int rc = 0;
-  if (!r->ready)
+  if (!visible(r))
     rc = mproc__fail(MPROC_ESTATE, "async_result_item: the result is not ready");
   else if (i >= r->n || r->kind == MPROC__RESULT_RANGE)
     rc = mproc__fail(MPROC_ERANGE, "async_result_item: item %zu of %zu", i,
@@ -223,9 +247,9 @@ int mproc_async_result_cancel(mproc_async_result_t *r, unsigned flags) {
     return mproc__fail(MPROC_EINVAL, "async_result_cancel: result is NULL");
   mproc__os_mutex_lock(r->core->lock);
   int rc;
-  if (r->ready)
+  if (r->settled)
     rc = r->cancelled ? 0 : mproc__fail(MPROC_ESTATE, "async_result_cancel: the result is ready");
-  else if (!r->pool)
+  else if (!r->pool || r->core->pool_freed)
     rc = mproc__fail(MPROC_ESTATE, "async_result_cancel: its pool is gone");
   else
     rc = mproc__pool_cancel_locked(r->pool, r, flags);

@@ -105,7 +105,9 @@ typedef struct {
   _Atomic int64_t since_ms;  /* when it started running */
   _Atomic uint64_t finished; /* tasks whose result it committed */
   _Atomic uint32_t ready;    /* its initializer is done */
-  uint32_t pad32;
+  /* Why it ends on its own (MPROC__WORKER_*), stored before it exits with
+   * that status: a task that exits with the same number is told apart. */
+  _Atomic uint32_t exit_reason;
   uint64_t pad[4]; /* one cache line per worker */
 } mproc__worker_slot_t;
 

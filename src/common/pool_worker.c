@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "args_objects.h"
+#include "bootstrap.h"
 #include "connection_internal.h"
 #include "fnref.h"
 #include "mproc/pool_backend.h"
@@ -267,8 +268,11 @@ static int initialize(worker_t *w, const void *fn_bytes, size_t len, const mproc
     status = ((mproc_target_fn)fn)(initargs);
     in_task = false;
   }
-  if (rc == 0 && status != 0)
+  if (rc == 0 && status != 0) {
     rc = MPROC_EINIT;
+    if (!task_message[0]) /* it said nothing: say what it returned */
+      snprintf(task_message, sizeof task_message, "the initializer returned %d", status);
+  }
   if (result_buffer(b) == 0)
     finish_result(w, b, 0, rc ? (status ? status : rc) : 0, MPROC__RESULT_INIT,
                   rc == MPROC_EINIT ? task_message
@@ -278,6 +282,23 @@ static int initialize(worker_t *w, const void *fn_bytes, size_t len, const mproc
 }
 
 /* ---- a worker process of this machine ------------------------------------------- */
+
+const char *mproc__pool_worker_exit_text(int status) {
+  switch (status) {
+  case MPROC__WORKER_BAD_ARGS:
+    return "it could not read its arguments (another build of the program?)";
+  case MPROC__WORKER_INIT_FAILED:
+    return "its initializer failed";
+  case MPROC__WORKER_INBOX_FAILED:
+    return "its inbox failed (the pool is gone)";
+  case MPROC__WORKER_RESULTS_FAILED:
+    return "it could not put a result (the result queue failed)";
+  case MPROC__CHILD_FAILED:
+    return "it could not start (the child's bootstrap failed)";
+  default:
+    return NULL;
+  }
+}
 
 /* Puts the result in b in the pool's result queue. */
 static int put_result(worker_t *w, mproc__buf_t *b) {
@@ -298,7 +319,7 @@ int mproc__pool_worker_main(const mproc_args_t *args) {
       mproc_args_get_int(args, 4, &index) || mproc_args_get_bytes(args, 5, &init_fn, &init_len) ||
       mproc_args_get_args(args, 6, &initargs) || mproc_args_get_int(args, 7, &maxtasks) ||
       index < 0 || (size_t)(index + 1) * sizeof(mproc__worker_slot_t) > mproc_array_len(slots))
-    return 3;
+    return MPROC__WORKER_BAD_ARGS; /* no slot to say why in */
   w.channel = mproc__conn_os(channel);
   w.slot = (mproc__worker_slot_t *)mproc_array_ptr(slots) + index;
   w.index = (uint32_t)index;
@@ -307,15 +328,16 @@ int mproc__pool_worker_main(const mproc_args_t *args) {
     if (b.len)
       put_result(&w, &b); /* says why */
     mproc__buf_free(&b);
-    return 4;
+    atomic_store(&w.slot->exit_reason, MPROC__WORKER_INIT_FAILED);
+    return MPROC__WORKER_INIT_FAILED;
   }
   atomic_store(&w.slot->ready, 1);
-  int code = 0;
+  int code = MPROC__WORKER_DONE;
   for (int64_t done = 0; maxtasks == 0 || done < maxtasks; done++) {
     void *msg;
     size_t len;
     if (mproc_queue_get_bytes(w.inbox, &msg, &len, MPROC_INFINITE) != 0) {
-      code = 5; /* the pool is gone */
+      code = MPROC__WORKER_INBOX_FAILED;
       break;
     }
     mproc__task_head_t h = {0};
@@ -330,11 +352,12 @@ int mproc__pool_worker_main(const mproc_args_t *args) {
     if (!rc && (rc = put_result(&w, &b)) == 0)
       atomic_fetch_add_explicit(&w.slot->finished, 1, memory_order_relaxed);
     if (rc) {
-      code = 6; /* the result queue failed: nothing more can be reported */
+      code = MPROC__WORKER_RESULTS_FAILED;
       break;
     }
   }
   mproc__buf_free(&b);
+  atomic_store(&w.slot->exit_reason, (uint32_t)code);
   return code;
 }
 

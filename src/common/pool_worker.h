@@ -10,4 +10,18 @@
 
 int mproc__pool_worker_main(const mproc_args_t *args);
 
+/* How a worker process exits when it ends on its own (a task that calls
+ * exit() ends it with whatever status it gave). */
+enum {
+  MPROC__WORKER_DONE = 0,          /* asked to stop, or maxtasksperchild reached */
+  MPROC__WORKER_BAD_ARGS = 3,      /* its arguments could not be read */
+  MPROC__WORKER_INIT_FAILED = 4,   /* the pool's initializer failed */
+  MPROC__WORKER_INBOX_FAILED = 5,  /* its inbox failed: the pool is gone */
+  MPROC__WORKER_RESULTS_FAILED = 6 /* a result could not be put: nothing can be reported */
+};
+
+/* What a worker's exit status says happened: "its initializer failed", or
+ * NULL for a status no worker gives itself. */
+const char *mproc__pool_worker_exit_text(int status);
+
 #endif

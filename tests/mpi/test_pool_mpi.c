@@ -93,6 +93,22 @@ static int stop_self(const mproc_args_t *a, mproc_args_t *r) {
   return mproc_args_add_int(r, 1);
 }
 
+/* args: (path, id): appends "id\n" to the file (one write: whole lines
+ * from every rank), then naps a little, as real work would. */
+static int record(const mproc_args_t *a, mproc_args_t *r) {
+  const char *path;
+  int64_t id;
+  if (mproc_args_get_str(a, 0, &path) || mproc_args_get_int(a, 1, &id))
+    return 1;
+  FILE *f = fopen(path, "a");
+  if (!f)
+    return 2;
+  fprintf(f, "%lld\n", (long long)id);
+  fclose(f);
+  sleep_ms(5);
+  return mproc_args_add_int(r, id);
+}
+
 static int die(const mproc_args_t *a, mproc_args_t *r) {
   (void)a;
   (void)r;
@@ -439,6 +455,124 @@ static void a_stopped_rank_is_found_by_its_silence(void **state) {
   mproc_args_free(a);
 }
 
+/* ---- at most once ------------------------------------------------------------ */
+
+enum { ONCE_RUNS = 20, ONCE_TASKS = 12 };
+
+/* Every rank has served a whole new pool: what a retired rank held from
+ * the last one is behind it (a rank serves its messages in order). */
+static void every_rank_caught_up(void) {
+  mproc_pool_t *p = new_pool(0);
+  mproc_args_t *in = test_ints(8 * mproc_mpi_workers()), *out;
+  ASSERT_OK(mproc_pool_map(p, whoami, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
+  int seen[64] = {0}, ranks = 0;
+  for (size_t i = 0; i < mproc_args_count(in); i++)
+    seen[test_item_int(out, i) & 63] = 1;
+  for (int k = 0; k < 64; k++)
+    ranks += seen[k];
+  assert_int_equal(ranks, mproc_mpi_workers());
+  mproc_args_free(out);
+  mproc_args_free(in);
+  end_pool(p);
+}
+
+/* Each of ids 0 .. n-1 is in the file exactly once. */
+static void each_ran_once(const char *path, int n) {
+  int count[ONCE_TASKS] = {0};
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  long long id;
+  while (fscanf(f, "%lld", &id) == 1)
+    if (id >= 0 && id < n)
+      count[id]++;
+  fclose(f);
+  remove(path);
+  for (int i = 0; i < n; i++)
+    if (count[i] != 1)
+      fail_msg("task %d ran %d times", i, count[i]);
+}
+
+/* Submits ONCE_TASKS recording tasks behind `first` (which goes to a rank
+ * of its own and holds it), and waits for all of them. */
+static void record_behind(mproc_pool_t *p, const char *path, mproc_async_result_t **rs) {
+  for (int i = 0; i < ONCE_TASKS; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_str(a, path));
+    ASSERT_OK(mproc_args_add_int(a, i));
+    ASSERT_OK(mproc_pool_apply_async(p, record, a, NULL, &rs[i]));
+    mproc_args_free(a);
+  }
+  for (int i = 0; i < ONCE_TASKS; i++) {
+    ASSERT_OK(mproc_async_result_get(rs[i], NULL, TEST_WAIT_MS));
+    mproc_async_result_free(rs[i]);
+  }
+}
+
+/* A rank stopped inside a task is retired for its silence, and what it
+ * held runs elsewhere; resumed, it runs none of that again. */
+static void a_stopped_rank_runs_nothing_twice(void **state) {
+  (void)state;
+  for (int run = 0; run < ONCE_RUNS; run++) {
+    char path[128], pidfile[128];
+    snprintf(path, sizeof path, "/tmp/mproc-mpi-once-%ld-%d", (long)getpid(), run);
+    snprintf(pidfile, sizeof pidfile, "/tmp/mproc-mpi-once-pid-%ld", (long)getpid());
+    remove(path);
+    remove(pidfile);
+    mproc_pool_t *p = new_pool(0);
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_str(a, pidfile));
+    mproc_async_result_t *stopped, *rs[ONCE_TASKS];
+    ASSERT_OK(mproc_pool_apply_async(p, stop_self, a, NULL, &stopped));
+    mproc_args_free(a);
+    record_behind(p, path, rs);
+    ASSERT_ERR(MPROC_EWORKERDIED, mproc_async_result_get(stopped, NULL, TEST_WAIT_MS));
+    mproc_async_result_free(stopped);
+    FILE *f = fopen(pidfile, "r");
+    long pid = 0;
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    remove(pidfile);
+    assert_int_equal(kill((pid_t)pid, SIGCONT), 0);
+    end_pool(p);
+    every_rank_caught_up();
+    each_ran_once(path, ONCE_TASKS);
+  }
+}
+
+/* A rank past a task's time limit is retired, and what it held runs
+ * elsewhere; when its task ends it runs none of that again. */
+static void a_rank_past_its_limit_runs_nothing_twice(void **state) {
+  (void)state;
+  for (int run = 0; run < ONCE_RUNS; run++) {
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/mproc-mpi-once-%ld-%d", (long)getpid(), run);
+    remove(path);
+    mproc_pool_t *p = new_pool(0);
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_int(a, 300));
+    mproc_async_result_t *late, *rs[ONCE_TASKS];
+    ASSERT_OK(mproc_pool_apply_async(p, nap, a, &(mproc_task_opts_t){.timeout_ms = 30}, &late));
+    mproc_args_free(a);
+    record_behind(p, path, rs);
+    ASSERT_ERR(MPROC_ETASKTIMEOUT, mproc_async_result_get(late, NULL, TEST_WAIT_MS));
+    mproc_task_error_t e;
+    ASSERT_OK(mproc_async_result_error(late, &e));
+    /* Who it was: every backend says so. */
+    assert_true(e.worker >= 0 && e.worker < mproc_mpi_workers());
+    assert_true(e.worker_pid > 0);
+    assert_non_null(strstr(e.worker_name, "MPI"));
+    assert_non_null(strstr(e.worker_name, "pid"));
+    mproc_async_result_free(late);
+    end_pool(p);
+    every_rank_caught_up();
+    each_ran_once(path, ONCE_TASKS);
+  }
+}
+
 static void terminate_cancels_and_the_ranks_come_back(void **state) {
   (void)state;
   mproc_pool_t *p = new_pool(0);
@@ -597,6 +731,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(a_stopped_rank_is_found_by_its_silence),
       cmocka_unit_test(terminate_cancels_and_the_ranks_come_back),
   };
+  const struct CMUnitTest once[] = {
+      cmocka_unit_test(a_stopped_rank_runs_nothing_twice),
+      cmocka_unit_test(a_rank_past_its_limit_runs_nothing_twice),
+  };
   const struct CMUnitTest pieces[] = {
       cmocka_unit_test(big_arguments_and_results_cross_in_pieces),
   };
@@ -612,8 +750,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(a_dying_rank_ends_the_job),
   };
   const test_group_t groups[] = {
-      TEST_GROUP("calls", calls), TEST_GROUP("failures", failures), TEST_GROUP("pieces", pieces),
-      TEST_GROUP("spawn", spawn), TEST_GROUP("mismatch", mismatch), TEST_GROUP("dies", dies),
+      TEST_GROUP("calls", calls), TEST_GROUP("failures", failures),
+      TEST_GROUP("once", once),   TEST_GROUP("pieces", pieces),
+      TEST_GROUP("spawn", spawn), TEST_GROUP("mismatch", mismatch),
+      TEST_GROUP("dies", dies),
   };
   char *chosen[] = {argv[0], (char *)group};
   int failed = run_groups(2, chosen, groups, sizeof groups / sizeof groups[0]);
