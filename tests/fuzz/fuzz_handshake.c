@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Keep b open for writing replies into, but let reads meet EOF: close
    * its sending direction by freeing it after the bytes are queued. */
   mproc_conn_free(b);
-  int rc = mproc__handshake(a, KEY, sizeof KEY - 1, data[0] & 1, 1000);
+  int rc = mproc__handshake(a, KEY, sizeof KEY - 1, data[0] & 1, mproc__deadline(1000));
   FUZZ_ASSERT(rc != 0);
   mproc_conn_free(a);
   return 0;
