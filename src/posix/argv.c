@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "os.h"
 
 int mproc__posix_copy_argv(int argc, char *const *argv, int *out_argc, char ***out_argv) {

@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 /* A spawned child's descriptors: its channel, then its link to this process
  * (see parent_link.c), then the handle table; the first descriptors after

@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
 #include "cloexec.h"
+#include "core/internal.h"
 #include "sockio.h"
 
 struct mproc__os_conn {

@@ -4,7 +4,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 int mproc__os_random(void *buf, size_t n) {
   if (n > INT32_MAX || RAND_bytes(buf, (int)n) != 1)

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 long mproc__os_last_error(void) { return errno; }
 

@@ -17,9 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
 #include "child.h"
 #include "cloexec.h"
+#include "core/internal.h"
 #include "exit_watch.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

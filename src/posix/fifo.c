@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "fifo.h"
 
 int mproc__posix_fifo_new(int *out, const char *what) {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 #define NOTE_ALIGN(x) (((x) + 3u) & ~(size_t)3u)
 

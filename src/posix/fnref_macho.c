@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 typedef struct mach_header_64 header_t;
 typedef struct segment_command_64 segment_t;

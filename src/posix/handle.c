@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 void mproc__os_close_handle(intptr_t h) {
   if (h >= 0)

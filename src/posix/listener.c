@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
 #include "cloexec.h"
+#include "core/internal.h"
 
 struct mproc__os_listener {
   int fd;

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "features.h"
 #include "open_fds.h"
 

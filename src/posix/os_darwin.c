@@ -21,7 +21,7 @@
 #include <sys/proc_info.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "os.h"
 
 static char self_exe[PATH_MAX];

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "os.h"
 
 static int start_argc;

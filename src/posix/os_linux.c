@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "os.h"
 
 const char *mproc__posix_self_exe(void) { return "/proc/self/exe"; }

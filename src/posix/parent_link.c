@@ -7,8 +7,8 @@
  * (the signal follows the thread that started the child, not the process),
  * otherwise with a watchdog thread blocked on the pipe. */
 #define _GNU_SOURCE
-#include "../common/internal.h"
 #include "cloexec.h"
+#include "core/internal.h"
 #include "features.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #if MPROC__LINUX_MECHANISMS
 #  include <sys/prctl.h>
 #endif
-#include "../common/spinlock.h"
+#include "core/spinlock.h"
 
 static mproc__spinlock_t lock = MPROC__SPINLOCK_INIT;
 static int link_pipe[2] = {-1, -1};

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 int mproc__os_park_new(intptr_t *handle) {
   *handle = -1;

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "fifo.h"
 
 int mproc__os_park_new(intptr_t *handle) {

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 static void os_name(char *buf, size_t cap, const char *name) { snprintf(buf, cap, "/%s", name); }
 

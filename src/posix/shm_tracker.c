@@ -25,8 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
 #include "cloexec.h"
+#include "core/internal.h"
 #include "open_fds.h"
 
 enum { MAX_TRACKED = 4096, NAME_CAP = MPROC_SHM_NAME_MAX + 2 };

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "sockio.h"
 
 int mproc__os_stream_write(mproc__stream_t *s, const void *p, size_t n) {

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 int64_t mproc__os_getpid(void) { return (int64_t)getpid(); }
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 struct mproc__os_mutex {
   pthread_mutex_t m;

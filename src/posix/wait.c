@@ -4,7 +4,7 @@
 #include <poll.h>
 #include <stdlib.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 int mproc__os_wait_handles(const intptr_t *handles, size_t n, int timeout_ms, bool *ready) {
   struct pollfd one, *fds = n <= 1 ? &one : malloc(n * sizeof *fds);

@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 struct mproc__os_child {
   HANDLE process;

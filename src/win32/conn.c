@@ -12,8 +12,8 @@
 #include <string.h>
 #include <windows.h>
 
-#include "../common/internal.h"
 #include "child.h"
+#include "core/internal.h"
 #include "socket_conn.h"
 
 struct mproc__os_conn {

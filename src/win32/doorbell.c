@@ -2,7 +2,7 @@
  * duplicated into every process that holds the queue. */
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 int mproc__os_doorbell_new(intptr_t *handle) {
   HANDLE h = CreateEventW(NULL, TRUE, FALSE, NULL);

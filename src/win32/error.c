@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "wide.h"
 
 long mproc__os_last_error(void) { return (long)GetLastError(); }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "wide.h"
 
 static const IMAGE_NT_HEADERS *nt_headers(HMODULE mod) {

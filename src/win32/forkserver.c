@@ -1,5 +1,5 @@
 /* Windows cannot fork, so it has no forkserver: MPROC_ENOTSUP. */
-#include "../common/internal.h"
+#include "core/internal.h"
 
 bool mproc__os_forkserver_supported(void) { return false; }
 

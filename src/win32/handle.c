@@ -9,7 +9,7 @@
 #include <string.h>
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "socket_conn.h"
 
 static volatile LONG winsock_started;

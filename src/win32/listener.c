@@ -15,7 +15,7 @@
 /* after windows.h, which it needs */
 #include <bcrypt.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "socket_conn.h"
 #include "wide.h"
 

@@ -4,9 +4,9 @@
  * holds the only one, so its death, even by TerminateProcess, ends them. */
 #include <windows.h>
 
-#include "../common/internal.h"
-#include "../common/spinlock.h"
 #include "child.h"
+#include "core/internal.h"
+#include "core/spinlock.h"
 
 static mproc__spinlock_t lock = MPROC__SPINLOCK_INIT;
 static HANDLE self_for_children; /* inheritable, SYNCHRONIZE only */

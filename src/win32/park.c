@@ -3,7 +3,7 @@
  * count the word's wake-up tokens; the protocol is common/token_park.c's. */
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 int mproc__os_park_new(intptr_t *handle) {
   HANDLE h = CreateSemaphoreW(NULL, 0, LONG_MAX, NULL);

@@ -3,7 +3,7 @@
  * names a process created at another time (pids are reused). */
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 void mproc__os_self_ids(uint32_t *pid, uint32_t *tid) {
   *pid = (uint32_t)GetCurrentProcessId();

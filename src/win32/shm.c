@@ -2,7 +2,7 @@
  * lives while a handle or a view of it does. */
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 int mproc__os_shm_new(size_t size, intptr_t *handle) {
   HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,

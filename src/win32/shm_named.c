@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "wide.h"
 
 enum { FOOTER = 16, FOOTER_MAGIC = 0x6873706d /* "mpsh" */, UNLINKED = 1 };

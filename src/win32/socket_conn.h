@@ -2,7 +2,7 @@
 #ifndef MPROC_WIN32_SOCKET_CONN_H
 #define MPROC_WIN32_SOCKET_CONN_H
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 #include <winsock2.h>
 /* winsock2.h before windows.h */

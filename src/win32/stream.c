@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 int mproc__os_stream_write(mproc__stream_t *s, const void *p, size_t n) {
   const char *c = p;

@@ -5,7 +5,7 @@
 /* after windows.h, which it needs */
 #include <shellapi.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 #include "wide.h"
 
 int64_t mproc__os_getpid(void) { return (int64_t)GetCurrentProcessId(); }

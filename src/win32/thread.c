@@ -4,7 +4,7 @@
 /* after windows.h, which it needs */
 #include <tlhelp32.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 struct mproc__os_mutex {
   SRWLOCK lock;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <windows.h>
 
-#include "../common/internal.h"
+#include "core/internal.h"
 
 /* Marks every handle that is signalled right now; true if any. */
 static bool collect(const intptr_t *handles, size_t n, bool *ready) {

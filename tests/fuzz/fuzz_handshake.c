@@ -1,7 +1,7 @@
 /* The authentication handshake against a peer that sends any bytes, on
  * either side: it must fail (no bytes can answer a fresh random challenge
  * with the right MAC), and fail promptly on end-of-file. */
-#include "../../src/common/connection_internal.h"
+#include "../../src/connection/connection_internal.h"
 #include "fuzz_util.h"
 
 static const unsigned char KEY[] = "the key";

@@ -6,7 +6,7 @@
  * the server frees everything at the end. */
 #include <string.h>
 
-#include "../../src/common/manager_server.h"
+#include "../../src/manager/manager_server.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -4,7 +4,7 @@
  * may be left open (counted every 256 inputs). */
 #include <dirent.h>
 
-#include "../../src/common/args_objects.h"
+#include "../../src/args/args_objects.h"
 #include "fuzz_util.h"
 #include "object_table.h"
 

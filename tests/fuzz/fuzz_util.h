@@ -1,5 +1,5 @@
 /* What the libFuzzer harnesses share. Each harness links the library's
- * internals (src/common) and is built by clang with
+ * internals (src/) and is built by clang with
  * -fsanitize=fuzzer,address,undefined (MPROC_BUILD_FUZZERS). */
 #ifndef MPROC_FUZZ_UTIL_H
 #define MPROC_FUZZ_UTIL_H

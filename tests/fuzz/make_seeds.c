@@ -8,9 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../src/common/args_objects.h"
-#include "../../src/common/bootstrap.h"
-#include "../../src/common/manager_wire.h"
+#include "../../src/args/args_objects.h"
+#include "../../src/manager/manager_wire.h"
+#include "../../src/process/bootstrap.h"
 #include "mproc.h"
 #include "object_table.h"
 

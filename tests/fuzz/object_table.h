@@ -4,7 +4,7 @@
 #ifndef MPROC_FUZZ_OBJECT_TABLE_H
 #define MPROC_FUZZ_OBJECT_TABLE_H
 
-#include "../../src/common/args_objects.h"
+#include "../../src/args/args_objects.h"
 #include "mproc.h"
 
 /* Encodes the tuple into *buf, *len (mproc_free) and *table; the objects

@@ -1,0 +1,87 @@
+/* A manager's registered types (Python's BaseManager.register): objects
+ * a C type makes, whose named methods run in the server. */
+#include <string.h>
+
+#include "args/args_objects.h"
+#include "manager/manager_server.h"
+
+/* The arguments blob of a create or a call, decoded. */
+static int read_args(mproc__mgr_call_t *call, mproc_args_t **args) {
+  const unsigned char *p;
+  size_t n;
+  int rc = mproc__mgr_get_blob(&call->in, &p, &n);
+  return rc ? rc : mproc_args_decode(args, p, n);
+}
+
+static bool name_is(const char *name, const unsigned char *p, size_t n) {
+  return name && strlen(name) == n && memcmp(name, p, n) == 0;
+}
+
+int mproc__mgr_custom_init(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
+  mproc__mgr_server_t *s = call->srv;
+  const unsigned char *p;
+  size_t n;
+  int rc = mproc__mgr_get_blob(&call->in, &p, &n);
+  if (rc)
+    return rc;
+  const mproc_manager_type_t *type = NULL;
+  for (size_t i = 0; i < s->ntypes && !type; i++)
+    if (name_is(s->types[i].name, p, n))
+      type = &s->types[i];
+  if (!type)
+    return mproc__fail(MPROC_ENOENT, "manager: no registered type '%.*s'", (int)(n > 64 ? 64 : n),
+                       p);
+  mproc_args_t *args;
+  if ((rc = read_args(call, &args)))
+    return rc;
+  void *self = NULL;
+  rc = type->create ? type->create(&self, args) : 0;
+  mproc_args_free(args);
+  if (rc)
+    return rc < 0
+               ? mproc__fail(rc, "manager: %s's create failed (%s)", type->name, mproc_err_name(rc))
+               : mproc__fail(MPROC_EUNKNOWN, "manager: %s's create returned %d", type->name, rc);
+  o->u.custom.type = type;
+  o->u.custom.self = self;
+  return 0;
+}
+
+int mproc__mgr_custom_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
+  if (call->head.op != MPROC__OP_CALL)
+    return mproc__fail(MPROC_ETYPE, "manager: call %u does not apply to a registered type",
+                       call->head.op);
+  const mproc_manager_type_t *type = o->u.custom.type;
+  const unsigned char *p;
+  size_t n;
+  int rc = mproc__mgr_get_blob(&call->in, &p, &n);
+  if (rc)
+    return rc;
+  const mproc_method_t *m = NULL;
+  for (size_t i = 0; i < type->nmethods && !m; i++)
+    if (name_is(type->methods[i].name, p, n))
+      m = &type->methods[i];
+  if (!m || !m->fn)
+    return mproc__fail(MPROC_ENOENT, "manager: %s has no method '%.*s'", type->name,
+                       (int)(n > 64 ? 64 : n), p);
+  mproc_args_t *args, *result = NULL;
+  if ((rc = read_args(call, &args)))
+    return rc;
+  if ((rc = mproc__mgr_get_end(&call->in)) == 0 && (rc = mproc_args_new(&result)) == 0) {
+    int mrc = m->fn(o->u.custom.self, args, result);
+    if (mrc)
+      rc = mrc < 0 ? mproc__fail(mrc, "manager: %s.%s failed (%s)", type->name, m->name,
+                                 mproc_err_name(mrc))
+                   : mproc__fail(MPROC_EUNKNOWN, "manager: %s.%s returned %d", type->name, m->name,
+                                 mrc);
+    else
+      rc = mproc__args_encode_into(result, call->out, NULL);
+  }
+  mproc_args_free(result);
+  mproc_args_free(args);
+  return rc;
+}
+
+void mproc__mgr_custom_free(mproc__mgr_obj_t *o) {
+  if (o->u.custom.type && o->u.custom.type->destroy)
+    o->u.custom.type->destroy(o->u.custom.self);
+}

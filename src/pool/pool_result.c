@@ -1,0 +1,294 @@
+/* AsyncResult: the outcome of a pool's task, or of every chunk of a map.
+ *
+ * Everything here is guarded by the pool core's lock, which the pool's
+ * thread takes to record outcomes; waiting is the core's condition
+ * variable, broadcast whenever a result becomes ready, and, for
+ * mproc_wait, the core's doorbell (rung only while someone watches). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mproc/pool.h"
+#include "pool/pool_internal.h"
+
+void mproc__pool_core_release(mproc__pool_core_t *core) {
+  if (!core || atomic_fetch_sub(&core->refs, 1) != 1)
+    return;
+  mproc__os_cond_free(core->ready);
+  mproc__os_mutex_free(core->lock);
+  mproc__os_close_handle(core->doorbell);
+  free(core);
+}
+
+int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mproc_pool_t *pool,
+                      int kind, size_t n, size_t chunks) {
+  mproc_async_result_t *r = calloc(1, sizeof *r);
+  if (!r)
+    return mproc__fail(MPROC_ENOMEM, "pool: out of memory");
+  int rc = mproc_args_new(&r->value);
+  for (size_t i = 0; i < n && kind == MPROC__RESULT_MAP && !rc; i++)
+    rc = mproc_args_add_nil(r->value);
+  if (rc) {
+    mproc_args_free(r->value);
+    free(r);
+    return rc;
+  }
+  r->core = core;
+  atomic_fetch_add(&core->refs, 1);
+  r->pool = pool;
+  r->refs = 2; /* the caller's, and the pool's until ready */
+  r->kind = kind;
+  r->n = n;
+  r->chunks_left = chunks;
+  *out = r;
+  return 0;
+}
+
+void mproc__result_item_ok(mproc_async_result_t *r, size_t i, mproc_args_t *value) {
+  if (r->kind == MPROC__RESULT_APPLY) {
+    mproc_args_free(r->value);
+    r->value = value;
+  } else if (r->kind == MPROC__RESULT_MAP && value) {
+    mproc__args_put_tuple(r->value, i, value);
+  } else {
+    mproc_args_free(value);
+  }
+}
+
+void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_task_error_t *e) {
+  if (r->nerrors == r->errcap) {
+    size_t cap = r->errcap ? r->errcap * 2 : 4;
+    mproc__item_error_t *p = realloc(r->errors, cap * sizeof *p);
+    if (p) {
+      r->errors = p;
+      r->errcap = cap;
+    }
+  }
+  if (r->nerrors < r->errcap) {
+    r->errors[r->nerrors] = (mproc__item_error_t){i, *e};
+    r->errors[r->nerrors].e.index = r->base + i;
+    r->nerrors++;
+  }
+  if (r->code == 0 || r->base + i < r->first.index) {
+    r->code = e->code;
+    r->first = *e;
+    r->first.index = r->base + i;
+  }
+}
+
+/* The result whose callback runs on this thread: it may read r, which is
+ * settled but not yet ready to everyone else. */
+static _Thread_local const mproc_async_result_t *in_callback;
+
+/* Whether the caller may see r's outcome. Under the lock. */
+static bool visible(const mproc_async_result_t *r) {
+  return r->ready || (r->settled && in_callback == r);
+}
+
+static void make_ready(mproc_async_result_t *r) {
+  r->ready = true;
+  mproc__os_cond_broadcast(r->core->ready);
+  if (atomic_load(&r->core->watchers))
+    mproc__os_doorbell_ring(r->core->doorbell);
+}
+
+bool mproc__result_chunk_done(mproc_async_result_t *r) {
+  if (r->settled || --r->chunks_left > 0)
+    return false;
+  r->settled = true;
+  r->callback_due = r->callback || r->error_callback;
+  if (!r->callback_due)
+    make_ready(r);
+  return true;
+}
+
+void mproc__result_run_callbacks(mproc_async_result_t *r) {
+  mproc_async_callback_fn fn = r->code == 0 ? r->callback : r->error_callback;
+  if (!fn)
+    return;
+  const mproc_async_result_t *outer = in_callback;
+  in_callback = r;
+  fn(r, r->ctx);
+  in_callback = outer;
+}
+
+void mproc__result_callbacks_done(mproc_async_result_t *r) {
+  if (r->settled && !r->ready)
+    make_ready(r);
+}
+
+void mproc__result_unref_locked(mproc_async_result_t *r) {
+  if (--r->refs > 0)
+    return;
+  /* Every caller holds a reference to the core of its own (the pool's, or
+   * mproc_async_result_free's), so dropping r's here never frees the core
+   * - and its lock, which is held - under the caller. */
+  atomic_fetch_sub(&r->core->refs, 1);
+  mproc_args_free(r->value);
+  free(r->errors);
+  free(r);
+}
+
+/* ---- the public API ------------------------------------------------------ */
+
+int mproc_async_result_wait(mproc_async_result_t *r, int timeout_ms) {
+  if (!r)
+    return mproc__fail(MPROC_EINVAL, "async_result_wait: result is NULL");
+  int rc = mproc__check_timeout("async_result_wait", timeout_ms);
+  if (rc)
+    return rc;
+  int64_t deadline = mproc__deadline(timeout_ms);
+  mproc__os_mutex_lock(r->core->lock);
+  while (!visible(r)) {
+    int left = mproc__remaining_ms(deadline);
+    if (left == 0) {
+      mproc__os_mutex_unlock(r->core->lock);
+      return mproc__fail(MPROC_ETIMEDOUT, "async_result: not ready after %d ms", timeout_ms);
+    }
+    mproc__os_cond_wait(r->core->ready, r->core->lock, left);
+  }
+  mproc__os_mutex_unlock(r->core->lock);
+  return 0;
+}
+
+/* The detail of a failure, as the calls that report it say it. */
+static int report(const mproc_task_error_t *e) {
+  if (e->code == MPROC_ETASKFAILED)
+    return mproc__fail(e->code, "task (item %zu) returned %d%s%s", e->index, e->task_status,
+                       e->message[0] ? ": " : "", e->message);
+  return mproc__fail(e->code, "task (item %zu): %s", e->index,
+                     e->message[0] ? e->message : mproc_strerror(e->code));
+}
+
+int mproc_async_result_get(mproc_async_result_t *r, const mproc_args_t **out, int timeout_ms) {
+  int rc = mproc_async_result_wait(r, timeout_ms);
+  if (rc)
+    return rc;
+  mproc__os_mutex_lock(r->core->lock);
+  rc = r->code;
+  mproc_task_error_t e = r->first;
+  mproc__os_mutex_unlock(r->core->lock);
+  if (rc)
+    return report(&e);
+  if (out)
+    *out = r->value;
+  return 0;
+}
+
+int mproc_async_result_ready(const mproc_async_result_t *r) {
+  if (!r)
+    return mproc__fail(MPROC_EINVAL, "async_result_ready: result is NULL");
+  mproc__os_mutex_lock(r->core->lock);
+  int ready = visible(r);
+  mproc__os_mutex_unlock(r->core->lock);
+  return ready;
+}
+
+int mproc_async_result_successful(const mproc_async_result_t *r) {
+  if (!r)
+    return mproc__fail(MPROC_EINVAL, "async_result_successful: result is NULL");
+  mproc__os_mutex_lock(r->core->lock);
+  int rc = !visible(r) ? MPROC_ESTATE : r->code == 0;
+  mproc__os_mutex_unlock(r->core->lock);
+  return rc == MPROC_ESTATE
+             ? mproc__fail(MPROC_ESTATE, "async_result_successful: the result is not ready")
+             : rc;
+}
+
+int mproc_async_result_error(const mproc_async_result_t *r, mproc_task_error_t *e) {
+  if (!r || !e)
+    return mproc__fail(MPROC_EINVAL, "async_result_error: %s is NULL", r ? "e" : "result");
+  mproc__os_mutex_lock(r->core->lock);
+  int rc = !visible(r) ? MPROC_ESTATE : r->code == 0 ? MPROC_ESTATE : 0;
+  bool ready = visible(r);
+  if (rc == 0)
+    *e = r->first;
+  mproc__os_mutex_unlock(r->core->lock);
+  return rc ? mproc__fail(rc, "async_result_error: the result %s",
+                          ready ? "succeeded" : "is not ready")
+            : 0;
+}
+
+int mproc_async_result_item(const mproc_async_result_t *r, size_t i, const mproc_args_t **out,
+                            mproc_task_error_t *e) {
+  if (!r)
+    return mproc__fail(MPROC_EINVAL, "async_result_item: result is NULL");
+  mproc__os_mutex_lock(r->core->lock);
+  int rc = 0;
+  if (!visible(r))
+    rc = mproc__fail(MPROC_ESTATE, "async_result_item: the result is not ready");
+  else if (i >= r->n || r->kind == MPROC__RESULT_RANGE)
+    rc = mproc__fail(MPROC_ERANGE, "async_result_item: item %zu of %zu", i,
+                     r->kind == MPROC__RESULT_RANGE ? (size_t)0 : r->n);
+  for (size_t k = 0; rc == 0 && k < r->nerrors; k++) {
+    if (r->errors[k].index == i) {
+      if (e)
+        *e = r->errors[k].e;
+      rc = r->errors[k].e.code;
+    }
+  }
+  if (rc == 0 && r->code != 0 && r->nerrors == 0) {
+    /* Failed as a whole (cancelled, broken) without per-item records. */
+    if (e)
+      *e = r->first;
+    rc = r->code;
+  }
+  if (rc == 0 && out) {
+    const mproc_args_t *v = r->value;
+    if (r->kind == MPROC__RESULT_MAP && mproc_args_get_args(r->value, i, &v) != 0)
+      v = NULL;
+    *out = v;
+  }
+  mproc__os_mutex_unlock(r->core->lock);
+  return rc;
+}
+
+int mproc_async_result_cancel(mproc_async_result_t *r, unsigned flags) {
+  if (!r)
+    return mproc__fail(MPROC_EINVAL, "async_result_cancel: result is NULL");
+  mproc__os_mutex_lock(r->core->lock);
+  int rc;
+  if (r->settled)
+    rc = r->cancelled ? 0 : mproc__fail(MPROC_ESTATE, "async_result_cancel: the result is ready");
+  else if (!r->pool || r->core->pool_freed)
+    rc = mproc__fail(MPROC_ESTATE, "async_result_cancel: its pool is gone");
+  else
+    rc = mproc__pool_cancel_locked(r->pool, r, flags);
+  mproc__os_mutex_unlock(r->core->lock);
+  return rc;
+}
+
+void mproc_async_result_free(mproc_async_result_t *r) {
+  if (!r)
+    return;
+  mproc__pool_core_t *core = r->core;
+  atomic_fetch_add(&core->refs, 1); /* the lock must outlive the unlock */
+  mproc__os_mutex_lock(core->lock);
+  mproc__result_unref_locked(r);
+  mproc__os_mutex_unlock(core->lock);
+  mproc__pool_core_release(core);
+}
+
+/* ---- mproc_wait ------------------------------------------------------------- */
+
+mproc_waitable_t mproc_waitable_async_result(mproc_async_result_t *r) {
+  mproc_waitable_t w = {MPROC__WAIT_RESULT, r, -1};
+  return w;
+}
+
+int mproc__result_arm(mproc_async_result_t *r, intptr_t *waitable, bool *ready_now) {
+  atomic_fetch_add(&r->core->watchers, 1);
+  *waitable = r->core->doorbell;
+  *ready_now = mproc_async_result_ready(r) == 1;
+  if (!*ready_now && r->core->doorbell != -1) {
+    /* As a queue's: clear a stale ring, and ring again for the other
+     * watchers if a result came meanwhile. */
+    mproc__os_doorbell_clear(r->core->doorbell);
+    if ((*ready_now = mproc_async_result_ready(r) == 1))
+      mproc__os_doorbell_ring(r->core->doorbell);
+  }
+  return 0;
+}
+
+void mproc__result_disarm(mproc_async_result_t *r) { atomic_fetch_sub(&r->core->watchers, 1); }
+
+bool mproc__result_ready(mproc_async_result_t *r) { return mproc_async_result_ready(r) == 1; }

@@ -1,0 +1,898 @@
+/* Queue, SimpleQueue and JoinableQueue: a ring buffer in shared memory.
+ *
+ * The ring holds records of 16-byte-aligned size: a 16-byte header (kind,
+ * payload length, the message's total length) and the payload. A message of
+ * up to max_chunk bytes (a quarter of the ring, less a header) is one WHOLE
+ * record; a longer one is FIRST, MORE..., LAST, written while consumers
+ * drain the ring. A record never wraps: a PAD record fills the end of the
+ * ring instead.
+ *
+ * Producers serialize on the put lock, consumers on the get lock (robust
+ * mutexes, mutex.c): a producer writes at tail and a consumer reads at
+ * head, so one producer and one consumer never wait for each other except
+ * on an empty or a full ring. Neither holds its lock while it waits for a
+ * message or for room, except in the middle of a streamed message.
+ *
+ * Surviving a kill at any instant:
+ * - A side's position, message count and "a streamed message is open"
+ *   change together through a redo journal (commit): whoever takes a lock
+ *   over from a dead holder replays a half-applied commit. Bytes written
+ *   past tail and not yet committed are simply overwritten later.
+ * - A producer that dies (or times out) in the middle of a streamed message
+ *   leaves the stream open; the repair writes an ABORT record, for which
+ *   every producer keeps RESERVE bytes free. A consumer waiting for the
+ *   next chunk looks every DEATH_CHECK_MS whether the producer still lives,
+ *   and if not repairs the put side itself.
+ * - A consumer that dies in the middle of a streamed message leaves MORE /
+ *   LAST records at head; the next consumer skips them. A consumer that dies
+ *   in the middle of a copy has not committed: the message stays.
+ *
+ * Waiting uses event counts: a waiter counts itself in a park word's
+ * waiters, reads the word, checks its condition and sleeps while the word
+ * is unchanged; whoever changes the condition bumps the word and wakes,
+ * but only when someone counted itself, so a put or get that nobody waits
+ * for makes no system call. */
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mproc/queue.h"
+#include "queue/queue_wait.h"
+#include "sync/sync_object.h"
+
+enum { PARK_PUT_LOCK, PARK_GET_LOCK, PARK_NOT_EMPTY, PARK_NOT_FULL, PARK_ALL_DONE, NPARKS };
+enum { REC_WHOLE = 1, REC_FIRST, REC_MORE, REC_LAST, REC_ABORT, REC_PAD };
+enum {
+  HEADER = 16,          /* and the alignment of every record */
+  RESERVE = HEADER,     /* kept free for an ABORT record */
+  DEATH_CHECK_MS = 100, /* how often a stalled stream asks if its producer lives */
+  CLOSE_CHECK_MS = 10,  /* how often a closed, empty queue looks for a late put */
+  NOWAIT_LOCK_MS = 50,  /* how long a timeout-0 call waits for another's copy */
+  SPINS = 256           /* looks before sleeping: a peer on another core is quick */
+};
+
+typedef struct {
+  uint32_t kind;
+  uint32_t len;   /* payload bytes in this record */
+  uint64_t total; /* WHOLE, FIRST: the message's length */
+} record_t;
+
+/* A commit's new values, replayed when its writer died half-way. */
+typedef struct {
+  _Atomic uint32_t valid;
+  uint32_t open;
+  uint64_t pos, count;
+} journal_t;
+
+/* One side (producers or consumers). The first line is private to the
+ * side; the other side reads only pos and count. */
+typedef struct {
+  alignas(64) mproc__mutex_t lock;
+  uint32_t open; /* producers: a streamed message is unfinished */
+  journal_t journal;
+  alignas(64) _Atomic uint64_t pos; /* tail / head: bytes ever published / freed */
+  _Atomic uint64_t count;           /* messages begun (put) / finished (get) */
+} side_t;
+
+typedef struct {
+  uint64_t capacity; /* a power of two */
+  uint64_t max_chunk;
+  uint64_t maxsize;
+  uint32_t joinable;
+  _Atomic uint32_t closed;
+  _Atomic uint32_t watchers; /* in mproc_wait: producers ring the doorbell */
+  side_t put, get;
+  alignas(64) mproc__park_word_t not_empty;
+  alignas(64) mproc__park_word_t not_full;
+  alignas(64) mproc__park_word_t all_done;
+  _Atomic uint64_t done; /* task_done calls */
+} shared_t;
+
+#define RING_OFFSET ((sizeof(shared_t) + 63) / 64 * 64)
+
+struct mproc_queue {
+  mproc__sync_t s; /* first, so the synchronization objects' hold serves */
+  intptr_t doorbell;
+  shared_t *sh;
+  unsigned char *ring;
+  uint64_t seen_head; /* the consumers' head as last read (put lock) */
+  uint64_t seen_tail; /* the producers' tail as last read (get lock) */
+};
+
+/* ---- the ring --------------------------------------------------------------- */
+
+static uint64_t record_size(uint64_t len) { return HEADER + (len + HEADER - 1) / HEADER * HEADER; }
+
+/* Bytes a record of len needs at tail: itself, plus a PAD when it would
+ * not fit before the ring's end. */
+static uint64_t placement(const shared_t *sh, uint64_t tail, uint64_t len) {
+  uint64_t to_end = sh->capacity - (tail & (sh->capacity - 1));
+  uint64_t rec = record_size(len);
+  return rec > to_end ? to_end + rec : rec;
+}
+
+static bool has_room(const shared_t *sh, uint64_t tail, uint64_t need) {
+  uint64_t head = atomic_load(&sh->get.pos);
+  return need + RESERVE <= sh->capacity - (tail - head);
+}
+
+static void write_header(mproc_queue_t *q, uint64_t pos, uint32_t kind, uint64_t len,
+                         uint64_t total) {
+  record_t r = {kind, (uint32_t)len, total};
+  memcpy(q->ring + (pos & (q->sh->capacity - 1)), &r, sizeof r);
+}
+
+/* Writes one record at tail (room checked); returns the new tail. */
+static uint64_t write_record(mproc_queue_t *q, uint64_t tail, uint32_t kind, const void *p,
+                             uint64_t len, uint64_t total) {
+  uint64_t cap = q->sh->capacity, to_end = cap - (tail & (cap - 1));
+  if (record_size(len) > to_end) {
+    write_header(q, tail, REC_PAD, to_end - HEADER, 0);
+    tail += to_end;
+  }
+  write_header(q, tail, kind, len, total);
+  if (len)
+    memcpy(q->ring + (tail & (cap - 1)) + HEADER, p, len);
+  return tail + record_size(len);
+}
+
+/* The record at head, checked against what a sane producer writes. */
+static int read_header(const mproc_queue_t *q, uint64_t head, uint64_t tail, record_t *r) {
+  const shared_t *sh = q->sh;
+  uint64_t off = head & (sh->capacity - 1);
+  memcpy(r, q->ring + off, sizeof *r);
+  uint64_t size = r->kind == REC_PAD ? sh->capacity - off : record_size(r->len);
+  if (r->kind < REC_WHOLE || r->kind > REC_PAD || (r->kind != REC_PAD && r->len > sh->max_chunk) ||
+      off + size > sh->capacity || size > tail - head ||
+      (r->kind == REC_WHOLE && r->total != r->len))
+    return mproc__fail(MPROC_EPROTO, "queue_get: corrupt record (kind %u, %u bytes) at %llu",
+                       r->kind, r->len, (unsigned long long)head);
+  return 0;
+}
+
+static uint64_t record_end(const mproc_queue_t *q, uint64_t head, const record_t *r) {
+  if (r->kind == REC_PAD)
+    return head + q->sh->capacity - (head & (q->sh->capacity - 1));
+  return head + record_size(r->len);
+}
+
+/* ---- commits and repairs ------------------------------------------------------ */
+
+static void apply(side_t *side, const journal_t *j) {
+  side->open = j->open;
+  atomic_store_explicit(&side->count, j->count, memory_order_relaxed);
+  /* Sequentially consistent: wake_park() then reads the waiter counts, and
+   * a waiter counts itself before it reads pos (no lost wake-up). */
+  atomic_store(&side->pos, j->pos);
+}
+
+/* Moves a side to (pos, count, open), in a way a takeover can finish. The
+ * fences keep the stores in this order for a process that reads them
+ * after this one died (free on x86; a barrier on ARM). */
+static void commit(side_t *side, uint64_t pos, uint64_t count, uint32_t open) {
+  journal_t *j = &side->journal;
+  j->pos = pos;
+  j->count = count;
+  j->open = open;
+  atomic_store_explicit(&j->valid, 1, memory_order_release);
+  atomic_thread_fence(memory_order_release);
+  apply(side, j);
+  atomic_store_explicit(&j->valid, 0, memory_order_release);
+}
+
+static void replay(side_t *side) {
+  if (atomic_load(&side->journal.valid)) {
+    apply(side, &side->journal);
+    atomic_store(&side->journal.valid, 0);
+  }
+}
+
+static mproc__park_word_t *park(mproc_queue_t *q, size_t i) {
+  shared_t *sh = q->sh;
+  return i == PARK_NOT_EMPTY ? &sh->not_empty : i == PARK_NOT_FULL ? &sh->not_full : &sh->all_done;
+}
+
+/* Tells whoever waits on park i that its condition may have changed. */
+static void wake_park(mproc_queue_t *q, size_t i) {
+  mproc__park_word_t *w = park(q, i);
+  /* Every caller made its change with a sequentially consistent store or
+   * read-modify-write (a commit, close, task_done), so it is visible
+   * before the count is read. */
+  if (atomic_load_explicit(&w->waiters, memory_order_relaxed)) {
+    atomic_fetch_add(&w->word, 1);
+    mproc__sync_wake(&q->s, i, w, MPROC__WAKE_ALL);
+  }
+  if (i == PARK_NOT_EMPTY && q->doorbell != -1 &&
+      atomic_load_explicit(&q->sh->watchers, memory_order_relaxed))
+    mproc__os_doorbell_ring(q->doorbell);
+}
+
+/* An aborted or orphaned message will never reach task_done. */
+static void count_done(mproc_queue_t *q) {
+  shared_t *sh = q->sh;
+  uint64_t d = atomic_load(&sh->done);
+  while (d < atomic_load(&sh->put.count) && !atomic_compare_exchange_weak(&sh->done, &d, d + 1))
+    ;
+  wake_park(q, PARK_ALL_DONE);
+}
+
+/* Ends an open stream with an ABORT record (its room is always kept). The
+ * withdrawn message stops counting at once - for size, empty, full,
+ * maxsize and join - so consumers that pass the ABORT later count nothing. */
+static void abort_stream(mproc_queue_t *q) {
+  side_t *put = &q->sh->put;
+  uint64_t tail = atomic_load_explicit(&put->pos, memory_order_relaxed);
+  tail = write_record(q, tail, REC_ABORT, NULL, 0, 0);
+  commit(put, tail, atomic_load_explicit(&put->count, memory_order_relaxed) - 1, 0);
+  wake_park(q, PARK_NOT_EMPTY);
+  wake_park(q, PARK_NOT_FULL); /* maxsize allows one more */
+  if (q->sh->joinable)
+    wake_park(q, PARK_ALL_DONE);
+}
+
+/* After taking the put lock over from a dead producer. */
+static void repair_put(mproc_queue_t *q) {
+  replay(&q->sh->put);
+  if (q->sh->put.open)
+    abort_stream(q);
+}
+
+/* Takes a side's lock, repairing after a dead holder. A call that may not
+ * wait (nowait, or its time is up) still waits NOWAIT_LOCK_MS for another
+ * process's copy to end: the lock is held only that long, or while a
+ * message larger than the ring streams through. */
+static int lock(mproc_queue_t *q, size_t i, int64_t deadline, bool nowait, const char *op) {
+  side_t *side = i == PARK_PUT_LOCK ? &q->sh->put : &q->sh->get;
+  int left = nowait ? 0 : mproc__remaining_ms(deadline);
+  int rc = mproc__mutex_acquire(&q->s, i, &side->lock, false, left == 0 ? NOWAIT_LOCK_MS : left);
+  if (rc == MPROC_EOWNERDEAD) {
+    if (i == PARK_PUT_LOCK)
+      repair_put(q);
+    else
+      replay(side);
+    rc = 0;
+  }
+  if (rc == MPROC_ETIMEDOUT && nowait)
+    return mproc__fail(i == PARK_PUT_LOCK ? MPROC_EFULL : MPROC_EEMPTY, "%s: another process is %s",
+                       op, i == PARK_PUT_LOCK ? "putting a message" : "taking a message");
+  if (rc == MPROC_ETIMEDOUT)
+    return mproc__fail(MPROC_ETIMEDOUT, "%s: timed out", op);
+  return rc;
+}
+
+static void unlock(mproc_queue_t *q, size_t i) {
+  side_t *side = i == PARK_PUT_LOCK ? &q->sh->put : &q->sh->get;
+  mproc__mutex_release(&q->s, i, &side->lock, false, true);
+}
+
+/* ---- waiting ------------------------------------------------------------------ */
+
+typedef bool (*condition_fn)(mproc_queue_t *q, uint64_t arg);
+
+/* Waits on park i until ready(q, arg) may hold, the deadline or slice_ms
+ * (0: none) passes. 0: look again; MPROC_ETIMEDOUT: time is up. */
+static int await(mproc_queue_t *q, size_t i, condition_fn ready, uint64_t arg, int64_t deadline,
+                 int slice_ms) {
+  for (int k = 0; k < SPINS; k++) {
+    if (ready(q, arg))
+      return 0;
+    mproc__os_cpu_relax();
+  }
+  if (slice_ms > 0) {
+    int64_t until = mproc__deadline(slice_ms);
+    if (deadline < 0 || until < deadline)
+      deadline = until;
+  }
+  mproc__park_word_t *w = park(q, i);
+  atomic_fetch_add(&w->waiters, 1);
+  uint32_t seen = atomic_load(&w->word);
+  int rc = ready(q, arg) ? 0 : mproc__sync_wait(&q->s, i, w, seen, deadline);
+  atomic_fetch_sub(&w->waiters, 1);
+  return rc;
+}
+
+static bool is_closed(const mproc_queue_t *q) { return atomic_load(&q->sh->closed) != 0; }
+
+/* maxsize allows one more message. */
+static bool count_ok(mproc_queue_t *q) {
+  shared_t *sh = q->sh;
+  return sh->maxsize == 0 ||
+         atomic_load(&sh->put.count) - atomic_load(&sh->get.count) < sh->maxsize;
+}
+
+/* Producers: room for a len-byte record at tail. */
+static bool room_for_chunk(mproc_queue_t *q, uint64_t len) {
+  uint64_t tail = atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed);
+  return has_room(q->sh, tail, placement(q->sh, tail, len));
+}
+
+/* ... and, to begin a message, maxsize allows one more. */
+static bool room_or_closed(mproc_queue_t *q, uint64_t len) {
+  return is_closed(q) || (count_ok(q) && room_for_chunk(q, len));
+}
+
+/* Under the put lock: room for a len-byte record at tail, from the last
+ * head this process saw. Head only grows, so an old value understates the
+ * room, and the consumers' cache line is read only when the ring looks
+ * full. */
+static bool room_locked(mproc_queue_t *q, uint64_t len) {
+  uint64_t cap = q->sh->capacity;
+  uint64_t tail = atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed);
+  uint64_t need = placement(q->sh, tail, len) + RESERVE, used = tail - q->seen_head;
+  if (used <= cap && need <= cap - used)
+    return true;
+  q->seen_head = atomic_load(&q->sh->get.pos);
+  return need <= cap - (tail - q->seen_head);
+}
+
+/* Consumers: a record at head (arg). */
+static bool record_at(mproc_queue_t *q, uint64_t head) {
+  return atomic_load(&q->sh->put.pos) != head;
+}
+
+/* The same under the get lock, from the last tail this process saw (a
+ * published tail: past the end of every record before it). */
+static bool record_locked(mproc_queue_t *q, uint64_t head) {
+  if (q->seen_tail > head)
+    return true;
+  q->seen_tail = atomic_load(&q->sh->put.pos);
+  return q->seen_tail > head;
+}
+
+static bool record_or_closed(mproc_queue_t *q, uint64_t unused) {
+  (void)unused;
+  return is_closed(q) || record_at(q, atomic_load(&q->sh->get.pos));
+}
+
+static bool all_done(mproc_queue_t *q, uint64_t unused) {
+  (void)unused;
+  return atomic_load(&q->sh->done) >= atomic_load(&q->sh->put.count);
+}
+
+/* ---- put ---------------------------------------------------------------------- */
+
+/* Timeout 0 takes all or nothing: whether every chunk of a len-byte
+ * message fits now (and maxsize allows one more). */
+static bool fits_now(mproc_queue_t *q, uint64_t len) {
+  shared_t *sh = q->sh;
+  if (len >= sh->capacity)
+    return false;
+  uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed), pos = tail;
+  for (uint64_t left = len, n; pos == tail || left > 0; left -= n) {
+    n = left < sh->max_chunk ? left : sh->max_chunk;
+    pos += placement(sh, pos, n);
+  }
+  return room_or_closed(q, 0) && has_room(sh, tail, pos - tail);
+}
+
+/* The rest of a streamed message, chunk by chunk, as consumers make room. */
+static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len, int64_t deadline) {
+  shared_t *sh = q->sh;
+  for (uint64_t off = 0; off < len;) {
+    uint64_t n = len - off < sh->max_chunk ? len - off : sh->max_chunk;
+    while (!room_locked(q, n)) {
+      if (await(q, PARK_NOT_FULL, room_for_chunk, n, deadline, 0) == MPROC_ETIMEDOUT &&
+          !room_for_chunk(q, n)) {
+        abort_stream(q);
+        return mproc__fail(MPROC_ETIMEDOUT,
+                           "queue_put: timed out after %llu of %llu bytes (the message was "
+                           "withdrawn)",
+                           (unsigned long long)off, (unsigned long long)len);
+      }
+    }
+    bool last = off + n == len;
+    uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
+    tail = write_record(q, tail, last ? REC_LAST : REC_MORE, p + off, n, 0);
+    commit(&sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed), !last);
+    wake_park(q, PARK_NOT_EMPTY);
+    off += n;
+  }
+  return 0;
+}
+
+int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms) {
+  if (!q || (!buf && len > 0))
+    return mproc__fail(MPROC_EINVAL, "queue_put: %s is NULL", q ? "buf" : "queue");
+  int rc = mproc__check_timeout("queue_put", timeout_ms);
+  if (rc)
+    return rc;
+  shared_t *sh = q->sh;
+  if (is_closed(q))
+    return mproc__fail(MPROC_ECLOSED, "queue_put: the queue is closed");
+  int64_t deadline = mproc__deadline(timeout_ms);
+  uint64_t first = len < sh->max_chunk ? len : sh->max_chunk;
+  for (;;) {
+    if ((rc = lock(q, PARK_PUT_LOCK, deadline, timeout_ms == 0, "queue_put")) != 0)
+      return rc;
+    if (is_closed(q)) {
+      unlock(q, PARK_PUT_LOCK);
+      return mproc__fail(MPROC_ECLOSED, "queue_put: the queue is closed");
+    }
+    if (timeout_ms == 0 ? fits_now(q, len) : count_ok(q) && room_locked(q, first))
+      break;
+    unlock(q, PARK_PUT_LOCK);
+    if (timeout_ms == 0)
+      return mproc__fail(
+          MPROC_EFULL, "queue_put: the queue is full (%llu messages)",
+          (unsigned long long)(atomic_load(&sh->put.count) - atomic_load(&sh->get.count)));
+    if (await(q, PARK_NOT_FULL, room_or_closed, first, deadline, 0) == MPROC_ETIMEDOUT &&
+        !room_or_closed(q, first))
+      return mproc__fail(MPROC_ETIMEDOUT, "queue_put: no room after %d ms", timeout_ms);
+  }
+  bool whole = len <= sh->max_chunk;
+  uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
+  tail = write_record(q, tail, whole ? REC_WHOLE : REC_FIRST, buf, first, len);
+  commit(&sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed) + 1, !whole);
+  wake_park(q, PARK_NOT_EMPTY);
+  if (!whole)
+    rc = stream_rest(q, (const unsigned char *)buf + first, len - first, deadline);
+  unlock(q, PARK_PUT_LOCK);
+  return rc;
+}
+
+/* ---- get ---------------------------------------------------------------------- */
+
+/* Where a message goes: a buffer allocated for it, or the caller's. */
+typedef struct {
+  unsigned char *buf;
+  size_t cap;
+  bool allocate;
+  uint64_t total, got;
+  size_t *len;
+} sink_t;
+
+static int sink_begin(sink_t *k, uint64_t total) {
+  k->total = total;
+  k->got = 0;
+  *k->len = (size_t)total;
+  if (total > SIZE_MAX - 1)
+    return mproc__fail(MPROC_ENOMEM, "queue_get: a %llu-byte message does not fit in memory",
+                       (unsigned long long)total);
+  if (!k->allocate)
+    return total > k->cap ? mproc__fail(MPROC_ETOOBIG,
+                                        "queue_get_bytes_into: the message is %llu bytes, the "
+                                        "buffer %zu (it stays in the queue)",
+                                        (unsigned long long)total, k->cap)
+                          : 0;
+  k->buf = malloc(total ? (size_t)total : 1);
+  return k->buf ? 0
+                : mproc__fail(MPROC_ENOMEM,
+                              "queue_get: no memory for %llu bytes (the message "
+                              "stays in the queue)",
+                              (unsigned long long)total);
+}
+
+static int sink_add(sink_t *k, const unsigned char *p, uint64_t n) {
+  if (n > k->total - k->got)
+    return mproc__fail(MPROC_EPROTO, "queue_get: a chunk runs past its message's %llu bytes",
+                       (unsigned long long)k->total);
+  if (n)
+    memcpy(k->buf + k->got, p, (size_t)n);
+  k->got += n;
+  return 0;
+}
+
+static void sink_drop(sink_t *k) {
+  if (k->allocate) {
+    free(k->buf);
+    k->buf = NULL;
+  }
+}
+
+/* Consumers hold the get lock. Takes the record at head past the ring:
+ * the new head, count + finished, signalled to producers. */
+static void consume(mproc_queue_t *q, uint64_t end, int finished) {
+  side_t *get = &q->sh->get;
+  commit(get, end, atomic_load_explicit(&get->count, memory_order_relaxed) + (uint64_t)finished, 0);
+  wake_park(q, PARK_NOT_FULL);
+}
+
+/* Mid-stream: waits (past the caller's deadline: the message is half
+ * taken) for the next record; repairs the put side if its producer died. */
+static void await_chunk(mproc_queue_t *q, uint64_t head) {
+  while (!record_at(q, head)) {
+    if (await(q, PARK_NOT_EMPTY, record_at, head, -1, DEATH_CHECK_MS) == MPROC_ETIMEDOUT &&
+        !record_at(q, head) && mproc__mutex_take_from_dead(&q->sh->put.lock)) {
+      repair_put(q);
+      unlock(q, PARK_PUT_LOCK);
+    }
+  }
+}
+
+/* Takes the rest of a streamed message into k. 1: complete; 0: the
+ * stream was aborted (discarded; look for the next message). */
+static int take_stream(mproc_queue_t *q, sink_t *k) {
+  side_t *get = &q->sh->get;
+  for (;;) {
+    uint64_t head = atomic_load_explicit(&get->pos, memory_order_relaxed);
+    await_chunk(q, head);
+    record_t r;
+    uint64_t tail = atomic_load_explicit(&q->sh->put.pos, memory_order_acquire);
+    int rc = read_header(q, head, tail, &r);
+    if (rc)
+      return rc;
+    if (r.kind == REC_WHOLE || r.kind == REC_FIRST) {
+      /* A new message where the rest of this one should be: its end was
+       * lost. Count it as gone and leave the new one for the caller. */
+      commit(get, head, atomic_load_explicit(&get->count, memory_order_relaxed) + 1, 0);
+      sink_drop(k);
+      if (q->sh->joinable)
+        count_done(q);
+      return 0;
+    }
+    if (r.kind == REC_MORE || r.kind == REC_LAST) {
+      rc = sink_add(k, q->ring + (head & (q->sh->capacity - 1)) + HEADER, r.len);
+      if (rc)
+        return rc;
+    }
+    if (r.kind == REC_LAST && k->got != k->total)
+      return mproc__fail(MPROC_EPROTO,
+                         "queue_get: a streamed message ended after %llu of %llu "
+                         "bytes",
+                         (unsigned long long)k->got, (unsigned long long)k->total);
+    /* A withdrawn message was uncounted by its ABORT: nothing finishes. */
+    consume(q, record_end(q, head, &r), r.kind == REC_LAST);
+    if (r.kind == REC_LAST)
+      return 1;
+    if (r.kind == REC_ABORT) {
+      sink_drop(k);
+      return 0;
+    }
+  }
+}
+
+/* Whether the stream whose FIRST record is at head ends in an ABORT
+ * already in the ring. */
+static bool withdrawn(mproc_queue_t *q, uint64_t head) {
+  uint64_t tail = atomic_load(&q->sh->put.pos);
+  record_t r;
+  for (uint64_t at = head; at != tail; at = record_end(q, at, &r)) {
+    if (read_header(q, at, tail, &r) ||
+        (at != head && (r.kind == REC_WHOLE || r.kind == REC_FIRST)))
+      return false;
+    if (r.kind == REC_LAST || r.kind == REC_ABORT)
+      return r.kind == REC_ABORT;
+  }
+  return false;
+}
+
+/* Whether a closed queue is finished: no record, and no put under way
+ * that began before the close. */
+static bool drained(mproc_queue_t *q, uint64_t head) {
+  if (!is_closed(q))
+    return false;
+  if (mproc__mutex_take_from_dead(&q->sh->put.lock)) {
+    repair_put(q);
+    unlock(q, PARK_PUT_LOCK);
+  }
+  return atomic_load(&q->sh->put.lock.park.word) == 0 && !record_at(q, head);
+}
+
+static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
+  int rc = mproc__check_timeout(op, timeout_ms);
+  if (rc)
+    return rc;
+  shared_t *sh = q->sh;
+  int64_t deadline = mproc__deadline(timeout_ms);
+  if ((rc = lock(q, PARK_GET_LOCK, deadline, timeout_ms == 0, op)) != 0)
+    return rc;
+  for (;;) {
+    uint64_t head = atomic_load_explicit(&sh->get.pos, memory_order_relaxed);
+    if (!record_locked(q, head)) {
+      if (drained(q, head)) {
+        unlock(q, PARK_GET_LOCK);
+        return mproc__fail(MPROC_ECLOSED, "%s: the queue is closed and empty", op);
+      }
+      unlock(q, PARK_GET_LOCK);
+      if (timeout_ms == 0)
+        return mproc__fail(MPROC_EEMPTY, "%s: the queue is empty", op);
+      if (await(q, PARK_NOT_EMPTY, record_or_closed, 0, deadline,
+                is_closed(q) ? CLOSE_CHECK_MS : 0) == MPROC_ETIMEDOUT &&
+          mproc__remaining_ms(deadline) == 0 && !record_or_closed(q, 0))
+        return mproc__fail(MPROC_ETIMEDOUT, "%s: no message after %d ms", op, timeout_ms);
+      if ((rc = lock(q, PARK_GET_LOCK, deadline, false, op)) != 0)
+        return rc;
+      continue;
+    }
+    record_t r;
+    if ((rc = read_header(q, head, q->seen_tail, &r)) != 0)
+      break;
+    const unsigned char *payload = q->ring + (head & (sh->capacity - 1)) + HEADER;
+    if (r.kind != REC_WHOLE && r.kind != REC_FIRST) {
+      /* A PAD; or the rest of a message whose consumer died (its LAST
+       * counts as a message gone), or that its producer withdrew (its
+       * ABORT already uncounted it): skipped. */
+      bool ends = r.kind == REC_LAST;
+      consume(q, record_end(q, head, &r), ends);
+      if (ends && sh->joinable)
+        count_done(q);
+      continue;
+    }
+    if ((rc = sink_begin(k, r.total)) != 0 || (rc = sink_add(k, payload, r.len)) != 0) {
+      /* Too big for the caller, or no memory: it stays, unless it is a
+       * stream already withdrawn (skipped by the next round). */
+      if (r.kind == REC_FIRST && withdrawn(q, head)) {
+        consume(q, record_end(q, head, &r), 0);
+        continue;
+      }
+      break;
+    }
+    consume(q, record_end(q, head, &r), r.kind == REC_WHOLE);
+    if (r.kind == REC_WHOLE)
+      break;
+    if ((rc = take_stream(q, k)) != 0) {
+      rc = rc == 1 ? 0 : rc;
+      break;
+    }
+  }
+  unlock(q, PARK_GET_LOCK);
+  if (rc)
+    sink_drop(k);
+  return rc;
+}
+
+int mproc_queue_get_bytes(mproc_queue_t *q, void **buf, size_t *len, int timeout_ms) {
+  if (!q || !buf || !len)
+    return mproc__fail(MPROC_EINVAL, "queue_get: %s is NULL", !q ? "queue" : !buf ? "buf" : "len");
+  sink_t k = {.allocate = true, .len = len};
+  int rc = take(q, &k, timeout_ms, "queue_get");
+  if (rc == 0)
+    *buf = k.buf;
+  return rc;
+}
+
+int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap, size_t *len,
+                               int timeout_ms) {
+  if (!q || !len || (!buf && cap > 0))
+    return mproc__fail(MPROC_EINVAL, "queue_get_bytes_into: %s is NULL",
+                       !q     ? "queue"
+                       : !len ? "len"
+                              : "buf");
+  sink_t k = {.buf = buf, .cap = cap, .len = len};
+  return take(q, &k, timeout_ms, "queue_get_bytes_into");
+}
+
+static int put_bytes(void *q, const void *buf, size_t len, int timeout_ms) {
+  return mproc_queue_put_bytes(q, buf, len, timeout_ms);
+}
+
+static int get_bytes(void *q, void **buf, size_t *len, int timeout_ms) {
+  return mproc_queue_get_bytes(q, buf, len, timeout_ms);
+}
+
+int mproc_queue_put(mproc_queue_t *q, const mproc_args_t *args, int timeout_ms) {
+  if (!q)
+    return mproc__fail(MPROC_EINVAL, "queue_put: queue is NULL");
+  return mproc__send_args(put_bytes, q, args, timeout_ms, "queue_put");
+}
+
+int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms) {
+  return mproc__recv_args(get_bytes, q, args, timeout_ms, "queue_get");
+}
+
+/* ---- state, close, join ------------------------------------------------------- */
+
+long long mproc_queue_size(const mproc_queue_t *q) {
+  if (!q)
+    return mproc__fail(MPROC_EINVAL, "queue_size: queue is NULL");
+  /* Gets first: both only grow, and gets never passes puts. */
+  uint64_t gets = atomic_load(&q->sh->get.count);
+  uint64_t puts = atomic_load(&q->sh->put.count);
+  return puts > gets ? (long long)(puts - gets) : 0;
+}
+
+bool mproc_queue_empty(const mproc_queue_t *q) { return q && mproc_queue_size(q) == 0; }
+
+bool mproc_queue_full(const mproc_queue_t *q) {
+  if (!q)
+    return false;
+  const shared_t *sh = q->sh;
+  uint64_t tail = atomic_load(&sh->put.pos);
+  return (sh->maxsize && (uint64_t)mproc_queue_size(q) >= sh->maxsize) ||
+         !has_room(sh, tail, placement(sh, tail, 0));
+}
+
+int mproc_queue_close(mproc_queue_t *q) {
+  if (!q)
+    return mproc__fail(MPROC_EINVAL, "queue_close: queue is NULL");
+  atomic_store(&q->sh->closed, 1);
+  wake_park(q, PARK_NOT_EMPTY);
+  wake_park(q, PARK_NOT_FULL);
+  return 0;
+}
+
+bool mproc_queue_closed(const mproc_queue_t *q) { return q && is_closed(q); }
+
+static int joinable(const mproc_queue_t *q, const char *op) {
+  if (!q)
+    return mproc__fail(MPROC_EINVAL, "%s: queue is NULL", op);
+  if (!q->sh->joinable)
+    return mproc__fail(MPROC_ESTATE, "%s: the queue was not made with opts.joinable", op);
+  return 0;
+}
+
+int mproc_queue_task_done(mproc_queue_t *q) {
+  int rc = joinable(q, "queue_task_done");
+  if (rc)
+    return rc;
+  shared_t *sh = q->sh;
+  uint64_t d = atomic_load(&sh->done);
+  do {
+    if (d >= atomic_load(&sh->put.count))
+      return mproc__fail(MPROC_EVALUE,
+                         "queue_task_done: called more times than messages were "
+                         "put (%llu)",
+                         (unsigned long long)d);
+  } while (!atomic_compare_exchange_weak(&sh->done, &d, d + 1));
+  wake_park(q, PARK_ALL_DONE);
+  return 0;
+}
+
+int mproc_queue_join(mproc_queue_t *q, int timeout_ms) {
+  int rc = joinable(q, "queue_join");
+  if (!rc)
+    rc = mproc__check_timeout("queue_join", timeout_ms);
+  if (rc)
+    return rc;
+  int64_t deadline = mproc__deadline(timeout_ms);
+  while (!all_done(q, 0))
+    if (timeout_ms == 0 ||
+        (await(q, PARK_ALL_DONE, all_done, 0, deadline, 0) == MPROC_ETIMEDOUT && !all_done(q, 0)))
+      return mproc__fail(
+          MPROC_ETIMEDOUT, "queue_join: %llu messages not done after %d ms",
+          (unsigned long long)(atomic_load(&q->sh->put.count) - atomic_load(&q->sh->done)),
+          timeout_ms);
+  return 0;
+}
+
+/* ---- making, sharing, freeing ---------------------------------------------------- */
+
+static void wrap(mproc_queue_t *q) {
+  q->sh = q->s.mem;
+  q->ring = (unsigned char *)q->s.mem + RING_OFFSET;
+}
+
+int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts) {
+  if (!out)
+    return mproc__fail(MPROC_EINVAL, "queue_new: out is NULL");
+  mproc_queue_opts_t o = opts ? *opts : (mproc_queue_opts_t){0};
+  if ((uint64_t)o.maxsize > UINT32_MAX)
+    return mproc__fail(MPROC_ERANGE, "queue_new: maxsize %llu is above %u",
+                       (unsigned long long)o.maxsize, UINT32_MAX);
+  size_t want = o.capacity_bytes ? o.capacity_bytes : MPROC_QUEUE_DEFAULT_CAPACITY;
+  if (want > MPROC_QUEUE_MAX_CAPACITY)
+    return mproc__fail(MPROC_ERANGE, "queue_new: capacity %zu bytes is above %zu", want,
+                       (size_t)MPROC_QUEUE_MAX_CAPACITY);
+  size_t cap = MPROC_QUEUE_MIN_CAPACITY;
+  while (cap < want)
+    cap *= 2;
+  mproc_queue_t *q = calloc(1, sizeof *q);
+  if (!q)
+    return mproc__fail(MPROC_ENOMEM, "queue_new: out of memory");
+  q->doorbell = -1;
+  int rc = mproc__sync_create(&q->s, "queue", RING_OFFSET + cap, NPARKS);
+  if (rc) {
+    free(q);
+    return rc;
+  }
+  if ((rc = mproc__os_doorbell_new(&q->doorbell)) != 0) {
+    mproc__sync_close(&q->s);
+    free(q);
+    return rc;
+  }
+  wrap(q);
+  q->sh->capacity = cap;
+  q->sh->max_chunk = cap / 4 - HEADER;
+  q->sh->maxsize = o.maxsize;
+  q->sh->joinable = o.joinable;
+  *out = q;
+  return 0;
+}
+
+static void destroy(mproc_queue_t *q) {
+  mproc__sync_close(&q->s);
+  mproc__os_close_handle(q->doorbell);
+  free(q);
+}
+
+void mproc_queue_free(mproc_queue_t *q) {
+  if (q && mproc__sync_release(&q->s))
+    destroy(q);
+}
+
+enum { HAS_DOORBELL = 1 };
+
+static int queue_export(const void *obj, intptr_t *h, size_t cap, size_t *n,
+                        mproc__object_info_t *info) {
+  const mproc_queue_t *q = obj;
+  int rc = mproc__info_put(info, q->sh->capacity, 8);
+  if (!rc)
+    rc = mproc__sync_export(&q->s, h, cap, n, info);
+  if (rc || q->doorbell == -1)
+    return rc;
+  if (*n >= cap)
+    rc = MPROC_ERANGE;
+  else if ((rc = mproc__os_dup_handle(q->doorbell, &h[*n])) == 0)
+    info->flags |= HAS_DOORBELL;
+  if (rc) {
+    for (size_t i = 0; i < *n; i++)
+      mproc__os_close_handle(h[i]);
+    return rc;
+  }
+  (*n)++;
+  return 0;
+}
+
+static int queue_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
+                        mproc__info_reader_t *info) {
+  mproc_queue_t *q = calloc(1, sizeof *q);
+  size_t used = 0;
+  uint64_t cap = 0;
+  int rc = q ? mproc__info_get(info, 8, &cap) : mproc__fail(MPROC_ENOMEM, "queue: out of memory");
+  if (!rc &&
+      (cap < MPROC_QUEUE_MIN_CAPACITY || cap > MPROC_QUEUE_MAX_CAPACITY || (cap & (cap - 1))))
+    rc = mproc__fail(MPROC_EPROTO, "queue: a ring of %llu bytes", (unsigned long long)cap);
+  if (q)
+    q->doorbell = -1;
+  if (!rc)
+    rc = mproc__sync_import(&q->s, "queue", RING_OFFSET + (size_t)cap, NPARKS, h, n, info, &used);
+  if (rc == 0 && (flags & HAS_DOORBELL)) {
+    if (used < n)
+      q->doorbell = h[used++];
+    else
+      rc = mproc__fail(MPROC_EPROTO, "queue: its doorbell handle did not arrive");
+  }
+  for (; used < n; used++)
+    mproc__os_close_handle(h[used]);
+  if (rc) {
+    if (q && q->s.mem)
+      mproc__sync_close(&q->s);
+    if (q)
+      mproc__os_close_handle(q->doorbell);
+    free(q);
+    return rc;
+  }
+  wrap(q);
+  if (q->sh->capacity != cap) {
+    destroy(q);
+    return mproc__fail(MPROC_EPROTO, "queue: the ring's size does not match its handle");
+  }
+  *out = q;
+  return 0;
+}
+
+static void queue_release(void *obj) { mproc_queue_free(obj); }
+
+const mproc__object_class_t mproc__queue_class = {
+    MPROC_T_QUEUE,           "queue",       queue_export, queue_import,
+    mproc__sync_object_hold, queue_release, false};
+MPROC__ARGS_ACCESSORS(queue, mproc_queue_t, mproc__queue_class)
+
+/* ---- mproc_wait ------------------------------------------------------------------ */
+
+mproc_waitable_t mproc_waitable_queue(mproc_queue_t *q) {
+  mproc_waitable_t w = {MPROC__WAIT_QUEUE, q, -1};
+  return w;
+}
+
+/* A get would not wait for a message to begin. */
+static bool takeable(mproc_queue_t *q) { return record_or_closed(q, 0); }
+
+int mproc__queue_arm(mproc_queue_t *q, intptr_t *waitable, bool *ready_now) {
+  atomic_fetch_add(&q->sh->watchers, 1);
+  *waitable = q->doorbell;
+  *ready_now = takeable(q);
+  if (!*ready_now && q->doorbell != -1) {
+    /* A stale ring (its message already taken) would wake us at once:
+     * clear it, and ring again for the other watchers if a message came
+     * in meanwhile. A put after this sees watchers and rings. */
+    mproc__os_doorbell_clear(q->doorbell);
+    if ((*ready_now = takeable(q)))
+      mproc__os_doorbell_ring(q->doorbell);
+  }
+  return 0;
+}
+
+void mproc__queue_disarm(mproc_queue_t *q) { atomic_fetch_sub(&q->sh->watchers, 1); }
+
+bool mproc__queue_ready(mproc_queue_t *q) { return takeable(q); }
