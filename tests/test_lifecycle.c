@@ -580,6 +580,9 @@ static int t_notice_parent_death(const mproc_args_t *args) {
   if (mproc_args_get_str(args, 0, &path) || mproc_parent_alive() != 1 ||
       mproc_parent_sentinel() == -1)
     return 1;
+  char up[160];
+  snprintf(up, sizeof up, "%s.up", path);
+  write_file(up, "up\n", 3); /* its parent may die now */
   mproc_waitable_t w = mproc_waitable_sentinel(mproc_parent_sentinel());
   size_t ready, n;
   if (mproc_wait(&w, 1, TEST_WAIT_MS, &ready, &n) != 0 || mproc_parent_alive() != 0)
@@ -617,7 +620,14 @@ static int t_middle_is_killed(const mproc_args_t *args) {
   if (!d || !ts.p || mproc_args_new(&a) || mproc_args_add_str(a, noticed) ||
       mproc_process_new(&n, t_notice_parent_death, a, NULL) || mproc_process_start(n))
     return 2;
-  /* The thread that started ts.p is gone; its daemon must not be. */
+  /* The thread that started ts.p is gone; its daemon must not be. And the
+   * non-daemon has seen this process alive (a child that starts late,
+   * under a sanitizer on a loaded machine, would see it dead already). */
+  char up[160];
+  snprintf(up, sizeof up, "%s.up", noticed);
+  for (int64_t until = now_ms() + TEST_WAIT_MS; !file_exists(up) && now_ms() < until;)
+    sleep_ms(5);
+  remove(up);
   sleep_ms(200);
   if (mproc_process_is_alive(ts.p) != 1)
     return 3;
