@@ -14,6 +14,7 @@
 #include "mproc/queue.h"
 #include "mproc/shm.h"
 #include "mproc/sync.h"
+#include "mproc/timeout.h"
 #include "mproc/version.h"
 #include "mproc/wait.h"
 

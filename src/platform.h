@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mproc.h"
+#include "mproc/error.h"
+#include "mproc/timeout.h"
 
 /* ---- errors (posix/error.c, win32/error.c say what an OS code means;
  *      common/error.c records it) --------------------------------------- */

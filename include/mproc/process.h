@@ -24,6 +24,7 @@
 
 #include "args.h"
 #include "error.h"
+#include "timeout.h"
 #include "export.h"
 
 #ifdef __cplusplus
@@ -49,12 +50,6 @@ typedef struct {
   mproc_start_method_t start_method; /* MPROC_START_DEFAULT: the global method */
 } mproc_process_opts_t;
 
-/* Blocks forever where a timeout is taken. */
-#define MPROC_INFINITE (-1)
-/* Where an object has a default timeout of its own (a Barrier made with
- * opts.timeout_ms, Python's Barrier(timeout=...)), waits for that long;
- * a function without one refuses it (MPROC_EINVAL). */
-#define MPROC_DEFAULT_TIMEOUT (-2)
 
 /* Child entry, Python's `if __name__ == "__main__":`. Call it first in main.
  * In a parent it returns 0 at once. In a spawned child (argv holds

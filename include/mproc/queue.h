@@ -28,7 +28,7 @@
 
 #include "args.h"
 #include "export.h"
-#include "process.h" /* MPROC_INFINITE */
+#include "timeout.h"
 #include "wait.h"
 
 #ifdef __cplusplus

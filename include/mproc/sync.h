@@ -22,7 +22,7 @@
 
 #include "args.h"
 #include "export.h"
-#include "process.h" /* MPROC_INFINITE */
+#include "timeout.h"
 
 #ifdef __cplusplus
 extern "C" {

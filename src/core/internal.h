@@ -1,10 +1,11 @@
-/* Internal helpers shared by the files of src/common. */
+/* Internal helpers shared by the files of the portable layer (src/core and the concept folders). */
 #ifndef MPROC_COMMON_INTERNAL_H
 #define MPROC_COMMON_INTERNAL_H
 
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "mproc.h" /* the portable layer implements the whole API */
 #include "platform.h"
 
 /* gnu_printf: MinGW's C library formats %zu and %lld only in its ANSI stdio
