@@ -350,7 +350,10 @@ static void wait_rejects_bad_input(void **state) {
   ASSERT_ERR(MPROC_EINVAL, mproc_wait(w, 1, -7, ready, &nready));
   ASSERT_ERR(MPROC_EINVAL, mproc_wait(NULL, 0, MPROC_INFINITE, NULL, &nready));
   ASSERT_ERR(MPROC_ETIMEDOUT, mproc_wait(NULL, 0, 10, NULL, &nready));
-  mproc_waitable_t junk = {99, NULL, 5};
+  mproc_waitable_t junk; /* not made by the library: refused, not followed */
+  memset(&junk, 0x5a, sizeof junk);
+  ASSERT_ERR(MPROC_EINVAL, mproc_wait(&junk, 1, 0, ready, &nready));
+  memset(&junk, 0, sizeof junk);
   ASSERT_ERR(MPROC_EINVAL, mproc_wait(&junk, 1, 0, ready, &nready));
   mproc_process_free(idle);
 }

@@ -1,6 +1,7 @@
 /* mproc — waiting on many things at once: Python's
  * multiprocessing.connection.wait(), over processes, raw sentinels,
- * connections (connection.h) and queues (queue.h). */
+ * connections (connection.h), queues (queue.h) and AsyncResults
+ * (pool.h). */
 #ifndef MPROC_WAIT_H
 #define MPROC_WAIT_H
 
@@ -17,8 +18,9 @@ extern "C" {
 
 /* One thing to wait for. Make it with a mproc_waitable_* function; the
  * fields are the library's. */
+struct mproc__wait_class;
 typedef struct {
-  int kind;
+  const struct mproc__wait_class *cls; /* what kind of object: the library's */
   void *object;
   intptr_t handle;
 } mproc_waitable_t;

@@ -11,6 +11,7 @@
 
 #include "args/args_objects.h"
 #include "connection/connection_internal.h"
+#include "core/waitable.h"
 
 #define BIG 0xFFFFFFFFu /* the length field that announces a u64 length */
 enum { SMALL_SEND = 64 * 1024, SKIP_CHUNK = 64 * 1024, GROW_FROM = 1 << 20, AHEAD = 64 * 1024 };
@@ -429,26 +430,42 @@ void mproc_conn_free(mproc_conn_t *c) {
   free(c);
 }
 
-mproc_waitable_t mproc_waitable_conn(mproc_conn_t *c) {
-  mproc_waitable_t w = {MPROC__WAIT_CONN, c, -1};
-  return w;
+/* ---- mproc_wait -------------------------------------------------------- */
+
+static int conn_check(const mproc_waitable_t *w, size_t i) {
+  if (!w->object || !mproc_conn_readable(w->object))
+    return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
+                       w->object ? "a connection that is closed or only sends" : "NULL");
+  return 0;
 }
 
-/* ---- inside the library ------------------------------------------------- */
-
-int mproc__conn_arm(mproc_conn_t *c, intptr_t *waitable, bool *ready_now) {
+/* On Windows arming starts a zero-byte read; a refused message, or bytes
+ * read ahead, are ready already. */
+static int conn_arm(const mproc_waitable_t *w, intptr_t *handle, bool *ready_now) {
+  mproc_conn_t *c = w->object;
   int rc = usable(c, true, "wait");
   if (rc == 0)
-    rc = mproc__os_conn_arm(c->os, waitable, ready_now);
+    rc = mproc__os_conn_arm(c->os, handle, ready_now);
   if (rc == 0 && (c->pending || buffered(c)))
-    *ready_now = true; /* a refused message, or bytes read ahead, wait */
+    *ready_now = true;
   return rc;
 }
 
-void mproc__conn_disarm(mproc_conn_t *c) {
+static void conn_disarm(const mproc_waitable_t *w) {
+  mproc_conn_t *c = w->object;
   if (c && c->os)
     mproc__os_conn_disarm(c->os);
 }
+
+static bool conn_ready(const mproc_waitable_t *w, bool fired) {
+  (void)w;
+  return fired;
+}
+
+static const mproc__wait_class_t conn_wait = {"connection", conn_check, conn_arm, conn_disarm,
+                                              conn_ready};
+
+mproc_waitable_t mproc_waitable_conn(mproc_conn_t *c) { return mproc__waitable(&conn_wait, c, -1); }
 
 int mproc__conn_dup_handle(const mproc_conn_t *c, intptr_t *handle) {
   if (!c || !c->os)

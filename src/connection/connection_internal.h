@@ -4,9 +4,6 @@
 
 #include "core/internal.h"
 
-/* Readiness for mproc_wait (see mproc__os_conn_arm). */
-int mproc__conn_arm(mproc_conn_t *c, intptr_t *waitable, bool *ready_now);
-void mproc__conn_disarm(mproc_conn_t *c);
 /* A handle to c's stream, owned by the caller (for a handle table). */
 int mproc__conn_dup_handle(const mproc_conn_t *c, intptr_t *handle);
 /* A connection owning handle (closed on failure); flags from conn_flags. */

@@ -19,15 +19,6 @@
 #  define MPROC__PRINTF(f, a)
 #endif
 
-/* What a mproc_waitable_t holds (wait.c, connection.c). */
-enum {
-  MPROC__WAIT_PROCESS = 1,
-  MPROC__WAIT_SENTINEL = 2,
-  MPROC__WAIT_CONN = 3,
-  MPROC__WAIT_QUEUE = 4,
-  MPROC__WAIT_RESULT = 5
-};
-
 /* Sets the thread's error detail and returns code (a negative MPROC_E*).
  * An argument may be the current detail (it is read before it is
  * written), but to add context say so: mproc__fail_prefix. */

@@ -1,72 +1,152 @@
-/* mproc_wait: many processes and sentinels at once (see wait.h).
+/* mproc_wait: many objects at once (see wait.h), whatever their kind.
  *
- * Each round first checks every object without blocking, so that every
- * ready object is reported and processes are reaped; then it blocks on all
- * the OS handles together. A process without a sentinel (no pidfd) is
- * checked again every few milliseconds. */
+ * Each round arms every object (its class gives a handle to block on, or
+ * none, and says whether it is ready already), looks at all the handles at
+ * once without blocking, and asks each object whether it is ready, in
+ * index order; so every ready object is reported, in order, and a process
+ * that ended is reaped. If none is, it blocks on all the handles together
+ * - for one slice at a time when some object has no handle - and goes
+ * round again. The kinds' classes live beside them (process.c,
+ * connection.c, queue.c, pool_result.c); this file names none. */
 #include <stdlib.h>
 
-#include "connection/connection_internal.h"
 #include "core/internal.h"
-#include "mproc/pool.h"
-#include "pool/pool_internal.h"
-#include "queue/queue_wait.h"
+#include "core/waitable.h"
 
-enum { POLL_SLICE_MS = 10 };
+enum { POLL_SLICE_MS = 10, CLASSES_MAX = 16 };
 
-mproc_waitable_t mproc_waitable_process(mproc_process_t *p) {
-  mproc_waitable_t w = {MPROC__WAIT_PROCESS, p, -1};
+/* The classes waitables were made of: a handful, added once each. */
+static const mproc__wait_class_t *_Atomic classes[CLASSES_MAX];
+
+mproc_waitable_t mproc__waitable(const mproc__wait_class_t *cls, void *object, intptr_t handle) {
+  for (size_t i = 0; i < CLASSES_MAX; i++) {
+    const mproc__wait_class_t *seen = NULL;
+    if (atomic_compare_exchange_strong(&classes[i], &seen, cls) || seen == cls)
+      break;
+  }
+  mproc_waitable_t w = {cls, object, handle};
   return w;
 }
 
-mproc_waitable_t mproc_waitable_sentinel(intptr_t sentinel) {
-  mproc_waitable_t w = {MPROC__WAIT_SENTINEL, NULL, sentinel};
-  return w;
+static bool known(const mproc__wait_class_t *cls) {
+  for (size_t i = 0; cls && i < CLASSES_MAX; i++) {
+    const mproc__wait_class_t *c = atomic_load(&classes[i]);
+    if (c == cls)
+      return true;
+    if (!c)
+      break;
+  }
+  return false;
 }
 
-static int check(const mproc_waitable_t *objs, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    const mproc_waitable_t *w = &objs[i];
-    if (w->kind == MPROC__WAIT_PROCESS) {
-      if (!w->object || mproc_process_pid(w->object) == 0)
-        return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
-                           w->object ? "a process that was not started" : "NULL");
-    } else if (w->kind == MPROC__WAIT_CONN) {
-      if (!w->object || !mproc_conn_readable(w->object))
-        return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
-                           w->object ? "a connection that is closed or only sends" : "NULL");
-    } else if (w->kind == MPROC__WAIT_QUEUE || w->kind == MPROC__WAIT_RESULT) {
-      if (!w->object)
-        return mproc__fail(MPROC_EINVAL, "wait: object %zu is a NULL %s", i,
-                           w->kind == MPROC__WAIT_QUEUE ? "queue" : "result");
-    } else if (w->kind != MPROC__WAIT_SENTINEL || w->handle == -1) {
-      return mproc__fail(MPROC_EINVAL, "wait: object %zu is not a waitable object", i);
-    }
+int mproc__bell_arm(intptr_t bell, _Atomic uint32_t *watchers, bool (*ready)(void *), void *obj,
+                    intptr_t *handle, bool *ready_now) {
+  atomic_fetch_add(watchers, 1);
+  *handle = bell;
+  *ready_now = ready(obj);
+  if (!*ready_now && bell != -1) {
+    /* A stale ring (for what another took already) would wake us at once:
+     * clear it, and ring again for the other watchers if the object became
+     * ready meanwhile. A change after this sees a watcher and rings. */
+    mproc__os_doorbell_clear(bell);
+    if ((*ready_now = ready(obj)))
+      mproc__os_doorbell_ring(bell);
   }
   return 0;
 }
 
-/* Connections, queues and pool results are armed for each round of
- * waiting. */
-static bool armed(const mproc_waitable_t *w) {
-  return w->kind == MPROC__WAIT_CONN || w->kind == MPROC__WAIT_QUEUE ||
-         w->kind == MPROC__WAIT_RESULT;
+void mproc__bell_disarm(_Atomic uint32_t *watchers) { atomic_fetch_sub(watchers, 1); }
+
+/* ---- a raw sentinel -------------------------------------------------------- */
+
+static int sentinel_check(const mproc_waitable_t *w, size_t i) {
+  return w->handle == -1 ? mproc__fail(MPROC_EINVAL, "wait: object %zu is no sentinel (-1)", i) : 0;
 }
 
-static int arm(const mproc_waitable_t *w, intptr_t *handle, bool *now) {
-  return w->kind == MPROC__WAIT_CONN    ? mproc__conn_arm(w->object, handle, now)
-         : w->kind == MPROC__WAIT_QUEUE ? mproc__queue_arm(w->object, handle, now)
-                                        : mproc__result_arm(w->object, handle, now);
+static int sentinel_arm(const mproc_waitable_t *w, intptr_t *handle, bool *ready_now) {
+  *handle = w->handle;
+  *ready_now = false;
+  return 0;
 }
 
-static void disarm_all(const mproc_waitable_t *objs, size_t n) {
+static bool sentinel_ready(const mproc_waitable_t *w, bool fired) {
+  (void)w;
+  return fired;
+}
+
+static const mproc__wait_class_t sentinel_class = {"sentinel", sentinel_check, sentinel_arm, NULL,
+                                                   sentinel_ready};
+
+mproc_waitable_t mproc_waitable_sentinel(intptr_t sentinel) {
+  return mproc__waitable(&sentinel_class, NULL, sentinel);
+}
+
+/* ---- the wait ------------------------------------------------------------------ */
+
+static int check(const mproc_waitable_t *objs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const mproc__wait_class_t *cls = objs[i].cls;
+    if (!known(cls))
+      return mproc__fail(MPROC_EINVAL, "wait: object %zu is not a waitable object", i);
+    int rc = cls->check(&objs[i], i);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+static void disarm(const mproc_waitable_t *objs, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (objs[i].kind == MPROC__WAIT_CONN)
-      mproc__conn_disarm(objs[i].object);
-    else if (objs[i].kind == MPROC__WAIT_QUEUE)
-      mproc__queue_disarm(objs[i].object);
-    else if (objs[i].kind == MPROC__WAIT_RESULT)
-      mproc__result_disarm(objs[i].object);
+    if (objs[i].cls->disarm)
+      objs[i].cls->disarm(&objs[i]);
+}
+
+/* Scratch for one wait: per object, its handle's place (or -1) and
+ * whether it fired; the handles to block on. */
+typedef struct {
+  intptr_t *handles;
+  size_t nhandles;
+  long *slot;
+  bool *fired;
+  bool *polled;
+  bool must_poll;
+} round_t;
+
+/* Arms every object: 0, or an error with none left armed. */
+static int arm_all(const mproc_waitable_t *objs, size_t n, round_t *r) {
+  r->nhandles = 0;
+  r->must_poll = false;
+  for (size_t i = 0; i < n; i++) {
+    intptr_t h = -1;
+    bool now = false;
+    int rc = objs[i].cls->arm(&objs[i], &h, &now);
+    if (rc) {
+      disarm(objs, i);
+      return rc;
+    }
+    r->fired[i] = now;
+    r->slot[i] = h == -1 ? -1 : (long)r->nhandles;
+    if (h != -1)
+      r->handles[r->nhandles++] = h;
+    r->must_poll |= h == -1 && !now;
+  }
+  return 0;
+}
+
+/* Which objects are ready, in index order, given which handles fired. */
+static size_t collect(const mproc_waitable_t *objs, size_t n, const round_t *r, size_t *ready) {
+  size_t nready = 0;
+  for (size_t i = 0; i < n; i++) {
+    bool fired = r->fired[i] || (r->slot[i] >= 0 && r->polled[r->slot[i]]);
+    if (objs[i].cls->ready(&objs[i], fired))
+      ready[nready++] = i;
+  }
+  return nready;
+}
+
+static void clear(bool *flags, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    flags[i] = false;
 }
 
 int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, size_t *nready) {
@@ -81,105 +161,44 @@ int mproc_wait(mproc_waitable_t *objs, size_t n, int timeout_ms, size_t *ready, 
   if (n == 0 && timeout_ms == MPROC_INFINITE)
     return mproc__fail(MPROC_EINVAL, "wait: nothing to wait for, forever");
   *nready = 0;
-  rc = check(objs, n);
-  if (rc)
+  if ((rc = check(objs, n)) != 0)
     return rc;
-  intptr_t *handles = malloc((n ? n : 1) * sizeof *handles);
-  bool *flags = malloc((n ? 2 * n : 1) * sizeof *flags); /* arm-time, then polled */
-  if (!handles || !flags) {
-    free(handles);
-    free(flags);
-    return mproc__fail(MPROC_ENOMEM, "wait: out of memory");
-  }
+  size_t cap = n ? n : 1;
+  round_t r = {malloc(cap * sizeof *r.handles), 0,
+               malloc(cap * sizeof *r.slot),    malloc(cap * sizeof *r.fired),
+               malloc(cap * sizeof *r.polled),  false};
   int64_t deadline = mproc__deadline(timeout_ms);
-  for (;;) {
-    /* Which objects are ready now, without blocking. Live processes' sentinels
-     * go first in handles[], raw sentinels after them. */
-    size_t k = 0, nsent = 0, narmed = n;
-    bool must_poll = false;
-    for (size_t i = 0; i < n; i++) {
-      if (objs[i].kind != MPROC__WAIT_PROCESS)
-        continue;
-      intptr_t s = mproc_process_sentinel(objs[i].object);
-      if (mproc_process_is_alive(objs[i].object) != 1)
-        ready[(*nready)++] = i; /* ended (or cannot be waited for: do not hang) */
-      else if (s == -1)
-        must_poll = true;
-      else
-        handles[k++] = s;
-    }
-    /* Sentinels and connections (armed: on Windows a pending zero-byte read)
-     * follow, in index order; all are checked at once. */
-    for (size_t i = 0; i < n && rc == 0; i++) {
-      if (objs[i].kind == MPROC__WAIT_SENTINEL) {
-        flags[nsent] = false;
-        handles[k + nsent++] = objs[i].handle;
-      } else if (armed(&objs[i])) {
-        bool now = false;
-        rc = arm(&objs[i], &handles[k + nsent], &now);
-        if (rc)
-          narmed = i;                                     /* the ones before it are armed */
-        must_poll |= rc == 0 && handles[k + nsent] == -1; /* a queue without a doorbell */
-        flags[nsent++] = now;
-      }
-    }
-    if (nsent && rc == 0) {
-      /* Every handle is looked at, even when arming already found one
-       * ready: the call reports every ready object, not the first. */
-      bool *polled = flags + nsent;
-      for (size_t i = 0; i < nsent; i++)
-        polled[i] = false;
-      mproc__os_wait_handles(handles + k, nsent, 0, polled);
-      for (size_t i = 0; i < nsent; i++)
-        flags[i] |= polled[i];
-      size_t j = 0;
-      for (size_t i = 0; i < n; i++) {
-        if (objs[i].kind != MPROC__WAIT_SENTINEL && !armed(&objs[i]))
-          continue;
-        bool fired = flags[j++];
-        /* A doorbell may be stale or rung for another: ask the object. */
-        if (objs[i].kind == MPROC__WAIT_QUEUE    ? mproc__queue_ready(objs[i].object)
-            : objs[i].kind == MPROC__WAIT_RESULT ? mproc__result_ready(objs[i].object)
-                                                 : fired)
-          ready[(*nready)++] = i;
-      }
-    }
-    k += nsent;
-    if (rc) {
-      disarm_all(objs, narmed);
-      break;
-    }
-    if (*nready > 0) {
-      disarm_all(objs, n);
-      /* Report in index order, processes and sentinels alike. */
-      for (size_t a = 1; a < *nready; a++)
-        for (size_t b = a; b > 0 && ready[b - 1] > ready[b]; b--) {
-          size_t t = ready[b];
-          ready[b] = ready[b - 1];
-          ready[b - 1] = t;
-        }
-      rc = 0;
+  if (!r.handles || !r.slot || !r.fired || !r.polled)
+    rc = mproc__fail(MPROC_ENOMEM, "wait: out of memory");
+  while (rc == 0 && (rc = arm_all(objs, n, &r)) == 0) {
+    /* Every handle is looked at, even when arming found one ready: the
+     * call reports every ready object, not the first. */
+    clear(r.polled, r.nhandles);
+    if (r.nhandles)
+      mproc__os_wait_handles(r.handles, r.nhandles, 0, r.polled);
+    if ((*nready = collect(objs, n, &r, ready)) > 0) {
+      disarm(objs, n);
       break;
     }
     int left = mproc__remaining_ms(deadline);
     if (left == 0) {
-      disarm_all(objs, n);
+      disarm(objs, n);
       rc = mproc__fail(MPROC_ETIMEDOUT, "wait: nothing ready after %d ms", timeout_ms);
       break;
     }
     int slice = left; /* MPROC_INFINITE without a deadline */
-    if (must_poll && (slice == MPROC_INFINITE || slice > POLL_SLICE_MS))
+    if (r.must_poll && (slice == MPROC_INFINITE || slice > POLL_SLICE_MS))
       slice = POLL_SLICE_MS;
     /* Block on everything at once (with no handles: sleep one slice). */
-    for (size_t i = 0; i < k; i++)
-      flags[i] = false;
-    rc = mproc__os_wait_handles(handles, k, slice, flags);
-    disarm_all(objs, n);
-    if (rc && rc != MPROC_ETIMEDOUT)
-      break;
-    rc = 0;
+    clear(r.polled, r.nhandles);
+    rc = mproc__os_wait_handles(r.handles, r.nhandles, slice, r.polled);
+    disarm(objs, n);
+    if (rc == MPROC_ETIMEDOUT)
+      rc = 0;
   }
-  free(handles);
-  free(flags);
+  free(r.handles);
+  free(r.slot);
+  free(r.fired);
+  free(r.polled);
   return rc;
 }

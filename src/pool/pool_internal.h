@@ -10,11 +10,11 @@
  * a result outlives its pool, and must still be able to wait and read. */
 typedef struct {
   _Atomic int refs;
-  mproc__os_mutex_t *lock; /* guards the pool and every result of it */
-  mproc__os_cond_t *ready; /* broadcast when a result becomes ready, a worker exits */
-  intptr_t doorbell;       /* rung for mproc_wait when a result becomes ready */
-  _Atomic unsigned watchers;
-  bool pool_freed; /* under the lock: what outlives the pool must not reach it */
+  mproc__os_mutex_t *lock;   /* guards the pool and every result of it */
+  mproc__os_cond_t *ready;   /* broadcast when a result becomes ready, a worker exits */
+  intptr_t doorbell;         /* rung for mproc_wait when a result becomes ready */
+  _Atomic uint32_t watchers; /* in mproc_wait (core/waitable.h) */
+  bool pool_freed;           /* under the lock: what outlives the pool must not reach it */
 } mproc__pool_core_t;
 
 void mproc__pool_core_release(mproc__pool_core_t *core);
@@ -69,11 +69,6 @@ void mproc__result_run_callbacks(mproc_async_result_t *r);
 void mproc__result_callbacks_done(mproc_async_result_t *r);
 /* Drops a reference (under the lock); frees r with the last. */
 void mproc__result_unref_locked(mproc_async_result_t *r);
-
-/* mproc_wait's view of a result (wait.c), as of a queue's. */
-int mproc__result_arm(mproc_async_result_t *r, intptr_t *waitable, bool *ready_now);
-void mproc__result_disarm(mproc_async_result_t *r);
-bool mproc__result_ready(mproc_async_result_t *r);
 
 /* pool.c: cancels r's tasks (see mproc_async_result_cancel), under the
  * lock. */

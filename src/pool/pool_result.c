@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/waitable.h"
 #include "mproc/pool.h"
 #include "pool/pool_internal.h"
 
@@ -270,25 +271,32 @@ void mproc_async_result_free(mproc_async_result_t *r) {
 
 /* ---- mproc_wait ------------------------------------------------------------- */
 
+static bool result_ready_obj(void *r) { return mproc_async_result_ready(r) == 1; }
+
+static int result_check(const mproc_waitable_t *w, size_t i) {
+  return w->object ? 0 : mproc__fail(MPROC_EINVAL, "wait: object %zu is a NULL result", i);
+}
+
+/* As a queue: counts the caller as a watcher, so the pool rings the core's
+ * doorbell when a result becomes ready. */
+static int result_arm(const mproc_waitable_t *w, intptr_t *handle, bool *ready_now) {
+  mproc_async_result_t *r = w->object;
+  return mproc__bell_arm(r->core->doorbell, &r->core->watchers, result_ready_obj, r, handle,
+                         ready_now);
+}
+
+static void result_disarm(const mproc_waitable_t *w) {
+  mproc__bell_disarm(&((mproc_async_result_t *)w->object)->core->watchers);
+}
+
+static bool result_ready(const mproc_waitable_t *w, bool fired) {
+  (void)fired; /* the doorbell rings for every result of the pool */
+  return result_ready_obj(w->object);
+}
+
+static const mproc__wait_class_t result_wait = {"result", result_check, result_arm, result_disarm,
+                                                result_ready};
+
 mproc_waitable_t mproc_waitable_async_result(mproc_async_result_t *r) {
-  mproc_waitable_t w = {MPROC__WAIT_RESULT, r, -1};
-  return w;
+  return mproc__waitable(&result_wait, r, -1);
 }
-
-int mproc__result_arm(mproc_async_result_t *r, intptr_t *waitable, bool *ready_now) {
-  atomic_fetch_add(&r->core->watchers, 1);
-  *waitable = r->core->doorbell;
-  *ready_now = mproc_async_result_ready(r) == 1;
-  if (!*ready_now && r->core->doorbell != -1) {
-    /* As a queue's: clear a stale ring, and ring again for the other
-     * watchers if a result came meanwhile. */
-    mproc__os_doorbell_clear(r->core->doorbell);
-    if ((*ready_now = mproc_async_result_ready(r) == 1))
-      mproc__os_doorbell_ring(r->core->doorbell);
-  }
-  return 0;
-}
-
-void mproc__result_disarm(mproc_async_result_t *r) { atomic_fetch_sub(&r->core->watchers, 1); }
-
-bool mproc__result_ready(mproc_async_result_t *r) { return mproc_async_result_ready(r) == 1; }

@@ -14,6 +14,7 @@
 #include "core/current.h"
 #include "core/log_internal.h"
 #include "core/spinlock.h"
+#include "core/waitable.h"
 #include "process/bootstrap.h"
 #include "process/child_entry.h"
 #include "process/child_life.h"
@@ -490,6 +491,36 @@ int mproc_active_children(mproc_process_t ***out, size_t *count) {
   *out = (mproc_process_t **)list;
   *count = alive;
   return 0;
+}
+
+/* ---- mproc_wait ---------------------------------------------------------- */
+
+static int process_check(const mproc_waitable_t *w, size_t i) {
+  if (!w->object || mproc_process_pid(w->object) == 0)
+    return mproc__fail(MPROC_EINVAL, "wait: object %zu is %s", i,
+                       w->object ? "a process that was not started" : "NULL");
+  return 0;
+}
+
+/* Its sentinel, where it has one; else the wait polls. */
+static int process_arm(const mproc_waitable_t *w, intptr_t *handle, bool *ready_now) {
+  *handle = mproc_process_sentinel(w->object);
+  *ready_now = false;
+  return 0;
+}
+
+/* Asked each round: a process that ended is reaped here (or one that
+ * cannot be waited for: never hang on it). */
+static bool process_ready(const mproc_waitable_t *w, bool fired) {
+  (void)fired;
+  return mproc_process_is_alive(w->object) != 1;
+}
+
+static const mproc__wait_class_t process_wait = {"process", process_check, process_arm, NULL,
+                                                 process_ready};
+
+mproc_waitable_t mproc_waitable_process(mproc_process_t *p) {
+  return mproc__waitable(&process_wait, p, -1);
 }
 
 const char *mproc_process_name(const mproc_process_t *p) { return p ? p->name : ""; }

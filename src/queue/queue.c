@@ -36,8 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/waitable.h"
 #include "mproc/queue.h"
-#include "queue/queue_wait.h"
 #include "sync/sync_object.h"
 
 enum { PARK_PUT_LOCK, PARK_GET_LOCK, PARK_NOT_EMPTY, PARK_NOT_FULL, PARK_ALL_DONE, NPARKS };
@@ -870,29 +870,33 @@ MPROC__ARGS_ACCESSORS(queue, mproc_queue_t, mproc__queue_class)
 
 /* ---- mproc_wait ------------------------------------------------------------------ */
 
-mproc_waitable_t mproc_waitable_queue(mproc_queue_t *q) {
-  mproc_waitable_t w = {MPROC__WAIT_QUEUE, q, -1};
-  return w;
-}
-
 /* A get would not wait for a message to begin. */
 static bool takeable(mproc_queue_t *q) { return record_or_closed(q, 0); }
 
-int mproc__queue_arm(mproc_queue_t *q, intptr_t *waitable, bool *ready_now) {
-  atomic_fetch_add(&q->sh->watchers, 1);
-  *waitable = q->doorbell;
-  *ready_now = takeable(q);
-  if (!*ready_now && q->doorbell != -1) {
-    /* A stale ring (its message already taken) would wake us at once:
-     * clear it, and ring again for the other watchers if a message came
-     * in meanwhile. A put after this sees watchers and rings. */
-    mproc__os_doorbell_clear(q->doorbell);
-    if ((*ready_now = takeable(q)))
-      mproc__os_doorbell_ring(q->doorbell);
-  }
-  return 0;
+static bool takeable_obj(void *q) { return takeable(q); }
+
+static int queue_check(const mproc_waitable_t *w, size_t i) {
+  return w->object ? 0 : mproc__fail(MPROC_EINVAL, "wait: object %zu is a NULL queue", i);
 }
 
-void mproc__queue_disarm(mproc_queue_t *q) { atomic_fetch_sub(&q->sh->watchers, 1); }
+/* Counts the caller as a watcher, so producers ring the doorbell. */
+static int queue_arm(const mproc_waitable_t *w, intptr_t *handle, bool *ready_now) {
+  mproc_queue_t *q = w->object;
+  return mproc__bell_arm(q->doorbell, &q->sh->watchers, takeable_obj, q, handle, ready_now);
+}
 
-bool mproc__queue_ready(mproc_queue_t *q) { return takeable(q); }
+static void queue_disarm(const mproc_waitable_t *w) {
+  mproc__bell_disarm(&((mproc_queue_t *)w->object)->sh->watchers);
+}
+
+static bool queue_ready(const mproc_waitable_t *w, bool fired) {
+  (void)fired; /* a ring may be stale, or for another watcher */
+  return takeable(w->object);
+}
+
+static const mproc__wait_class_t queue_wait = {"queue", queue_check, queue_arm, queue_disarm,
+                                               queue_ready};
+
+mproc_waitable_t mproc_waitable_queue(mproc_queue_t *q) {
+  return mproc__waitable(&queue_wait, q, -1);
+}
