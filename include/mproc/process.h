@@ -24,8 +24,8 @@
 
 #include "args.h"
 #include "error.h"
-#include "timeout.h"
 #include "export.h"
+#include "timeout.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,7 +49,6 @@ typedef struct {
   bool daemon;      /* stored and passed to the child; a daemon may not start children */
   mproc_start_method_t start_method; /* MPROC_START_DEFAULT: the global method */
 } mproc_process_opts_t;
-
 
 /* Child entry, Python's `if __name__ == "__main__":`. Call it first in main.
  * In a parent it returns 0 at once. In a spawned child (argv holds
