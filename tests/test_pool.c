@@ -597,12 +597,12 @@ static void storm(void *arg) {
   }
 }
 
-/* Python's Pool hangs for ever when a worker is killed. Here: a 10,000-item
+/* Python's Pool hangs for ever when a worker is killed. Here: a 2,000-item
  * map while a random worker is SIGKILLed every 50 ms; every item ends as
  * its result or MPROC_EWORKERDIED, failures are at most kills x chunksize,
  * nothing hangs, and no worker outlives the pool. */
 static void kill_storm(void **state) {
-  enum { N = 10000, CHUNK = 5, SLOTS = 4096 };
+  enum { N = 2000, CHUNK = 5, SLOTS = 4096 };
   mproc_array_t *pids;
   ASSERT_OK(
       mproc_array_new(&pids, MPROC_T_I64, SLOTS, &(mproc_value_opts_t){.lock = MPROC_NO_LOCK}));
@@ -757,7 +757,7 @@ static void an_initializer_that_keeps_failing_breaks_the_pool(void **state) {
 static void maxtasksperchild_recycles_without_losing_tasks(void **state) {
   mproc_pool_t *p;
   ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = 2, .maxtasksperchild = 1}));
-  enum { N = 1000 };
+  enum { N = 200 };
   mproc_args_t *items, *results;
   ASSERT_OK(mproc_args_new(&items));
   for (int i = 0; i < N; i++) {
