@@ -161,13 +161,13 @@ int mproc_pool_imap_unordered(mproc_pool_t *p, mproc_task_fn fn, mproc_item_sour
 /* The chunk to hand an item from: the oldest (imap) or any ready one
  * (imap_unordered), waiting up to timeout_ms; NULL when none is ready. */
 static chunk_t *ready_chunk(mproc_pool_iter_t *it, int timeout_ms) {
-  mproc__pool_core_t *core = it->head->r->core;
+  mproc__pool_core_t *core = mproc__result_core(it->head->r);
   int64_t deadline = mproc__deadline(timeout_ms);
   mproc__os_mutex_lock(core->lock);
   chunk_t *found = NULL;
   for (;;) {
     for (chunk_t *c = it->head; c && !found; c = it->ordered ? NULL : c->next)
-      if (c->r->ready) /* a chunk has no callbacks: ready once settled */
+      if (mproc__result_ready_locked(c->r)) /* a chunk has no callbacks: ready once settled */
         found = c;
     if (found)
       break;
@@ -224,13 +224,11 @@ int mproc_pool_iter_next(mproc_pool_iter_t *it, mproc_args_t **result, size_t *i
   size_t i = c->taken++;
   mproc_async_result_t *r = c->r;
   if (index)
-    *index = r->base + i;
+    *index = mproc__result_base(r) + i;
   mproc_task_error_t e;
   rc = mproc_async_result_item(r, i, NULL, &e);
   if (rc == 0) {
-    mproc__os_mutex_lock(r->core->lock);
-    rc = mproc__args_take_tuple(r->value, i, result);
-    mproc__os_mutex_unlock(r->core->lock);
+    rc = mproc__result_take_item(r, i, result);
   } else {
     if (e.code == MPROC_ETASKFAILED)
       mproc__fail(rc, "item %zu: the task returned %d%s%s", e.index, e.task_status,

@@ -11,6 +11,39 @@
 #include "mproc/pool.h"
 #include "pool/pool_internal.h"
 
+typedef struct {
+  size_t index;
+  mproc_task_error_t e;
+} item_error_t;
+
+/* Everything here is under the core's lock; nothing outside this file
+ * reaches into it. */
+struct mproc_async_result {
+  mproc__pool_core_t *core;
+  mproc_pool_t *pool; /* not to be reached once core->pool_freed */
+  int refs;           /* the caller's, and the pool's while not ready */
+  int kind;
+  size_t n;           /* items (1 for apply) */
+  size_t base;        /* the first item's index among the caller's (imap's chunks) */
+  size_t chunks_left; /* tasks not finished */
+  /* settled: every task has its outcome. ready: settled and the callback
+   * has returned - what get, wait and ready report, as CPython runs the
+   * callback before the result becomes ready (test_map_async_callbacks).
+   * The callback itself sees its result settled (visible()). */
+  bool settled;
+  bool ready;
+  bool cancelled;
+  mproc_args_t *value;  /* apply: the result; map: one result tuple per item (nil while
+                           missing); range: () */
+  item_error_t *errors; /* failed items, in the order they failed */
+  size_t nerrors, errcap;
+  int code;                 /* 0, or the failure of the lowest failed item */
+  mproc_task_error_t first; /* that failure */
+  mproc_async_callback_fn callback, error_callback;
+  void *ctx;
+  bool callback_due; /* ready, callbacks not run yet (pool thread) */
+};
+
 void mproc__pool_core_release(mproc__pool_core_t *core) {
   if (!core || atomic_fetch_sub(&core->refs, 1) != 1)
     return;
@@ -21,7 +54,7 @@ void mproc__pool_core_release(mproc__pool_core_t *core) {
 }
 
 int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mproc_pool_t *pool,
-                      int kind, size_t n, size_t chunks) {
+                      int kind, size_t n, size_t chunks, const mproc__result_opts_t *o) {
   mproc_async_result_t *r = calloc(1, sizeof *r);
   if (!r)
     return mproc__fail(MPROC_ENOMEM, "pool: out of memory");
@@ -39,7 +72,11 @@ int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mpro
   r->refs = 2; /* the caller's, and the pool's until ready */
   r->kind = kind;
   r->n = n;
-  r->chunks_left = chunks;
+  r->chunks_left = chunks ? chunks : 1; /* none: the submitter ends the one */
+  r->base = o->base;
+  r->callback = o->callback;
+  r->error_callback = o->error_callback;
+  r->ctx = o->ctx;
   *out = r;
   return 0;
 }
@@ -58,14 +95,14 @@ void mproc__result_item_ok(mproc_async_result_t *r, size_t i, mproc_args_t *valu
 void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_task_error_t *e) {
   if (r->nerrors == r->errcap) {
     size_t cap = r->errcap ? r->errcap * 2 : 4;
-    mproc__item_error_t *p = realloc(r->errors, cap * sizeof *p);
+    item_error_t *p = realloc(r->errors, cap * sizeof *p);
     if (p) {
       r->errors = p;
       r->errcap = cap;
     }
   }
   if (r->nerrors < r->errcap) {
-    r->errors[r->nerrors] = (mproc__item_error_t){i, *e};
+    r->errors[r->nerrors] = (item_error_t){i, *e};
     r->errors[r->nerrors].e.index = r->base + i;
     r->nerrors++;
   }
@@ -74,6 +111,43 @@ void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_ta
     r->first = *e;
     r->first.index = r->base + i;
   }
+}
+
+int mproc__result_kind(const mproc_async_result_t *r) { return r->kind; }
+
+mproc__pool_core_t *mproc__result_core(const mproc_async_result_t *r) { return r->core; }
+
+bool mproc__result_cancelled(const mproc_async_result_t *r) { return r->cancelled; }
+
+void mproc__result_mark_cancelled(mproc_async_result_t *r) { r->cancelled = true; }
+
+bool mproc__result_ready_locked(const mproc_async_result_t *r) { return r->ready; }
+
+size_t mproc__result_base(const mproc_async_result_t *r) { return r->base; }
+
+int mproc__result_cancelable_locked(const mproc_async_result_t *r, mproc_pool_t **pool) {
+  *pool = NULL;
+  if (r->settled)
+    return r->cancelled ? 0 : mproc__fail(MPROC_ESTATE, "async_result_cancel: the result is ready");
+  if (!r->pool || r->core->pool_freed)
+    return mproc__fail(MPROC_ESTATE, "async_result_cancel: its pool is gone");
+  *pool = r->pool;
+  return 0;
+}
+
+int mproc__result_take_value(mproc_async_result_t *r, mproc_args_t **out) {
+  mproc__os_mutex_lock(r->core->lock);
+  *out = r->value;
+  int rc = mproc_args_new(&r->value);
+  mproc__os_mutex_unlock(r->core->lock);
+  return rc;
+}
+
+int mproc__result_take_item(mproc_async_result_t *r, size_t i, mproc_args_t **out) {
+  mproc__os_mutex_lock(r->core->lock);
+  int rc = mproc__args_take_tuple(r->value, i, out);
+  mproc__os_mutex_unlock(r->core->lock);
+  return rc;
 }
 
 /* The result whose callback runs on this thread: it may read r, which is
@@ -239,21 +313,6 @@ int mproc_async_result_item(const mproc_async_result_t *r, size_t i, const mproc
       v = NULL;
     *out = v;
   }
-  mproc__os_mutex_unlock(r->core->lock);
-  return rc;
-}
-
-int mproc_async_result_cancel(mproc_async_result_t *r, unsigned flags) {
-  if (!r)
-    return mproc__fail(MPROC_EINVAL, "async_result_cancel: result is NULL");
-  mproc__os_mutex_lock(r->core->lock);
-  int rc;
-  if (r->settled)
-    rc = r->cancelled ? 0 : mproc__fail(MPROC_ESTATE, "async_result_cancel: the result is ready");
-  else if (!r->pool || r->core->pool_freed)
-    rc = mproc__fail(MPROC_ESTATE, "async_result_cancel: its pool is gone");
-  else
-    rc = mproc__pool_cancel_locked(r->pool, r, flags);
   mproc__os_mutex_unlock(r->core->lock);
   return rc;
 }

@@ -23,8 +23,8 @@
  * INIT: the worker's initializer failed (status), and it exits; a worker
  * elsewhere also says status 0: it is ready. STOPPED: a worker elsewhere
  * left the pool, as asked. */
-#ifndef MPROC_COMMON_POOL_WIRE_H
-#define MPROC_COMMON_POOL_WIRE_H
+#ifndef MPROC_POOL_POOL_WIRE_H
+#define MPROC_POOL_POOL_WIRE_H
 
 #include "core/internal.h"
 

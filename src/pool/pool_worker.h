@@ -3,8 +3,8 @@
  * (an Array of bytes), its slot's index, the initializer (packed function
  * reference; empty bytes: none), the initializer's argument tuple, and
  * maxtasksperchild (0: none). */
-#ifndef MPROC_COMMON_POOL_WORKER_H
-#define MPROC_COMMON_POOL_WORKER_H
+#ifndef MPROC_POOL_POOL_WORKER_H
+#define MPROC_POOL_POOL_WORKER_H
 
 #include "core/internal.h"
 

@@ -1,0 +1,147 @@
+/* Intake: each result message as it comes (the outcome of a task, an
+ * initializer's answer, a stop), and the callbacks once a result is due. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log_internal.h"
+#include "pool/pool_types.h"
+/* A chunk's payload: (results, failures), results holding a result tuple
+ * or nil per item, failures (index, status, message) per failed item.
+ * Result tuples move into r: no copies. */
+static void record_chunk(mproc_pool_t *p, mproc__task_t *t, mproc_args_t *payload, int worker) {
+  mproc_args_t *results = NULL;
+  const mproc_args_t *failures = NULL;
+  if (mproc__args_take_tuple(payload, 0, &results) != 0 ||
+      mproc_args_get_args(payload, 1, &failures) != 0 || mproc_args_count(results) != t->count) {
+    mproc_task_error_t e = mproc__task_error(MPROC_EPROTO, "a malformed result");
+    for (size_t i = 0; i < t->count; i++)
+      mproc__result_item_failed(t->r, t->first + i, &e);
+    p->failed += t->count;
+    mproc_args_free(results);
+    return;
+  }
+  for (size_t i = 0; i < t->count; i++) {
+    mproc_args_t *value;
+    if (mproc__args_take_tuple(results, i, &value) == 0) {
+      mproc__result_item_ok(t->r, t->first + i, value);
+      p->done++;
+    }
+  }
+  for (size_t k = 0; k < mproc_args_count(failures); k++) {
+    const mproc_args_t *f;
+    int64_t index = -1, status = 0;
+    const char *msg = "";
+    if (mproc_args_get_args(failures, k, &f) || mproc_args_get_int(f, 0, &index) ||
+        mproc_args_get_int(f, 1, &status) || mproc_args_get_str(f, 2, &msg) || index < 0 ||
+        (uint64_t)index >= t->count)
+      continue;
+    mproc_task_error_t e = mproc__task_error(MPROC_ETASKFAILED, msg);
+    e.task_status = (int)status;
+    mproc__pool_sign(p, worker, &e);
+    mproc__result_item_failed(t->r, t->first + (size_t)index, &e);
+    p->failed++;
+  }
+  mproc_args_free(results);
+}
+
+/* Records one result message (under the lock). */
+void mproc__pool_record(mproc_pool_t *p, const unsigned char *m, size_t len) {
+  mproc__result_head_t h;
+  if (len < MPROC__RESULT_HEAD)
+    return;
+  mproc__result_head_get(m, &h);
+  if (h.worker >= (uint32_t)p->n || h.message_len > len - MPROC__RESULT_HEAD ||
+      h.message_len > MPROC__RESULT_MESSAGE_MAX)
+    return;
+  mproc__member_t *w = &p->w[h.worker];
+  char msg[MPROC__RESULT_MESSAGE_MAX + 1];
+  memcpy(msg, m + MPROC__RESULT_HEAD, h.message_len);
+  msg[h.message_len] = '\0';
+  if (h.kind == MPROC__RESULT_INIT && h.status == 0) {
+    atomic_store(&p->slots[h.worker].ready, 1); /* a worker elsewhere is ready */
+    return;
+  }
+  if (h.kind == MPROC__RESULT_INIT) {
+    w->init_failed = true;
+    snprintf(p->init_why, sizeof p->init_why, "%s", msg);
+    mproc__log(MPROC_LOG_WARNING, "pool: a worker's initializer failed (%d): %s", h.status, msg);
+    if (p->members->init_failed)
+      p->members->init_failed(p, (int)h.worker, h.status, msg);
+    return;
+  }
+  if (h.kind == MPROC__RESULT_STOPPED) {
+    if (p->members->stopped)
+      p->members->stopped(p, (int)h.worker);
+    return;
+  }
+  bool busy = w->state != MPROC__MEMBER_EMPTY && w->held.n > 1;
+  mproc__task_t *t = w->state != MPROC__MEMBER_EMPTY ? mproc__tasks_take(w, h.id) : NULL;
+  if (!t)
+    return; /* a task already failed (its worker was killed) */
+  if (p->members->head_changed)
+    p->members->head_changed(p, (int)h.worker);
+  int64_t now = mproc__os_now_us();
+  if (busy && w->last_result_us) {
+    /* Back to back: the gap is the task's time (and the pool's). An idle
+     * gap measures nothing and leaves the average alone. */
+    int64_t dt = now - w->last_result_us;
+    w->task_us = w->task_us ? (w->task_us * 7 + dt) / 8 : dt;
+  }
+  w->last_result_us = now;
+  p->init_failures = 0;
+  const unsigned char *payload = m + MPROC__RESULT_HEAD + h.message_len;
+  size_t plen = len - MPROC__RESULT_HEAD - h.message_len;
+  mproc_args_t *value = NULL;
+  int rc = 0;
+  if (h.kind == MPROC__RESULT_OK && plen)
+    rc = mproc_args_decode(&value, payload, plen);
+  if (h.kind == MPROC__RESULT_OK && !rc && mproc__result_kind(t->r) == MPROC__RESULT_MAP) {
+    record_chunk(p, t, value, (int)h.worker);
+    mproc_args_free(value);
+  } else if (h.kind == MPROC__RESULT_OK && !rc) {
+    mproc__result_item_ok(t->r, t->first, value);
+    p->done += t->count;
+  } else {
+    int code = rc                               ? rc
+               : h.kind == MPROC__RESULT_FAILED ? MPROC_ETASKFAILED
+                                                : (h.status < 0 ? h.status : MPROC_EPROTO);
+    mproc_task_error_t e = mproc__task_error(code, rc ? mproc_last_error_detail() : msg);
+    if (p->members->names_errors && h.kind == MPROC__RESULT_ERROR) {
+      /* The library failed there: say where (another build, say). */
+      char name[160];
+      mproc__pool_member_name(p, (int)h.worker, name, sizeof name);
+      size_t at = (size_t)snprintf(e.message, sizeof e.message, "%s: ", name);
+      if (at < sizeof e.message)
+        snprintf(e.message + at, sizeof e.message - at, "%.*s", (int)(sizeof e.message - at - 1),
+                 rc ? mproc_last_error_detail() : msg);
+    }
+    e.task_status = h.kind == MPROC__RESULT_FAILED ? h.status : 0;
+    mproc__pool_sign(p, (int)h.worker, &e);
+    for (size_t i = 0; i < t->count; i++)
+      mproc__result_item_failed(t->r, t->first + i, &e);
+    p->failed += t->count;
+  }
+  mproc__pool_chunk_done(p, t->r);
+  mproc__task_free(t);
+}
+
+/* Callbacks run without the lock; then the pool drops its reference. */
+void mproc__pool_run_due(mproc_pool_t *p) {
+  while (p->due.n) {
+    mproc__ptrlist_t due = p->due;
+    p->due = (mproc__ptrlist_t){0};
+    p->in_callbacks = true;
+    mproc__os_mutex_unlock(p->core->lock);
+    for (size_t i = 0; i < due.n; i++)
+      mproc__result_run_callbacks(due.items[i]);
+    mproc__os_mutex_lock(p->core->lock);
+    for (size_t i = 0; i < due.n; i++) {
+      mproc__result_callbacks_done(due.items[i]);
+      mproc__result_unref_locked(due.items[i]);
+    }
+    mproc__ptrlist_clear(&due);
+    p->in_callbacks = false;
+    mproc__os_cond_broadcast(p->core->ready); /* join waits for callbacks too */
+  }
+}
