@@ -4,8 +4,8 @@
  * MessagePack extension item naming an entry of a handle table that
  * travels beside the bytes (the bootstrap's handle table for a child); the
  * receiver rebuilds the object around its own handle. */
-#ifndef MPROC_COMMON_ARGS_OBJECTS_H
-#define MPROC_COMMON_ARGS_OBJECTS_H
+#ifndef MPROC_ARGS_ARGS_OBJECTS_H
+#define MPROC_ARGS_ARGS_OBJECTS_H
 
 #include "core/internal.h"
 #include "core/ptrlist.h"

@@ -1,8 +1,8 @@
 /* Function references as bytes: what crosses to another process when a
  * function must run there (a barrier's action in shared memory, a pool's
  * task), beside the bootstrap's own encoding of a process target. */
-#ifndef MPROC_COMMON_FNREF_H
-#define MPROC_COMMON_FNREF_H
+#ifndef MPROC_ARGS_FNREF_H
+#define MPROC_ARGS_FNREF_H
 
 #include "core/internal.h"
 

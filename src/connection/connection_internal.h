@@ -1,6 +1,6 @@
 /* Connections, inside the library: what wait.c and args.c need. */
-#ifndef MPROC_COMMON_CONNECTION_INTERNAL_H
-#define MPROC_COMMON_CONNECTION_INTERNAL_H
+#ifndef MPROC_CONNECTION_CONNECTION_INTERNAL_H
+#define MPROC_CONNECTION_CONNECTION_INTERNAL_H
 
 #include "core/internal.h"
 

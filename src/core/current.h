@@ -1,8 +1,8 @@
 /* What this process knows about itself: its name, its place in the process
  * tree, its mproc parent and whether it is a daemon (Python's
  * current_process()). Set once in a child before its target runs. */
-#ifndef MPROC_COMMON_CURRENT_H
-#define MPROC_COMMON_CURRENT_H
+#ifndef MPROC_CORE_CURRENT_H
+#define MPROC_CORE_CURRENT_H
 
 #include "core/internal.h"
 

@@ -1,6 +1,6 @@
 /* Internal helpers shared by the files of the portable layer (src/core and the concept folders). */
-#ifndef MPROC_COMMON_INTERNAL_H
-#define MPROC_COMMON_INTERNAL_H
+#ifndef MPROC_CORE_INTERNAL_H
+#define MPROC_CORE_INTERNAL_H
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* Internal logging: mproc__log(MPROC_LOG_DEBUG, "fmt", ...). */
-#ifndef MPROC_COMMON_LOG_INTERNAL_H
-#define MPROC_COMMON_LOG_INTERNAL_H
+#ifndef MPROC_CORE_LOG_INTERNAL_H
+#define MPROC_CORE_LOG_INTERNAL_H
 
 #include "core/internal.h"
 

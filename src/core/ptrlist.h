@@ -1,8 +1,8 @@
 /* An unordered, growable list of pointers: the one list behind the
  * children registry and the reaper. Not locked: each user guards its list
  * with its own lock. */
-#ifndef MPROC_COMMON_PTRLIST_H
-#define MPROC_COMMON_PTRLIST_H
+#ifndef MPROC_CORE_PTRLIST_H
+#define MPROC_CORE_PTRLIST_H
 
 #include "core/internal.h"
 

@@ -12,8 +12,8 @@
  * is process-local), so two processes never hand out the same bytes; a
  * forked child starts a new arena of its own. Slices are never reused: an
  * arena is unmapped when its last slice is freed. */
-#ifndef MPROC_COMMON_REGION_H
-#define MPROC_COMMON_REGION_H
+#ifndef MPROC_CORE_REGION_H
+#define MPROC_CORE_REGION_H
 
 #include <stdatomic.h>
 

@@ -1,7 +1,7 @@
 /* A tiny lock for rarely contended global lists, built on C11 atomics so the
  * common layer needs no platform mutex. Hold it only for a few instructions. */
-#ifndef MPROC_COMMON_SPINLOCK_H
-#define MPROC_COMMON_SPINLOCK_H
+#ifndef MPROC_CORE_SPINLOCK_H
+#define MPROC_CORE_SPINLOCK_H
 
 #include <stdatomic.h>
 

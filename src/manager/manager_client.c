@@ -11,7 +11,6 @@
 #include "manager/u64map.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
-enum { SPIN_US = 50 }; /* see mproc__mgr_spin_readable */
 #define DEFAULT_MAX_MESSAGE ((size_t)256 << 20)
 
 struct mproc__mgr_conn {
@@ -523,7 +522,7 @@ static int transfer(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int timeout, 
   if (rc)
     return rc;
   /* Once the answer has begun to arrive, read it without polling again. */
-  if (mproc__mgr_spin_readable(c->c, SPIN_US))
+  if (mproc__mgr_spin_readable(c->c, MPROC__MGR_SPIN_US))
     timeout = MPROC_INFINITE;
   return mproc__mgr_recv(c->c, &c->in, &c->in_cap, len, atomic_load(&cl->max_message), timeout);
 }

@@ -6,8 +6,8 @@
  * and a thread blocked in acquire holds up no one. A child that inherits
  * a client through fork opens its own connections (and its own session)
  * on first use. A thread may record calls into a batch instead. */
-#ifndef MPROC_COMMON_MANAGER_CLIENT_H
-#define MPROC_COMMON_MANAGER_CLIENT_H
+#ifndef MPROC_MANAGER_MANAGER_CLIENT_H
+#define MPROC_MANAGER_MANAGER_CLIENT_H
 
 #include <stdatomic.h>
 

@@ -8,7 +8,6 @@
 
 enum {
   LANE_BYTES = 64 * 1024,
-  SPIN_US = 50,     /* as long as a busy peer takes to answer (see spin_readable) */
   RELAX_SPINS = 64, /* then spin yielding the CPU, which two cores may need */
   SLICE_MS = 100    /* how often a sleeping side looks at the connection */
 };
@@ -104,7 +103,7 @@ static int conn_without_word(mproc_conn_t *c) {
 static int wait_moved(mproc__mgr_lane_t *l, side_t *peer, uint32_t seen, mproc_conn_t *c,
                       int64_t deadline) {
   mproc__park_word_t *w = &peer->word;
-  int64_t spin_until = mproc__os_now_us() + SPIN_US;
+  int64_t spin_until = mproc__os_now_us() + MPROC__MGR_SPIN_US;
   int cpu = atomic_load_explicit(&peer->cpu, memory_order_relaxed);
   int first = cpu >= 0 && cpu == mproc__os_current_cpu() ? RELAX_SPINS : 0;
   for (int i = first;; i++) {

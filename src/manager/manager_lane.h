@@ -22,8 +22,8 @@
  * an end-of-file reach: a peer that died closed it. The server never
  * trusts the lane: it reads each length once, checks it, and copies the
  * request out before reading it. */
-#ifndef MPROC_COMMON_MANAGER_LANE_H
-#define MPROC_COMMON_MANAGER_LANE_H
+#ifndef MPROC_MANAGER_MANAGER_LANE_H
+#define MPROC_MANAGER_MANAGER_LANE_H
 
 #include "core/internal.h"
 

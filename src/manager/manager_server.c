@@ -27,7 +27,6 @@
 enum {
   HELLO_MS = 10000,
   ACCEPT_POLL_MS = 200,
-  SPIN_US = 50,
   REMOTE_LINGER_MS = 60000,
   ORPHAN_FIRST_LOOK_MS = 1,
   ORPHAN_LOOK_MAX_MS = 200
@@ -213,7 +212,7 @@ static int sweep_orphans(mproc__mgr_server_t *s) {
 static int next_request(client_t *cl, unsigned char **buf, size_t *cap, size_t *len) {
   if (cl->lane)
     return mproc__mgr_lane_next(cl->lane, cl->conn, buf, cap, len, cl->srv->max_message);
-  mproc__mgr_spin_readable(cl->conn, SPIN_US);
+  mproc__mgr_spin_readable(cl->conn, MPROC__MGR_SPIN_US);
   return mproc__mgr_recv(cl->conn, buf, cap, len, cl->srv->max_message, MPROC_INFINITE);
 }
 

@@ -5,8 +5,8 @@
  * batch, runs alone, which is what makes them atomic. A call that waits
  * (acquire, a queue's get, an event's wait) sleeps on its object's
  * condition variable, which releases the mutex. */
-#ifndef MPROC_COMMON_MANAGER_SERVER_H
-#define MPROC_COMMON_MANAGER_SERVER_H
+#ifndef MPROC_MANAGER_MANAGER_SERVER_H
+#define MPROC_MANAGER_MANAGER_SERVER_H
 
 #include <stdatomic.h>
 

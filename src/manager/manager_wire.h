@@ -24,8 +24,8 @@
  * BATCH's body: u32 count, then count blobs each holding a request (its
  * seq ignored); its reply body: u32 count, then count blobs each holding
  * a reply. */
-#ifndef MPROC_COMMON_MANAGER_WIRE_H
-#define MPROC_COMMON_MANAGER_WIRE_H
+#ifndef MPROC_MANAGER_MANAGER_WIRE_H
+#define MPROC_MANAGER_MANAGER_WIRE_H
 
 #include "core/internal.h"
 
@@ -166,6 +166,9 @@ typedef struct {
  * wake on a virtual machine: a short spin keeps a busy client's calls at
  * the speed of the data, and an idle one costs nothing after it. */
 bool mproc__mgr_spin_readable(mproc_conn_t *c, int us);
+/* How long either side spins for the other's next message (the client
+ * for an answer, the server for a call, the lane for its word). */
+enum { MPROC__MGR_SPIN_US = 50 };
 /* Receives one message into *buf, grown as needed up to max bytes, within
  * timeout_ms: MPROC_ETOOBIG (the message skipped, *len its size) above max,
  * else as mproc_conn_recv_bytes_into. */

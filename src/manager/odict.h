@@ -3,8 +3,8 @@
  * live in an array in order; a hash index of positions finds them. A
  * deleted entry leaves a hole that compaction removes once holes
  * outnumber the living. */
-#ifndef MPROC_COMMON_ODICT_H
-#define MPROC_COMMON_ODICT_H
+#ifndef MPROC_MANAGER_ODICT_H
+#define MPROC_MANAGER_ODICT_H
 
 #include <stdbool.h>
 #include <stddef.h>

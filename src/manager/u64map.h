@@ -1,8 +1,8 @@
 /* A hash map from nonzero 64-bit keys to pointers (a manager's objects by
  * id, its sessions, and each session's references): open addressing,
  * linear probing, deletion by backward shift, so no tombstones pile up. */
-#ifndef MPROC_COMMON_U64MAP_H
-#define MPROC_COMMON_U64MAP_H
+#ifndef MPROC_MANAGER_U64MAP_H
+#define MPROC_MANAGER_U64MAP_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,8 +6,8 @@
  *                         'E' | u32 len | message (it cannot run)
  * Integers are little-endian. The child closes the channel before the
  * target runs, so nothing it starts later inherits it. */
-#ifndef MPROC_COMMON_BOOTSTRAP_H
-#define MPROC_COMMON_BOOTSTRAP_H
+#ifndef MPROC_PROCESS_BOOTSTRAP_H
+#define MPROC_PROCESS_BOOTSTRAP_H
 
 #include "core/internal.h"
 

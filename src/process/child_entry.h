@@ -1,6 +1,6 @@
 /* The spawned child's entry (child_entry.c). */
-#ifndef MPROC_COMMON_CHILD_ENTRY_H
-#define MPROC_COMMON_CHILD_ENTRY_H
+#ifndef MPROC_PROCESS_CHILD_ENTRY_H
+#define MPROC_PROCESS_CHILD_ENTRY_H
 
 /* The entry for the channel named by token; never returns. The
  * forkserver's children enter here too. */

@@ -2,8 +2,8 @@
  * docs/process.md, "What happens when a child starts"). Each start method
  * supplies only its preamble - how the child got its memory, its handles
  * and its arguments - and then hands over here. */
-#ifndef MPROC_COMMON_CHILD_LIFE_H
-#define MPROC_COMMON_CHILD_LIFE_H
+#ifndef MPROC_PROCESS_CHILD_LIFE_H
+#define MPROC_PROCESS_CHILD_LIFE_H
 
 #include "core/internal.h"
 

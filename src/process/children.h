@@ -2,8 +2,8 @@
  * _children, behind active_children() and the exit-time join. Entries are
  * opaque here (process.c's objects): process.c says how to keep one alive
  * while a snapshot holds it, and how the list is wound up at exit. */
-#ifndef MPROC_COMMON_CHILDREN_H
-#define MPROC_COMMON_CHILDREN_H
+#ifndef MPROC_PROCESS_CHILDREN_H
+#define MPROC_PROCESS_CHILDREN_H
 
 #include "core/internal.h"
 

@@ -1,7 +1,7 @@
 /* The forkserver start method's server lifecycle (see posix/forkserver.c
  * for how it serves). */
-#ifndef MPROC_COMMON_FORKSERVER_H
-#define MPROC_COMMON_FORKSERVER_H
+#ifndef MPROC_PROCESS_FORKSERVER_H
+#define MPROC_PROCESS_FORKSERVER_H
 
 #include "core/internal.h"
 

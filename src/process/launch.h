@@ -1,7 +1,7 @@
 /* Starting a child that runs a target through the bootstrap protocol:
  * spawn, and the forkserver (whose children read the same message). */
-#ifndef MPROC_COMMON_LAUNCH_H
-#define MPROC_COMMON_LAUNCH_H
+#ifndef MPROC_PROCESS_LAUNCH_H
+#define MPROC_PROCESS_LAUNCH_H
 
 #include "core/internal.h"
 

@@ -1,7 +1,7 @@
 /* What the library's own users of a process object (the pool) need beyond
  * the public API. */
-#ifndef MPROC_COMMON_PROCESS_INTERNAL_H
-#define MPROC_COMMON_PROCESS_INTERNAL_H
+#ifndef MPROC_PROCESS_PROCESS_INTERNAL_H
+#define MPROC_PROCESS_PROCESS_INTERNAL_H
 
 #include "core/internal.h"
 

@@ -1,7 +1,7 @@
 /* Children whose process object was freed while they still ran. Their exit
  * status is collected later, so no zombie stays behind. */
-#ifndef MPROC_COMMON_REAPER_H
-#define MPROC_COMMON_REAPER_H
+#ifndef MPROC_PROCESS_REAPER_H
+#define MPROC_PROCESS_REAPER_H
 
 #include "core/internal.h"
 #include "core/ptrlist.h"

@@ -1,6 +1,6 @@
 /* Which start method a new process gets, and which executable spawn runs. */
-#ifndef MPROC_COMMON_START_METHOD_H
-#define MPROC_COMMON_START_METHOD_H
+#ifndef MPROC_PROCESS_START_METHOD_H
+#define MPROC_PROCESS_START_METHOD_H
 
 #include "core/internal.h"
 

@@ -4,8 +4,8 @@
  * (none on Linux, a semaphore on Windows): parks[i] for the i-th word. A
  * process's handle to an object is reference counted; its memory lives
  * while any process maps it. */
-#ifndef MPROC_COMMON_SYNC_OBJECT_H
-#define MPROC_COMMON_SYNC_OBJECT_H
+#ifndef MPROC_SYNC_SYNC_OBJECT_H
+#define MPROC_SYNC_SYNC_OBJECT_H
 
 #include <stdatomic.h>
 

@@ -1,10 +1,10 @@
-/* Listeners and clients on Windows: named pipes (pipe:\\.\pipe\name).
+/* Listeners and clients on Windows: named pipes (pipe:\\.\pipe\name)
+ * and TCP over Winsock.
  *
- * A listener keeps one pipe instance waiting (ConnectNamedPipe, overlapped,
- * so accept can time out); accepting hands that instance over as the
- * connection and creates the next one. Remote clients are rejected. TCP
- * over Winsock is not built yet: MPROC_ENOTSUP. HMAC and randomness for the
- * handshake come from CNG (bcrypt). */
+ * A pipe listener keeps one pipe instance waiting (ConnectNamedPipe,
+ * overlapped, so accept can time out); accepting hands that instance over
+ * as the connection and creates the next one. Remote pipe clients are
+ * rejected. HMAC and randomness for the handshake are in crypto.c. */
 #include <winsock2.h>
 /* winsock2.h before windows.h */
 #include <limits.h>
@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <windows.h>
 #include <ws2tcpip.h>
-/* after windows.h, which it needs */
-#include <bcrypt.h>
 
 #include "core/internal.h"
 #include "socket_conn.h"
@@ -260,34 +258,6 @@ void mproc__os_listener_free(mproc__os_listener_t *l) {
     CloseHandle(l->event);
   free(l->name);
   free(l);
-}
-
-int mproc__os_random(void *buf, size_t n) {
-  if (n > ULONG_MAX || BCryptGenRandom(NULL, buf, (ULONG)n, BCRYPT_USE_SYSTEM_PREFERRED_RNG) != 0)
-    return mproc__fail(MPROC_ESYS, "authentication: BCryptGenRandom failed");
-  return 0;
-}
-
-int mproc__os_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
-                          unsigned char out[32]) {
-  BCRYPT_ALG_HANDLE alg = NULL;
-  BCRYPT_HASH_HANDLE hash = NULL;
-  NTSTATUS st =
-      BCryptOpenAlgorithmProvider(&alg, BCRYPT_SHA256_ALGORITHM, NULL, BCRYPT_ALG_HANDLE_HMAC_FLAG);
-  if (st == 0)
-    st = BCryptCreateHash(alg, &hash, NULL, 0, (PUCHAR)key, (ULONG)keylen, 0);
-  if (st == 0)
-    st = BCryptHashData(hash, (PUCHAR)msg, (ULONG)msglen, 0);
-  if (st == 0)
-    st = BCryptFinishHash(hash, out, 32, 0);
-  if (hash)
-    BCryptDestroyHash(hash);
-  if (alg)
-    BCryptCloseAlgorithmProvider(alg, 0);
-  if (st != 0 || keylen > ULONG_MAX || msglen > ULONG_MAX)
-    return mproc__fail(MPROC_ESYS, "authentication: HMAC-SHA256 (CNG) failed: 0x%lx",
-                       (unsigned long)st);
-  return 0;
 }
 
 int mproc__os_private_address(char *buf, size_t cap) {
