@@ -90,6 +90,23 @@ static void start_methods(void **state) {
   }
 }
 
+/* One name per method, the ones MPROC_START_METHOD takes; none for junk. */
+static void start_method_names(void **state) {
+  assert_string_equal(mproc_start_method_name(MPROC_START_DEFAULT), "default");
+  assert_string_equal(mproc_start_method_name(MPROC_START_SPAWN), "spawn");
+  assert_string_equal(mproc_start_method_name(MPROC_START_FORK), "fork");
+  assert_string_equal(mproc_start_method_name(MPROC_START_FORKSERVER), "forkserver");
+  assert_null(mproc_start_method_name((mproc_start_method_t)4));
+  assert_null(mproc_start_method_name((mproc_start_method_t)-1));
+  const char *saved = getenv("MPROC_START_METHOD");
+  char copy[32] = "";
+  if (saved)
+    snprintf(copy, sizeof copy, "%s", saved);
+  set_env("MPROC_START_METHOD", mproc_start_method_name(MPROC_START_FORK));
+  assert_int_equal(mproc_get_start_method(), MPROC_START_FORK);
+  set_env("MPROC_START_METHOD", saved ? copy : NULL);
+}
+
 static void bad_environment_method(void **state) {
   const char *saved = getenv("MPROC_START_METHOD");
   char copy[32] = "";
@@ -154,6 +171,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(bad_arguments),
       cmocka_unit_test(lifecycle_order),
       cmocka_unit_test(start_methods),
+      cmocka_unit_test(start_method_names),
       cmocka_unit_test(bad_environment_method),
       cmocka_unit_test(exec_failure_is_echild),
       cmocka_unit_test(module_mismatch_is_echild),

@@ -202,6 +202,14 @@ MPROC_API int mproc_set_start_method(mproc_start_method_t m);
  * Errors: none. */
 MPROC_API mproc_start_method_t mproc_get_start_method(void);
 
+/* The name of a start method, as Python's get_start_method() says it, and
+ * as MPROC_START_METHOD takes it.
+ * Params: m — a method.
+ * Returns: "spawn", "fork" or "forkserver"; "default" for
+ *   MPROC_START_DEFAULT; NULL for a value that is not a method.
+ * Errors: none. */
+MPROC_API const char *mproc_start_method_name(mproc_start_method_t m);
+
 /* Sets the executable that spawn runs (Python's set_executable). It must be
  * the same build of the same program, or children fail with MPROC_ECHILD.
  * Params: path — UTF-8 path, or NULL for the running executable.

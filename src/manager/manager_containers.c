@@ -208,13 +208,74 @@ static int dict_incr(mproc__mgr_call_t *call, mproc__odict_t *d, const unsigned 
   return mproc__mgr_put_u64(call->out, (uint64_t)now);
 }
 
+/* A keyed call's operands: the key, and a value (and a second one: CAS). */
+typedef struct {
+  const unsigned char *k, *v, *x;
+  size_t kn, vn, xn;
+} dict_operands_t;
+
+/* Runs keyed call op on d, its operands read. */
+static int dict_keyed(mproc__mgr_call_t *call, mproc__odict_t *d, uint16_t op,
+                      const dict_operands_t *o) {
+  long long at = mproc__odict_find(d, o->k, o->kn);
+  mproc__blob_t *val, *key;
+  int rc;
+  switch (op) {
+  case MPROC__OP_DICT_SET:
+    if ((rc = mproc__mgr_take_value(call, o->v, o->vn, &val)) == 0 &&
+        (rc = dict_put(d, o->k, o->kn, val)))
+      free(val);
+    return rc;
+  case MPROC__OP_DICT_GET:
+    return at < 0 ? key_error() : mproc__mgr_reply_value(call, d->e[at].val);
+  case MPROC__OP_DICT_GET_DEFAULT:
+    if (at >= 0)
+      return mproc__mgr_reply_value(call, d->e[at].val);
+    rc = mproc__msgpack_put_array(call->out, 1);
+    return rc ? rc : mproc__buf_append(call->out, o->v, o->vn);
+  case MPROC__OP_DICT_DEL:
+  case MPROC__OP_DICT_POP:
+  case MPROC__OP_DICT_POP_DEFAULT:
+    if (at < 0) {
+      if (op != MPROC__OP_DICT_POP_DEFAULT)
+        return key_error();
+      rc = mproc__msgpack_put_array(call->out, 1);
+      return rc ? rc : mproc__buf_append(call->out, o->v, o->vn);
+    }
+    mproc__odict_take(d, (size_t)at, &key, &val);
+    rc = op == MPROC__OP_DICT_DEL ? 0 : mproc__mgr_reply_value(call, val);
+    free(key);
+    free(val);
+    return rc;
+  case MPROC__OP_DICT_CONTAINS:
+    return mproc__mgr_put_u8(call->out, at >= 0);
+  case MPROC__OP_DICT_SETDEFAULT:
+    if (at >= 0)
+      return mproc__mgr_reply_value(call, d->e[at].val);
+    if ((rc = mproc__mgr_take_value(call, o->v, o->vn, &val)))
+      return rc;
+    if ((rc = dict_put(d, o->k, o->kn, val))) {
+      free(val);
+      return rc;
+    }
+    return mproc__mgr_reply_value(call, val);
+  case MPROC__OP_DICT_CAS:
+    if (at < 0 || !mproc__blob_equal(d->e[at].val, o->v, o->vn))
+      return mproc__mgr_put_u8(call->out, 0);
+    if ((rc = mproc__mgr_take_value(call, o->x, o->xn, &val)))
+      return rc;
+    free(d->e[at].val);
+    d->e[at].val = val;
+    return mproc__mgr_put_u8(call->out, 1);
+  default:
+    return mproc__fail(MPROC_EPROTO, "manager: unknown dict call %u", op);
+  }
+}
+
 static int dict_call(mproc__mgr_call_t *call, mproc__odict_t *d) {
   uint16_t op = call->head.op;
-  const unsigned char *k = NULL, *v = NULL, *x = NULL;
-  size_t kn = 0, vn = 0, xn = 0;
+  dict_operands_t o = {0};
   int rc = 0;
-  long long at;
-  mproc__blob_t *val, *key;
   switch (op) {
   case MPROC__OP_DICT_LEN:
   case MPROC__OP_DICT_KEYS:
@@ -235,76 +296,26 @@ static int dict_call(mproc__mgr_call_t *call, mproc__odict_t *d) {
   default:
     break;
   }
-  if ((rc = read_key(call, &k, &kn)))
+  if ((rc = read_key(call, &o.k, &o.kn)))
     return rc;
   if (op == MPROC__OP_DICT_INCR)
-    return dict_incr(call, d, k, kn);
+    return dict_incr(call, d, o.k, o.kn);
   switch (op) { /* a second item */
   case MPROC__OP_DICT_SET:
   case MPROC__OP_DICT_GET_DEFAULT:
   case MPROC__OP_DICT_POP_DEFAULT:
   case MPROC__OP_DICT_SETDEFAULT:
   case MPROC__OP_DICT_CAS:
-    rc = mproc__mgr_get_item(&call->in, &v, &vn);
+    rc = mproc__mgr_get_item(&call->in, &o.v, &o.vn);
     break;
   default:
     break;
   }
   if (!rc && op == MPROC__OP_DICT_CAS)
-    rc = mproc__mgr_get_item(&call->in, &x, &xn);
+    rc = mproc__mgr_get_item(&call->in, &o.x, &o.xn);
   if (rc || (rc = mproc__mgr_get_end(&call->in)))
     return rc;
-  at = mproc__odict_find(d, k, kn);
-  switch (op) {
-  case MPROC__OP_DICT_SET:
-    if ((rc = mproc__mgr_take_value(call, v, vn, &val)) == 0 && (rc = dict_put(d, k, kn, val)))
-      free(val);
-    return rc;
-  case MPROC__OP_DICT_GET:
-    return at < 0 ? key_error() : mproc__mgr_reply_value(call, d->e[at].val);
-  case MPROC__OP_DICT_GET_DEFAULT:
-    if (at >= 0)
-      return mproc__mgr_reply_value(call, d->e[at].val);
-    rc = mproc__msgpack_put_array(call->out, 1);
-    return rc ? rc : mproc__buf_append(call->out, v, vn);
-  case MPROC__OP_DICT_DEL:
-  case MPROC__OP_DICT_POP:
-  case MPROC__OP_DICT_POP_DEFAULT:
-    if (at < 0) {
-      if (op != MPROC__OP_DICT_POP_DEFAULT)
-        return key_error();
-      rc = mproc__msgpack_put_array(call->out, 1);
-      return rc ? rc : mproc__buf_append(call->out, v, vn);
-    }
-    mproc__odict_take(d, (size_t)at, &key, &val);
-    rc = op == MPROC__OP_DICT_DEL ? 0 : mproc__mgr_reply_value(call, val);
-    free(key);
-    free(val);
-    return rc;
-  case MPROC__OP_DICT_CONTAINS:
-    return mproc__mgr_put_u8(call->out, at >= 0);
-  case MPROC__OP_DICT_SETDEFAULT:
-    if (at < 0) {
-      if ((rc = mproc__mgr_take_value(call, v, vn, &val)))
-        return rc;
-      if ((rc = dict_put(d, k, kn, val))) {
-        free(val);
-        return rc;
-      }
-      return mproc__mgr_reply_value(call, val);
-    }
-    return mproc__mgr_reply_value(call, d->e[at].val);
-  case MPROC__OP_DICT_CAS:
-    if (at < 0 || !mproc__blob_equal(d->e[at].val, v, vn))
-      return mproc__mgr_put_u8(call->out, 0);
-    if ((rc = mproc__mgr_take_value(call, x, xn, &val)))
-      return rc;
-    free(d->e[at].val);
-    d->e[at].val = val;
-    return mproc__mgr_put_u8(call->out, 1);
-  default:
-    return mproc__fail(MPROC_EPROTO, "manager: unknown dict call %u", op);
-  }
+  return dict_keyed(call, d, op, &o);
 }
 
 /* ---- list ---------------------------------------------------------------- */
@@ -443,82 +454,78 @@ static int list_sort(mproc__mgr_call_t *call, mproc__mgr_vec_t *l) {
   return 0;
 }
 
-static int list_call(mproc__mgr_call_t *call, mproc__mgr_vec_t *l) {
-  uint16_t op = call->head.op;
-  const unsigned char *p = NULL;
-  size_t n = 0, at = 0;
-  int64_t i = 0, j = 0;
+/* extend: count items, all checked before any is added. */
+static int list_extend(mproc__mgr_call_t *call, mproc__mgr_vec_t *l) {
   uint32_t count;
-  int rc = 0;
+  const unsigned char *p = NULL;
+  size_t n = 0;
   mproc__blob_t *v;
-  long long found;
-  switch (op) {
-  case MPROC__OP_LIST_SORT:
-    return list_sort(call, l);
-  case MPROC__OP_LIST_EXTEND: {
-    if ((rc = mproc__mgr_get_u32(&call->in, &count)))
-      return rc;
-    mproc__mgr_reader_t check = call->in;
-    for (uint32_t k = 0; k < count && rc == 0; k++)
-      rc = mproc__mgr_get_item(&check, &p, &n);
-    if (rc || (rc = mproc__mgr_get_end(&check)) || (rc = vec_reserve(l, count)))
-      return rc;
-    for (uint32_t k = 0; k < count && rc == 0; k++) {
-      mproc__mgr_get_item(&call->in, &p, &n);
-      if ((rc = mproc__mgr_take_value(call, p, n, &v)) == 0)
-        l->v[l->n++] = v;
-    }
+  int rc = mproc__mgr_get_u32(&call->in, &count);
+  if (rc)
     return rc;
+  mproc__mgr_reader_t check = call->in;
+  for (uint32_t k = 0; k < count && rc == 0; k++)
+    rc = mproc__mgr_get_item(&check, &p, &n);
+  if (rc || (rc = mproc__mgr_get_end(&check)) || (rc = vec_reserve(l, count)))
+    return rc;
+  for (uint32_t k = 0; k < count && rc == 0; k++) {
+    mproc__mgr_get_item(&call->in, &p, &n);
+    if ((rc = mproc__mgr_take_value(call, p, n, &v)) == 0)
+      l->v[l->n++] = v;
   }
-  case MPROC__OP_LIST_GET:
-  case MPROC__OP_LIST_POP:
-  case MPROC__OP_LIST_SET:
-  case MPROC__OP_LIST_INSERT:
-  case MPROC__OP_LIST_SLICE:
-    rc = mproc__mgr_get_i64(&call->in, &i);
-    if (!rc && op == MPROC__OP_LIST_SLICE)
-      rc = mproc__mgr_get_i64(&call->in, &j);
-    break;
-  default:
-    break;
+  return rc;
+}
+
+/* A list call's operands: indexes (i, and j for a slice) and an item. */
+typedef struct {
+  int64_t i, j;
+  const unsigned char *p;
+  size_t n;
+} list_operands_t;
+
+/* Calls that find an item: remove, index, count. */
+static int list_search(mproc__mgr_call_t *call, mproc__mgr_vec_t *l, uint16_t op,
+                       const list_operands_t *o) {
+  long long found = vec_find(l, o->p, o->n, 0);
+  if (op == MPROC__OP_LIST_COUNT) {
+    uint64_t c = 0;
+    for (; found >= 0; found = vec_find(l, o->p, o->n, (size_t)found + 1))
+      c++;
+    return mproc__mgr_put_u64(call->out, c);
   }
+  if (found < 0)
+    return mproc__fail(MPROC_EVALUE, "manager: ValueError: the item is not in the list");
+  if (op == MPROC__OP_LIST_INDEX)
+    return mproc__mgr_put_u64(call->out, (uint64_t)found);
+  free(vec_take(l, (size_t)found));
+  return 0;
+}
+
+/* Runs call op on l, its operands read. */
+static int list_op(mproc__mgr_call_t *call, mproc__mgr_vec_t *l, uint16_t op,
+                   const list_operands_t *o) {
+  size_t at = 0;
+  mproc__blob_t *v;
+  int rc;
   switch (op) {
   case MPROC__OP_LIST_APPEND:
-  case MPROC__OP_LIST_SET:
   case MPROC__OP_LIST_INSERT:
-  case MPROC__OP_LIST_REMOVE:
-  case MPROC__OP_LIST_INDEX:
-  case MPROC__OP_LIST_COUNT:
-    if (!rc)
-      rc = mproc__mgr_get_item(&call->in, &p, &n);
-    break;
-  default:
-    break;
-  }
-  if (rc || (rc = mproc__mgr_get_end(&call->in)))
-    return rc;
-  switch (op) {
-  case MPROC__OP_LIST_APPEND:
-    if ((rc = mproc__mgr_take_value(call, p, n, &v)) == 0 && (rc = vec_insert(l, l->n, v)))
+    if ((rc = mproc__mgr_take_value(call, o->p, o->n, &v)) == 0 &&
+        (rc = vec_insert(l, op == MPROC__OP_LIST_APPEND ? l->n : clamp(o->i, l->n), v)))
       free(v);
     return rc;
   case MPROC__OP_LIST_GET:
-    return (rc = normalize(i, l->n, &at)) ? rc : mproc__mgr_reply_value(call, l->v[at]);
+    return (rc = normalize(o->i, l->n, &at)) ? rc : mproc__mgr_reply_value(call, l->v[at]);
   case MPROC__OP_LIST_SET:
-    if ((rc = normalize(i, l->n, &at)) || (rc = mproc__mgr_take_value(call, p, n, &v)))
+    if ((rc = normalize(o->i, l->n, &at)) || (rc = mproc__mgr_take_value(call, o->p, o->n, &v)))
       return rc;
     free(l->v[at]);
     l->v[at] = v;
     return 0;
-  case MPROC__OP_LIST_INSERT:
-    if ((rc = mproc__mgr_take_value(call, p, n, &v)) == 0 &&
-        (rc = vec_insert(l, clamp(i, l->n), v)))
-      free(v);
-    return rc;
   case MPROC__OP_LIST_POP:
     if (l->n == 0)
       return mproc__fail(MPROC_ERANGE, "manager: IndexError: pop from empty list");
-    if ((rc = normalize(i, l->n, &at)))
+    if ((rc = normalize(o->i, l->n, &at)))
       return rc;
     v = vec_take(l, at);
     rc = mproc__mgr_reply_value(call, v);
@@ -526,22 +533,12 @@ static int list_call(mproc__mgr_call_t *call, mproc__mgr_vec_t *l) {
     return rc;
   case MPROC__OP_LIST_REMOVE:
   case MPROC__OP_LIST_INDEX:
-    if ((found = vec_find(l, p, n, 0)) < 0)
-      return mproc__fail(MPROC_EVALUE, "manager: ValueError: the item is not in the list");
-    if (op == MPROC__OP_LIST_INDEX)
-      return mproc__mgr_put_u64(call->out, (uint64_t)found);
-    free(vec_take(l, (size_t)found));
-    return 0;
-  case MPROC__OP_LIST_COUNT: {
-    uint64_t c = 0;
-    for (found = vec_find(l, p, n, 0); found >= 0; found = vec_find(l, p, n, (size_t)found + 1))
-      c++;
-    return mproc__mgr_put_u64(call->out, c);
-  }
+  case MPROC__OP_LIST_COUNT:
+    return list_search(call, l, op, o);
   case MPROC__OP_LIST_LEN:
     return mproc__mgr_put_u64(call->out, l->n);
   case MPROC__OP_LIST_SLICE: {
-    size_t a = clamp(i, l->n), b = clamp(j, l->n);
+    size_t a = clamp(o->i, l->n), b = clamp(o->j, l->n);
     if (b < a)
       b = a;
     rc = mproc__msgpack_put_array(call->out, b - a);
@@ -555,6 +552,45 @@ static int list_call(mproc__mgr_call_t *call, mproc__mgr_vec_t *l) {
   default:
     return mproc__fail(MPROC_EPROTO, "manager: unknown list call %u", op);
   }
+}
+
+static int list_call(mproc__mgr_call_t *call, mproc__mgr_vec_t *l) {
+  uint16_t op = call->head.op;
+  list_operands_t o = {0};
+  int rc = 0;
+  if (op == MPROC__OP_LIST_SORT)
+    return list_sort(call, l);
+  if (op == MPROC__OP_LIST_EXTEND)
+    return list_extend(call, l);
+  switch (op) { /* an index */
+  case MPROC__OP_LIST_GET:
+  case MPROC__OP_LIST_POP:
+  case MPROC__OP_LIST_SET:
+  case MPROC__OP_LIST_INSERT:
+  case MPROC__OP_LIST_SLICE:
+    rc = mproc__mgr_get_i64(&call->in, &o.i);
+    if (!rc && op == MPROC__OP_LIST_SLICE)
+      rc = mproc__mgr_get_i64(&call->in, &o.j);
+    break;
+  default:
+    break;
+  }
+  switch (op) { /* an item */
+  case MPROC__OP_LIST_APPEND:
+  case MPROC__OP_LIST_SET:
+  case MPROC__OP_LIST_INSERT:
+  case MPROC__OP_LIST_REMOVE:
+  case MPROC__OP_LIST_INDEX:
+  case MPROC__OP_LIST_COUNT:
+    if (!rc)
+      rc = mproc__mgr_get_item(&call->in, &o.p, &o.n);
+    break;
+  default:
+    break;
+  }
+  if (rc || (rc = mproc__mgr_get_end(&call->in)))
+    return rc;
+  return list_op(call, l, op, &o);
 }
 
 /* ---- Value --------------------------------------------------------------- */

@@ -96,7 +96,7 @@ void mproc__pool_record(mproc_pool_t *p, const unsigned char *m, size_t len) {
   int rc = 0;
   if (h.kind == MPROC__RESULT_OK && plen)
     rc = mproc_args_decode(&value, payload, plen);
-  if (h.kind == MPROC__RESULT_OK && !rc && mproc__result_kind(t->r) == MPROC__RESULT_MAP) {
+  if (h.kind == MPROC__RESULT_OK && !rc && mproc__result_kind(t->r) == MPROC__ASYNC_MAP) {
     record_chunk(p, t, value, (int)h.worker);
     mproc_args_free(value);
   } else if (h.kind == MPROC__RESULT_OK && !rc) {

@@ -19,7 +19,7 @@ typedef struct {
 
 void mproc__pool_core_release(mproc__pool_core_t *core);
 
-enum { MPROC__RESULT_APPLY = 1, MPROC__RESULT_MAP, MPROC__RESULT_RANGE };
+enum { MPROC__ASYNC_APPLY = 1, MPROC__ASYNC_MAP, MPROC__ASYNC_RANGE };
 
 /* pool_result.c, under the core's lock: a new result of kind with n items;
  * item i's outcome; the end of one task (the result is ready when the last

@@ -89,7 +89,7 @@ static int top_up(mproc_pool_iter_t *it) {
       break;
     }
     chunk_t *c = calloc(1, sizeof *c);
-    mproc__submit_t s = {.kind = MPROC__RESULT_MAP,
+    mproc__submit_t s = {.kind = MPROC__ASYNC_MAP,
                          .fn = (mproc__fn_t)it->fn,
                          .args = items,
                          .n = n,

@@ -59,7 +59,7 @@ int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mpro
   if (!r)
     return mproc__fail(MPROC_ENOMEM, "pool: out of memory");
   int rc = mproc_args_new(&r->value);
-  for (size_t i = 0; i < n && kind == MPROC__RESULT_MAP && !rc; i++)
+  for (size_t i = 0; i < n && kind == MPROC__ASYNC_MAP && !rc; i++)
     rc = mproc_args_add_nil(r->value);
   if (rc) {
     mproc_args_free(r->value);
@@ -82,10 +82,10 @@ int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mpro
 }
 
 void mproc__result_item_ok(mproc_async_result_t *r, size_t i, mproc_args_t *value) {
-  if (r->kind == MPROC__RESULT_APPLY) {
+  if (r->kind == MPROC__ASYNC_APPLY) {
     mproc_args_free(r->value);
     r->value = value;
-  } else if (r->kind == MPROC__RESULT_MAP && value) {
+  } else if (r->kind == MPROC__ASYNC_MAP && value) {
     mproc__args_put_tuple(r->value, i, value);
   } else {
     mproc_args_free(value);
@@ -291,9 +291,9 @@ int mproc_async_result_item(const mproc_async_result_t *r, size_t i, const mproc
   int rc = 0;
   if (!visible(r))
     rc = mproc__fail(MPROC_ESTATE, "async_result_item: the result is not ready");
-  else if (i >= r->n || r->kind == MPROC__RESULT_RANGE)
+  else if (i >= r->n || r->kind == MPROC__ASYNC_RANGE)
     rc = mproc__fail(MPROC_ERANGE, "async_result_item: item %zu of %zu", i,
-                     r->kind == MPROC__RESULT_RANGE ? (size_t)0 : r->n);
+                     r->kind == MPROC__ASYNC_RANGE ? (size_t)0 : r->n);
   for (size_t k = 0; rc == 0 && k < r->nerrors; k++) {
     if (r->errors[k].index == i) {
       if (e)
@@ -309,7 +309,7 @@ int mproc_async_result_item(const mproc_async_result_t *r, size_t i, const mproc
   }
   if (rc == 0 && out) {
     const mproc_args_t *v = r->value;
-    if (r->kind == MPROC__RESULT_MAP && mproc_args_get_args(r->value, i, &v) != 0)
+    if (r->kind == MPROC__ASYNC_MAP && mproc_args_get_args(r->value, i, &v) != 0)
       v = NULL;
     *out = v;
   }

@@ -15,8 +15,8 @@ static int new_task(mproc_pool_t *p, const mproc__submit_t *s, const unsigned ch
   t->first = first;
   t->count = count;
   t->timeout_ms = s->timeout_ms ? s->timeout_ms : p->o.task_timeout_ms;
-  mproc__task_head_t h = {.kind = s->kind == MPROC__RESULT_APPLY ? MPROC__TASK_APPLY
-                                  : s->kind == MPROC__RESULT_MAP ? MPROC__TASK_CHUNK
+  mproc__task_head_t h = {.kind = s->kind == MPROC__ASYNC_APPLY ? MPROC__TASK_APPLY
+                                  : s->kind == MPROC__ASYNC_MAP ? MPROC__TASK_CHUNK
                                                                  : MPROC__TASK_RANGE,
                           .begin = first,
                           .end = first + count,
@@ -30,7 +30,7 @@ static int new_task(mproc_pool_t *p, const mproc__submit_t *s, const unsigned ch
     /* No handle reaches a worker elsewhere: encoding without a table
      * refuses IPC objects. */
     mproc__handle_table_t *table = p->members->carries_handles ? &t->handles : NULL;
-    if (s->kind == MPROC__RESULT_MAP)
+    if (s->kind == MPROC__ASYNC_MAP)
       rc = mproc__args_encode_items(s->args, first, count, s->wrap, &t->msg, table);
     else
       rc = mproc__args_encode_into(s->args, &t->msg, table);
@@ -51,57 +51,71 @@ static int new_task(mproc_pool_t *p, const mproc__submit_t *s, const unsigned ch
   return 0;
 }
 
-int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_result_t **out) {
-  if (!p || !s->fn || !out)
-    return mproc__fail(MPROC_EINVAL, "pool: %s is NULL", !p ? "pool" : !s->fn ? "fn" : "out");
-  if (s->timeout_ms < 0)
-    return mproc__fail(MPROC_EINVAL, "pool: timeout %d ms is negative", s->timeout_ms);
+/* Encodes every task of sub into *list, outside the lock; *tasks is how
+ * many there are. */
+static int encode_tasks(mproc_pool_t *p, const mproc__submit_t *sub, mproc__task_list_t *list,
+                        size_t *tasks) {
   unsigned char fn[MPROC__FNREF_PACKED_MAX];
   size_t fn_len;
-  int rc = mproc__fnref_pack_fn(s->fn, fn, sizeof fn, &fn_len);
+  int rc = mproc__fnref_pack_fn(sub->fn, fn, sizeof fn, &fn_len);
   if (rc) {
     mproc__error_prefix("pool: the task function");
     return rc;
   }
-  mproc_args_t *none = NULL;
-  mproc__submit_t sub = *s;
-  if (!sub.args) {
-    if ((rc = mproc_args_new(&none)) != 0)
-      return rc;
-    sub.args = none;
-  }
-  size_t n = sub.kind == MPROC__RESULT_APPLY ? 1 : sub.n;
-  size_t chunk = sub.chunksize;
-  if (sub.kind != MPROC__RESULT_APPLY && chunk == 0) {
+  bool apply = sub->kind == MPROC__ASYNC_APPLY;
+  size_t n = apply ? 1 : sub->n;
+  size_t chunk = sub->chunksize;
+  if (!apply && chunk == 0) {
     size_t parts = (size_t)p->n * 4; /* Python's: ceil(n / (4 * processes)) */
     chunk = n / parts + (n % parts != 0);
   }
   if (chunk == 0)
     chunk = 1;
-  size_t tasks = sub.kind == MPROC__RESULT_APPLY ? 1 : n / chunk + (n % chunk != 0);
-  /* Encode every task first, outside the lock. */
-  mproc__task_list_t list = {0};
+  *tasks = apply ? 1 : n / chunk + (n % chunk != 0);
   for (size_t first = 0; first < n && !rc; first += chunk) {
-    size_t count = n - first < chunk ? n - first : chunk;
+    size_t count = apply ? 1 : n - first < chunk ? n - first : chunk;
     mproc__task_t *t = NULL;
-    if (sub.kind == MPROC__RESULT_APPLY)
-      count = 1;
-    rc = new_task(p, &sub, fn, fn_len, first, count, &t);
+    rc = new_task(p, sub, fn, fn_len, first, count, &t);
     if (!rc)
-      mproc__tasks_push(&list, t);
-    if (sub.kind == MPROC__RESULT_APPLY)
+      mproc__tasks_push(list, t);
+    if (apply)
       break;
   }
+  return rc;
+}
+
+/* Why p takes no task now (0: it does). Under the lock. */
+static int refuses(const mproc_pool_t *p) {
+  if (p->state != MPROC__POOL_RUNNING)
+    return mproc__fail(MPROC_ESTATE, "pool: the pool is %s",
+                       p->state == MPROC__POOL_CLOSED ? "closed" : "terminated");
+  if (p->broken)
+    return mproc__fail(p->broken, "pool: %s: the pool is broken",
+                       p->broken == MPROC_EINIT ? p->members->init_broken
+                                                : "every worker was retired");
+  return 0;
+}
+
+int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_result_t **out) {
+  if (!p || !s->fn || !out)
+    return mproc__fail(MPROC_EINVAL, "pool: %s is NULL", !p ? "pool" : !s->fn ? "fn" : "out");
+  if (s->timeout_ms < 0)
+    return mproc__fail(MPROC_EINVAL, "pool: timeout %d ms is negative", s->timeout_ms);
+  mproc_args_t *none = NULL;
+  mproc__submit_t sub = *s;
+  int rc = sub.args ? 0 : mproc_args_new(&none);
+  if (rc)
+    return rc;
+  if (!sub.args)
+    sub.args = none;
+  size_t n = sub.kind == MPROC__ASYNC_APPLY ? 1 : sub.n, tasks = 0;
+  mproc__task_list_t list = {0};
+  rc = encode_tasks(p, &sub, &list, &tasks);
   mproc_args_free(none);
   mproc_async_result_t *r = NULL;
   mproc__os_mutex_lock(p->core->lock);
-  if (!rc && p->state != MPROC__POOL_RUNNING)
-    rc = mproc__fail(MPROC_ESTATE, "pool: the pool is %s",
-                     p->state == MPROC__POOL_CLOSED ? "closed" : "terminated");
-  if (!rc && p->broken)
-    rc = mproc__fail(p->broken, "pool: %s: the pool is broken",
-                     p->broken == MPROC_EINIT ? p->members->init_broken
-                                              : "every worker was retired");
+  if (!rc)
+    rc = refuses(p);
   if (!rc)
     rc = mproc__result_new(&r, p->core, p, sub.kind, n, tasks,
                            &(mproc__result_opts_t){.base = sub.first,
@@ -121,14 +135,7 @@ int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_re
   }
   if (n == 0)
     mproc__pool_chunk_done(p, r); /* no task: the one chunk it counts ends now */
-  if (list.head) {
-    if (p->queue.tail)
-      p->queue.tail->next = list.head;
-    else
-      p->queue.head = list.head;
-    p->queue.tail = list.tail;
-    p->queue.n += list.n;
-  }
+  mproc__tasks_append(&p->queue, &list);
   mproc__pool_wake(p);
   mproc__os_mutex_unlock(p->core->lock);
   *out = r;
@@ -185,7 +192,7 @@ int mproc_async_result_cancel(mproc_async_result_t *r, unsigned flags) {
 int mproc_pool_apply_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
                            const mproc_task_opts_t *opts, mproc_async_result_t **out) {
   mproc_task_opts_t o = opts ? *opts : (mproc_task_opts_t){0};
-  mproc__submit_t s = {.kind = MPROC__RESULT_APPLY,
+  mproc__submit_t s = {.kind = MPROC__ASYNC_APPLY,
                        .fn = (mproc__fn_t)fn,
                        .args = args,
                        .n = 1,
@@ -216,7 +223,7 @@ static int map_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *item
   if (!items)
     return mproc__fail(MPROC_EINVAL, "pool_map: items is NULL");
   mproc_map_opts_t o = opts ? *opts : (mproc_map_opts_t){0};
-  mproc__submit_t s = {.kind = MPROC__RESULT_MAP,
+  mproc__submit_t s = {.kind = MPROC__ASYNC_MAP,
                        .fn = (mproc__fn_t)fn,
                        .args = items,
                        .wrap = wrap,
@@ -267,7 +274,7 @@ int mproc_pool_starmap_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args
 int mproc_pool_map_range(mproc_pool_t *p, mproc_range_fn fn, const mproc_args_t *ctx, size_t n,
                          const mproc_map_opts_t *opts) {
   mproc_map_opts_t o = opts ? *opts : (mproc_map_opts_t){0};
-  mproc__submit_t s = {.kind = MPROC__RESULT_RANGE,
+  mproc__submit_t s = {.kind = MPROC__ASYNC_RANGE,
                        .fn = (mproc__fn_t)fn,
                        .args = ctx,
                        .n = n,

@@ -36,6 +36,19 @@ void mproc__tasks_push_front(mproc__task_list_t *l, mproc__task_t *t) {
   l->n++;
 }
 
+/* Puts a whole list behind another, keeping both orders. */
+void mproc__tasks_append(mproc__task_list_t *to, mproc__task_list_t *from) {
+  if (!from->head)
+    return;
+  if (to->tail)
+    to->tail->next = from->head;
+  else
+    to->head = from->head;
+  to->tail = from->tail;
+  to->n += from->n;
+  *from = (mproc__task_list_t){0};
+}
+
 /* Puts a whole list in front of another, keeping both orders. */
 void mproc__tasks_prepend(mproc__task_list_t *to, mproc__task_list_t *from) {
   if (!from->head)

@@ -179,6 +179,7 @@ struct mproc_pool {
 void mproc__tasks_push(mproc__task_list_t *l, mproc__task_t *t);
 mproc__task_t *mproc__tasks_pop(mproc__task_list_t *l);
 void mproc__tasks_push_front(mproc__task_list_t *l, mproc__task_t *t);
+void mproc__tasks_append(mproc__task_list_t *to, mproc__task_list_t *from);
 void mproc__tasks_prepend(mproc__task_list_t *to, mproc__task_list_t *from);
 /* Takes task id out of what member w holds; NULL when it holds no such. */
 mproc__task_t *mproc__tasks_take(mproc__member_t *w, uint64_t id);

@@ -166,6 +166,45 @@ static int run_chunk(worker_t *w, uint64_t id, mproc_task_fn fn, const unsigned 
   return rc;
 }
 
+/* Calls an apply's or a range's fn on args; its outcome is then the
+ * result in b. */
+static void run_call(worker_t *w, const mproc__task_head_t *h, mproc__fn_t fn,
+                     const mproc_args_t *args, mproc__buf_t *b) {
+  int rc = 0;
+  begin_task(w, h->id);
+  int32_t status = 0;
+  uint32_t kind = MPROC__RESULT_OK;
+  if (h->kind == MPROC__TASK_APPLY) {
+    mproc_args_t *result;
+    rc = mproc_args_new(&result);
+    if (!rc) {
+      status = ((mproc_task_fn)fn)(args, result);
+      if (status != 0)
+        kind = MPROC__RESULT_FAILED;
+      else if ((rc = mproc__args_encode_into(result, b, NULL)) != 0)
+        mproc__error_prefix("pool worker: the task's result");
+      mproc_args_free(result);
+    }
+  } else if (h->kind == MPROC__TASK_RANGE) {
+    status = h->begin <= h->end ? ((mproc_range_fn)fn)(args, (size_t)h->begin, (size_t)h->end)
+                                : MPROC_EPROTO;
+    if (status != 0)
+      kind = MPROC__RESULT_FAILED;
+  } else {
+    rc = mproc__fail(MPROC_EPROTO, "pool worker: a task of kind %u", h->kind);
+  }
+  end_task(w);
+  if (rc) {
+    kind = MPROC__RESULT_ERROR;
+    status = rc;
+    b->len = MPROC__RESULT_HEAD + MPROC__RESULT_MESSAGE_MAX; /* no payload */
+  }
+  finish_result(w, b, h->id, status, kind,
+                kind == MPROC__RESULT_ERROR    ? mproc_last_error_detail()
+                : kind == MPROC__RESULT_FAILED ? task_message
+                                               : "");
+}
+
 /* Runs one task; its outcome is then the result in b. Returns an error
  * only when b itself could not be made. */
 static int run_task(worker_t *w, const unsigned char *msg, size_t len, mproc__buf_t *b) {
@@ -218,40 +257,8 @@ static int run_task(worker_t *w, const unsigned char *msg, size_t len, mproc__bu
     mproc_args_free(args);
     return 0;
   }
-
-  begin_task(w, h.id);
-  int32_t status = 0;
-  uint32_t kind = MPROC__RESULT_OK;
-  if (h.kind == MPROC__TASK_APPLY) {
-    mproc_args_t *result;
-    rc = mproc_args_new(&result);
-    if (!rc) {
-      status = ((mproc_task_fn)fn)(args, result);
-      if (status != 0)
-        kind = MPROC__RESULT_FAILED;
-      else if ((rc = mproc__args_encode_into(result, b, NULL)) != 0)
-        mproc__error_prefix("pool worker: the task's result");
-      mproc_args_free(result);
-    }
-  } else if (h.kind == MPROC__TASK_RANGE) {
-    status = h.begin <= h.end ? ((mproc_range_fn)fn)(args, (size_t)h.begin, (size_t)h.end)
-                              : MPROC_EPROTO;
-    if (status != 0)
-      kind = MPROC__RESULT_FAILED;
-  } else {
-    rc = mproc__fail(MPROC_EPROTO, "pool worker: a task of kind %u", h.kind);
-  }
-  end_task(w);
+  run_call(w, &h, fn, args, b);
   mproc_args_free(args);
-  if (rc) {
-    kind = MPROC__RESULT_ERROR;
-    status = rc;
-    b->len = MPROC__RESULT_HEAD + MPROC__RESULT_MESSAGE_MAX; /* no payload */
-  }
-  finish_result(w, b, h.id, status, kind,
-                kind == MPROC__RESULT_ERROR    ? mproc_last_error_detail()
-                : kind == MPROC__RESULT_FAILED ? task_message
-                                               : "");
   return 0;
 }
 

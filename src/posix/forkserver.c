@@ -349,94 +349,123 @@ static void warm_child_path(int ctl) {
   mproc__os_flush_std_streams();
 }
 
+/* The children served so far, and the poll set over them (the control
+ * socket, the SIGCHLD pipe, then one pidfd each). */
+typedef struct {
+  served_t *served;
+  struct pollfd *pfd;
+  size_t n, cap;
+} table_t;
+
+/* Room for one more served child; false when there is none. */
+static bool make_room(table_t *t) {
+  if (t->n < t->cap)
+    return true;
+  size_t ncap = t->cap * 2;
+  served_t *p = realloc(t->served, ncap * sizeof *p);
+  if (p)
+    t->served = p;
+  struct pollfd *q = p ? realloc(t->pfd, (ncap + 2) * sizeof *q) : NULL;
+  if (!q)
+    return false;
+  t->pfd = q;
+  t->cap = ncap;
+  return true;
+}
+
+/* Forks the child request r asks for, answers its pid (or -errno), and
+ * keeps it in t until its status is sent. */
+static void serve_one(table_t *t, request_t *r, void (*child_entry)(const char *token)) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (sigchld_pipe[0] >= 0) {
+      struct sigaction sa;
+      memset(&sa, 0, sizeof sa);
+      sa.sa_handler = SIG_DFL;
+      sigaction(SIGCHLD, &sa, NULL);
+    }
+    arrange(r);
+    char token[16];
+    snprintf(token, sizeof token, "%d", CHILD_FD);
+    child_entry(token); /* never returns */
+    _exit(MPROC__CHILD_FAILED_STATUS);
+  }
+  int64_t answer = pid > 0 ? (int64_t)pid : -(int64_t)errno;
+  ssize_t w = send(r->fds[1], &answer, sizeof answer, MPROC__SEND_NOSIGNAL);
+  (void)w;
+  if (pid > 0) {
+    t->served[t->n++] = (served_t){pid, r->fds[1], open_pidfd(pid)};
+    /* Without a pidfd the SIGCHLD handler exists from open_pidfd on: a
+     * child that ended before it (the first one, quick) sent its signal
+     * to nobody, so look now, or its status would never be sent. */
+    if (t->served[t->n - 1].pidfd < 0)
+      reap(t->served, &t->n);
+  } else {
+    close(r->fds[1]);
+  }
+  close(r->fds[0]);
+  for (size_t i = 2; i < r->n; i++)
+    close(r->fds[i]);
+  free(r->fds);
+}
+
+/* Waits for a request or a child's end, reaping the ended; true when the
+ * control socket is readable, false on a poll failure (*failed). */
+static bool wait_for_request(table_t *t, int ctl, bool *failed) {
+  size_t npfd = 0;
+  t->pfd[npfd++] = (struct pollfd){.fd = ctl, .events = POLLIN};
+  t->pfd[npfd++] = (struct pollfd){.fd = sigchld_pipe[0], .events = POLLIN}; /* -1: ignored */
+  for (size_t i = 0; i < t->n; i++)
+    t->pfd[npfd++] = (struct pollfd){.fd = t->served[i].pidfd, .events = POLLIN};
+  if (poll(t->pfd, (nfds_t)npfd, -1) < 0 && errno != EINTR) {
+    *failed = true;
+    return false;
+  }
+  bool ended = false;
+  for (size_t i = 1; i < npfd; i++)
+    ended |= t->pfd[i].revents != 0;
+  if (t->pfd[1].revents) {
+    char drain[64];
+    while (read(sigchld_pipe[0], drain, sizeof drain) > 0) {
+    }
+  }
+  if (ended)
+    reap(t->served, &t->n);
+  return t->pfd[0].revents != 0;
+}
+
 int mproc__os_forkserver_serve(intptr_t ctl, void (*child_entry)(const char *token)) {
   warm_child_path((int)ctl);
-  size_t nserved = 0, cap = 16;
-  served_t *served = malloc(cap * sizeof *served);
-  struct pollfd *pfd = malloc((cap + 2) * sizeof *pfd);
-  if (!served || !pfd) {
-    free(served);
-    free(pfd);
+  table_t t = {.cap = 16};
+  t.served = malloc(t.cap * sizeof *t.served);
+  t.pfd = malloc((t.cap + 2) * sizeof *t.pfd);
+  if (!t.served || !t.pfd) {
+    free(t.served);
+    free(t.pfd);
     return mproc__fail(MPROC_ENOMEM, "forkserver: out of memory");
   }
-  for (;;) {
-    size_t npfd = 0;
-    pfd[npfd++] = (struct pollfd){.fd = (int)ctl, .events = POLLIN};
-    pfd[npfd++] = (struct pollfd){.fd = sigchld_pipe[0], .events = POLLIN}; /* -1: ignored */
-    for (size_t i = 0; i < nserved; i++)
-      pfd[npfd++] = (struct pollfd){.fd = served[i].pidfd, .events = POLLIN};
-    if (poll(pfd, (nfds_t)npfd, -1) < 0 && errno != EINTR)
-      break;
-    bool ended = pfd[1].revents != 0;
-    for (size_t i = 2; i < npfd; i++)
-      ended |= pfd[i].revents != 0;
-    if (pfd[1].revents) {
-      char drain[64];
-      while (read(sigchld_pipe[0], drain, sizeof drain) > 0) {
-      }
-    }
-    if (ended)
-      reap(served, &nserved);
-    if (!pfd[0].revents)
+  for (bool failed = false; !failed;) {
+    if (!wait_for_request(&t, (int)ctl, &failed))
       continue;
     request_t r;
     if (receive((int)ctl, &r) != 0)
       continue;
     if (!r.fds)
       break; /* end-of-file: the parent is done or dead */
-    if (nserved == cap) {
-      size_t ncap = cap * 2;
-      served_t *p = realloc(served, ncap * sizeof *p);
-      struct pollfd *q = p ? realloc(pfd, (ncap + 2) * sizeof *q) : NULL;
-      if (p)
-        served = p;
-      if (!q) {
-        close_all(r.fds, r.n);
-        free(r.fds);
-        continue; /* the parent sees end-of-file on the status socket */
-      }
-      pfd = q;
-      cap = ncap;
+    if (!make_room(&t)) {
+      close_all(r.fds, r.n);
+      free(r.fds);
+      continue; /* the parent sees end-of-file on the status socket */
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-      if (sigchld_pipe[0] >= 0) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGCHLD, &sa, NULL);
-      }
-      arrange(&r);
-      char token[16];
-      snprintf(token, sizeof token, "%d", CHILD_FD);
-      child_entry(token); /* never returns */
-      _exit(MPROC__CHILD_FAILED_STATUS);
-    }
-    int64_t answer = pid > 0 ? (int64_t)pid : -(int64_t)errno;
-    ssize_t w = send(r.fds[1], &answer, sizeof answer, MPROC__SEND_NOSIGNAL);
-    (void)w;
-    if (pid > 0) {
-      served[nserved++] = (served_t){pid, r.fds[1], open_pidfd(pid)};
-      /* Without a pidfd the SIGCHLD handler exists from open_pidfd on: a
-       * child that ended before it (the first one, quick) sent its signal
-       * to nobody, so look now, or its status would never be sent. */
-      if (served[nserved - 1].pidfd < 0)
-        reap(served, &nserved);
-    } else {
-      close(r.fds[1]);
-    }
-    close(r.fds[0]);
-    for (size_t i = 2; i < r.n; i++)
-      close(r.fds[i]);
-    free(r.fds);
+    serve_one(&t, &r, child_entry);
   }
-  for (size_t i = 0; i < nserved; i++) {
-    close(served[i].status_fd);
-    if (served[i].pidfd >= 0)
-      close(served[i].pidfd);
+  for (size_t i = 0; i < t.n; i++) {
+    close(t.served[i].status_fd);
+    if (t.served[i].pidfd >= 0)
+      close(t.served[i].pidfd);
   }
-  free(served);
-  free(pfd);
+  free(t.served);
+  free(t.pfd);
   return 0;
 }
 

@@ -62,6 +62,33 @@ static int lift(int fd, int layout_end, bool *temp) {
   return *temp ? fcntl(fd, F_DUPFD_CLOEXEC, layout_end) : fd;
 }
 
+/* posix_spawn of path with argv, src[i] becoming the child's
+ * CHILD_FD + i and nothing else open from layout_end on, no signal
+ * blocked. Returns 0 or an errno. */
+static int spawn_with_layout(pid_t *pid, const char *path, char **argv, const int *src, size_t nsrc,
+                             int layout_end) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none;
+  sigemptyset(&none);
+  int rc = posix_spawn_file_actions_init(&fa);
+  if (rc)
+    return rc;
+  for (size_t i = 0; i < nsrc && rc == 0; i++)
+    rc = posix_spawn_file_actions_adddup2(&fa, src[i], CHILD_FD + (int)i);
+  if (rc == 0)
+    rc = close_the_rest(&fa, layout_end);
+  posix_spawnattr_init(&attr);
+  /* The child starts with no blocked signals, whatever this thread blocks. */
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  if (rc == 0)
+    rc = posix_spawn(pid, path, &fa, &attr, argv, environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc;
+}
+
 int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                     mproc__stream_t *parent_end, intptr_t *child_link) {
   const char *path = o->exe ? o->exe : mproc__posix_self_exe();
@@ -102,27 +129,8 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   snprintf(token, sizeof token, "%d", CHILD_FD);
 
   char *argv[] = {(char *)path, (char *)o->marker, token, NULL};
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  sigset_t none;
-  sigemptyset(&none);
   pid_t pid = 0;
-  if (lifted < nsrc) {
-    rc = errno;
-  } else if ((rc = posix_spawn_file_actions_init(&fa)) == 0) {
-    for (size_t i = 0; i < nsrc && rc == 0; i++)
-      rc = posix_spawn_file_actions_adddup2(&fa, src[i], CHILD_FD + (int)i);
-    if (rc == 0)
-      rc = close_the_rest(&fa, layout_end);
-    posix_spawnattr_init(&attr);
-    /* The child starts with no blocked signals, whatever this thread blocks. */
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    if (rc == 0)
-      rc = posix_spawn(&pid, path, &fa, &attr, argv, environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-  }
+  rc = lifted < nsrc ? errno : spawn_with_layout(&pid, path, argv, src, nsrc, layout_end);
   for (size_t i = 0; i < lifted; i++)
     if (temp[i])
       close(src[i]);

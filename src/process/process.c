@@ -57,10 +57,6 @@ struct mproc_process {
   char *child_error; /* why the child could not run its target, once ENDED */
 };
 
-static const char *method_name(mproc_start_method_t m) {
-  return m == MPROC_START_FORK ? "fork" : m == MPROC_START_FORKSERVER ? "forkserver" : "spawn";
-}
-
 int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc_args_t *args,
                       const mproc_process_opts_t *opts) {
   if (!out || !target)
@@ -274,7 +270,7 @@ int mproc_process_start(mproc_process_t *p) {
   mproc__reaper_collect();
   mproc__child_entry_anchor();
   mproc__children_set_wind_up(wind_up_children);
-  mproc__log(MPROC_LOG_DEBUG, "starting %s with %s", p->name, method_name(p->method));
+  mproc__log(MPROC_LOG_DEBUG, "starting %s with %s", p->name, mproc_start_method_name(p->method));
   rc = p->method == MPROC_START_FORK ? start_fork(p) : start_spawn(p);
   if (rc == 0) {
     p->state = STARTED;

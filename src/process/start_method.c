@@ -11,20 +11,25 @@ static atomic_int chosen_method = MPROC_START_DEFAULT;
 
 static char *executable;
 
+/* The one table of names, indexed by mproc_start_method_t. */
+static const char *const method_names[] = {"default", "spawn", "fork", "forkserver"};
+enum { NMETHODS = sizeof method_names / sizeof method_names[0] };
+
+const char *mproc_start_method_name(mproc_start_method_t m) {
+  return (unsigned)m < NMETHODS ? method_names[m] : NULL;
+}
+
 int mproc__start_method_from_env(mproc_start_method_t *out) {
   const char *v = getenv("MPROC_START_METHOD");
+  *out = MPROC_START_SPAWN;
   if (!v || !*v)
-    *out = MPROC_START_SPAWN;
-  else if (strcmp(v, "spawn") == 0)
-    *out = MPROC_START_SPAWN;
-  else if (strcmp(v, "fork") == 0)
-    *out = MPROC_START_FORK;
-  else if (strcmp(v, "forkserver") == 0)
-    *out = MPROC_START_FORKSERVER;
-  else
-    return mproc__fail(MPROC_EINVAL, "MPROC_START_METHOD=%s: expected spawn, fork or forkserver",
-                       v);
-  return 0;
+    return 0;
+  for (unsigned m = MPROC_START_SPAWN; m < NMETHODS; m++)
+    if (strcmp(v, method_names[m]) == 0) {
+      *out = (mproc_start_method_t)m;
+      return 0;
+    }
+  return mproc__fail(MPROC_EINVAL, "MPROC_START_METHOD=%s: expected spawn, fork or forkserver", v);
 }
 
 int mproc__start_method_check(mproc_start_method_t m) {
