@@ -269,14 +269,13 @@ static int say_hello(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, uint64_t ses
                      int64_t deadline) {
   /* Room for a listener's challenge too: what a client without a key
    * receives first from a manager that wants one. */
-  unsigned char msg[64] = {0};
-  mproc__put_u32(msg, MPROC__MGR_MAGIC);
-  msg[4] = MPROC__MGR_VERSION;
-  msg[6] = wants_lane(cl) ? MPROC__MGR_LANE : 0;
-  mproc__put_u64(msg + 8, session);
-  mproc__put_u64(msg + 16, (uint64_t)self_pid());
+  unsigned char msg[64];
+  mproc__mgr_greeting_t g = {.version = MPROC__MGR_VERSION,
+                             .flags = wants_lane(cl) ? MPROC__MGR_LANE : 0,
+                             .id = session,
+                             .pid = self_pid()};
   size_t len = 0;
-  int rc = mproc_conn_send_bytes(c->c, msg, MPROC__MGR_HELLO);
+  int rc = mproc_conn_send_bytes(c->c, msg, mproc__mgr_greeting_put(msg, &g, false));
   if (!rc)
     rc = mproc__conn_recv_by(c->c, msg, sizeof msg, &len, deadline);
   if (rc == MPROC_ETIMEDOUT)
@@ -285,20 +284,19 @@ static int say_hello(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, uint64_t ses
   if (!rc && !cl->has_key && mproc__is_challenge(msg, len))
     return mproc__fail(MPROC_EAUTH, "manager at %s wants an authentication key and none was given",
                        cl->address);
-  if (rc == MPROC_ETOOBIG ||
-      (!rc && (len != MPROC__MGR_WELCOME || mproc__get_u32(msg) != MPROC__MGR_MAGIC)))
+  if (rc == MPROC_ETOOBIG || (!rc && !mproc__mgr_greeting_get(msg, len, true, &g)))
     return mproc__fail(MPROC_EPROTO, "%s is not a manager of this version", cl->address);
   if (rc)
     return gone(cl, rc);
-  if ((msg[6] & MPROC__MGR_LANE) && (rc = take_lane(cl, c)) != 0)
+  if ((g.flags & MPROC__MGR_LANE) && (rc = take_lane(cl, c)) != 0)
     return rc;
-  uint64_t nonce = mproc__get_u64(msg + 8);
-  learn_limit(cl, mproc__get_u64(msg + 24));
+  uint64_t nonce = g.id;
+  learn_limit(cl, g.max_message);
   mproc__spin_lock(&cl->lock);
   bool other = cl->nonce && cl->nonce != nonce;
   if (!other) {
     cl->nonce = nonce;
-    cl->server_pid = (int64_t)mproc__get_u64(msg + 16);
+    cl->server_pid = g.pid;
   }
   mproc__spin_unlock(&cl->lock);
   if (other)
@@ -506,21 +504,23 @@ static int record(mproc__mgr_req_t *r, mproc__mgr_result_fn fn, void *out) {
   return 0;
 }
 
-/* Sends the request in conn->buf and reads its reply: the status, and the
- * body (in conn->in) through body and n. */
-/* Sends the request in conn->buf and receives its reply into conn->in,
- * through the lane or on the connection, within timeout ms. */
+/* Sends the request in c->buf: through the lane when c has one (the one
+ * place that chooses), else on the connection. */
+static int send_request(mproc__mgr_conn_t *c, int64_t deadline) {
+  return c->lane ? mproc__mgr_lane_send(c->lane, c->c, c->buf.data, c->buf.len, deadline)
+                 : mproc_conn_send_bytes(c->c, c->buf.data, c->buf.len);
+}
+
+/* Sends the request in c->buf and receives its reply into c->in, the way
+ * it went, within timeout ms. */
 static int transfer(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c, int timeout, size_t *len) {
-  if (c->lane) {
-    int64_t deadline = mproc__deadline(timeout);
-    int rc = mproc__mgr_lane_send(c->lane, c->c, c->buf.data, c->buf.len, deadline);
-    return rc ? rc
-              : mproc__mgr_lane_recv(c->lane, c->c, &c->in, &c->in_cap, len,
-                                     atomic_load(&cl->max_message), deadline);
-  }
-  int rc = mproc_conn_send_bytes(c->c, c->buf.data, c->buf.len);
+  int64_t deadline = mproc__deadline(timeout);
+  int rc = send_request(c, deadline);
   if (rc)
     return rc;
+  if (c->lane)
+    return mproc__mgr_lane_recv(c->lane, c->c, &c->in, &c->in_cap, len,
+                                atomic_load(&cl->max_message), deadline);
   /* Once the answer has begun to arrive, read it without polling again. */
   if (mproc__mgr_spin_readable(c->c, MPROC__MGR_SPIN_US))
     timeout = MPROC_INFINITE;
@@ -585,9 +585,7 @@ void mproc__mgr_send_noreply(mproc__mgr_req_t *r) {
   r->flags |= MPROC__MGR_NOREPLY;
   patch_flags(r, 0);
   r->conn = NULL;
-  int rc = c->lane ? mproc__mgr_lane_send(c->lane, c->c, c->buf.data, c->buf.len,
-                                          mproc__deadline(r->cl->timeout_ms))
-                   : mproc_conn_send_bytes(c->c, c->buf.data, c->buf.len);
+  int rc = send_request(c, mproc__deadline(r->cl->timeout_ms));
   if (rc == 0)
     give_conn(r->cl, c);
   else

@@ -81,34 +81,6 @@ static int no_object(uint64_t id) {
                      (unsigned long long)id);
 }
 
-int mproc__mgr_deadline(mproc__mgr_call_t *call, int32_t timeout_ms, int64_t *deadline) {
-  if (timeout_ms < MPROC_INFINITE)
-    return mproc__fail(MPROC_EINVAL, "manager: timeout %d ms is negative", (int)timeout_ms);
-  if (!call->may_wait)
-    timeout_ms = 0;
-  *deadline = mproc__deadline(timeout_ms);
-  return 0;
-}
-
-int mproc__mgr_wait(mproc__mgr_call_t *call, mproc__mgr_obj_t *o, int64_t deadline) {
-  mproc__mgr_server_t *s = call->srv;
-  if (s->stopping)
-    return mproc__fail(MPROC_ECLOSED, "manager: shutting down");
-  int left = mproc__remaining_ms(deadline);
-  if (left == 0)
-    return MPROC_ETIMEDOUT;
-  if (left < 0 || left > 1000)
-    left = 1000; /* wake now and then even without a deadline */
-  o->inside++;
-  mproc__os_cond_wait(o->cv, s->mu, left);
-  o->inside--;
-  if (s->stopping)
-    return mproc__fail(MPROC_ECLOSED, "manager: shutting down");
-  if (mproc__remaining_ms(deadline) == 0)
-    return MPROC_ETIMEDOUT;
-  return 0;
-}
-
 int mproc__mgr_reply_value(mproc__mgr_call_t *call, const mproc__blob_t *v) {
   unsigned char one = 0x91; /* a MessagePack array of one item */
   int rc = mproc__buf_reserve(call->out, 1 + v->n);

@@ -37,25 +37,11 @@ static mproc__blob_t *pop(mproc__mgr_obj_t *o) {
   return v;
 }
 
-/* Waits until cond, or fails with code once the deadline passes. */
-static int wait_until(mproc__mgr_call_t *call, mproc__mgr_obj_t *o,
-                      bool (*cond)(mproc__mgr_obj_t *), int64_t deadline, int code,
-                      const char *what) {
-  while (!cond(o)) {
-    int rc = mproc__mgr_wait(call, o, deadline);
-    if (rc == MPROC_ETIMEDOUT && !cond(o))
-      return mproc__fail(code, "manager: %s", what);
-    if (rc && rc != MPROC_ETIMEDOUT)
-      return rc;
-  }
-  return 0;
-}
-
-static bool has_room(mproc__mgr_obj_t *o) {
+static bool has_room(const mproc__mgr_obj_t *o) {
   return !o->u.queue.maxsize || (int64_t)o->u.queue.n < o->u.queue.maxsize;
 }
-static bool has_item(mproc__mgr_obj_t *o) { return o->u.queue.n > 0; }
-static bool all_done(mproc__mgr_obj_t *o) { return o->u.queue.unfinished == 0; }
+static bool has_item(const mproc__mgr_obj_t *o) { return o->u.queue.n > 0; }
+static bool all_done(const mproc__mgr_obj_t *o) { return o->u.queue.unfinished == 0; }
 
 int mproc__mgr_queue_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   uint16_t op = call->head.op;
@@ -79,7 +65,8 @@ int mproc__mgr_queue_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   mproc__blob_t *v;
   switch (op) {
   case MPROC__OP_QUEUE_PUT:
-    if ((rc = wait_until(call, o, has_room, deadline, MPROC_EFULL, "Full: the queue is full")) ||
+    if ((rc = mproc__mgr_wait_until(call, o, has_room, deadline, MPROC_EFULL,
+                                    "Full: the queue is full")) ||
         (rc = mproc__mgr_take_value(call, p, n, &v)))
       return rc;
     if ((rc = push(o, v))) {
@@ -90,7 +77,8 @@ int mproc__mgr_queue_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
     mproc__os_cond_broadcast(o->cv);
     return 0;
   case MPROC__OP_QUEUE_GET:
-    if ((rc = wait_until(call, o, has_item, deadline, MPROC_EEMPTY, "Empty: the queue is empty")))
+    if ((rc = mproc__mgr_wait_until(call, o, has_item, deadline, MPROC_EEMPTY,
+                                    "Empty: the queue is empty")))
       return rc;
     v = pop(o);
     rc = mproc__mgr_reply_value(call, v);
@@ -112,7 +100,7 @@ int mproc__mgr_queue_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
       mproc__os_cond_broadcast(o->cv);
     return 0;
   default: /* JOIN */
-    return wait_until(call, o, all_done, deadline, MPROC_ETIMEDOUT, "join timed out");
+    return mproc__mgr_wait_until(call, o, all_done, deadline, MPROC_ETIMEDOUT, "join timed out");
   }
 }
 

@@ -72,29 +72,27 @@ static mproc__mgr_lane_t *offer_lane(client_t *cl, bool asked, intptr_t *handle)
 static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
   unsigned char msg[MPROC__MGR_WELCOME];
   size_t len;
+  mproc__mgr_greeting_t g;
   int rc = mproc_conn_recv_bytes_into(cl->conn, msg, sizeof msg, &len, HELLO_MS);
   if (rc)
     return rc;
-  if (len != MPROC__MGR_HELLO || mproc__get_u32(msg) != MPROC__MGR_MAGIC)
+  if (!mproc__mgr_greeting_get(msg, len, false, &g))
     return mproc__fail(MPROC_EPROTO, "manager: the peer is not a manager client");
-  if ((msg[4] | msg[5] << 8) != MPROC__MGR_VERSION)
-    return mproc__fail(MPROC_EPROTO, "manager: protocol version %u, not %u", msg[4] | msg[5] << 8,
+  if (g.version != MPROC__MGR_VERSION)
+    return mproc__fail(MPROC_EPROTO, "manager: protocol version %u, not %u", g.version,
                        MPROC__MGR_VERSION);
-  *session = mproc__get_u64(msg + 8);
-  *pid = (int64_t)mproc__get_u64(msg + 16);
+  *session = g.id;
+  *pid = g.pid;
   if (!*session)
     return mproc__fail(MPROC_EPROTO, "manager: session 0");
-  bool lane_asked = msg[6] & MPROC__MGR_LANE;
-  memset(msg, 0, sizeof msg);
-  mproc__put_u32(msg, MPROC__MGR_MAGIC);
-  msg[4] = MPROC__MGR_VERSION;
-  mproc__put_u64(msg + 8, cl->srv->nonce);
-  mproc__put_u64(msg + 16, (uint64_t)mproc__os_getpid());
-  mproc__put_u64(msg + 24, cl->srv->max_message);
   intptr_t handle = -1;
-  mproc__mgr_lane_t *lane = offer_lane(cl, lane_asked, &handle);
-  msg[6] = lane ? MPROC__MGR_LANE : 0;
-  rc = mproc_conn_send_bytes(cl->conn, msg, sizeof msg);
+  mproc__mgr_lane_t *lane = offer_lane(cl, g.flags & MPROC__MGR_LANE, &handle);
+  mproc__mgr_greeting_t welcome = {.version = MPROC__MGR_VERSION,
+                                   .flags = lane ? MPROC__MGR_LANE : 0,
+                                   .id = cl->srv->nonce,
+                                   .pid = mproc__os_getpid(),
+                                   .max_message = cl->srv->max_message};
+  rc = mproc_conn_send_bytes(cl->conn, msg, mproc__mgr_greeting_put(msg, &welcome, true));
   if (lane) {
     if (!rc)
       rc = mproc__os_conn_send_handles(mproc__conn_os(cl->conn), NULL, &handle, 1);

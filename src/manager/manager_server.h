@@ -132,6 +132,7 @@ void mproc__mgr_objects_free(mproc__mgr_server_t *s);
 /* Wakes every waiter of every object (shutdown). */
 void mproc__mgr_wake_all(mproc__mgr_server_t *s);
 
+/* manager_wait.c: */
 /* Waits on o's condition variable until woken, the deadline (ms on the
  * monotonic clock; -1: none) or shutdown: 0, MPROC_ETIMEDOUT or
  * MPROC_ECLOSED. */
@@ -139,6 +140,11 @@ int mproc__mgr_wait(mproc__mgr_call_t *call, mproc__mgr_obj_t *o, int64_t deadli
 /* The deadline of a timeout (MPROC_INFINITE: -1); MPROC_EINVAL for other
  * negative values. Inside a batch every timeout is 0. */
 int mproc__mgr_deadline(mproc__mgr_call_t *call, int32_t timeout_ms, int64_t *deadline);
+/* Waits until allows(o), or fails with code ("manager: what") once the
+ * deadline passes; mproc__mgr_wait's codes otherwise. */
+int mproc__mgr_wait_until(mproc__mgr_call_t *call, mproc__mgr_obj_t *o,
+                          bool (*allows)(const mproc__mgr_obj_t *), int64_t deadline, int code,
+                          const char *what);
 /* The reply of a single value: a one-item tuple around the item. */
 int mproc__mgr_reply_value(mproc__mgr_call_t *call, const mproc__blob_t *v);
 /* Stores an item from the request as a blob, pinning proxies it names. */

@@ -13,15 +13,9 @@ static int timed_out(const char *what) {
   return mproc__fail(MPROC_ETIMEDOUT, "manager: %s timed out", what);
 }
 
-/* Waits until *ready or the deadline; wait's codes otherwise. */
-#define WAIT_UNTIL(call, o, cond, deadline, what)                                                  \
-  while (!(cond)) {                                                                                \
-    int wrc_ = mproc__mgr_wait(call, o, deadline);                                                 \
-    if (wrc_ == MPROC_ETIMEDOUT && !(cond))                                                        \
-      return timed_out(what);                                                                      \
-    if (wrc_ && wrc_ != MPROC_ETIMEDOUT)                                                           \
-      return wrc_;                                                                                 \
-  }
+static bool sem_free(const mproc__mgr_obj_t *o) { return o->u.sem.value > 0; }
+static bool lock_free(const mproc__mgr_obj_t *o) { return o->u.lock.count == 0; }
+static bool event_set(const mproc__mgr_obj_t *o) { return o->u.event; }
 
 static int take_lock(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   o->u.lock.count = 1;
@@ -36,7 +30,10 @@ static int take_lock(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
 
 static int acquire(mproc__mgr_call_t *call, mproc__mgr_obj_t *o, int64_t deadline) {
   if (o->kind == MPROC_PROXY_SEMAPHORE || o->kind == MPROC_PROXY_BOUNDED_SEMAPHORE) {
-    WAIT_UNTIL(call, o, o->u.sem.value > 0, deadline, "acquire");
+    int rc =
+        mproc__mgr_wait_until(call, o, sem_free, deadline, MPROC_ETIMEDOUT, "acquire timed out");
+    if (rc)
+      return rc;
     o->u.sem.value--;
     call->granted = o;
     return 0;
@@ -46,8 +43,9 @@ static int acquire(mproc__mgr_call_t *call, mproc__mgr_obj_t *o, int64_t deadlin
     call->granted = o;
     return 0;
   }
-  WAIT_UNTIL(call, o, o->u.lock.count == 0, deadline, "acquire");
-  return take_lock(call, o);
+  int rc =
+      mproc__mgr_wait_until(call, o, lock_free, deadline, MPROC_ETIMEDOUT, "acquire timed out");
+  return rc ? rc : take_lock(call, o);
 }
 
 static int release(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
@@ -254,8 +252,8 @@ int mproc__mgr_sync_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   case MPROC__OP_WAIT:
     if (o->kind == MPROC_PROXY_CONDITION)
       return condition_wait(call, o, deadline);
-    WAIT_UNTIL(call, o, o->u.event, deadline, "Event wait");
-    return 0;
+    return mproc__mgr_wait_until(call, o, event_set, deadline, MPROC_ETIMEDOUT,
+                                 "Event wait timed out");
   case MPROC__OP_EVENT_SET:
     o->u.event = true;
     mproc__os_cond_broadcast(o->cv);

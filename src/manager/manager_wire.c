@@ -226,3 +226,31 @@ int mproc__mgr_each_proxy(const unsigned char *item, size_t n,
   walk_t w = {item, n, 0, fn, ctx};
   return n ? walk(&w) : 0;
 }
+
+size_t mproc__mgr_greeting_put(unsigned char *out, const mproc__mgr_greeting_t *g, bool welcome) {
+  size_t n = welcome ? MPROC__MGR_WELCOME : MPROC__MGR_HELLO;
+  memset(out, 0, n);
+  mproc__put_u32(out, MPROC__MGR_MAGIC);
+  out[4] = (unsigned char)g->version;
+  out[5] = (unsigned char)(g->version >> 8);
+  out[6] = (unsigned char)g->flags;
+  out[7] = (unsigned char)(g->flags >> 8);
+  mproc__put_u64(out + 8, g->id);
+  mproc__put_u64(out + 16, (uint64_t)g->pid);
+  if (welcome)
+    mproc__put_u64(out + 24, g->max_message);
+  return n;
+}
+
+bool mproc__mgr_greeting_get(const unsigned char *msg, size_t len, bool welcome,
+                             mproc__mgr_greeting_t *g) {
+  if (len != (welcome ? MPROC__MGR_WELCOME : MPROC__MGR_HELLO) ||
+      mproc__get_u32(msg) != MPROC__MGR_MAGIC)
+    return false;
+  g->version = (uint16_t)(msg[4] | msg[5] << 8);
+  g->flags = (uint16_t)(msg[6] | msg[7] << 8);
+  g->id = mproc__get_u64(msg + 8);
+  g->pid = (int64_t)mproc__get_u64(msg + 16);
+  g->max_message = welcome ? mproc__get_u64(msg + 24) : 0;
+  return true;
+}

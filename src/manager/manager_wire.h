@@ -40,6 +40,24 @@ enum {
 /* Hello and welcome flags. */
 enum { MPROC__MGR_LANE = 1 };
 
+/* The hello (client to server) and the welcome (server to client), one
+ * codec for both sides. id: the client's session in a hello, the server's
+ * nonce in a welcome; max_message: in a welcome only. */
+typedef struct {
+  uint16_t version;
+  uint16_t flags;
+  uint64_t id;
+  int64_t pid;
+  uint64_t max_message;
+} mproc__mgr_greeting_t;
+/* Encodes g into out, MPROC__MGR_WELCOME bytes (welcome) or
+ * MPROC__MGR_HELLO; returns how many. */
+size_t mproc__mgr_greeting_put(unsigned char *out, const mproc__mgr_greeting_t *g, bool welcome);
+/* Decodes a greeting of len bytes: false when it is none (its length or
+ * its magic is wrong); the caller judges the version. */
+bool mproc__mgr_greeting_get(const unsigned char *msg, size_t len, bool welcome,
+                             mproc__mgr_greeting_t *g);
+
 /* Request flags. */
 enum {
   MPROC__MGR_NOREPLY = 1,   /* fire and forget (DECREF) */
