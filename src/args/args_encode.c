@@ -29,25 +29,6 @@ int mproc__args_buf_write(void *data, const char *p, size_t n) {
   return mproc__buf_append(data, p, n) ? -1 : 0;
 }
 
-int mproc__info_put(mproc__object_info_t *info, uint64_t v, size_t n) {
-  if (info->len + n > MPROC__OBJECT_INFO_MAX)
-    return MPROC_ERANGE;
-  for (size_t i = 0; i < n; i++)
-    info->bytes[info->len++] = (unsigned char)(v >> (8 * i));
-  return 0;
-}
-
-int mproc__info_get(mproc__info_reader_t *r, size_t n, uint64_t *v) {
-  if (r->left < n)
-    return mproc__fail(MPROC_EPROTO, "args_decode: an IPC object's description is cut short");
-  *v = 0;
-  for (size_t i = 0; i < n; i++)
-    *v |= (uint64_t)r->p[i] << (8 * i);
-  r->p += n;
-  r->left -= n;
-  return 0;
-}
-
 /* A portable object (a manager's proxy) has no handles: its info is all. */
 static int pack_portable(msgpack_packer *pk, const item_t *it, bool to_own_child) {
   size_t n = 0;

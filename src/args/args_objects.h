@@ -12,32 +12,6 @@
 
 enum { MPROC__EXT_OBJECT = 1 }; /* the MessagePack extension type */
 
-/* What travels beside an object's handles: a flags byte and up to
- * MPROC__OBJECT_INFO_MAX bytes the class appends (regions' ids and
- * offsets, an element type, a length, a segment's name, a manager's
- * address). Little-endian on the wire. */
-#define MPROC__OBJECT_INFO_MAX 1024
-typedef struct {
-  uint8_t flags;
-  uint16_t len;
-  /* Set by the encoder, never sent: the bytes go to a child or a pool
-   * worker of this process (a private channel), not to any reader of a
-   * connection or queue. A portable object may then include secrets. */
-  bool to_own_child;
-  unsigned char bytes[MPROC__OBJECT_INFO_MAX];
-} mproc__object_info_t;
-
-/* Appends v in n bytes (1, 4 or 8); MPROC_ERANGE when info is full. */
-int mproc__info_put(mproc__object_info_t *info, uint64_t v, size_t n);
-
-/* Reads info back in the order it was put. */
-typedef struct {
-  const unsigned char *p;
-  size_t left;
-} mproc__info_reader_t;
-/* MPROC_EPROTO when fewer than n bytes are left. */
-int mproc__info_get(mproc__info_reader_t *r, size_t n, uint64_t *v);
-
 /* What the tuple needs to know about one kind of object. */
 typedef struct mproc__object_class {
   mproc_type_t type; /* its item type; also its kind on the wire */

@@ -69,3 +69,24 @@ uint64_t mproc__get_u64(const unsigned char *p) {
     v |= (uint64_t)p[i] << (8 * i);
   return v;
 }
+
+/* The info that travels beside an object's handles (internal.h). */
+
+int mproc__info_put(mproc__object_info_t *info, uint64_t v, size_t n) {
+  if (info->len + n > MPROC__OBJECT_INFO_MAX)
+    return MPROC_ERANGE;
+  for (size_t i = 0; i < n; i++)
+    info->bytes[info->len++] = (unsigned char)(v >> (8 * i));
+  return 0;
+}
+
+int mproc__info_get(mproc__info_reader_t *r, size_t n, uint64_t *v) {
+  if (r->left < n)
+    return mproc__fail(MPROC_EPROTO, "args_decode: an IPC object's description is cut short");
+  *v = 0;
+  for (size_t i = 0; i < n; i++)
+    *v |= (uint64_t)r->p[i] << (8 * i);
+  r->p += n;
+  r->left -= n;
+  return 0;
+}

@@ -17,7 +17,6 @@
 
 #include <stdatomic.h>
 
-#include "args/args_objects.h"
 #include "core/internal.h"
 
 typedef struct mproc__region {

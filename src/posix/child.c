@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "child_ended.h"
 #include "exit_watch.h"
 #include "features.h"
 
@@ -152,26 +153,6 @@ static int reap(mproc__os_child_t *c) {
   }
   pthread_mutex_unlock(&c->lock);
   return rc;
-}
-
-bool mproc__posix_child_ended(pid_t pid, bool block) {
-  for (;;) {
-    siginfo_t info;
-    memset(&info, 0, sizeof info);
-    int r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | (block ? 0 : WNOHANG));
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return true;
-    if (info.si_pid != pid)
-      return false; /* WNOHANG: running */
-    if (info.si_code == CLD_EXITED || info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED)
-      return true;
-    if (!block)
-      return false;
-    struct timespec pause = {0, 10 * 1000 * 1000}; /* stopped: look again soon */
-    nanosleep(&pause, NULL);
-  }
 }
 
 static int wait_served(mproc__os_child_t *c, int timeout_ms, int *exitcode) {

@@ -36,10 +36,4 @@ void mproc__posix_child_attach(mproc__os_child_t *c, pid_t pid);
  * memory. */
 mproc__os_child_t *mproc__posix_forkserver_child_new(int status_fd);
 
-/* Whether child pid has ended, without reaping it (waitid with WNOWAIT;
- * an error means someone reaped it already: ended too). block: waits for
- * it, and then is always true. Only an exit counts: macOS may report a
- * stopped child to such a wait. */
-bool mproc__posix_child_ended(pid_t pid, bool block);
-
 #endif

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "child_ended.h"
 #include "cloexec.h"
 #include "core/internal.h"
 #include "exit_watch.h"

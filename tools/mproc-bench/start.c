@@ -58,20 +58,6 @@ int bench_child(const mproc_args_t *args) {
   return 0;
 }
 
-const char *method_name(method_t m) {
-  static const char *names[] = {"spawn",      "fork",         "forkserver",  "floor exec",
-                                "floor fork", "python spawn", "python fork", "python forkserver"};
-  return m < M_COUNT ? names[m] : "?";
-}
-
-bool method_available(method_t m) {
-#ifdef _WIN32
-  return m == M_SPAWN || m == M_FLOOR_EXEC || m == M_PY_SPAWN;
-#else
-  return m < M_COUNT;
-#endif
-}
-
 static mproc_start_method_t start_method_of(method_t m) {
   return m == M_FORK         ? MPROC_START_FORK
          : m == M_FORKSERVER ? MPROC_START_FORKSERVER
