@@ -53,6 +53,146 @@ static wchar_t *self_path(void) {
   }
 }
 
+/* An inheritable duplicate of each table handle but sockets (exported
+ * once the child's pid is known), appended to inh; slot[i] says where
+ * handle i sits there, -1 for a socket. */
+static int inherit_table(const mproc__spawn_opts_t *o, inherit_t *inh, int *slot) {
+  for (size_t i = 0; i < o->ninherit; i++) {
+    slot[i] = -1;
+    if (mproc__win32_is_socket((HANDLE)o->inherit[i]))
+      continue;
+    /* An inheritable duplicate: inherited handles keep their value. */
+    slot[i] = inh->count;
+    HANDLE dup;
+    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)o->inherit[i], GetCurrentProcess(), &dup, 0,
+                         TRUE, DUPLICATE_SAME_ACCESS))
+      return mproc__os_fail("spawn: DuplicateHandle(inherited handle %zu)", i);
+    inh->list[inh->count++] = dup;
+  }
+  return 0;
+}
+
+/* The attribute that passes the child exactly inh's handles. */
+static int handle_list(const inherit_t *inh, LPPROC_THREAD_ATTRIBUTE_LIST *out) {
+  SIZE_T size = 0;
+  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+  LPPROC_THREAD_ATTRIBUTE_LIST attrs = malloc(size);
+  if (!attrs)
+    return mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+  if (!InitializeProcThreadAttributeList(attrs, 1, 0, &size)) {
+    free(attrs);
+    return mproc__os_fail("spawn: InitializeProcThreadAttributeList");
+  }
+  *out = attrs;
+  if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inh->list,
+                                 (SIZE_T)inh->count * sizeof(HANDLE), NULL, NULL))
+    return mproc__os_fail("spawn: UpdateProcThreadAttribute");
+  return 0;
+}
+
+/* "path" marker boot:report - the pipe ends' inherited values. */
+static int command_line(const wchar_t *path, const char *marker, HANDLE boot_rd, HANDLE rep_wr,
+                        wchar_t **out) {
+  size_t cap = wcslen(path) + strlen(marker) + 96;
+  wchar_t *cmdline = malloc(cap * sizeof *cmdline);
+  if (!cmdline)
+    return mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+  /* Paths cannot contain '"', so quoting the program name is enough. */
+  _snwprintf(cmdline, cap, L"\"%ls\" %hs %llx:%llx", path, marker,
+             (unsigned long long)(uintptr_t)boot_rd, (unsigned long long)(uintptr_t)rep_wr);
+  cmdline[cap - 1] = 0;
+  *out = cmdline;
+  return 0;
+}
+
+/* Creates the child; a daemon (job non-NULL) joins the job before it runs
+ * a single instruction. MPROC_ECHILD when it cannot be created. */
+static int create(const wchar_t *path, const char *what, wchar_t *cmdline, STARTUPINFOEXW *si,
+                  HANDLE job, PROCESS_INFORMATION *pi) {
+  DWORD flags =
+      EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT | (job ? CREATE_SUSPENDED : 0);
+  if (!CreateProcessW(path, cmdline, NULL, NULL, TRUE, flags, NULL, NULL, &si->StartupInfo, pi)) {
+    int code = mproc__os_fail("spawn: CreateProcessW(%s)", what);
+    return code == MPROC_ENOMEM ? code : MPROC_ECHILD;
+  }
+  if (job) {
+    if (!AssignProcessToJobObject(job, pi->hProcess)) {
+      int rc = mproc__os_fail("spawn: AssignProcessToJobObject");
+      TerminateProcess(pi->hProcess, MPROC__TERMINATE_CODE);
+      CloseHandle(pi->hThread);
+      CloseHandle(pi->hProcess);
+      return rc;
+    }
+    ResumeThread(pi->hThread);
+  }
+  CloseHandle(pi->hThread);
+  return 0;
+}
+
+/* What the child finds of each table handle: its inherited value, or a
+ * socket exported to process pid. */
+static int pass_table(const mproc__spawn_opts_t *o, const inherit_t *inh, const int *slot,
+                      DWORD pid) {
+  for (size_t i = 0; i < o->ninherit; i++) {
+    o->inherited[i] = (mproc__child_handle_t){.value = -1};
+    if (slot[i] >= 0)
+      o->inherited[i].value = (intptr_t)inh->list[slot[i]]; /* inherited: same value */
+    else {
+      int rc = mproc__win32_socket_export((SOCKET)o->inherit[i], pid, &o->inherited[i].blob,
+                                          &o->inherited[i].blob_len);
+      if (rc)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+/* The program to run: exe, or this one (NULL). */
+static int program_path(const char *exe, wchar_t **out) {
+  *out = exe ? mproc__wide_from_utf8(exe) : self_path();
+  if (*out)
+    return 0;
+  return exe ? mproc__fail(MPROC_EINVAL, "spawn: executable path is not valid UTF-8")
+             : mproc__os_fail("spawn: GetModuleFileNameW");
+}
+
+/* Private pipes; only the child's ends become inheritable, and only the
+ * handle list passes them on. */
+static int make_pipes(HANDLE *boot_rd, HANDLE *boot_wr, HANDLE *rep_rd, HANDLE *rep_wr) {
+  if (!CreatePipe(boot_rd, boot_wr, NULL, 0) || !CreatePipe(rep_rd, rep_wr, NULL, 0))
+    return mproc__os_fail("spawn: CreatePipe");
+  if (!SetHandleInformation(*boot_rd, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) ||
+      !SetHandleInformation(*rep_wr, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT))
+    return mproc__os_fail("spawn: SetHandleInformation");
+  return 0;
+}
+
+/* A child made that cannot be handed over: it goes, with what was
+ * exported to it. */
+static void abandon(const PROCESS_INFORMATION *pi, const mproc__spawn_opts_t *o) {
+  TerminateProcess(pi->hProcess, MPROC__TERMINATE_CODE);
+  CloseHandle(pi->hProcess);
+  for (size_t i = 0; i < o->ninherit; i++) {
+    free(o->inherited[i].blob);
+    o->inherited[i].blob = NULL;
+  }
+}
+
+/* Closes this process's duplicates in inh - the std handles' (from 2 to
+ * std_end) and the table's (from table_start) - and frees the list. */
+static void release_inherit(inherit_t *inh, LPPROC_THREAD_ATTRIBUTE_LIST attrs, int std_end,
+                            int table_start) {
+  if (attrs) {
+    DeleteProcThreadAttributeList(attrs);
+    free(attrs);
+  }
+  for (int i = 2; i < std_end; i++) /* after the two pipes: the std duplicates */
+    CloseHandle(inh->list[i]);
+  for (int i = table_start; i > 0 && i < inh->count; i++) /* the table's duplicates */
+    CloseHandle(inh->list[i]);
+  free(inh->list);
+}
+
 int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
                     mproc__stream_t *parent_end, intptr_t *child_link) {
   const char *exe = o->exe;
@@ -75,23 +215,10 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
     rc = mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
     goto cleanup;
   }
-  path = exe ? mproc__wide_from_utf8(exe) : self_path();
-  if (!path) {
-    rc = exe ? mproc__fail(MPROC_EINVAL, "spawn: executable path is not valid UTF-8")
-             : mproc__os_fail("spawn: GetModuleFileNameW");
+  if ((rc = program_path(exe, &path)) != 0)
     goto cleanup;
-  }
-  /* Private pipes; only the child's ends become inheritable, and only the
-   * handle list below passes them on. */
-  if (!CreatePipe(&boot_rd, &boot_wr, NULL, 0) || !CreatePipe(&rep_rd, &rep_wr, NULL, 0)) {
-    rc = mproc__os_fail("spawn: CreatePipe");
+  if ((rc = make_pipes(&boot_rd, &boot_wr, &rep_rd, &rep_wr)) != 0)
     goto cleanup;
-  }
-  if (!SetHandleInformation(boot_rd, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT) ||
-      !SetHandleInformation(rep_wr, HANDLE_FLAG_INHERIT, HANDLE_FLAG_INHERIT)) {
-    rc = mproc__os_fail("spawn: SetHandleInformation");
-    goto cleanup;
-  }
   inh.list[inh.count++] = boot_rd;
   inh.list[inh.count++] = rep_wr;
   intptr_t link;
@@ -109,91 +236,20 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   std_end = inh.count;
   inh.list[inh.count++] = (HANDLE)link; /* stays open: it is the parent's */
   table_start = inh.count;
-  for (size_t i = 0; i < o->ninherit; i++) {
-    slot[i] = -1;
-    if (mproc__win32_is_socket((HANDLE)o->inherit[i]))
-      continue;
-    /* An inheritable duplicate: inherited handles keep their value. */
-    slot[i] = inh.count;
-    HANDLE dup;
-    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)o->inherit[i], GetCurrentProcess(), &dup, 0,
-                         TRUE, DUPLICATE_SAME_ACCESS)) {
-      rc = mproc__os_fail("spawn: DuplicateHandle(inherited handle %zu)", i);
-      goto cleanup;
-    }
-    inh.list[inh.count++] = dup;
-  }
-
-  SIZE_T size = 0;
-  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
-  attrs = malloc(size);
-  if (!attrs || !InitializeProcThreadAttributeList(attrs, 1, 0, &size)) {
-    rc = attrs ? mproc__os_fail("spawn: InitializeProcThreadAttributeList")
-               : mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
-    free(attrs);
-    attrs = NULL;
+  if ((rc = inherit_table(o, &inh, slot)) != 0 || (rc = handle_list(&inh, &attrs)) != 0)
     goto cleanup;
-  }
-  if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, inh.list,
-                                 (SIZE_T)inh.count * sizeof(HANDLE), NULL, NULL)) {
-    rc = mproc__os_fail("spawn: UpdateProcThreadAttribute");
-    goto cleanup;
-  }
   si.lpAttributeList = attrs;
-
-  size_t cap = wcslen(path) + strlen(o->marker) + 96;
-  cmdline = malloc(cap * sizeof *cmdline);
-  if (!cmdline) {
-    rc = mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+  if ((rc = command_line(path, o->marker, boot_rd, rep_wr, &cmdline)) != 0)
     goto cleanup;
-  }
-  /* Paths cannot contain '"', so quoting the program name is enough. */
-  _snwprintf(cmdline, cap, L"\"%ls\" %hs %llx:%llx", path, o->marker,
-             (unsigned long long)(uintptr_t)boot_rd, (unsigned long long)(uintptr_t)rep_wr);
-  cmdline[cap - 1] = 0;
-
   PROCESS_INFORMATION pi;
-  /* A daemon joins the job before it runs a single instruction. */
-  DWORD flags = EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT |
-                (o->daemon ? CREATE_SUSPENDED : 0);
-  if (!CreateProcessW(path, cmdline, NULL, NULL, TRUE, flags, NULL, NULL, &si.StartupInfo, &pi)) {
-    int code = mproc__os_fail("spawn: CreateProcessW(%s)", exe ? exe : "(this program)");
-    rc = code == MPROC_ENOMEM ? code : MPROC_ECHILD;
+  if ((rc = create(path, exe ? exe : "(this program)", cmdline, &si, o->daemon ? job : NULL,
+                   &pi)) != 0)
     goto cleanup;
-  }
-  if (o->daemon) {
-    if (!AssignProcessToJobObject(job, pi.hProcess)) {
-      rc = mproc__os_fail("spawn: AssignProcessToJobObject");
-      TerminateProcess(pi.hProcess, MPROC__TERMINATE_CODE);
-      CloseHandle(pi.hThread);
-      CloseHandle(pi.hProcess);
-      goto cleanup;
-    }
-    ResumeThread(pi.hThread);
-  }
-  CloseHandle(pi.hThread);
-  for (size_t i = 0; i < o->ninherit; i++) {
-    o->inherited[i] = (mproc__child_handle_t){.value = -1};
-    if (slot[i] >= 0)
-      o->inherited[i].value = (intptr_t)inh.list[slot[i]]; /* inherited: same value */
-    else if ((rc = mproc__win32_socket_export((SOCKET)o->inherit[i], pi.dwProcessId,
-                                              &o->inherited[i].blob, &o->inherited[i].blob_len)))
-      break;
-  }
-  if (rc) {
-    TerminateProcess(pi.hProcess, MPROC__TERMINATE_CODE);
-    CloseHandle(pi.hProcess);
-    for (size_t i = 0; i < o->ninherit; i++) {
-      free(o->inherited[i].blob);
-      o->inherited[i].blob = NULL;
-    }
-    goto cleanup;
-  }
-  mproc__os_child_t *c = calloc(1, sizeof *c);
-  if (!c) {
-    TerminateProcess(pi.hProcess, MPROC__TERMINATE_CODE);
-    CloseHandle(pi.hProcess);
+  mproc__os_child_t *c = NULL;
+  if ((rc = pass_table(o, &inh, slot, pi.dwProcessId)) == 0 && !(c = calloc(1, sizeof *c)))
     rc = mproc__fail(MPROC_ENOMEM, "spawn: out of memory");
+  if (rc) {
+    abandon(&pi, o);
     goto cleanup;
   }
   c->process = pi.hProcess;
@@ -205,15 +261,7 @@ int mproc__os_spawn(mproc__os_child_t **out, const mproc__spawn_opts_t *o,
   rep_rd = boot_wr = NULL; /* now the caller's */
 
 cleanup:
-  if (attrs) {
-    DeleteProcThreadAttributeList(attrs);
-    free(attrs);
-  }
-  for (int i = 2; i < std_end; i++) /* after the two pipes: the std duplicates */
-    CloseHandle(inh.list[i]);
-  for (int i = table_start; i > 0 && i < inh.count; i++) /* the table's duplicates */
-    CloseHandle(inh.list[i]);
-  free(inh.list);
+  release_inherit(&inh, attrs, std_end, table_start);
   free(slot);
   HANDLE mine[] = {boot_rd, boot_wr, rep_rd, rep_wr};
   for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
