@@ -15,6 +15,8 @@ static uint64_t be(const unsigned char *p, int n) {
   return v;
 }
 
+/* Over 80 lines on purpose: one case per MessagePack type byte, in the
+ * specification's order, so it can be checked against it line by line. */
 int mproc__msgpack_header(const unsigned char *buf, size_t len, size_t *pos, uint64_t *items,
                           bool *container) {
   size_t p = *pos;
