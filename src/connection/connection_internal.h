@@ -1,4 +1,5 @@
-/* Connections, inside the library: what wait.c and args.c need. */
+/* Connections, inside the library: what the other concepts ask of one
+ * (its handle for a tuple or a pool worker, its OS end, breaking it). */
 #ifndef MPROC_CONNECTION_CONNECTION_INTERNAL_H
 #define MPROC_CONNECTION_CONNECTION_INTERNAL_H
 

@@ -1,5 +1,5 @@
-/* An unordered, growable list of pointers: the one list behind the
- * children registry and the reaper. Not locked: each user guards its list
+/* An unordered, growable list of pointers (the children registry, the
+ * reaper, a pool's due callbacks). Not locked: each user guards its list
  * with its own lock. */
 #ifndef MPROC_CORE_PTRLIST_H
 #define MPROC_CORE_PTRLIST_H

@@ -178,7 +178,7 @@ static int launch(mproc_manager_t *m, const mproc_manager_opts_t *o) {
     goto out;
   mproc_conn_free(wr);
   wr = NULL;
-  int timeout = o->timeout_ms ? o->timeout_ms : 30000;
+  int timeout = o->timeout_ms ? o->timeout_ms : MPROC__MGR_DEFAULT_TIMEOUT_MS;
   if ((rc = await_server(m, rd, timeout, local)))
     goto out;
   if ((rc = mproc__mgr_client_new(local, key, keylen, o->timeout_ms, &m->cl)))

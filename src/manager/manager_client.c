@@ -10,7 +10,6 @@
 #include "manager/manager_lane.h"
 #include "manager/u64map.h"
 
-#define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_MAX_MESSAGE ((size_t)256 << 20)
 
 struct mproc__mgr_conn {
@@ -73,7 +72,7 @@ static mproc__mgr_client_t *client_make(mproc__mgr_client_t *fresh, const char *
   mproc__mgr_client_t *cl = fresh;
   atomic_init(&cl->refs, 1);
   strcpy(cl->address, address);
-  cl->timeout_ms = DEFAULT_TIMEOUT_MS;
+  cl->timeout_ms = MPROC__MGR_DEFAULT_TIMEOUT_MS;
   atomic_init(&cl->max_message, DEFAULT_MAX_MESSAGE);
   cl->nonce = nonce;
   atomic_init(&cl->closed, false);
@@ -189,7 +188,7 @@ void mproc__mgr_client_unlock(mproc__mgr_client_t *cl) { mproc__spin_unlock(&cl-
 mproc__u64map_t *mproc__mgr_client_proxies(mproc__mgr_client_t *cl) { return &cl->proxies; }
 
 void mproc__mgr_client_set_timeout(mproc__mgr_client_t *cl, int timeout_ms) {
-  cl->timeout_ms = timeout_ms ? timeout_ms : DEFAULT_TIMEOUT_MS;
+  cl->timeout_ms = timeout_ms ? timeout_ms : MPROC__MGR_DEFAULT_TIMEOUT_MS;
 }
 
 const char *mproc__mgr_client_address(const mproc__mgr_client_t *cl) { return cl->address; }

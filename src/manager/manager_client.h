@@ -16,6 +16,10 @@
 #include "manager/u64map.h"
 #include "mproc/manager.h"
 
+/* A call's timeout, and how long start waits for its server, when the
+ * options give none (Python's managers wait as long for a server). */
+enum { MPROC__MGR_DEFAULT_TIMEOUT_MS = 30000 };
+
 typedef struct mproc__mgr_client mproc__mgr_client_t;
 typedef struct mproc__mgr_conn mproc__mgr_conn_t;
 

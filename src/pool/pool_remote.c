@@ -139,7 +139,7 @@ static bool drain_remote(mproc_pool_t *p) {
     mproc__os_mutex_lock(p->core->lock);
     /* The worker's index in the head is the one the backend vouches for. */
     if (len >= MPROC__RESULT_HEAD && worker >= 0 && worker < p->n) {
-      mproc__put_u32((unsigned char *)m + 20, (uint32_t)worker);
+      mproc__result_head_set_worker(m, (uint32_t)worker);
       mproc__pool_record(p, m, len);
     }
     mproc__os_mutex_unlock(p->core->lock);

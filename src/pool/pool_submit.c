@@ -17,7 +17,7 @@ static int new_task(mproc_pool_t *p, const mproc__submit_t *s, const unsigned ch
   t->timeout_ms = s->timeout_ms ? s->timeout_ms : p->o.task_timeout_ms;
   mproc__task_head_t h = {.kind = s->kind == MPROC__ASYNC_APPLY ? MPROC__TASK_APPLY
                                   : s->kind == MPROC__ASYNC_MAP ? MPROC__TASK_CHUNK
-                                                                 : MPROC__TASK_RANGE,
+                                                                : MPROC__TASK_RANGE,
                           .begin = first,
                           .end = first + count,
                           .fnref_len = (uint32_t)fn_len};
@@ -131,7 +131,7 @@ int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_re
   for (mproc__task_t *t = list.head; t; t = t->next) {
     t->r = r;
     t->id = ++p->next_id;
-    mproc__put_u64(t->msg.data + 8, t->id);
+    mproc__task_head_set_id(t->msg.data, t->id);
   }
   if (n == 0)
     mproc__pool_chunk_done(p, r); /* no task: the one chunk it counts ends now */

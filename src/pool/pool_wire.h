@@ -81,6 +81,11 @@ static inline void mproc__task_head_get(const unsigned char *p, mproc__task_head
   h->fnref_len = mproc__get_u32(p + 32);
 }
 
+/* Sets the id of an encoded task (ids are given once it is queued). */
+static inline void mproc__task_head_set_id(unsigned char *p, uint64_t id) {
+  mproc__put_u64(p + 8, id);
+}
+
 static inline void mproc__result_head_put(unsigned char *p, const mproc__result_head_t *h) {
   mproc__put_u64(p, h->id);
   mproc__put_u32(p + 8, (uint32_t)h->status);
@@ -95,6 +100,11 @@ static inline void mproc__result_head_get(const unsigned char *p, mproc__result_
   h->kind = mproc__get_u32(p + 12);
   h->message_len = mproc__get_u32(p + 16);
   h->worker = mproc__get_u32(p + 20);
+}
+
+/* Sets the worker of an encoded result (the one its transport vouches for). */
+static inline void mproc__result_head_set_worker(unsigned char *p, uint32_t worker) {
+  mproc__put_u32(p + 20, worker);
 }
 
 /* A worker's slot in the pool's shared table: what it is running, since

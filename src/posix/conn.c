@@ -58,36 +58,39 @@ int mproc__os_conn_dup_handle(const mproc__os_conn_t *c, intptr_t *handle) {
   return mproc__os_dup_handle(c->fd, handle);
 }
 
-enum { HANDLE_BATCH = 64 }; /* SCM_RIGHTS takes at most 253 per message */
+long mproc__posix_send_fds(int sock, const void *head, size_t head_len, const int *fds, size_t k) {
+  struct iovec iov = {(void *)head, head_len};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * MPROC__POSIX_FDS_MAX)];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = u.buf,
+                       .msg_controllen = CMSG_SPACE(sizeof(int) * k)};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int) * k);
+  memcpy(CMSG_DATA(cm), fds, sizeof(int) * k);
+  ssize_t r;
+  do {
+    r = sendmsg(sock, &msg, MPROC__SEND_NOSIGNAL);
+  } while (r < 0 && errno == EINTR);
+  return (long)r;
+}
 
 int mproc__os_conn_send_handles(mproc__os_conn_t *c, const mproc__os_child_t *to, const intptr_t *h,
                                 size_t n) {
   (void)to; /* the kernel makes the receiver's copies */
   for (size_t sent = 0; sent < n;) {
-    size_t k = n - sent < HANDLE_BATCH ? n - sent : HANDLE_BATCH;
+    size_t k = n - sent < MPROC__POSIX_FDS_MAX ? n - sent : MPROC__POSIX_FDS_MAX;
     unsigned char count = (unsigned char)k;
-    struct iovec iov = {&count, 1};
-    union {
-      char buf[CMSG_SPACE(sizeof(int) * HANDLE_BATCH)];
-      struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = u.buf,
-                         .msg_controllen = CMSG_SPACE(sizeof(int) * k)};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * k);
-    for (size_t i = 0; i < k; i++) {
-      int fd = (int)h[sent + i];
-      memcpy(CMSG_DATA(cm) + i * sizeof fd, &fd, sizeof fd);
-    }
-    ssize_t r;
-    do {
-      r = sendmsg(c->fd, &msg, MPROC__SEND_NOSIGNAL);
-    } while (r < 0 && errno == EINTR);
+    int fds[MPROC__POSIX_FDS_MAX];
+    for (size_t i = 0; i < k; i++)
+      fds[i] = (int)h[sent + i];
+    long r = mproc__posix_send_fds(c->fd, &count, 1, fds, k);
     if (r != 1)
       return r < 0 && (errno == EPIPE || errno == ECONNRESET)
                  ? mproc__fail(MPROC_EEOF, "handles: the receiver is gone")
@@ -103,7 +106,7 @@ int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
     unsigned char count = 0;
     struct iovec iov = {&count, 1};
     union {
-      char buf[CMSG_SPACE(sizeof(int) * HANDLE_BATCH)];
+      char buf[CMSG_SPACE(sizeof(int) * MPROC__POSIX_FDS_MAX)];
       struct cmsghdr align;
     } u;
     struct msghdr msg = {
@@ -112,8 +115,8 @@ int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
     do {
       r = recvmsg(c->fd, &msg, MPROC__RECV_CLOEXEC);
     } while (r < 0 && errno == EINTR);
-    int fds[HANDLE_BATCH];
-    size_t room = n - got < HANDLE_BATCH ? n - got : HANDLE_BATCH;
+    int fds[MPROC__POSIX_FDS_MAX];
+    size_t room = n - got < MPROC__POSIX_FDS_MAX ? n - got : MPROC__POSIX_FDS_MAX;
     size_t k = r >= 0 ? mproc__posix_received_fds(&msg, fds, room) : 0;
     for (size_t i = 0; i < k; i++)
       h[got + i] = fds[i];

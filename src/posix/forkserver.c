@@ -30,6 +30,7 @@
 #include "cloexec.h"
 #include "features.h"
 #include "open_fds.h"
+#include "sockio.h"
 
 /* The exit status of a child that could not be set up (as a spawned child
  * that cannot run its target). */
@@ -37,9 +38,9 @@
 
 #define REQUEST_MAGIC 0x5346504du /* "MPFS" */
 enum {
-  FIXED_FDS = 3, /* channel, status socket, parent link; then the standard streams
-                    the caller has, then the handle table */
-  BATCH = 64     /* descriptors per message: SCM_RIGHTS takes at most 253 */
+  FIXED_FDS = 3,               /* channel, status socket, parent link; then the standard streams
+                                  the caller has, then the handle table */
+  BATCH = MPROC__POSIX_FDS_MAX /* descriptors per message: SCM_RIGHTS takes at most 253 */
 };
 
 /* Each message of a request: this header, with up to BATCH descriptors. */
@@ -67,25 +68,7 @@ static int send_fds(int ctl, const int *fds, size_t n, uint32_t std_mask) {
   for (size_t sent = 0; sent < n;) {
     size_t k = n - sent < BATCH ? n - sent : BATCH;
     request_head_t head = {REQUEST_MAGIC, (uint32_t)n, (uint32_t)k, std_mask};
-    struct iovec iov = {&head, sizeof head};
-    union {
-      char buf[CMSG_SPACE(sizeof(int) * BATCH)];
-      struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = u.buf,
-                         .msg_controllen = CMSG_SPACE(sizeof(int) * k)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * k);
-    memcpy(CMSG_DATA(c), fds + sent, sizeof(int) * k);
-    ssize_t r;
-    do {
-      r = sendmsg(ctl, &msg, MPROC__SEND_NOSIGNAL);
-    } while (r < 0 && errno == EINTR);
+    long r = mproc__posix_send_fds(ctl, &head, sizeof head, fds + sent, k);
     if (r < 0 && server_gone(errno)) {
       mproc__os_fail("forkserver: sendmsg");
       return MPROC__ESERVER_GONE;
