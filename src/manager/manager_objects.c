@@ -7,24 +7,31 @@
 
 #include "manager/manager_server.h"
 
-static bool kind_waits(uint8_t kind) {
-  return kind >= MPROC_PROXY_LOCK && kind <= MPROC_PROXY_JOINABLE_QUEUE;
-}
-
-/* What each kind does: make its state, serve a call, free its state. */
+/* What each kind does: make its state, serve a call, free its state; and
+ * what it needs - a condition variable for calls that wait - and does
+ * when a process that held it ends (a lock it held is released). Asked
+ * of the kind, never of where it sits in mproc_proxy_kind_t. */
 typedef struct {
   int (*init)(mproc__mgr_call_t *call, mproc__mgr_obj_t *o);
   int (*call)(mproc__mgr_call_t *call, mproc__mgr_obj_t *o);
-  void (*free)(mproc__mgr_obj_t *o); /* NULL: nothing to free */
+  void (*free)(mproc__mgr_obj_t *o);                     /* NULL: nothing to free */
+  void (*orphan)(mproc__mgr_obj_t *o, uint64_t session); /* NULL: nothing to undo */
+  bool waits;
 } kind_ops_t;
 
-static const kind_ops_t containers = {mproc__mgr_container_init, mproc__mgr_container_call,
-                                      mproc__mgr_container_free};
-static const kind_ops_t queues = {mproc__mgr_queue_init, mproc__mgr_queue_call,
-                                  mproc__mgr_queue_free};
-static const kind_ops_t customs = {mproc__mgr_custom_init, mproc__mgr_custom_call,
-                                   mproc__mgr_custom_free};
-static const kind_ops_t syncs = {mproc__mgr_sync_init, mproc__mgr_sync_call, NULL};
+static const kind_ops_t containers = {.init = mproc__mgr_container_init,
+                                      .call = mproc__mgr_container_call,
+                                      .free = mproc__mgr_container_free};
+static const kind_ops_t queues = {.init = mproc__mgr_queue_init,
+                                  .call = mproc__mgr_queue_call,
+                                  .free = mproc__mgr_queue_free,
+                                  .waits = true};
+static const kind_ops_t customs = {
+    .init = mproc__mgr_custom_init, .call = mproc__mgr_custom_call, .free = mproc__mgr_custom_free};
+static const kind_ops_t syncs = {.init = mproc__mgr_sync_init,
+                                 .call = mproc__mgr_sync_call,
+                                 .orphan = mproc__mgr_sync_orphan,
+                                 .waits = true};
 
 static const kind_ops_t *ops_of(uint8_t kind) {
   switch (kind) {
@@ -143,7 +150,7 @@ static int create(mproc__mgr_call_t *call) {
     return mproc__fail(MPROC_ENOMEM, "manager: out of memory");
   o->kind = kind;
   o->id = ++s->next_id;
-  if (kind_waits(kind) && (rc = mproc__os_cond_new(&o->cv)) != 0) {
+  if (ops_of(kind)->waits && (rc = mproc__os_cond_new(&o->cv)) != 0) {
     free(o);
     return rc;
   }
@@ -297,8 +304,8 @@ void mproc__mgr_session_end(mproc__mgr_server_t *s, mproc__mgr_session_t *sessio
   /* Locks first, while every object still exists. */
   for (size_t i = 0; i < s->objects.cap; i++) {
     mproc__mgr_obj_t *o = s->objects.slots[i].val;
-    if (s->objects.slots[i].key && o->kind >= MPROC_PROXY_LOCK && o->kind <= MPROC_PROXY_CONDITION)
-      mproc__mgr_sync_orphan(o, session->id);
+    if (s->objects.slots[i].key && ops_of(o->kind)->orphan)
+      ops_of(o->kind)->orphan(o, session->id);
   }
   /* Then the references: collect, as freeing changes the objects map. */
   size_t n = 0;
