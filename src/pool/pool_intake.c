@@ -47,13 +47,16 @@ static void record_chunk(mproc_pool_t *p, mproc__task_t *t, mproc_args_t *payloa
 
 /* Records one result message (under the lock). */
 void mproc__pool_record(mproc_pool_t *p, const unsigned char *m, size_t len) {
-  mproc__result_head_t h;
-  if (len < MPROC__RESULT_HEAD)
+  mproc__result_head_t h = {0};
+  if (len >= MPROC__RESULT_HEAD)
+    mproc__result_head_get(m, &h);
+  if (len < MPROC__RESULT_HEAD || h.worker >= (uint32_t)p->n ||
+      h.message_len > len - MPROC__RESULT_HEAD || h.message_len > MPROC__RESULT_MESSAGE_MAX) {
+    /* Nothing in it can be trusted to name a task: said, not guessed at.
+     * Its task fails when its worker ends or runs past a limit. */
+    mproc__log(MPROC_LOG_WARNING, "pool: a malformed result of %zu bytes was dropped", len);
     return;
-  mproc__result_head_get(m, &h);
-  if (h.worker >= (uint32_t)p->n || h.message_len > len - MPROC__RESULT_HEAD ||
-      h.message_len > MPROC__RESULT_MESSAGE_MAX)
-    return;
+  }
   mproc__member_t *w = &p->w[h.worker];
   char msg[MPROC__RESULT_MESSAGE_MAX + 1];
   memcpy(msg, m + MPROC__RESULT_HEAD, h.message_len);
