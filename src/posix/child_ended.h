@@ -1,4 +1,4 @@
-/* Whether a child has ended, without reaping it (child_ended.c): what the
+/* Whether a child has ended, without reaping it (wait.c): what the
  * wait for a child (child.c) and the sentinel without pidfds
  * (exit_watch.c) both ask. */
 #ifndef MPROC_POSIX_CHILD_ENDED_H
