@@ -265,14 +265,18 @@ export WINEPREFIX=$build/wine-prefix
 if step win-deps scripts/build-win-deps.sh "$build/win-deps" &&
   step mingw-configure cmake -S . -B "$win_dir" \
     -DCMAKE_TOOLCHAIN_FILE="$root/cmake/mingw-w64-x86_64.cmake" \
-    -DMPROC_WIN_DEPS_PREFIX="$build/win-deps/prefix" -DCMAKE_BUILD_TYPE=Release -DMPROC_WERROR=ON &&
+    -DMPROC_WIN_DEPS_PREFIX="$build/win-deps/prefix" -DCMAKE_BUILD_TYPE=Release -DMPROC_WERROR=ON \
+    -DMPROC_TEST_TIMEOUT=150 &&
   step mingw-build cmake --build "$win_dir" -j "$jobs"; then
   # The first Wine start creates its prefix, and keeps updating it after the
   # first program returns; do it once and let it settle before tests race.
   step wine-init bash -c 'setarch x86_64 -R wine wineboot --init && wineserver --wait' || true
   # Under load Wine occasionally loses a freshly created process (it dies in
-  # Wine's start-up before any of our code runs); a test that fails that way
-  # gets one more run. A real failure fails twice.
+  # Wine's start-up before any of our code runs), and about one run in three
+  # a test program that has printed its last result never exits (seen in
+  # test_error and test_shm, early in the run; not reproduced alone); a test
+  # that fails that way gets one more run, after at most 150 s (the slowest
+  # group here takes ~50 s). A real failure fails twice.
   MPROC_CTEST_ARGS="--repeat until-pass:2" suite windows-wine "$win_dir"
 fi
 
