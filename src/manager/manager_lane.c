@@ -8,8 +8,9 @@
 
 enum {
   LANE_BYTES = 64 * 1024,
-  RELAX_SPINS = 64, /* then spin yielding the CPU, which two cores may need */
-  SLICE_MS = 100    /* how often a sleeping side looks at the connection */
+  RELAX_SPINS = 64,    /* then spin yielding the CPU, which two cores may need */
+  SLICE_MS = 100,      /* how often a sleeping side looks at the connection */
+  TAKEN_LOOK_US = 2000 /* how long the server looks for a lock's answer to be read */
 };
 #define ON_CONN UINT32_MAX /* the length of a message sent on the connection */
 
@@ -232,6 +233,16 @@ int mproc__mgr_lane_reply(mproc__mgr_lane_t *l, mproc_conn_t *c, const void *p, 
 
 bool mproc__mgr_lane_taken(mproc__mgr_lane_t *l, mproc_conn_t *c) {
   _Atomic uint32_t *taken = &l->sh->asked.taken;
+  /* The client reads the answer within microseconds of its wakeup, and
+   * nothing wakes this side when it does: look, yielding the CPU to it,
+   * before sleeping in slices (a first slice of 1 ms cost every lock
+   * handed to a sleeping client 1 ms). */
+  int64_t look_until = mproc__os_now_us() + TAKEN_LOOK_US;
+  while (atomic_load_explicit(taken, memory_order_acquire) != l->count) {
+    if (mproc__os_now_us() >= look_until || atomic_load(&l->closing))
+      break;
+    mproc__os_yield();
+  }
   for (int wait_ms = 0;; wait_ms = wait_ms ? (wait_ms < SLICE_MS ? 2 * wait_ms : SLICE_MS) : 1) {
     if (atomic_load_explicit(taken, memory_order_acquire) == l->count)
       return true;
