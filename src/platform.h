@@ -1,5 +1,6 @@
 /* The internal OS interface. src/posix and src/win32 each define every
- * function declared here; src/common uses nothing else from the OS. */
+ * function declared here; the portable folders (src/core and one per concept) use nothing
+ * else from the OS. */
 #ifndef MPROC_PLATFORM_H
 #define MPROC_PLATFORM_H
 
