@@ -2,7 +2,12 @@
  * calls measured in the same run:
  *   bare fork+wait   fork() + waitpid() (POSIX); the floor for "fork"
  *   bare exec        posix_spawn / CreateProcessW of this same binary, which
- *                    exits at once; the floor for "spawn"
+ *                    exits at once; the floor for "spawn" as a program
+ *                    linked with mproc pays it
+ *   libc-only exec   the same of bench_trivial (trivial.c), a C program
+ *                    linked against the C library alone: what a process
+ *                    costs a C user without us, so that a dependency every
+ *                    child loads cannot hide in the floor
  *   socket RTT       one byte there and back between two processes over a
  *                    socketpair (POSIX): the forkserver's floor is bare
  *                    fork + one of these (its request goes to another
@@ -87,9 +92,9 @@ static double burst_fork(void) { return k_mproc(MPROC_START_FORK, BURST); }
 static double burst_forkserver(void) { return k_mproc(MPROC_START_FORKSERVER, BURST); }
 
 #ifdef _WIN32
-static double one_bare_exec(void) {
-  wchar_t path[MAX_PATH], cmd[MAX_PATH + 32];
-  GetModuleFileNameW(NULL, path, MAX_PATH);
+/* Starts path (with BARE_EXIT) and waits for it. */
+static double exec_and_wait(const wchar_t *path) {
+  wchar_t cmd[MAX_PATH + 32];
   _snwprintf(cmd, MAX_PATH + 32, L"\"%ls\" " BARE_EXIT, path);
   STARTUPINFOW si = {.cb = sizeof si};
   PROCESS_INFORMATION pi;
@@ -102,20 +107,55 @@ static double one_bare_exec(void) {
   return now_us() - t0;
 }
 
+static double one_bare_exec(void) {
+  wchar_t path[MAX_PATH];
+  GetModuleFileNameW(NULL, path, MAX_PATH);
+  return exec_and_wait(path);
+}
+
+/* bench_trivial.exe, beside this program. */
+static double one_trivial_exec(void) {
+  wchar_t path[MAX_PATH];
+  DWORD n = GetModuleFileNameW(NULL, path, MAX_PATH);
+  while (n > 0 && path[n - 1] != L'\\' && path[n - 1] != L'/')
+    n--;
+  if (n + 20 > MAX_PATH)
+    return -1;
+  wcscpy(path + n, L"bench_trivial.exe");
+  return exec_and_wait(path);
+}
+
 static double one_bare_fork(void) { return -1; }
 static double burst_bare_exec(void) { return -1; }
 static double burst_bare_fork(void) { return -1; }
 static double socket_rtt(void) { return -1; }
 #else
-static double one_bare_exec(void) {
-  char *argv[] = {"/proc/self/exe", BARE_EXIT, NULL};
+/* Starts path (with BARE_EXIT) and waits for it. */
+static double exec_and_wait(const char *path) {
+  char *argv[] = {(char *)path, BARE_EXIT, NULL};
   pid_t pid;
   int status;
   double t0 = now_us();
-  if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ) != 0)
+  if (posix_spawn(&pid, path, NULL, NULL, argv, environ) != 0)
     return -1;
   waitpid(pid, &status, 0);
   return now_us() - t0;
+}
+
+static double one_bare_exec(void) { return exec_and_wait("/proc/self/exe"); }
+
+/* bench_trivial (bench/trivial.c: libc alone), beside this program. */
+static double one_trivial_exec(void) {
+  static char path[4096];
+  if (!path[0]) {
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    if (n <= 0)
+      return -1;
+    while (n > 0 && path[n - 1] != '/')
+      n--;
+    strcpy(path + n, "bench_trivial");
+  }
+  return exec_and_wait(path);
 }
 
 static double one_bare_fork(void) {
@@ -212,7 +252,7 @@ static bool run_row(const row_t *r, int n, double out[3], const char **why) {
 }
 
 static void print_row(const char *name, const double v[3]) {
-  printf("| %-28s | %10.0f | %10.0f | %10.0f |\n", name, v[0], v[1], v[2]);
+  printf("| %-31s | %10.0f | %10.0f | %10.0f |\n", name, v[0], v[1], v[2]);
 }
 
 /* Prints one row; returns its median (or -1 when unavailable). */
@@ -220,7 +260,7 @@ static double measure(const row_t *r, int n) {
   double v[3];
   const char *why;
   if (!run_row(r, n, v, &why)) {
-    printf("| %-28s | %10s | %10s | %10s | n/a: %s\n", r->name, "-", "-", "-", why);
+    printf("| %-31s | %10s | %10s | %10s | n/a: %s\n", r->name, "-", "-", "-", why);
     return -1;
   }
   print_row(r->name, v);
@@ -244,6 +284,7 @@ int main(int argc, char **argv) {
     FORK,
     FORKSERVER,
     EXEC,
+    TRIVIAL,
     BFORK,
     RTT,
     SPAWN16,
@@ -257,6 +298,7 @@ int main(int argc, char **argv) {
       {"mproc fork", one_fork},
       {"mproc forkserver", one_forkserver},
       {"bare exec (same exe)", one_bare_exec},
+      {"bare exec (libc-only program)", one_trivial_exec},
       {"bare fork+waitpid", one_bare_fork},
       {"bare socket round trip", socket_rtt},
       {"mproc spawn, 16 at once", burst_spawn},
@@ -277,8 +319,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   printf("start+join latency, %d rounds each, microseconds\n\n", n);
-  printf("| %-28s | %10s | %10s | %10s |\n", "start method", "min", "median", "max");
-  printf("|%s|%s|%s|%s|\n", "------------------------------", "------------", "------------",
+  printf("| %-31s | %10s | %10s | %10s |\n", "start method", "min", "median", "max");
+  printf("|%s|%s|%s|%s|\n", "---------------------------------", "------------", "------------",
          "------------");
   double med[NROWS];
   for (int i = 0; i < NROWS; i++)
@@ -294,11 +336,12 @@ int main(int argc, char **argv) {
     gen[k] = generic_sibling(args);
     snprintf(name, sizeof name, "%s, generic POSIX", rows[generic_rows[k]].name);
     if (gen[k] > 0)
-      printf("| %-28s | %10s | %10.0f | %10s |\n", name, "-", gen[k], "-");
+      printf("| %-31s | %10s | %10.0f | %10s |\n", name, "-", gen[k], "-");
   }
 #endif
   printf("\n");
-  ratio("spawn / bare exec:", med[SPAWN], med[EXEC]);
+  ratio("spawn / bare exec of the same exe:", med[SPAWN], med[EXEC]);
+  ratio("spawn / bare exec of a libc-only program:", med[SPAWN], med[TRIVIAL]);
   ratio("fork / bare fork:", med[FORK], med[BFORK]);
   if (med[BFORK] > 0 && med[RTT] > 0)
     ratio("forkserver / (bare fork + socket round trip):", med[FORKSERVER], med[BFORK] + med[RTT]);

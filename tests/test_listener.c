@@ -451,6 +451,57 @@ static void bad_arguments(void **state) {
 #endif
 }
 
+/* Whether libcrypto is mapped into this process: 1 yes, 0 no, -1 when
+ * the system cannot say (no /proc/self/maps: Windows, macOS). */
+static int libcrypto_mapped(void) {
+#ifdef _WIN32
+  return -1; /* CNG, not libcrypto; and Wine would read its own host's maps */
+#endif
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (!f)
+    return -1;
+  char line[1024];
+  int found = 0;
+  while (!found && fgets(line, sizeof line, f))
+    found = strstr(line, "libcrypto") != NULL;
+  fclose(f);
+  return found;
+}
+
+static int t_libcrypto_mapped(const mproc_args_t *args) {
+  (void)args;
+  return 10 + libcrypto_mapped();
+}
+
+/* Only authentication uses libcrypto, so a process loads it when it first
+ * authenticates (where it is a shared library), and a child that never
+ * does starts without it: mapping it was most of the cost of a spawn. Runs
+ * in a group of its own, so that nothing before it has authenticated. */
+static void libcrypto_is_loaded_on_first_use(void **state) {
+  (void)state;
+  int here = libcrypto_mapped();
+  if (here < 0)
+    skip();
+  assert_int_equal(here, 0);
+  mproc_process_t *p;
+  ASSERT_OK(mproc_process_new(&p, t_libcrypto_mapped, NULL, NULL));
+  ASSERT_OK(mproc_process_start(p));
+  assert_int_equal(finish(p), 10);
+  /* One authenticated connection loads it here (the accepting side). */
+  mproc_listener_opts_t opts = {.authkey = "k", .authkey_len = 1};
+  mproc_listener_t *l;
+  ASSERT_OK(mproc_listener_new(&l, "tcp:127.0.0.1:0", &opts));
+  mproc_process_t *client = start_client(mproc_listener_address(l), "k", false);
+  serve_one(l);
+  assert_int_equal(finish(client), 0);
+  mproc_listener_free(l);
+#ifdef MPROC_TEST_CRYPTO_LINKED
+  assert_int_equal(libcrypto_mapped(), 0); /* linked in: no library to map */
+#else
+  assert_int_equal(libcrypto_mapped(), 1);
+#endif
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest listener[] = {
@@ -465,6 +516,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(descriptors_are_close_on_exec),
       cmocka_unit_test(bad_arguments),
   };
-  const test_group_t groups[] = {TEST_GROUP("listener", listener)};
-  return run_groups(argc, argv, groups, 1);
+  const struct CMUnitTest lazy[] = {cmocka_unit_test(libcrypto_is_loaded_on_first_use)};
+  const test_group_t groups[] = {TEST_GROUP("listener", listener), TEST_GROUP("lazy", lazy)};
+  return run_groups(argc, argv, groups, 2);
 }
