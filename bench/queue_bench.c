@@ -106,15 +106,21 @@ static mproc_process_t *start(int role, mproc_queue_t *q, mproc_event_t *go, lon
 /* Seconds for procs producers and procs consumers to move procs * n
  * messages; -1 when one failed. */
 static double mproc_row(int procs, long n, long size) {
+  /* -N: N -> N with nobody pinned (the scaling table's rows) */
+  bool pinned = procs == 1;
+  if (procs < 0)
+    procs = -procs;
   mproc_queue_t *q;
   mproc_event_t *go;
   mproc_queue_opts_t o = {.capacity_bytes = RING};
   if (mproc_queue_new(&q, &o) || mproc_event_new(&go))
     return -1;
-  mproc_process_t *p[4];
+  mproc_process_t **p = calloc(2 * (size_t)procs, sizeof *p);
+  if (!p)
+    return -1;
   for (int i = 0; i < procs; i++) {
-    p[i] = start(PUT, q, go, n, size, procs == 1 ? 0 : -1);
-    p[procs + i] = start(GET, q, go, n, size, procs == 1 ? 1 : -1);
+    p[i] = start(PUT, q, go, n, size, pinned ? 0 : -1);
+    p[procs + i] = start(GET, q, go, n, size, pinned ? 1 : -1);
   }
   sleep(1); /* every child at the start line */
   double t0 = now_s();
@@ -127,6 +133,7 @@ static double mproc_row(int procs, long n, long size) {
     mproc_process_free(p[i]);
   }
   double t = now_s() - t0;
+  free(p);
   mproc_queue_free(q);
   mproc_event_free(go);
   return ok ? t : -1;
@@ -406,6 +413,32 @@ static void row(const char *name, int procs, long n, long py_n, long size) {
     printf(" %10s |\n", "n/a");
 }
 
+/* N producers and N consumers on one queue (not pinned), N = 1..16 on
+ * however many CPUs there are: the same number of messages in all, so a
+ * row's throughput over N = 1's says what crowding costs. */
+static void scaling_table(long scale) {
+  static const int ns[] = {1, 2, 4, 8, 16};
+  long total = 1600000 * scale;
+  printf("\nscaling: 64 B messages, N -> N on one queue, %ld messages in all (median of 3)\n\n",
+         total);
+  printf("| %4s | %12s | %12s |\n", "N", "mproc", "vs N = 1");
+  printf("|------|--------------|--------------|\n");
+  double first = -1;
+  for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+    int n = ns[k];
+    /* unpinned even at N = 1, so every row is measured alike */
+    double t = median3(mproc_row, -n, total / n, SMALL);
+    printf("| %4d |", n);
+    cell(t, (double)total, false);
+    if (k == 0)
+      first = t;
+    if (t > 0 && first > 0)
+      printf(" %11.2fx |\n", first / t);
+    else
+      printf(" %12s |\n", "n/a");
+  }
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   if (argc == 5 && strcmp(argv[1], "--mproc-row") == 0) { /* asked by the Linux build */
@@ -428,6 +461,7 @@ int main(int argc, char **argv) {
          "The bare ring and the pipe have one reader and one writer only: n/a for 2 -> 2.\n"
          "mproc gen.: the generic POSIX build (MPROC_POSIX_GENERIC: a FIFO per wait word,\n"
          "shm_open), the same program run as bench_queue_generic.\n");
+  scaling_table(scale);
   return 0;
 }
 #endif
