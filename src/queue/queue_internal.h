@@ -18,7 +18,8 @@ enum {
   DEATH_CHECK_MS = 100, /* how often a stalled stream asks if its producer lives */
   CLOSE_CHECK_MS = 10,  /* how often a closed, empty queue looks for a late put */
   NOWAIT_LOCK_MS = 50,  /* how long a timeout-0 call waits for another's copy */
-  SPINS = 256           /* looks before sleeping: a peer on another core is quick */
+  SPINS = 64,           /* looks before sleeping: a peer on another core is quick */
+  YIELDS = 32           /* then looks between yields: a peer on this core runs */
 };
 
 typedef struct {
