@@ -502,6 +502,51 @@ static void libcrypto_is_loaded_on_first_use(void **state) {
 #endif
 }
 
+/* args: address, key. 21 when connecting failed with MPROC_ENOTSUP and
+ * a detail naming libcrypto; 20 for any other outcome. */
+static int t_connect_without_libcrypto(const mproc_args_t *args) {
+  const char *address;
+  const void *key;
+  size_t len;
+  if (mproc_args_get_str(args, 0, &address) || mproc_args_get_bytes(args, 1, &key, &len))
+    return 1;
+  mproc_client_opts_t opts = {
+      .authkey = key, .authkey_len = len, .handshake_timeout_ms = TEST_WAIT_MS};
+  mproc_conn_t *c = NULL;
+  int rc = mproc_client_connect(&c, address, &opts);
+  mproc_conn_free(c);
+  return rc == MPROC_ENOTSUP && strstr(mproc_last_error_detail(), "libcrypto") ? 21 : 20;
+}
+
+/* A libcrypto that does not load (MPROC_LIBCRYPTO names one that does not
+ * exist) makes an authenticated connect fail with MPROC_ENOTSUP, never a
+ * crash. In a spawned child, which opens it afresh; after the test above,
+ * since this process authenticates. */
+static void without_libcrypto_a_handshake_is_not_supported(void **state) {
+  (void)state;
+#if defined(_WIN32) || defined(MPROC_TEST_CRYPTO_LINKED)
+  skip(); /* CNG; or libcrypto linked in, with nothing to load */
+#endif
+  mproc_listener_opts_t lo = {.authkey = "k", .authkey_len = 1};
+  mproc_listener_t *l;
+  ASSERT_OK(mproc_listener_new(&l, "tcp:127.0.0.1:0", &lo));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, mproc_listener_address(l)));
+  ASSERT_OK(mproc_args_add_bytes(a, "k", 1));
+  mproc_process_t *p;
+  mproc_process_opts_t po = {.start_method = MPROC_START_SPAWN};
+  assert_int_equal(setenv("MPROC_LIBCRYPTO", "libmproc-test-no-such-crypto.so.0", 1), 0);
+  ASSERT_OK(mproc_process_new(&p, t_connect_without_libcrypto, a, &po));
+  ASSERT_OK(mproc_process_start(p));
+  unsetenv("MPROC_LIBCRYPTO");
+  mproc_args_free(a);
+  mproc_conn_t *c = NULL;
+  assert_int_not_equal(mproc_listener_accept(l, &c, TEST_WAIT_MS), 0); /* the client gave up */
+  assert_int_equal(finish(p), 21);
+  mproc_listener_free(l);
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest listener[] = {
@@ -516,7 +561,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(descriptors_are_close_on_exec),
       cmocka_unit_test(bad_arguments),
   };
-  const struct CMUnitTest lazy[] = {cmocka_unit_test(libcrypto_is_loaded_on_first_use)};
+  const struct CMUnitTest lazy[] = {
+      cmocka_unit_test(libcrypto_is_loaded_on_first_use),
+      cmocka_unit_test(without_libcrypto_a_handshake_is_not_supported),
+  };
   const test_group_t groups[] = {TEST_GROUP("listener", listener), TEST_GROUP("lazy", lazy)};
   return run_groups(argc, argv, groups, 2);
 }

@@ -181,7 +181,8 @@ MPROC_API int mproc_listener_new(mproc_listener_t **out, const char *address,
  * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (nobody connected), MPROC_EAUTH (the
  *   peer failed or broke off the handshake — it is disconnected; accept
  *   again to serve the next one), MPROC_ENOTSUP (with a key, on POSIX:
- *   OpenSSL's libcrypto, opened at the first handshake, is not installed),
+ *   OpenSSL's libcrypto, opened at the first handshake, is not installed,
+ *   or not where MPROC_LIBCRYPTO says),
  *   MPROC_ESYS. */
 MPROC_API int mproc_listener_accept(mproc_listener_t *l, mproc_conn_t **out, int timeout_ms);
 
@@ -206,7 +207,7 @@ MPROC_API void mproc_listener_free(mproc_listener_t *l);
  *   mproc_listener_new; opts — NULL or options.
  * Returns: 0.
  * Errors: MPROC_EINVAL, MPROC_ENOTSUP (an address kind this platform
- *   lacks; with a key, on POSIX: libcrypto is not installed), MPROC_EAUTH
+ *   lacks; with a key, on POSIX: libcrypto does not load), MPROC_EAUTH
  *   (the keys differ),
  *   MPROC_ETIMEDOUT (the listener did not take the connection, or finish
  *   the handshake, in time: stopped, overloaded, or one that asks for no

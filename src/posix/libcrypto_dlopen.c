@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/internal.h"
 #include "libcrypto.h"
@@ -16,10 +17,23 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static mproc__libcrypto_t loaded;
 static char why[256];
 
-static void load(void) {
+/* MPROC_LIBCRYPTO names the library to open instead (a path, or a name
+ * for the loader's search): for a libcrypto outside the loader's path. */
+static void *open_library(const char **name) {
+  const char *asked = getenv("MPROC_LIBCRYPTO");
+  if (asked && *asked) {
+    *name = asked;
+    return dlopen(asked, RTLD_NOW | RTLD_LOCAL);
+  }
   void *h = NULL;
   for (size_t i = 0; !h && i < sizeof names / sizeof names[0]; i++)
-    h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    h = dlopen(*name = names[i], RTLD_NOW | RTLD_LOCAL);
+  return h;
+}
+
+static void load(void) {
+  const char *name = NULL;
+  void *h = open_library(&name);
   if (!h) {
     const char *e = dlerror();
     snprintf(why, sizeof why, "%s", e ? e : "not found");
@@ -29,7 +43,7 @@ static void load(void) {
   *(void **)&loaded.sha256 = dlsym(h, "EVP_sha256");
   *(void **)&loaded.hmac = dlsym(h, "HMAC");
   if (!loaded.sha256 || !loaded.hmac) {
-    snprintf(why, sizeof why, "%s has no EVP_sha256 or HMAC", names[0]);
+    snprintf(why, sizeof why, "%s has no EVP_sha256 or HMAC", name);
     loaded.sha256 = NULL, loaded.hmac = NULL;
   }
 }
