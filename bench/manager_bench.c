@@ -8,6 +8,9 @@
  *   - making a dict proxy, starting a manager (spawn and fork; until the
  *     start returns, as Python's Manager() is timed);
  *   - dict set over tcp: loopback.
+ * The floor under a call from one client: a cache-line round trip between
+ * two processes that spin on shared memory and do nothing else (no
+ * encoding, no table): a call that waits for its answer cannot beat it.
  * Each mproc row is the median of 3 runs (a 2-vCPU machine swings);
  * Python runs once. POSIX only (the Python peer).
  *
@@ -23,8 +26,12 @@ int main(int argc, char **argv) {
   return 0;
 }
 #else
+#  include <stdatomic.h>
 #  include <stdint.h>
 #  include <string.h>
+#  include <sys/mman.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
 #  include "bench_util.h"
 
@@ -271,6 +278,44 @@ static void row(const char *what, double mine, double python, double scale, cons
   (void)unit;
 }
 
+/* ---- the floor: a round trip through one shared cache line each way ---- */
+
+/* Seconds per round trip, n of them: the parent posts i on one line, a
+ * forked child answers i on another; both spin. -1 when fork failed. */
+static double line_round_trip(long n) {
+  _Atomic uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (w == MAP_FAILED)
+    return -1;
+  _Atomic uint32_t *ask = w, *answer = w + 16; /* 64 bytes apart */
+  pid_t child = fork();
+  if (child == 0) {
+    for (uint32_t i = 1; i <= (uint32_t)n; i++) {
+      while (atomic_load_explicit(ask, memory_order_acquire) != i)
+        ;
+      atomic_store_explicit(answer, i, memory_order_release);
+    }
+    _exit(0);
+  }
+  double t0 = now_s();
+  for (uint32_t i = 1; child > 0 && i <= (uint32_t)n; i++) {
+    atomic_store_explicit(ask, i, memory_order_release);
+    while (atomic_load_explicit(answer, memory_order_acquire) != i)
+      ;
+  }
+  double t = (now_s() - t0) / (double)n;
+  if (child > 0)
+    waitpid(child, NULL, 0);
+  munmap(w, 4096);
+  return child > 0 ? t : -1;
+}
+
+static double line_round_trip_median(long n) {
+  double t[3];
+  for (int i = 0; i < 3; i++)
+    t[i] = line_round_trip(n);
+  return median_of_3(t);
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   long scale = bench_scale(argc, argv);
@@ -298,8 +343,12 @@ int main(int argc, char **argv) {
   printf("Managers: one server process; times per call. scale %ld\n\n", scale);
   printf("| %-34s | %12s | %12s | %9s |\n", "", "mproc", "python", "speedup");
   printf("|------------------------------------|--------------|--------------|-----------|\n");
+  double one[OP_QUEUE + 1];
   for (int op = OP_DICT_SET; op <= OP_QUEUE; op++)
-    row(names[op], median_op(objs[op], op, n), py[op], 1e6, "us");
+    row(names[op], one[op] = median_op(objs[op], op, n), py[op], 1e6, "us");
+  double floor = line_round_trip_median(100 * n);
+  printf("| %-34s | %12.2f | %12s | %9s |\n", "floor: cache-line round trip (us)", floor * 1e6, "-",
+         "-");
   double t2[3];
   for (int i = 0; i < 3; i++)
     t2[i] = two_clients(d, 10 * n);
@@ -328,6 +377,10 @@ int main(int argc, char **argv) {
          "python d[k] += 1: %.0f\n",
          py[11]);
   printf("speedup: python's time over mproc's (higher is better).\n");
+  printf("floor: two processes passing a counter through shared memory, spinning, nothing\n"
+         "else; a call that waits for its answer cannot take less. dict set / floor: %.2fx,\n"
+         "dict get / floor: %.2fx.\n",
+         one[OP_DICT_SET] / floor, one[OP_DICT_GET] / floor);
   mproc_proxy_free(rd);
   mproc_manager_free(remote);
   mproc_proxy_t *all[] = {d, l, ns, lock, q};

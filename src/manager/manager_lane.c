@@ -164,7 +164,11 @@ static int post(mproc__mgr_lane_t *l, side_t *mine, uint32_t count, mproc_conn_t
     memcpy(l->data, p, n);
   atomic_store_explicit(&mine->len, fits ? (uint32_t)n : ON_CONN, memory_order_relaxed);
   atomic_store_explicit(&mine->cpu, mproc__os_current_cpu(), memory_order_relaxed);
-  atomic_store_explicit(&mine->word.word, count, memory_order_release);
+  /* Sequentially consistent, like the waiter's count of itself and its
+   * look at the word: with a release store, this side's read of the
+   * waiter count could pass the store, both would miss the other, and the
+   * peer would sleep a whole slice (SLICE_MS) on an answer already there. */
+  atomic_store(&mine->word.word, count);
   mproc__os_park_wake(-1, &mine->word, 1);
   return fits ? 0 : mproc_conn_send_bytes(c, p, n);
 }

@@ -134,9 +134,10 @@ static mproc__park_word_t *park(mproc_queue_t *q, size_t i) {
 static void wake_park(mproc_queue_t *q, size_t i) {
   mproc__park_word_t *w = park(q, i);
   /* Every caller made its change with a sequentially consistent store or
-   * read-modify-write (a commit, close, task_done), so it is visible
-   * before the count is read. */
-  if (atomic_load_explicit(&w->waiters, memory_order_relaxed)) {
+   * read-modify-write (a commit, close, task_done), and this read is one
+   * too, so the change is visible before the count is read (a relaxed
+   * read may pass a store on ARM; on x86 both cost the same). */
+  if (atomic_load(&w->waiters)) {
     atomic_fetch_add(&w->word, 1);
     mproc__sync_wake(&q->s, i, w, MPROC__WAKE_ALL);
   }
