@@ -536,10 +536,10 @@ static void without_libcrypto_a_handshake_is_not_supported(void **state) {
   ASSERT_OK(mproc_args_add_bytes(a, "k", 1));
   mproc_process_t *p;
   mproc_process_opts_t po = {.start_method = MPROC_START_SPAWN};
-  assert_int_equal(setenv("MPROC_LIBCRYPTO", "libmproc-test-no-such-crypto.so.0", 1), 0);
+  set_env("MPROC_LIBCRYPTO", "libmproc-test-no-such-crypto.so.0");
   ASSERT_OK(mproc_process_new(&p, t_connect_without_libcrypto, a, &po));
   ASSERT_OK(mproc_process_start(p));
-  unsetenv("MPROC_LIBCRYPTO");
+  set_env("MPROC_LIBCRYPTO", NULL);
   mproc_args_free(a);
   mproc_conn_t *c = NULL;
   assert_int_not_equal(mproc_listener_accept(l, &c, TEST_WAIT_MS), 0); /* the client gave up */
