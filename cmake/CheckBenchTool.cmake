@@ -1,7 +1,9 @@
 # Tests of mproc-bench (tools/mproc-bench): run as
 #   cmake -DTOOL=<exe> [-DEMULATOR=...] -DCASE=<name> -DWORK=<dir> -P CheckBenchTool.cmake
 # CASE run: a small experiment whose exports must hold what was asked for;
-# CASE bad: every kind of bad input exits 2 and writes no file.
+# CASE bad: every kind of bad input exits 2 and writes no file;
+# CASE thp (Linux): --thp never keeps the parent's memory in 4 KiB pages,
+# --thp madvise gets it huge pages where the system's mode allows.
 cmake_minimum_required(VERSION 3.19) # string(JSON)
 file(MAKE_DIRECTORY ${WORK})
 
@@ -16,7 +18,7 @@ if(CASE STREQUAL "bad")
   foreach(args IN ITEMS "start;--methods;spoon" "start;--parent-mem;lots" "start;--child;dance"
                         "start;--bogus" "start;--runs;0" "start;--format;xml"
                         "start;--parent-mem;100000G" "start;--concurrency;0" "frobnicate"
-                        "start;--cpu;x" "start;--cpu;1023")
+                        "start;--cpu;x" "start;--cpu;1023" "start;--thp;sometimes")
     file(REMOVE ${WORK}/bad.json)
     run_tool(rc text ${args} --export-json bad.json)
     if(NOT rc EQUAL 2)
@@ -30,6 +32,30 @@ if(CASE STREQUAL "bad")
   if(NOT rc EQUAL 0 OR NOT text MATCHES "usage: mproc-bench start")
     message(FATAL_ERROR "start --help: ${rc}\n${text}")
   endif()
+  return()
+endif()
+
+if(CASE STREQUAL "thp")
+  foreach(mode never madvise)
+    run_tool(rc text start -m fork --runs 3 --warmup 0 --parent-mem 16M --thp ${mode}
+             --measure latency --progress none -q --export-json ${mode}.json)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "--thp ${mode} exited ${rc}:\n${text}")
+    endif()
+    file(READ ${WORK}/${mode}.json json)
+    string(JSON asked GET "${json}" config thp)
+    string(JSON system GET "${json}" host thp)
+    string(JSON pct GET "${json}" results 0 parent_huge_pct)
+    if(NOT asked STREQUAL mode)
+      message(FATAL_ERROR "--thp ${mode}: the export says ${asked}")
+    endif()
+    if(mode STREQUAL "never" AND NOT pct EQUAL 0)
+      message(FATAL_ERROR "--thp never: ${pct}% of the parent's memory in huge pages")
+    endif()
+    if(mode STREQUAL "madvise" AND system MATCHES "^(madvise|always)$" AND NOT pct GREATER 0)
+      message(FATAL_ERROR "--thp madvise (system: ${system}): no huge page (${pct}%)")
+    endif()
+  endforeach()
   return()
 endif()
 

@@ -13,6 +13,9 @@ enum { MAX_LIST = 16 };
 
 typedef enum { CHILD_NOOP, CHILD_SLEEP, CHILD_CPU, CHILD_TOUCH } child_kind_t;
 typedef enum { FMT_TABLE, FMT_MARKDOWN, FMT_CSV, FMT_JSON } format_t;
+/* --thp: how the parent's memory is advised (Linux). THP_SYSTEM: not at
+ * all (malloc'd, the system's mode decides). */
+typedef enum { THP_SYSTEM, THP_NEVER, THP_MADVISE, THP_ALWAYS } thp_t;
 
 /* A method column: an mproc start method, a bare floor, or Python's. */
 typedef enum {
@@ -34,6 +37,7 @@ typedef struct {
   const char *python; /* NULL: no Python rows */
   uint64_t parent_mem[MAX_LIST];
   int nparent_mem;
+  thp_t thp;
   int parent_threads;
   uint64_t args_size[MAX_LIST];
   int nargs_size;
@@ -69,7 +73,8 @@ typedef struct {
   double *samples_us; /* start to join of `concurrency` children */
   int nsamples;
   stats_t stats;
-  double first_us; /* median time to the child's first instruction; -1: not measured */
+  double first_us;     /* median time to the child's first instruction; -1: not measured */
+  int parent_huge_pct; /* of the parent's memory, the share in huge pages; -1: unknown */
   long long rss_kib, pss_kib, uss_kib, minor_faults, major_faults; /* -1: not measured */
   int safety_trials, deadlocks;                                    /* trials 0: not run */
   int safety_trials_malloc, deadlocks_malloc;
@@ -104,6 +109,14 @@ double now_us(void);
 
 /* measure.c: the child's memory and faults while it is alive. */
 int measure_child(int64_t pid, result_t *r);
+
+/* parent_mem.c: the memory the parent has touched (fork children inherit
+ * it): bytes of it (0: none), advised as thp says; *huge_pct the share
+ * the kernel backed with huge pages (-1: it cannot be told). 0, or 2 with
+ * a message. */
+int parent_mem_set(uint64_t bytes, thp_t thp, int *huge_pct);
+unsigned char *parent_mem(size_t *len);
+const char *thp_name(thp_t t);
 
 /* start.c */
 int run_start(const bench_config_t *c, result_t **out, int *n);

@@ -21,6 +21,10 @@ void print_start_help(FILE *f) {
              "      --python[=PYTHON]   also run Python's multiprocessing (default python3)\n"
              "What the parent looks like\n"
              "      --parent-mem SIZES  memory the parent has touched, e.g. 0,256M,1G (default 0)\n"
+             "      --thp MODE          how that memory is advised (Linux): never (4 KiB\n"
+             "                          pages), madvise (huge pages where the system's\n"
+             "                          mode allows), always (huge pages, collapsing what\n"
+             "                          faulted in small); default: not advised\n"
              "      --parent-threads N  idle threads alive in the parent (default 0)\n"
              "      --args-size SIZES   bytes in the child's arguments (default 0)\n"
              "What the child does\n"
@@ -188,6 +192,19 @@ static int parse_measure(const char *s, bench_config_t *c) {
   return 0;
 }
 
+static int parse_thp(const char *v, bench_config_t *c) {
+  for (int t = THP_NEVER; t <= THP_ALWAYS; t++)
+    if (strcmp(v, thp_name((thp_t)t)) == 0)
+      c->thp = (thp_t)t;
+  if (c->thp == THP_SYSTEM)
+    return bad("--thp: '%s' is not never, madvise or always", v);
+#ifndef __linux__
+  return bad("--thp %s: transparent huge pages are Linux's", v);
+#else
+  return 0;
+#endif
+}
+
 int parse_start_options(int argc, char **argv, bench_config_t *c) {
   memset(c, 0, sizeof *c);
   for (int m = M_SPAWN; m <= M_FORKSERVER; m++)
@@ -231,6 +248,8 @@ int parse_start_options(int argc, char **argv, bench_config_t *c) {
       c->python = v ? v : "python3";
     else if (strcmp(a, "--parent-mem") == 0)
       rc = parse_sizes(v, c->parent_mem, &c->nparent_mem, a);
+    else if (strcmp(a, "--thp") == 0)
+      rc = parse_thp(v, c);
     else if (strcmp(a, "--parent-threads") == 0)
       rc = parse_int(v, 0, 1000, &c->parent_threads) ? bad("%s: 0 to 1000", a) : 0;
     else if (strcmp(a, "--args-size") == 0)

@@ -64,6 +64,7 @@ int python_rows(const bench_config_t *c, result_t **rows, int *n) {
     row->parent_mem = size;
     row->concurrency = 1;
     row->first_us = -1;
+    row->parent_huge_pct = -1; /* Python touches its own memory */
     row->rss_kib = row->pss_kib = row->uss_kib = row->minor_faults = row->major_faults = -1;
     row->samples_us = malloc((size_t)runs * sizeof(double));
     for (char *p = line + off, *end; row->samples_us && row->nsamples < runs; p = end) {

@@ -53,11 +53,32 @@ static void kib(FILE *f, long long v, const char *sep) {
     fprintf(f, "%lld", v);
 }
 
+/* What the kernel gave the parent's memory: the share in huge pages at
+ * each size (--thp, or the system's mode), when it can be told. */
+static void huge_pages_line(FILE *f, const bench_config_t *c, const result_t *r, int n) {
+  bool any = false;
+  uint64_t last = 0;
+  for (int i = 0; i < n; i++) {
+    if (r[i].parent_mem == 0 || r[i].parent_huge_pct < 0 || r[i].parent_mem == last)
+      continue;
+    char mem[32];
+    size_text(r[i].parent_mem, mem, sizeof mem);
+    if (!any)
+      fprintf(f, "parent memory in huge pages (--thp %s):", thp_name(c->thp));
+    fprintf(f, "%s %s %d%%", any ? "," : "", mem, r[i].parent_huge_pct);
+    any = true;
+    last = r[i].parent_mem;
+  }
+  if (any)
+    fprintf(f, "\n\n");
+}
+
 static void table(FILE *f, bool markdown, const host_t *h, const bench_config_t *c,
                   const result_t *r, int n) {
   if (!markdown)
     fprintf(f, "start+join in ms (median, min..max, p95); host: %s %s, %d CPUs, %s, THP %s\n\n",
             h->os, h->kernel, h->cpus, h->libc, h->thp);
+  huge_pages_line(f, c, r, n);
   const char *sep = markdown ? " | " : "  ";
   fprintf(f, "%s%-10s%s%-6s%s%-4s%s%-17s%s%9s%s%21s%s%9s%s%9s%s%10s%s%10s%s%10s%s%8s%s\n",
           markdown ? "| " : "", "parent mem", sep, "args", sep, "conc", sep, "method", sep,
@@ -113,7 +134,7 @@ static void csv(FILE *f, const bench_config_t *c, const result_t *r, int n) {
   char child[32];
   fprintf(f, "method,parent_mem,parent_threads,args_size,concurrency,child,runs,min_us,median_us,"
              "mean_us,stddev_us,p95_us,max_us,outliers,first_us,rss_kib,pss_kib,uss_kib,"
-             "minor_faults,major_faults,safety_trials,deadlocks\n");
+             "minor_faults,major_faults,safety_trials,deadlocks,thp,parent_huge_pct\n");
   for (int i = 0; i < n; i++) {
     const stats_t *s = &r[i].stats;
     fprintf(f, "%s,%llu,%d,%llu,%d,%s,%d,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f,%d,",
@@ -129,7 +150,10 @@ static void csv(FILE *f, const bench_config_t *c, const result_t *r, int n) {
       fprintf(f, ",");
       kib(f, v[k], ",");
     }
-    fprintf(f, ",%d,%d\n", r[i].safety_trials, r[i].deadlocks);
+    fprintf(f, ",%d,%d,%s,", r[i].safety_trials, r[i].deadlocks, thp_name(c->thp));
+    if (r[i].parent_huge_pct >= 0)
+      fprintf(f, "%d", r[i].parent_huge_pct);
+    fprintf(f, "\n");
   }
 }
 
@@ -173,6 +197,7 @@ static void json(FILE *f, const host_t *h, const bench_config_t *c, const result
   json_str(f, child);
   fprintf(f, ", \"warmup\": %d, \"runs\": %d, \"min_time\": %.3f, \"seed\": %u, \"safety\": %s",
           c->warmup, c->runs, c->min_time, c->seed, c->safety ? "true" : "false");
+  fprintf(f, ", \"thp\": \"%s\"", thp_name(c->thp));
   fprintf(f, ", \"cpus\": [");
   for (int i = 0; i < c->ncpus; i++)
     fprintf(f, "%s%d", i ? ", " : "", c->cpus[i]);
@@ -186,6 +211,11 @@ static void json(FILE *f, const host_t *h, const bench_config_t *c, const result
             i ? "," : "", method_name(r[i].method), (unsigned long long)r[i].parent_mem,
             (unsigned long long)r[i].args_size, r[i].concurrency);
     json_str(f, child);
+    fprintf(f, ", \"parent_huge_pct\": ");
+    if (r[i].parent_huge_pct >= 0)
+      fprintf(f, "%d", r[i].parent_huge_pct);
+    else
+      fprintf(f, "null");
     fprintf(f, ",\n   \"samples_us\": [");
     for (int k = 0; k < r[i].nsamples; k++) {
       fprintf(f, k ? ", " : "");

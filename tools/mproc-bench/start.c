@@ -15,10 +15,6 @@
 #  include <time.h>
 #endif
 
-/* The memory the parent has touched: inherited by fork children. */
-static unsigned char *inherited;
-static size_t inherited_len;
-
 static void sleep_ms(int ms) {
 #ifdef _WIN32
   Sleep((DWORD)ms);
@@ -45,8 +41,10 @@ int bench_child(const mproc_args_t *args) {
     for (double until = now_us() + (double)param * 1000; now_us() < until;)
       for (int i = 0; i < 10000; i++)
         x = x * 1.0000001 + 1e-9;
-  } else if (kind == CHILD_TOUCH && inherited) {
-    size_t pages = inherited_len / 4096, n = pages * (size_t)param / 100;
+  } else if (kind == CHILD_TOUCH && parent_mem(NULL)) {
+    size_t len;
+    unsigned char *inherited = parent_mem(&len);
+    size_t pages = len / 4096, n = pages * (size_t)param / 100;
     for (size_t i = 0; i < n; i++)
       inherited[i * 4096] ^= 1; /* a copy-on-write fault per page */
   }
@@ -65,23 +63,6 @@ static mproc_start_method_t start_method_of(method_t m) {
 }
 
 /* ---- the parent's shape ---------------------------------------------------- */
-
-static int set_parent_mem(uint64_t bytes) {
-  free(inherited);
-  inherited = NULL;
-  inherited_len = 0;
-  if (!bytes)
-    return 0;
-  if (bytes > SIZE_MAX || !(inherited = malloc((size_t)bytes))) {
-    fprintf(stderr, "mproc-bench start: cannot give the parent %llu bytes of memory\n",
-            (unsigned long long)bytes);
-    return 2;
-  }
-  inherited_len = (size_t)bytes;
-  for (size_t i = 0; i < inherited_len; i += 4096)
-    inherited[i] = (unsigned char)i; /* touched: resident, and fork must copy its tables */
-  return 0;
-}
 
 static volatile int threads_stop;
 #ifdef _WIN32
@@ -196,8 +177,10 @@ static void memory_run(const bench_config_t *c, method_t m, uint64_t args_size, 
 
 /* ---- the experiment -------------------------------------------------------------- */
 
-static void result_init(result_t *r, method_t m, uint64_t mem, uint64_t args, int conc) {
+static void result_init(result_t *r, method_t m, uint64_t mem, uint64_t args, int conc,
+                        int huge_pct) {
   memset(r, 0, sizeof *r);
+  r->parent_huge_pct = huge_pct;
   r->method = m;
   r->parent_mem = mem;
   r->args_size = args;
@@ -218,7 +201,8 @@ int run_start(const bench_config_t *c, result_t **out, int *nout) {
   if (c->measure_first)
     mproc_value_new(&first, MPROC_T_I64, NULL);
   for (int pm = 0; pm < c->nparent_mem && !rc; pm++) {
-    if ((rc = set_parent_mem(c->parent_mem[pm])) != 0)
+    int huge_pct;
+    if ((rc = parent_mem_set(c->parent_mem[pm], c->thp, &huge_pct)) != 0)
       break;
     for (int as = 0; as < c->nargs_size && !rc; as++)
       for (int cc = 0; cc < c->nconcurrency && !rc; cc++) {
@@ -228,7 +212,7 @@ int run_start(const bench_config_t *c, result_t **out, int *nout) {
         double *firsts[M_COUNT] = {0};
         int cap = c->runs ? c->runs : 1000;
         for (int k = 0; k < c->nmethods; k++) {
-          result_init(&row[k], c->methods[k], c->parent_mem[pm], c->args_size[as], conc);
+          result_init(&row[k], c->methods[k], c->parent_mem[pm], c->args_size[as], conc, huge_pct);
           row[k].samples_us = malloc((size_t)cap * sizeof(double));
           firsts[k] = malloc((size_t)cap * sizeof(double));
         }
@@ -270,7 +254,7 @@ int run_start(const bench_config_t *c, result_t **out, int *nout) {
   }
   progress(c, 1, 1, started);
   mproc_value_free(first);
-  set_parent_mem(0);
+  parent_mem_set(0, THP_SYSTEM, NULL);
   threads_stop = 1;
   *out = res;
   *nout = n;
