@@ -45,7 +45,10 @@ mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}" "${MPROC_WINDOWS_PACKAGES[@]
   python3 python3-yaml musl-tools perl ||
   { echo "cannot install the packages this needs" >&2; exit 1; }
 
-note() { printf '\n=== %s\n' "$*"; }
+# Each heading says when its step began (minutes into the run): where the
+# run's time goes, for keeping it short.
+started=$SECONDS
+note() { printf '\n=== %s  [+%d:%02d]\n' "$*" $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)); }
 
 # count LEG STATUS: a one-off check (build step, install check) as one test.
 count() {
@@ -289,6 +292,7 @@ while IFS= read -r line; do
   esac
 done < <(MPROC_BUILD_DIR=$build scripts/fuzz.sh "${MPROC_FUZZ_SECONDS:-20}" 2>&1)
 
+note "done"
 echo
 echo "$passed passed, $failed failed"
 ((failed == 0))
