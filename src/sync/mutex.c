@@ -63,6 +63,15 @@ bool mproc__mutex_take_from_dead(mproc__mutex_t *m) {
   return true;
 }
 
+bool mproc__mutex_try_acquire(mproc__mutex_t *m) {
+  uint32_t pid, tid, w = 0;
+  mproc__os_self_ids(&pid, &tid);
+  if (!atomic_compare_exchange_strong(&m->park.word, &w, pid & MPROC__MUTEX_PID))
+    return false;
+  become_holder(m, pid, tid);
+  return true;
+}
+
 int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bool recursive,
                          int timeout_ms) {
   uint32_t pid, tid;

@@ -113,6 +113,8 @@ typedef struct {
  * MPROC_ERANGE (recursion depth). */
 int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bool recursive,
                          int timeout_ms);
+/* Takes m if it is free now, without waiting (never recursive). */
+bool mproc__mutex_try_acquire(mproc__mutex_t *m);
 /* Releases one level (recursive) or the lock. any_thread: Lock's Python
  * semantics (anyone may release). MPROC_ESTATE when not held (by the
  * caller, unless any_thread). */
