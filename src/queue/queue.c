@@ -183,7 +183,7 @@ static void repair_put(mproc_queue_t *q) {
 static bool take_free_lock(side_t *side) {
   for (int k = 0; k < LOCK_SPINS; k++) {
     if (atomic_load_explicit(&side->lock.park.word, memory_order_relaxed) == 0 &&
-        mproc__mutex_try_acquire(&side->lock))
+        mproc__mutex_take_free(&side->lock))
       return true;
     mproc__os_cpu_relax();
   }

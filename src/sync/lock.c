@@ -21,13 +21,17 @@ int mproc_lock_acquire(mproc_lock_t *l, int timeout_ms) {
   if (!l)
     return mproc__fail(MPROC_EINVAL, "lock_acquire: lock is NULL");
   int rc = mproc__check_timeout("lock_acquire", timeout_ms);
-  return rc ? rc : mproc__mutex_acquire(&l->s, 0, state(&l->s), false, timeout_ms);
+  if (rc || mproc__mutex_take_free(state(&l->s)))
+    return rc;
+  return mproc__mutex_acquire(&l->s, 0, state(&l->s), false, timeout_ms);
 }
 
 int mproc_lock_release(mproc_lock_t *l) {
   if (!l)
     return mproc__fail(MPROC_EINVAL, "lock_release: lock is NULL");
-  return mproc__mutex_release(&l->s, 0, state(&l->s), false, true);
+  if (!mproc__mutex_release_any(&l->s, 0, state(&l->s)))
+    return mproc__fail(MPROC_ESTATE, "lock_release: it is not locked");
+  return 0;
 }
 
 int mproc_lock_locked(const mproc_lock_t *l) {

@@ -19,16 +19,10 @@ enum { OWNER_CHECK_MS = 100 };
 
 static uint64_t pack(uint32_t hi, uint32_t lo) { return (uint64_t)hi << 32 | lo; }
 
-static void become_holder(mproc__mutex_t *m, uint32_t pid, uint32_t tid) {
-  atomic_store_explicit(&m->holder, pack(pid, tid), memory_order_relaxed);
-  /* The stamp is the same for every acquire from one process: a store
-   * only when another process held it last. */
-  if ((uint32_t)(atomic_load_explicit(&m->stamp, memory_order_relaxed) >> 32) !=
-      (pid & MPROC__MUTEX_PID))
-    atomic_store_explicit(&m->stamp,
-                          pack(pid & MPROC__MUTEX_PID, (uint32_t)mproc__os_self_start_token()),
-                          memory_order_relaxed);
-  m->depth = 1;
+void mproc__mutex_stamp(mproc__mutex_t *m, uint32_t pid) {
+  atomic_store_explicit(&m->stamp,
+                        pack(pid & MPROC__MUTEX_PID, (uint32_t)mproc__os_self_start_token()),
+                        memory_order_relaxed);
 }
 
 static bool held_by(const mproc__mutex_t *m, uint32_t pid, uint32_t tid) {
@@ -59,16 +53,7 @@ bool mproc__mutex_take_from_dead(mproc__mutex_t *m) {
   if (!atomic_compare_exchange_strong(&m->park.word, &w,
                                       (pid & MPROC__MUTEX_PID) | MPROC__MUTEX_WAITERS))
     return false;
-  become_holder(m, pid, tid);
-  return true;
-}
-
-bool mproc__mutex_try_acquire(mproc__mutex_t *m) {
-  uint32_t pid, tid, w = 0;
-  mproc__os_self_ids(&pid, &tid);
-  if (!atomic_compare_exchange_strong(&m->park.word, &w, pid & MPROC__MUTEX_PID))
-    return false;
-  become_holder(m, pid, tid);
+  mproc__mutex_hold(m, pid, tid);
   return true;
 }
 
@@ -85,7 +70,7 @@ int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bo
   }
   uint32_t w = 0;
   if (atomic_compare_exchange_strong(&m->park.word, &w, me)) {
-    become_holder(m, pid, tid);
+    mproc__mutex_hold(m, pid, tid);
     return 0;
   }
   int64_t deadline = mproc__deadline(timeout_ms);
@@ -94,7 +79,7 @@ int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bo
     if (w == 0) {
       /* Taken after sleeping: others may sleep too, so keep the bit. */
       if (atomic_compare_exchange_strong(&m->park.word, &w, me | MPROC__MUTEX_WAITERS)) {
-        become_holder(m, pid, tid);
+        mproc__mutex_hold(m, pid, tid);
         return 0;
       }
       continue;
@@ -111,19 +96,12 @@ int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bo
     if (mproc__os_park_wait(s->parks[i], &m->park, w, slice) == MPROC_ETIMEDOUT &&
         atomic_load(&m->park.word) == w && holder_died(m, w) &&
         atomic_compare_exchange_strong(&m->park.word, &w, me | MPROC__MUTEX_WAITERS)) {
-      become_holder(m, pid, tid);
+      mproc__mutex_hold(m, pid, tid);
       mproc__fail(MPROC_EOWNERDEAD, "%s: process %u died holding it", s->name,
                   w & MPROC__MUTEX_PID);
       return MPROC_EOWNERDEAD;
     }
   }
-}
-
-static void unlock(const mproc__sync_t *s, size_t i, mproc__mutex_t *m) {
-  atomic_store_explicit(&m->holder, 0, memory_order_relaxed);
-  m->depth = 0;
-  if (atomic_exchange(&m->park.word, 0) & MPROC__MUTEX_WAITERS)
-    mproc__sync_wake(s, i, &m->park, 1);
 }
 
 int mproc__mutex_release(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bool recursive,
@@ -135,13 +113,13 @@ int mproc__mutex_release(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bo
     m->depth--;
     return 0;
   }
-  unlock(s, i, m);
+  mproc__mutex_unlock(s, i, m);
   return 0;
 }
 
 uint32_t mproc__mutex_release_all(const mproc__sync_t *s, size_t i, mproc__mutex_t *m) {
   uint32_t depth = m->depth;
-  unlock(s, i, m);
+  mproc__mutex_unlock(s, i, m);
   return depth;
 }
 

@@ -113,8 +113,45 @@ typedef struct {
  * MPROC_ERANGE (recursion depth). */
 int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bool recursive,
                          int timeout_ms);
-/* Takes m if it is free now, without waiting (never recursive). */
-bool mproc__mutex_try_acquire(mproc__mutex_t *m);
+/* Records pid's start time as m's holder's (when another process held it
+ * last). */
+void mproc__mutex_stamp(mproc__mutex_t *m, uint32_t pid);
+/* Records the caller (pid, tid), whose compare-and-swap took m. */
+static inline void mproc__mutex_hold(mproc__mutex_t *m, uint32_t pid, uint32_t tid) {
+  atomic_store_explicit(&m->holder, (uint64_t)pid << 32 | tid, memory_order_relaxed);
+  /* The stamp is the same for every acquire from one process: a store
+   * only when another process held it last. */
+  if ((uint32_t)(atomic_load_explicit(&m->stamp, memory_order_relaxed) >> 32) !=
+      (pid & MPROC__MUTEX_PID))
+    mproc__mutex_stamp(m, pid);
+  m->depth = 1;
+}
+/* Takes a non-recursive m if it is free now, without waiting; inline, so
+ * that a user's uncontended Lock pays one call, as a bare futex lock
+ * does (and a queue can look for its side lock to come free). */
+static inline bool mproc__mutex_take_free(mproc__mutex_t *m) {
+  uint32_t pid, tid, w = 0;
+  mproc__os_self_ids(&pid, &tid);
+  if (!atomic_compare_exchange_strong(&m->park.word, &w, pid & MPROC__MUTEX_PID))
+    return false;
+  mproc__mutex_hold(m, pid, tid);
+  return true;
+}
+/* Lets m go, waking a sleeper if any. */
+static inline void mproc__mutex_unlock(const mproc__sync_t *s, size_t i, mproc__mutex_t *m) {
+  atomic_store_explicit(&m->holder, 0, memory_order_relaxed);
+  m->depth = 0;
+  if (atomic_exchange(&m->park.word, 0) & MPROC__MUTEX_WAITERS)
+    mproc__sync_wake(s, i, &m->park, 1);
+}
+/* Releases m, held by any thread (Lock's Python semantics), inline; false
+ * when it is not locked. */
+static inline bool mproc__mutex_release_any(const mproc__sync_t *s, size_t i, mproc__mutex_t *m) {
+  if (atomic_load_explicit(&m->park.word, memory_order_relaxed) == 0)
+    return false;
+  mproc__mutex_unlock(s, i, m);
+  return true;
+}
 /* Releases one level (recursive) or the lock. any_thread: Lock's Python
  * semantics (anyone may release). MPROC_ESTATE when not held (by the
  * caller, unless any_thread). */
