@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "core/self_ids.h"
 #include "features.h"
 #include "os.h"
 
@@ -30,6 +31,7 @@ static void after_fork_in_child(void) {
   atomic_store(&cached_pid, 0);
   atomic_store(&cached_start, 0);
   atomic_fetch_add(&fork_generation, 1);
+  mproc__self_forked();
 }
 
 static void register_atfork(void) { pthread_atfork(NULL, NULL, after_fork_in_child); }

@@ -33,7 +33,7 @@ static bool held_by(const mproc__mutex_t *m, uint32_t pid, uint32_t tid) {
 
 bool mproc__mutex_is_mine(const mproc__mutex_t *m) {
   uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   return held_by(m, pid, tid);
 }
 
@@ -49,7 +49,7 @@ bool mproc__mutex_take_from_dead(mproc__mutex_t *m) {
   if (w == 0 || !holder_died(m, w))
     return false;
   uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   if (!atomic_compare_exchange_strong(&m->park.word, &w,
                                       (pid & MPROC__MUTEX_PID) | MPROC__MUTEX_WAITERS))
     return false;
@@ -60,7 +60,7 @@ bool mproc__mutex_take_from_dead(mproc__mutex_t *m) {
 int mproc__mutex_acquire(const mproc__sync_t *s, size_t i, mproc__mutex_t *m, bool recursive,
                          int timeout_ms) {
   uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   uint32_t me = pid & MPROC__MUTEX_PID;
   if (recursive && held_by(m, pid, tid)) {
     if (m->depth == UINT32_MAX)

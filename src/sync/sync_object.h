@@ -12,6 +12,7 @@
 #include "args/args_objects.h"
 #include "core/internal.h"
 #include "core/region.h"
+#include "core/self_ids.h"
 
 #define MPROC__SYNC_MAX_PARKS 5
 
@@ -131,7 +132,7 @@ static inline void mproc__mutex_hold(mproc__mutex_t *m, uint32_t pid, uint32_t t
  * does (and a queue can look for its side lock to come free). */
 static inline bool mproc__mutex_take_free(mproc__mutex_t *m) {
   uint32_t pid, tid, w = 0;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   if (!atomic_compare_exchange_strong(&m->park.word, &w, pid & MPROC__MUTEX_PID))
     return false;
   mproc__mutex_hold(m, pid, tid);
