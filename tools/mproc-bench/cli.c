@@ -205,6 +205,44 @@ static int parse_thp(const char *v, bench_config_t *c) {
 #endif
 }
 
+/* The options that say where the results go; false when a is none of
+ * them. */
+static bool parse_output_option(const char *a, const char *v, bench_config_t *c, int *rc) {
+  if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) {
+    if (strcmp(v, "table") == 0)
+      c->format = FMT_TABLE;
+    else if (strcmp(v, "markdown") == 0)
+      c->format = FMT_MARKDOWN;
+    else if (strcmp(v, "csv") == 0)
+      c->format = FMT_CSV;
+    else if (strcmp(v, "json") == 0)
+      c->format = FMT_JSON;
+    else
+      *rc = bad("--format: '%s' is not table, markdown, csv or json", v);
+  } else if (strcmp(a, "--export-csv") == 0)
+    c->export_csv = v;
+  else if (strcmp(a, "--export-json") == 0)
+    c->export_json = v;
+  else if (strcmp(a, "--export-markdown") == 0)
+    c->export_markdown = v;
+  else if (strcmp(a, "--plot") == 0)
+    c->plot = v;
+  else if (strcmp(a, "--progress") == 0) {
+    if (strcmp(v, "auto") == 0)
+      c->progress = -1;
+    else if (strcmp(v, "bar") == 0)
+      c->progress = 1;
+    else if (strcmp(v, "none") == 0)
+      c->progress = 0;
+    else
+      *rc = bad("--progress: '%s' is not auto, bar or none", v);
+  } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+    c->quiet = true;
+  else
+    return false;
+  return true;
+}
+
 int parse_start_options(int argc, char **argv, bench_config_t *c) {
   memset(c, 0, sizeof *c);
   for (int m = M_SPAWN; m <= M_FORKSERVER; m++)
@@ -279,37 +317,7 @@ int parse_start_options(int argc, char **argv, bench_config_t *c) {
       c->safety = true;
     else if (strcmp(a, "--safety-trials") == 0)
       rc = parse_int(v, 1, 100000, &c->safety_trials) ? bad("%s: 1 to 100000", a) : 0;
-    else if (strcmp(a, "-f") == 0 || strcmp(a, "--format") == 0) {
-      if (strcmp(v, "table") == 0)
-        c->format = FMT_TABLE;
-      else if (strcmp(v, "markdown") == 0)
-        c->format = FMT_MARKDOWN;
-      else if (strcmp(v, "csv") == 0)
-        c->format = FMT_CSV;
-      else if (strcmp(v, "json") == 0)
-        c->format = FMT_JSON;
-      else
-        rc = bad("--format: '%s' is not table, markdown, csv or json", v);
-    } else if (strcmp(a, "--export-csv") == 0)
-      c->export_csv = v;
-    else if (strcmp(a, "--export-json") == 0)
-      c->export_json = v;
-    else if (strcmp(a, "--export-markdown") == 0)
-      c->export_markdown = v;
-    else if (strcmp(a, "--plot") == 0)
-      c->plot = v;
-    else if (strcmp(a, "--progress") == 0) {
-      if (strcmp(v, "auto") == 0)
-        c->progress = -1;
-      else if (strcmp(v, "bar") == 0)
-        c->progress = 1;
-      else if (strcmp(v, "none") == 0)
-        c->progress = 0;
-      else
-        rc = bad("--progress: '%s' is not auto, bar or none", v);
-    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
-      c->quiet = true;
-    else
+    else if (!parse_output_option(a, v, c, &rc))
       rc = bad("unknown option '%s'", a);
     if (rc)
       return rc;

@@ -177,6 +177,61 @@ static void json_num(FILE *f, double v) {
     fprintf(f, "null");
 }
 
+/* One result of the JSON export; first: no comma before it. */
+static void json_result(FILE *f, const char *child, const result_t *r, bool first) {
+  const stats_t *s = &r->stats;
+  fprintf(f,
+          "%s\n  {\"method\": \"%s\", \"parent_mem\": %llu, \"args_size\": %llu, "
+          "\"concurrency\": %d, \"child\": ",
+          first ? "" : ",", method_name(r->method), (unsigned long long)r->parent_mem,
+          (unsigned long long)r->args_size, r->concurrency);
+  json_str(f, child);
+  fprintf(f, ", \"parent_huge_pct\": ");
+  if (r->parent_huge_pct >= 0)
+    fprintf(f, "%d", r->parent_huge_pct);
+  else
+    fprintf(f, "null");
+  fprintf(f, ",\n   \"samples_us\": [");
+  for (int k = 0; k < r->nsamples; k++) {
+    fprintf(f, k ? ", " : "");
+    json_num(f, r->samples_us[k]);
+  }
+  fprintf(f, "],\n   \"stats\": {\"min\": ");
+  json_num(f, s->min);
+  fprintf(f, ", \"median\": ");
+  json_num(f, s->median);
+  fprintf(f, ", \"mean\": ");
+  json_num(f, s->mean);
+  fprintf(f, ", \"stddev\": ");
+  json_num(f, s->stddev);
+  fprintf(f, ", \"p95\": ");
+  json_num(f, s->p95);
+  fprintf(f, ", \"max\": ");
+  json_num(f, s->max);
+  fprintf(f, ", \"outliers\": %d},\n   \"first_us\": ", s->outliers);
+  if (r->first_us >= 0)
+    json_num(f, r->first_us);
+  else
+    fprintf(f, "null");
+  long long v[5] = {r->rss_kib, r->pss_kib, r->uss_kib, r->minor_faults, r->major_faults};
+  const char *names[5] = {"rss", "pss", "uss", "minor", "major"};
+  fprintf(f, ",\n   \"mem_kib\": {");
+  for (int k = 0; k < 5; k++) {
+    if (k == 3)
+      fprintf(f, "},\n   \"faults\": {");
+    fprintf(f, "%s\"%s\": ", k == 0 || k == 3 ? "" : ", ", names[k]);
+    if (v[k] < 0)
+      fprintf(f, "null");
+    else
+      fprintf(f, "%lld", v[k]);
+  }
+  fprintf(f,
+          "},\n   \"safety\": {\"trials\": %d, \"deadlocks\": %d, \"malloc_trials\": %d, "
+          "\"malloc_deadlocks\": %d, \"stdio_trials\": %d, \"stdio_deadlocks\": %d}}",
+          r->safety_trials, r->deadlocks, r->safety_trials_malloc, r->deadlocks_malloc,
+          r->safety_trials_stdio, r->deadlocks_stdio);
+}
+
 static void json(FILE *f, const host_t *h, const bench_config_t *c, const result_t *r, int n) {
   char buf[32];
   const char *child = child_text(c, buf, sizeof buf);
@@ -203,60 +258,8 @@ static void json(FILE *f, const host_t *h, const bench_config_t *c, const result
     fprintf(f, "%s%d", i ? ", " : "", c->cpus[i]);
   fprintf(f, "]},\n");
   fprintf(f, " \"results\": [");
-  for (int i = 0; i < n; i++) {
-    const stats_t *s = &r[i].stats;
-    fprintf(f,
-            "%s\n  {\"method\": \"%s\", \"parent_mem\": %llu, \"args_size\": %llu, "
-            "\"concurrency\": %d, \"child\": ",
-            i ? "," : "", method_name(r[i].method), (unsigned long long)r[i].parent_mem,
-            (unsigned long long)r[i].args_size, r[i].concurrency);
-    json_str(f, child);
-    fprintf(f, ", \"parent_huge_pct\": ");
-    if (r[i].parent_huge_pct >= 0)
-      fprintf(f, "%d", r[i].parent_huge_pct);
-    else
-      fprintf(f, "null");
-    fprintf(f, ",\n   \"samples_us\": [");
-    for (int k = 0; k < r[i].nsamples; k++) {
-      fprintf(f, k ? ", " : "");
-      json_num(f, r[i].samples_us[k]);
-    }
-    fprintf(f, "],\n   \"stats\": {\"min\": ");
-    json_num(f, s->min);
-    fprintf(f, ", \"median\": ");
-    json_num(f, s->median);
-    fprintf(f, ", \"mean\": ");
-    json_num(f, s->mean);
-    fprintf(f, ", \"stddev\": ");
-    json_num(f, s->stddev);
-    fprintf(f, ", \"p95\": ");
-    json_num(f, s->p95);
-    fprintf(f, ", \"max\": ");
-    json_num(f, s->max);
-    fprintf(f, ", \"outliers\": %d},\n   \"first_us\": ", s->outliers);
-    if (r[i].first_us >= 0)
-      json_num(f, r[i].first_us);
-    else
-      fprintf(f, "null");
-    long long v[5] = {r[i].rss_kib, r[i].pss_kib, r[i].uss_kib, r[i].minor_faults,
-                      r[i].major_faults};
-    const char *names[5] = {"rss", "pss", "uss", "minor", "major"};
-    fprintf(f, ",\n   \"mem_kib\": {");
-    for (int k = 0; k < 5; k++) {
-      if (k == 3)
-        fprintf(f, "},\n   \"faults\": {");
-      fprintf(f, "%s\"%s\": ", k == 0 || k == 3 ? "" : ", ", names[k]);
-      if (v[k] < 0)
-        fprintf(f, "null");
-      else
-        fprintf(f, "%lld", v[k]);
-    }
-    fprintf(f,
-            "},\n   \"safety\": {\"trials\": %d, \"deadlocks\": %d, \"malloc_trials\": %d, "
-            "\"malloc_deadlocks\": %d, \"stdio_trials\": %d, \"stdio_deadlocks\": %d}}",
-            r[i].safety_trials, r[i].deadlocks, r[i].safety_trials_malloc, r[i].deadlocks_malloc,
-            r[i].safety_trials_stdio, r[i].deadlocks_stdio);
-  }
+  for (int i = 0; i < n; i++)
+    json_result(f, child, &r[i], i == 0);
   fprintf(f, "\n]}\n");
 }
 
