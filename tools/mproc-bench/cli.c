@@ -243,7 +243,8 @@ static bool parse_output_option(const char *a, const char *v, bench_config_t *c,
   return true;
 }
 
-int parse_start_options(int argc, char **argv, bench_config_t *c) {
+/* What a run does when no option says otherwise. */
+static void set_defaults(bench_config_t *c) {
   memset(c, 0, sizeof *c);
   for (int m = M_SPAWN; m <= M_FORKSERVER; m++)
     if (method_available((method_t)m))
@@ -256,6 +257,10 @@ int parse_start_options(int argc, char **argv, bench_config_t *c) {
   c->safety_trials = 100;
   c->progress = -1;
   c->seed = 1;
+}
+
+int parse_start_options(int argc, char **argv, bench_config_t *c) {
+  set_defaults(c);
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = NULL;
     char name[64];
