@@ -111,8 +111,10 @@ bool mproc__os_is_main_thread(void);
 
 /* ---- who is running (self.c) --------------------------------------------- */
 
-/* This process's and thread's ids, without a system call where the OS
- * makes one of them (POSIX caches them, refreshed after fork). */
+/* This process's and thread's ids, as the OS tells them (the pid cached
+ * on POSIX, refreshed after fork). Callers take them through
+ * core/self_ids.h's mproc__self_ids, which keeps both per thread: on
+ * POSIX systems without gettid each call here numbers the thread anew. */
 void mproc__os_self_ids(uint32_t *pid, uint32_t *tid);
 /* A token that tells this process from a later one with the same pid (its
  * start time); 0 where there is none. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/region.h"
+#include "core/self_ids.h"
 #include "core/spinlock.h"
 
 enum {
@@ -124,7 +125,7 @@ int mproc__slice_alloc(size_t size, const char *name, mproc__slice_t *out) {
     return 0;
   }
   uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   mproc__spin_lock(&mproc__region_lock);
   bool done = take_from_arena(size, pid, out);
   mproc__spin_unlock(&mproc__region_lock);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "connection/connection_internal.h"
+#include "core/self_ids.h"
 #include "core/spinlock.h"
 #include "manager/manager_client.h"
 #include "manager/manager_lane.h"
@@ -44,7 +45,7 @@ struct mproc__mgr_client {
 /* This process's id, without a system call on every call. */
 static int64_t self_pid(void) {
   uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   return pid;
 }
 
@@ -443,7 +444,7 @@ int mproc__mgr_begin(mproc__mgr_client_t *cl, mproc__mgr_req_t *r, uint16_t op, 
   memset(r, 0, sizeof *r);
   r->cl = cl;
   uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   mproc__mgr_head_t h = {0, op, 0, id, tid};
   int rc;
   if (op != MPROC__OP_DECREF && mproc__mgr_recording(cl)) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "core/self_ids.h"
 #include "os.h"
 
 const char *mproc__posix_self_exe(void) { return "/proc/self/exe"; }
@@ -106,6 +107,6 @@ int mproc__os_thread_count(void) {
 bool mproc__os_is_main_thread(void) {
   /* The main thread's id is the process id (Linux); both are cached. */
   uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   return pid == tid;
 }

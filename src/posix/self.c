@@ -1,6 +1,7 @@
-/* Who is running, cheaply: getpid() and gettid() are system calls in
- * current glibc, too slow for a lock's fast path, so both are cached and
- * the caches are dropped in a forked child (pthread_atfork). Whether
+/* Who is running: getpid() and gettid() are system calls in current
+ * glibc, too slow for a lock's fast path, so the pid is cached here and
+ * both ids per thread in core/self_ids.h; a forked child drops both
+ * caches (pthread_atfork). Whether
  * another process has ended: kill(pid, 0), then what the system tells
  * beyond it (os.h: zombies, reused pids). */
 #define _GNU_SOURCE
@@ -18,20 +19,14 @@
 #include "features.h"
 #include "os.h"
 
-static _Atomic uint32_t fork_generation = 1;
 static _Atomic uint32_t cached_pid;
 static _Atomic uint64_t cached_start;
-/* initial-exec: a direct TLS access, not a __tls_get_addr call, on the
- * lock's fast path (the two words fit any libc's static TLS reserve). */
-static _Thread_local uint32_t tid_generation __attribute__((tls_model("initial-exec")));
-static _Thread_local uint32_t cached_tid __attribute__((tls_model("initial-exec")));
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void after_fork_in_child(void) {
   atomic_store(&cached_pid, 0);
   atomic_store(&cached_start, 0);
-  atomic_fetch_add(&fork_generation, 1);
-  mproc__self_forked();
+  mproc__self_forked(); /* every thread's cached ids (core/self_ids.h) */
 }
 
 static void register_atfork(void) { pthread_atfork(NULL, NULL, after_fork_in_child); }
@@ -56,12 +51,7 @@ void mproc__os_self_ids(uint32_t *pid, uint32_t *tid) {
     atomic_store(&cached_pid, p);
   }
   *pid = p;
-  uint32_t gen = atomic_load_explicit(&fork_generation, memory_order_relaxed);
-  if (tid_generation != gen) {
-    cached_tid = os_tid();
-    tid_generation = gen;
-  }
-  *tid = cached_tid;
+  *tid = os_tid();
 }
 
 uint64_t mproc__os_self_start_token(void) {
@@ -69,7 +59,7 @@ uint64_t mproc__os_self_start_token(void) {
   if (t)
     return t;
   uint32_t pid, tid;
-  mproc__os_self_ids(&pid, &tid);
+  mproc__self_ids(&pid, &tid);
   t = mproc__posix_start_token(pid);
   atomic_store(&cached_start, t);
   return t;
