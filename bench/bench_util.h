@@ -1,4 +1,5 @@
-/* What the POSIX benchmarks share: a clock, and running a Python peer. */
+/* What the benchmarks share: a clock, medians, and (POSIX) running a
+ * Python peer. */
 #ifndef MPROC_BENCH_UTIL_H
 #define MPROC_BENCH_UTIL_H
 
@@ -16,11 +17,21 @@ static inline mproc_args_t *bench_ints(long n) {
   return a;
 }
 
+#ifdef _WIN32
+#  include <windows.h>
+static inline double now_s(void) {
+  LARGE_INTEGER f, t;
+  QueryPerformanceFrequency(&f);
+  QueryPerformanceCounter(&t);
+  return (double)t.QuadPart / (double)f.QuadPart;
+}
+#else
 static inline double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+#endif
 
 /* The scale a benchmark was asked for: argv[1], at least 1 (default 1). */
 static inline long bench_scale(int argc, char **argv) {

@@ -7,33 +7,29 @@
  *     d[k] += 1, which also loses updates);
  *   - making a dict proxy, starting a manager (spawn and fork; until the
  *     start returns, as Python's Manager() is timed);
- *   - dict set over tcp: loopback.
+ *   - dict set over tcp: loopback;
+ *   - local calls through the shared-memory lane against the same calls
+ *     on the connection (MPROC_MANAGER_LANE=0), the only table on Windows.
  * The floor under a call from one client: a cache-line round trip between
  * two processes that spin on shared memory and do nothing else (no
  * encoding, no table): a call that waits for its answer cannot beat it.
  * Each mproc row is the median of 3 runs (a 2-vCPU machine swings);
- * Python runs once. POSIX only (the Python peer).
+ * Python runs once; its rows are POSIX only.
  *
  *   bench_manager [scale]
  */
 #include <mproc.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
 
-#ifdef _WIN32
-#  include <stdio.h>
-int main(int argc, char **argv) {
-  mproc_main_guard(argc, argv);
-  printf("bench_manager: POSIX only (its peer is Python)\n");
-  return 0;
-}
-#else
-#  include <stdatomic.h>
-#  include <stdint.h>
-#  include <string.h>
+#include "bench_util.h"
+
+#ifndef _WIN32
 #  include <sys/mman.h>
 #  include <sys/wait.h>
 #  include <unistd.h>
-
-#  include "bench_util.h"
+#endif
 
 static void check(int rc, const char *what) {
   if (rc < 0) {
@@ -88,6 +84,80 @@ static double median_op(mproc_proxy_t *p, int op, long n) {
     t[i] = run_op(p, op, n);
   return median_of_3(t);
 }
+
+/* ---- the lane against the connection ---- */
+
+/* Sets MPROC_MANAGER_LANE (NULL: removes it). */
+static void set_lane_env(const char *value) {
+#ifdef _WIN32
+  char buf[64];
+  snprintf(buf, sizeof buf, "MPROC_MANAGER_LANE=%s", value ? value : "");
+  _putenv(buf);
+#else
+  if (value)
+    setenv("MPROC_MANAGER_LANE", value, 1);
+  else
+    unsetenv("MPROC_MANAGER_LANE");
+#endif
+}
+
+static mproc_proxy_t *proxy_for(mproc_manager_t *m, int op) {
+  mproc_proxy_t *p;
+  check(op == OP_LOCK ? mproc_manager_lock(m, &p) : mproc_manager_dict(m, &p), "proxy");
+  return p;
+}
+
+/* The local calls of the lane (m's own client) and of a second client
+ * that asks for none (MPROC_MANAGER_LANE=0: every call on the unix socket
+ * or the Windows pipe), side by side. */
+static void lane_table(mproc_manager_t *m, const char *authkey, long n) {
+  static const int ops[] = {OP_DICT_SET, OP_DICT_GET, OP_LOCK};
+  static const char *names[] = {"dict set (us)", "dict get (us)", "Lock acquire+release (us)"};
+  mproc_manager_opts_t o = {0};
+  o.authkey = authkey;
+  o.authkey_len = strlen(authkey);
+  mproc_manager_t *plain;
+  set_lane_env("0"); /* read when a thread's connection says hello */
+  check(mproc_manager_connect(&plain, mproc_manager_address(m), &o), "connect");
+  mproc_proxy_t *on_conn[3], *on_lane[3];
+  for (int i = 0; i < 3; i++) {
+    on_conn[i] = proxy_for(plain, ops[i]);
+    on_lane[i] = proxy_for(m, ops[i]);
+    /* the connection's hello, and the keys a get reads */
+    run_op(on_conn[i], ops[i] == OP_LOCK ? OP_LOCK : OP_DICT_SET, 1024);
+    run_op(on_lane[i], ops[i] == OP_LOCK ? OP_LOCK : OP_DICT_SET, 1024);
+  }
+  set_lane_env(NULL);
+  printf("\nLocal calls: through the shared-memory lane, and on the connection\n"
+         "(MPROC_MANAGER_LANE=0); medians of 3 runs of %ld calls.\n\n",
+         n);
+  printf("| %-34s | %12s | %12s | %9s |\n", "", "lane", "connection", "lane gain");
+  printf("|------------------------------------|--------------|--------------|-----------|\n");
+  for (int i = 0; i < 3; i++) {
+    double lane = median_op(on_lane[i], ops[i], n), conn = median_op(on_conn[i], ops[i], n);
+    printf("| %-34s | %12.2f | %12.2f | %8.1fx |\n", names[i], lane * 1e6, conn * 1e6, conn / lane);
+    mproc_proxy_free(on_lane[i]);
+    mproc_proxy_free(on_conn[i]);
+  }
+  mproc_manager_free(plain);
+}
+
+#ifdef _WIN32
+int main(int argc, char **argv) {
+  mproc_main_guard(argc, argv);
+  long n = 500 * bench_scale(argc, argv);
+  mproc_manager_opts_t o = {0};
+  o.authkey = "bench";
+  o.authkey_len = 5;
+  mproc_manager_t *m;
+  check(mproc_manager_start(&m, &o), "manager_start");
+  printf("Managers on Windows: one server process; times per call (no Python peer\n"
+         "here: its rows are POSIX only).\n");
+  lane_table(m, "bench", n);
+  mproc_manager_free(m);
+  return 0;
+}
+#else
 
 /* args: (dict, n, array of two I64, index, barrier): n sets, its time in
  * ns, started together with the other process (a call takes well under
@@ -381,6 +451,7 @@ int main(int argc, char **argv) {
          "else; a call that waits for its answer cannot take less. dict set / floor: %.2fx,\n"
          "dict get / floor: %.2fx.\n",
          one[OP_DICT_SET] / floor, one[OP_DICT_GET] / floor);
+  lane_table(m, "bench", n);
   mproc_proxy_free(rd);
   mproc_manager_free(remote);
   mproc_proxy_t *all[] = {d, l, ns, lock, q};

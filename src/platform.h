@@ -292,11 +292,14 @@ int mproc__os_conn_read_some(mproc__os_conn_t *c, void *p, size_t cap, size_t *g
 /* The same without waiting: *got 0 when nothing is there yet; MPROC_EEOF
  * at end-of-file; MPROC_ENOTSUP where reads cannot stop short. */
 int mproc__os_conn_read_now(mproc__os_conn_t *c, void *p, size_t cap, size_t *got);
-/* Passes n handles to a running child at the other end of c (a pool's
- * tasks whose arguments hold objects), in order; the child receives them
- * with mproc__os_conn_recv_handles, each its own. POSIX: SCM_RIGHTS;
- * Windows: each duplicated into process `to` (a socket: shared for it with
- * WSADuplicateSocketW), its value written. The caller keeps its handles. */
+/* Passes n handles to the process at the other end of c: a running child
+ * `to` (a pool's tasks whose arguments hold objects), or, `to` NULL, the
+ * peer of a local connection (a manager's client); in order. The receiver
+ * takes them with mproc__os_conn_recv_handles, each its own. POSIX:
+ * SCM_RIGHTS; Windows: each duplicated into that process (a socket: shared
+ * for it with WSADuplicateSocketW), its value written; with `to` NULL, c
+ * must be a pipe (its peer's id is the pipe's; MPROC_ENOTSUP for a
+ * socket). The caller keeps its handles. */
 int mproc__os_conn_send_handles(mproc__os_conn_t *c, const mproc__os_child_t *to, const intptr_t *h,
                                 size_t n);
 /* Receives the n handles sent so; this process owns them. */

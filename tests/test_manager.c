@@ -1295,6 +1295,10 @@ static void hostile_clients_hurt_no_one(void **state) {
 
 /* ---- a hostile client of the shared-memory lane -------------------------- */
 
+/* The lane as manager_lane.c lays it out: a client that writes there
+ * whatever it likes. */
+enum { LANE_BYTES = 65536, ASKED = 0, ASKED_LEN = 8, ANSWERED = 64, DATA = 128 };
+
 #if defined(__linux__) && !defined(MPROC_TEST_POSIX_GENERIC)
 #  define LANES_HERE 1
 #  include <fcntl.h>
@@ -1303,10 +1307,6 @@ static void hostile_clients_hurt_no_one(void **state) {
 #  include <sys/socket.h>
 #  include <sys/syscall.h>
 #  include <unistd.h>
-
-/* The lane as manager_lane.c lays it out: a client that writes there
- * whatever it likes. */
-enum { LANE_BYTES = 65536, ASKED = 0, ASKED_LEN = 8, ANSWERED = 64, DATA = 128 };
 
 typedef struct {
   mproc_conn_t *c;
@@ -1317,8 +1317,8 @@ typedef struct {
 
 static bool fd_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
 
-/* Connects, says hello asking for a lane, and takes it. */
-static void lane_connect(const char *address, lane_client_t *lc) {
+/* Connects (the socket: the descriptor that was not open before). */
+static void lane_open(const char *address, lane_client_t *lc) {
   bool before[256];
   for (int fd = 0; fd < 256; fd++)
     before[fd] = fd_open(fd);
@@ -1329,13 +1329,10 @@ static void lane_connect(const char *address, lane_client_t *lc) {
     if (!before[fd] && fd_open(fd))
       lc->fd = fd;
   assert_true(lc->fd >= 0);
-  unsigned char msg[24] = {'M', 'G', 'R', 'M', 1, 0, 1 /* a lane, please */, 0, 9, 9, 9, 9};
-  ASSERT_OK(mproc_conn_send_bytes(lc->c, msg, sizeof msg));
-  unsigned char back[64];
-  size_t n;
-  ASSERT_OK(mproc_conn_recv_bytes_into(lc->c, back, sizeof back, &n, TEST_WAIT_MS));
-  assert_int_equal(n, 32);
-  assert_int_equal(back[6] & 1, 1); /* offered */
+}
+
+/* Takes the lane's memory the server sent after its welcome. */
+static void lane_take(lane_client_t *lc) {
   unsigned char count;
   union {
     char buf[CMSG_SPACE(sizeof(int))];
@@ -1355,12 +1352,112 @@ static void lane_connect(const char *address, lane_client_t *lc) {
   lc->lane = mmap(NULL, LANE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, lane_fd, 0);
   assert_true(lc->lane != MAP_FAILED);
   close(lane_fd);
-  lc->count = 0;
+}
+
+static void lane_wake_server(lane_client_t *lc) {
+  syscall(SYS_futex, lc->lane + ASKED, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 static void lane_free(lane_client_t *lc) {
   munmap(lc->lane, LANE_BYTES);
   mproc_conn_free(lc->c);
+}
+#elif defined(_WIN32)
+#  define LANES_HERE 1
+#  include <windows.h>
+
+typedef struct {
+  mproc_conn_t *c;
+  HANDLE pipe;
+  unsigned char *lane;
+  HANDLE asked; /* the semaphores of the two words */
+  HANDLE answered;
+  uint32_t count;
+} lane_client_t;
+
+enum { HANDLE_VALUES = 4096 };
+
+static bool handle_open(size_t v) {
+  DWORD flags;
+  return GetHandleInformation((HANDLE)v, &flags) != 0;
+}
+
+/* Connects (the pipe: the pipe handle that was not open before). */
+static void lane_open(const char *address, lane_client_t *lc) {
+  static bool before[HANDLE_VALUES / 4];
+  for (size_t v = 4; v < HANDLE_VALUES; v += 4)
+    before[v / 4] = handle_open(v);
+  mproc_client_opts_t o = {.authkey = KEY, .authkey_len = sizeof KEY - 1};
+  ASSERT_OK(mproc_client_connect(&lc->c, address, &o));
+  lc->pipe = NULL;
+  for (size_t v = 4; v < HANDLE_VALUES && !lc->pipe; v += 4)
+    if (!before[v / 4] && handle_open(v) && GetFileType((HANDLE)v) == FILE_TYPE_PIPE)
+      lc->pipe = (HANDLE)v;
+  assert_non_null(lc->pipe);
+}
+
+/* Reads n bytes from the (overlapped) pipe. */
+static void pipe_read(HANDLE pipe, unsigned char *p, DWORD n) {
+  HANDLE ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  for (DWORD done = 0; done < n;) {
+    OVERLAPPED ov = {0};
+    ov.hEvent = ev;
+    DWORD got = 0;
+    if (!ReadFile(pipe, p + done, n - done, NULL, &ov))
+      assert_int_equal(GetLastError(), ERROR_IO_PENDING);
+    assert_int_equal(WaitForSingleObject(ev, TEST_WAIT_MS), WAIT_OBJECT_0);
+    assert_true(GetOverlappedResult(pipe, &ov, &got, FALSE));
+    assert_true(got > 0);
+    done += got;
+  }
+  CloseHandle(ev);
+}
+
+/* Takes the lane's three handles the server sent after its welcome, each
+ * a record: kind 1 | u32 length 8 | the handle's value in this process. */
+static void lane_take(lane_client_t *lc) {
+  HANDLE h[3];
+  for (int i = 0; i < 3; i++) {
+    unsigned char rec[13];
+    pipe_read(lc->pipe, rec, sizeof rec);
+    assert_int_equal(rec[0], 1);
+    assert_int_equal(rec[1], 8);
+    uint64_t v;
+    memcpy(&v, rec + 5, sizeof v);
+    h[i] = (HANDLE)(uintptr_t)v;
+  }
+  lc->lane = MapViewOfFile(h[0], FILE_MAP_ALL_ACCESS, 0, 0, LANE_BYTES);
+  assert_non_null(lc->lane);
+  CloseHandle(h[0]);
+  lc->asked = h[1];
+  lc->answered = h[2];
+}
+
+/* A token whether or not the server sleeps: a spare one only wakes it for
+ * nothing, once. */
+static void lane_wake_server(lane_client_t *lc) { ReleaseSemaphore(lc->asked, 1, NULL); }
+
+static void lane_free(lane_client_t *lc) {
+  UnmapViewOfFile(lc->lane);
+  CloseHandle(lc->asked);
+  CloseHandle(lc->answered);
+  mproc_conn_free(lc->c);
+}
+#endif
+
+#ifdef LANES_HERE
+/* Connects, says hello asking for a lane, and takes it. */
+static void lane_connect(const char *address, lane_client_t *lc) {
+  lane_open(address, lc);
+  unsigned char msg[24] = {'M', 'G', 'R', 'M', 1, 0, 1 /* a lane, please */, 0, 9, 9, 9, 9};
+  ASSERT_OK(mproc_conn_send_bytes(lc->c, msg, sizeof msg));
+  unsigned char back[64];
+  size_t n;
+  ASSERT_OK(mproc_conn_recv_bytes_into(lc->c, back, sizeof back, &n, TEST_WAIT_MS));
+  assert_int_equal(n, 32);
+  assert_int_equal(back[6] & 1, 1); /* offered */
+  lane_take(lc);
+  lc->count = 0;
 }
 
 static _Atomic uint32_t *lane_word(lane_client_t *lc, size_t at) {
@@ -1372,7 +1469,7 @@ static void lane_post(lane_client_t *lc, const void *p, size_t n, uint32_t len) 
   memcpy(lc->lane + DATA, p, n);
   atomic_store(lane_word(lc, ASKED_LEN), len);
   atomic_store(lane_word(lc, ASKED), ++lc->count);
-  syscall(SYS_futex, lane_word(lc, ASKED), FUTEX_WAKE, 1, NULL, NULL, 0);
+  lane_wake_server(lc);
 }
 
 /* The answer's status, or 1 when the server hung up instead. */
@@ -1395,8 +1492,8 @@ static int lane_answer(lane_client_t *lc) {
 
 /* A client of the lane that writes what it likes there gets errors or is
  * hung up on, and cannot shrink the memory under the server; everyone
- * else is served as before. Where there are no lanes (Windows, generic
- * POSIX), the server declines one. */
+ * else is served as before. Where there are no lanes (generic POSIX: no
+ * region the client cannot shrink), the server declines one. */
 static void a_hostile_lane_client_hurts_no_one(void **state) {
   (void)state;
   mproc_manager_t *m = start_manager();
@@ -1448,6 +1545,61 @@ static void a_hostile_lane_client_hurts_no_one(void **state) {
   ASSERT_OK(mproc_dict_set(d, mproc_int(7), mproc_int(7)));
 #endif
   assert_int_equal(dict_int(d, mproc_int(7)), 7);
+  mproc_proxy_free(d);
+  mproc_manager_free(m);
+}
+
+/* The lanes mapped in this process: a sealed memfd's mappings (Linux), 64
+ * KiB views of a section (Windows). */
+static int lanes_mapped(void) {
+  int n = 0;
+#if defined(LANES_HERE) && defined(_WIN32)
+  MEMORY_BASIC_INFORMATION info;
+  for (unsigned char *p = NULL; VirtualQuery(p, &info, sizeof info) == sizeof info;
+       p = (unsigned char *)info.BaseAddress + info.RegionSize)
+    n += info.Type == MEM_MAPPED && info.RegionSize == LANE_BYTES;
+#elif defined(LANES_HERE)
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[1024];
+  assert_non_null(f);
+  while (fgets(line, sizeof line, f))
+    n += strstr(line, "/memfd:mproc-sealed") != NULL;
+  fclose(f);
+#endif
+  return n;
+}
+
+/* A local client gets a lane where there are lanes, and none when its
+ * environment has MPROC_MANAGER_LANE=0; its calls work either way. */
+static void the_environment_can_decline_the_lane(void **state) {
+  (void)state;
+  mproc_manager_t *m = start_manager(), *c[2];
+  mproc_proxy_t *d, *mine[2];
+  ASSERT_OK(mproc_manager_dict(m, &d)); /* m's own connection, and lane */
+  mproc_manager_opts_t o = {0};
+  o.authkey = KEY;
+  o.authkey_len = sizeof KEY - 1;
+  o.timeout_ms = TEST_WAIT_MS;
+  for (int i = 0; i < 2; i++) {
+    int before = lanes_mapped();
+    set_env("MPROC_MANAGER_LANE", i ? "0" : NULL);
+    ASSERT_OK(mproc_manager_connect(&c[i], mproc_manager_address(m), &o));
+    ASSERT_OK(mproc_manager_dict(c[i], &mine[i])); /* its hello */
+    set_env("MPROC_MANAGER_LANE", NULL);
+#ifdef LANES_HERE
+    assert_int_equal(lanes_mapped(), before + (i ? 0 : 1));
+#else
+    assert_int_equal(lanes_mapped(), before);
+#endif
+    ASSERT_OK(mproc_dict_set(mine[i], mproc_int(i), mproc_int(10 + i)));
+    ASSERT_OK(mproc_dict_set(d, mproc_int(i), mproc_int(20 + i)));
+  }
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(dict_int(mine[i], mproc_int(i)), 10 + i);
+    assert_int_equal(dict_int(d, mproc_int(i)), 20 + i);
+    mproc_proxy_free(mine[i]);
+    mproc_manager_free(c[i]);
+  }
   mproc_proxy_free(d);
   mproc_manager_free(m);
 }
@@ -1681,6 +1833,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(shutdown_wakes_the_blocked),
       cmocka_unit_test(hostile_clients_hurt_no_one),
       cmocka_unit_test(a_hostile_lane_client_hurts_no_one),
+      cmocka_unit_test(the_environment_can_decline_the_lane),
       cmocka_unit_test(tcp_with_the_right_and_a_wrong_key),
       cmocka_unit_test(serve_forever_until_shutdown),
   };

@@ -123,7 +123,9 @@ typedef struct {
  *   start; the detail says why), MPROC_ETIMEDOUT, MPROC_ESYS,
  *   MPROC_ENOMEM, and what mproc_process_start returns.
  * Platform: the local address is a unix: socket in the temporary
- *   directory (POSIX) or a pipe: (Windows). */
+ *   directory (POSIX) or a pipe: (Windows). Local calls go through a
+ *   shared-memory lane on Linux and Windows (docs/manager.md), unless the
+ *   calling process's environment has MPROC_MANAGER_LANE=0. */
 MPROC_API int mproc_manager_start(mproc_manager_t **out, const mproc_manager_opts_t *opts);
 
 /* Connects to a running manager (Python's BaseManager(address, authkey)

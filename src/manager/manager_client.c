@@ -237,17 +237,18 @@ static void own(mproc__mgr_client_t *cl) {
   while (!cl->session);
 }
 
-/* Whether to ask for a shared-memory lane: on a local connection, where
- * lanes exist. */
+/* Whether to ask for a shared-memory lane: on a local connection, unless
+ * MPROC_MANAGER_LANE=0 says every call goes on the connection. */
 static bool wants_lane(const mproc__mgr_client_t *cl) {
-  return strncmp(cl->address, "tcp:", 4) != 0 && mproc__mgr_lane_possible();
+  const char *env = getenv("MPROC_MANAGER_LANE");
+  return strncmp(cl->address, "tcp:", 4) != 0 && !(env && strcmp(env, "0") == 0);
 }
 
 /* The lane the server offered in its welcome: its handle is the next
  * message. Without one the calls stay on the connection. */
 static int take_lane(mproc__mgr_client_t *cl, mproc__mgr_conn_t *c) {
-  intptr_t h;
-  int rc = mproc__os_conn_recv_handles(mproc__conn_os(c->c), &h, 1);
+  intptr_t h[MPROC__MGR_LANE_HANDLES];
+  int rc = mproc__os_conn_recv_handles(mproc__conn_os(c->c), h, mproc__mgr_lane_handles());
   if (!rc)
     rc = mproc__mgr_lane_attach(h, &c->lane);
   if (rc == MPROC_EEOF)

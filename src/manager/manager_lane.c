@@ -34,55 +34,77 @@ typedef struct {
 struct mproc__mgr_lane {
   shared_t *sh;
   unsigned char *data;
-  uint32_t count;      /* the client: requests sent; the server: the last taken */
-  atomic_bool closing; /* the server: stopping */
+  intptr_t asked_park;    /* the wait objects of the two words (-1 where */
+  intptr_t answered_park; /* the platform needs none), this process's */
+  uint32_t count;         /* the client: requests sent; the server: the last taken */
+  atomic_bool closing;    /* the server: stopping */
 };
 
-bool mproc__mgr_lane_possible(void) { return !mproc__os_park_has_handles(); }
+size_t mproc__mgr_lane_handles(void) { return mproc__os_park_has_handles() ? 3 : 1; }
 
-static int map(intptr_t handle, mproc__mgr_lane_t **out) {
+/* A lane over the memory and wait objects in h (its memory, then the two
+ * words' objects where the platform has them), which it takes over. */
+static int map(const intptr_t *h, mproc__mgr_lane_t **out) {
   mproc__mgr_lane_t *l = calloc(1, sizeof *l);
   void *mem = NULL;
-  int rc = l ? mproc__os_shm_map(handle, LANE_BYTES, &mem)
+  int rc = l ? mproc__os_shm_map(h[0], LANE_BYTES, &mem)
              : mproc__fail(MPROC_ENOMEM, "manager: out of memory");
+  mproc__os_close_handle(h[0]); /* the mapping keeps the memory */
+  bool parks = mproc__mgr_lane_handles() == 3;
   if (rc) {
+    if (parks) {
+      mproc__os_close_handle(h[1]);
+      mproc__os_close_handle(h[2]);
+    }
     free(l);
     return rc;
   }
   l->sh = mem;
   l->data = (unsigned char *)mem + sizeof(shared_t);
+  l->asked_park = parks ? h[1] : -1;
+  l->answered_park = parks ? h[2] : -1;
   atomic_init(&l->closing, false);
   *out = l;
   return 0;
 }
 
-int mproc__mgr_lane_new(mproc__mgr_lane_t **out, intptr_t *handle) {
-  if (!mproc__mgr_lane_possible())
-    return mproc__fail(MPROC_ENOTSUP, "manager: no shared-memory lane on this platform");
-  int rc = mproc__os_shm_new_sealed(LANE_BYTES, handle);
-  if (!rc && (rc = map(*handle, out)) != 0)
-    mproc__os_close_handle(*handle);
-  return rc;
+int mproc__mgr_lane_new(mproc__mgr_lane_t **out, intptr_t h[MPROC__MGR_LANE_HANDLES], size_t *n) {
+  intptr_t mine[MPROC__MGR_LANE_HANDLES] = {-1, -1, -1};
+  *n = mproc__mgr_lane_handles();
+  int rc = mproc__os_shm_new_sealed(LANE_BYTES, &mine[0]);
+  for (size_t i = 1; i < *n && !rc; i++)
+    rc = mproc__os_park_new(&mine[i]);
+  for (size_t i = 0; i < *n && !rc; i++) /* the client's copies; the lane keeps mine */
+    rc = mproc__os_dup_handle(mine[i], &h[i]);
+  if (rc) {
+    for (size_t i = 0; i < *n; i++)
+      mproc__os_close_handle(mine[i]);
+    return rc;
+  }
+  return map(mine, out);
 }
 
-int mproc__mgr_lane_attach(intptr_t handle, mproc__mgr_lane_t **out) {
-  int rc = map(handle, out);
-  mproc__os_close_handle(handle); /* the mapping keeps the memory */
-  return rc;
-}
+int mproc__mgr_lane_attach(const intptr_t *h, mproc__mgr_lane_t **out) { return map(h, out); }
 
 void mproc__mgr_lane_free(mproc__mgr_lane_t *l) {
   if (!l)
     return;
   mproc__os_shm_unmap(l->sh, LANE_BYTES);
+  mproc__os_close_handle(l->asked_park);
+  mproc__os_close_handle(l->answered_park);
   free(l);
+}
+
+/* The wait object of one side's word. */
+static intptr_t park_of(const mproc__mgr_lane_t *l, const side_t *side) {
+  return side == &l->sh->asked ? l->asked_park : l->answered_park;
 }
 
 void mproc__mgr_lane_close(mproc__mgr_lane_t *l) {
   atomic_store(&l->closing, true);
   /* Moves the word, so a waiter about to sleep on it does not. */
   atomic_fetch_add(&l->sh->asked.word.word, 1);
-  mproc__os_park_wake(-1, &l->sh->asked.word, MPROC__WAKE_ALL);
+  mproc__os_park_wake(l->asked_park, &l->sh->asked.word, MPROC__WAKE_ALL);
 }
 
 /* The connection had something though the word did not move: the peer
@@ -121,7 +143,7 @@ static int wait_moved(mproc__mgr_lane_t *l, side_t *peer, uint32_t seen, mproc_c
     int slice = mproc__remaining_ms(deadline);
     if (slice < 0 || slice > SLICE_MS)
       slice = SLICE_MS;
-    mproc__os_park_wait(-1, w, seen, slice);
+    mproc__os_park_wait(park_of(l, peer), w, seen, slice);
     if (atomic_load(&l->closing))
       return mproc__fail(MPROC_ECLOSED, "manager: the server is stopping");
     if (atomic_load_explicit(&w->word, memory_order_acquire) != seen)
@@ -169,7 +191,7 @@ static int post(mproc__mgr_lane_t *l, side_t *mine, uint32_t count, mproc_conn_t
    * waiter count could pass the store, both would miss the other, and the
    * peer would sleep a whole slice (SLICE_MS) on an answer already there. */
   atomic_store(&mine->word.word, count);
-  mproc__os_park_wake(-1, &mine->word, 1);
+  mproc__os_park_wake(park_of(l, mine), &mine->word, 1);
   return fits ? 0 : mproc_conn_send_bytes(c, p, n);
 }
 

@@ -1,12 +1,15 @@
 /* A local manager client's calls through shared memory: the fast lane.
  *
  * Over a connection a call costs four system calls and two wakeups (about
- * 4 us here); through memory that both sides watch it costs none while
- * both are awake. The server makes a lane for a client that asks for one
- * in its hello on a local (not tcp:) connection, where wait words need no
- * kernel object each (Linux's futex) and the region can be sealed so the
- * client cannot shrink it under the server; elsewhere, and when either
- * side declines, calls stay on the connection.
+ * 4 us on Linux, some 200 us under Wine); through memory that both sides
+ * watch it costs none while both are awake. The server makes a lane for a
+ * client that asks for one in its hello on a local (not tcp:) connection,
+ * where the region can be made so the client cannot shrink it under the
+ * server (Linux's sealed memfd, a Windows section); elsewhere, and when
+ * either side declines (MPROC_MANAGER_LANE=0 in the client's environment),
+ * calls stay on the connection. The lane's handles follow the welcome on
+ * the connection: its memory, and where the platform's wait words need a
+ * kernel object each (Windows' semaphores) the two words' objects.
  *
  * One call at a time per connection, as on the connection. The client
  * writes a request into the lane's buffer and counts it in `asked`; the
@@ -29,15 +32,18 @@
 
 typedef struct mproc__mgr_lane mproc__mgr_lane_t;
 
-/* Whether lanes can exist here (the platform's wait words need no handle
- * each). The server may still decline (mproc__mgr_lane_new fails). */
-bool mproc__mgr_lane_possible(void);
+enum { MPROC__MGR_LANE_HANDLES = 3 };
 
-/* The server: a new lane, and a handle to its memory for the client (the
- * caller's, to send and close). */
-int mproc__mgr_lane_new(mproc__mgr_lane_t **out, intptr_t *handle);
-/* The client: the lane whose handle the server sent (taken over). */
-int mproc__mgr_lane_attach(intptr_t handle, mproc__mgr_lane_t **out);
+/* How many handles a lane's offer carries here (1, or 3 where the wait
+ * words need objects). */
+size_t mproc__mgr_lane_handles(void);
+/* The server: a new lane, and the client's copies of its handles in h[0 ..
+ * *n) (the caller's, to send and close). MPROC_ENOTSUP where no region can
+ * be protected from the client (generic POSIX). */
+int mproc__mgr_lane_new(mproc__mgr_lane_t **out, intptr_t h[MPROC__MGR_LANE_HANDLES], size_t *n);
+/* The client: the lane whose mproc__mgr_lane_handles() handles the server
+ * sent (taken over, also on failure). */
+int mproc__mgr_lane_attach(const intptr_t *h, mproc__mgr_lane_t **out);
 void mproc__mgr_lane_free(mproc__mgr_lane_t *l);
 
 /* The client. Sends one request of n bytes (on c when it does not fit),

@@ -61,10 +61,10 @@ struct mproc__mgr_net {
 
 /* A lane for a client that asked, on a local listener (a tcp: peer is
  * elsewhere); NULL when none can be made here. */
-static mproc__mgr_lane_t *offer_lane(client_t *cl, bool asked, intptr_t *handle) {
+static mproc__mgr_lane_t *offer_lane(client_t *cl, bool asked, intptr_t *h, size_t *n) {
   mproc__mgr_lane_t *lane;
   if (!asked || strncmp(mproc_listener_address(cl->via), "tcp:", 4) == 0 ||
-      mproc__mgr_lane_new(&lane, handle) != 0)
+      mproc__mgr_lane_new(&lane, h, n) != 0)
     return NULL;
   return lane;
 }
@@ -85,8 +85,9 @@ static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
   *pid = g.pid;
   if (!*session)
     return mproc__fail(MPROC_EPROTO, "manager: session 0");
-  intptr_t handle = -1;
-  mproc__mgr_lane_t *lane = offer_lane(cl, g.flags & MPROC__MGR_LANE, &handle);
+  intptr_t h[MPROC__MGR_LANE_HANDLES];
+  size_t n = 0;
+  mproc__mgr_lane_t *lane = offer_lane(cl, g.flags & MPROC__MGR_LANE, h, &n);
   mproc__mgr_greeting_t welcome = {.version = MPROC__MGR_VERSION,
                                    .flags = lane ? MPROC__MGR_LANE : 0,
                                    .id = cl->srv->nonce,
@@ -95,8 +96,9 @@ static int hello(client_t *cl, uint64_t *session, int64_t *pid) {
   rc = mproc_conn_send_bytes(cl->conn, msg, mproc__mgr_greeting_put(msg, &welcome, true));
   if (lane) {
     if (!rc)
-      rc = mproc__os_conn_send_handles(mproc__conn_os(cl->conn), NULL, &handle, 1);
-    mproc__os_close_handle(handle);
+      rc = mproc__os_conn_send_handles(mproc__conn_os(cl->conn), NULL, h, n);
+    for (size_t i = 0; i < n; i++)
+      mproc__os_close_handle(h[i]);
     mproc__os_mutex_lock(cl->srv->mu);
     cl->lane = lane; /* freed with cl, after this thread */
     mproc__os_mutex_unlock(cl->srv->mu);

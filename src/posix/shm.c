@@ -48,7 +48,7 @@ int mproc__os_shm_new(size_t size, intptr_t *handle) {
 
 int mproc__os_shm_new_sealed(size_t size, intptr_t *handle) {
 #if MPROC__LINUX_MECHANISMS
-  int fd = memfd_create("mproc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  int fd = memfd_create("mproc-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
     return mproc__os_fail("shared memory: memfd_create");
   if (ftruncate(fd, (off_t)size) != 0 ||

@@ -174,40 +174,63 @@ int mproc__os_conn_read(mproc__os_conn_t *c, void *p, size_t n, size_t *got) {
 
 /* Each handle goes as a record: u8 kind (1: a value valid in the
  * receiver, 2: a socket's WSAPROTOCOL_INFOW for it) | u32 length | bytes. */
+static int send_handle(mproc__os_conn_t *c, HANDLE process, DWORD pid, intptr_t h) {
+  unsigned char head[5];
+  unsigned char *blob = NULL;
+  size_t len = 0;
+  uint64_t value = 0;
+  int rc;
+  if (mproc__win32_is_socket((HANDLE)h)) {
+    head[0] = 2;
+    rc = mproc__win32_socket_export((SOCKET)h, pid, &blob, &len);
+  } else {
+    HANDLE dup;
+    head[0] = 1;
+    rc = DuplicateHandle(GetCurrentProcess(), (HANDLE)h, process, &dup, 0, FALSE,
+                         DUPLICATE_SAME_ACCESS)
+             ? 0
+             : mproc__os_fail("handles: DuplicateHandle");
+    value = (uint64_t)(uintptr_t)dup;
+    blob = (unsigned char *)&value;
+    len = sizeof value;
+  }
+  if (rc)
+    return rc;
+  mproc__put_u32(head + 1, (uint32_t)len);
+  rc = mproc__os_conn_write(c, head, sizeof head);
+  if (!rc)
+    rc = mproc__os_conn_write(c, blob, len);
+  if (head[0] == 2)
+    free(blob);
+  return rc;
+}
+
+/* The process at the other end of the pipe c, opened to duplicate handles
+ * into: the client's from a server end, the server's from a client end. */
+static int open_peer(const mproc__os_conn_t *c, HANDLE *process, DWORD *pid) {
+  ULONG id = 0;
+  if (c->is_socket)
+    return mproc__fail(MPROC_ENOTSUP, "handles: only a pipe's peer is known to receive them");
+  if ((!GetNamedPipeClientProcessId(c->h, &id) || id == GetCurrentProcessId()) &&
+      !GetNamedPipeServerProcessId(c->h, &id))
+    return mproc__os_fail("handles: GetNamedPipeServerProcessId");
+  *process = OpenProcess(PROCESS_DUP_HANDLE, FALSE, id);
+  if (!*process)
+    return mproc__os_fail("handles: OpenProcess(%lu)", (unsigned long)id);
+  *pid = id;
+  return 0;
+}
+
 int mproc__os_conn_send_handles(mproc__os_conn_t *c, const mproc__os_child_t *to, const intptr_t *h,
                                 size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    unsigned char head[5];
-    unsigned char *blob = NULL;
-    size_t len = 0;
-    uint64_t value = 0;
-    int rc;
-    if (mproc__win32_is_socket((HANDLE)h[i])) {
-      head[0] = 2;
-      rc = mproc__win32_socket_export((SOCKET)h[i], to->pid, &blob, &len);
-    } else {
-      HANDLE dup;
-      head[0] = 1;
-      rc = DuplicateHandle(GetCurrentProcess(), (HANDLE)h[i], to->process, &dup, 0, FALSE,
-                           DUPLICATE_SAME_ACCESS)
-               ? 0
-               : mproc__os_fail("handles: DuplicateHandle");
-      value = (uint64_t)(uintptr_t)dup;
-      blob = (unsigned char *)&value;
-      len = sizeof value;
-    }
-    if (rc)
-      return rc;
-    mproc__put_u32(head + 1, (uint32_t)len);
-    rc = mproc__os_conn_write(c, head, sizeof head);
-    if (!rc)
-      rc = mproc__os_conn_write(c, blob, len);
-    if (head[0] == 2)
-      free(blob);
-    if (rc)
-      return rc;
-  }
-  return 0;
+  HANDLE process = to ? to->process : NULL;
+  DWORD pid = to ? to->pid : 0;
+  int rc = to ? 0 : open_peer(c, &process, &pid);
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = send_handle(c, process, pid, h[i]);
+  if (!to && process)
+    CloseHandle(process);
+  return rc;
 }
 
 int mproc__os_conn_recv_handles(mproc__os_conn_t *c, intptr_t *h, size_t n) {
