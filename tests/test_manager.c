@@ -1804,12 +1804,82 @@ static void messages_of_every_size(void **state) {
   mproc_manager_free(m);
 }
 
+/* The typed reads: one call per value, the type checked, the value left
+ * alone on every failure, and written when a batch runs. */
+static void typed_reads(void **state) {
+  (void)state;
+  mproc_manager_t *m = start_manager();
+  mproc_proxy_t *d, *l;
+  ASSERT_OK(mproc_manager_dict(m, &d));
+  ASSERT_OK(mproc_manager_list(m, &l));
+  ASSERT_OK(mproc_dict_set(d, mproc_str("i"), mproc_int(-7)));
+  ASSERT_OK(mproc_dict_set(d, mproc_str("x"), mproc_double(2.5)));
+  ASSERT_OK(mproc_dict_set(d, mproc_str("b"), mproc_bool(true)));
+  ASSERT_OK(mproc_dict_set(d, mproc_str("s"), mproc_str("caf\xc3\xa9")));
+  mproc_item_t items[] = {mproc_int(1), mproc_double(-0.5), mproc_bool(false), mproc_str("z")};
+  for (int i = 0; i < 4; i++)
+    ASSERT_OK(mproc_list_append(l, items[i]));
+  int64_t v = 0;
+  double x = 0;
+  bool b = false;
+  char *str = NULL;
+  ASSERT_OK(mproc_dict_get_int(d, mproc_str("i"), &v));
+  assert_int_equal(v, -7);
+  ASSERT_OK(mproc_dict_get_double(d, mproc_str("x"), &x));
+  assert_true(x == 2.5);
+  ASSERT_OK(mproc_dict_get_bool(d, mproc_str("b"), &b));
+  assert_true(b);
+  ASSERT_OK(mproc_dict_get_str(d, mproc_str("s"), &str));
+  assert_string_equal(str, "caf\xc3\xa9");
+  mproc_free(str);
+  ASSERT_OK(mproc_list_get_int(l, 0, &v));
+  assert_int_equal(v, 1);
+  ASSERT_OK(mproc_list_get_double(l, -3, &x));
+  assert_true(x == -0.5);
+  ASSERT_OK(mproc_list_get_bool(l, 2, &b));
+  assert_false(b);
+  ASSERT_OK(mproc_list_get_str(l, -1, &str));
+  assert_string_equal(str, "z");
+  mproc_free(str);
+
+  /* Failures leave the value alone. */
+  v = 42;
+  str = NULL;
+  assert_int_equal(mproc_dict_get_int(d, mproc_str("s"), &v), MPROC_ETYPE);
+  assert_non_null(strstr(mproc_last_error_detail(), "str"));
+  assert_int_equal(mproc_dict_get_int(d, mproc_str("none"), &v), MPROC_ENOENT);
+  assert_int_equal(mproc_list_get_int(l, 4, &v), MPROC_ERANGE);
+  assert_int_equal(mproc_list_get_str(l, 0, &str), MPROC_ETYPE);
+  assert_int_equal(mproc_dict_get_double(d, mproc_str("i"), &x), MPROC_ETYPE);
+  assert_int_equal(v, 42);
+  assert_null(str);
+  assert_int_equal(mproc_dict_get_int(d, mproc_str("i"), NULL), MPROC_EINVAL);
+  assert_int_equal(mproc_list_get_str(NULL, 0, &str), MPROC_EINVAL);
+  assert_int_equal(mproc_dict_get_int(l, mproc_int(0), &v), MPROC_ETYPE); /* a list */
+
+  /* In a batch: written when it runs. */
+  v = 0;
+  str = NULL;
+  ASSERT_OK(mproc_manager_batch_begin(m));
+  ASSERT_OK(mproc_dict_set(d, mproc_str("i"), mproc_int(99)));
+  ASSERT_OK(mproc_dict_get_int(d, mproc_str("i"), &v));
+  ASSERT_OK(mproc_list_get_str(l, 3, &str));
+  assert_int_equal(v, 0);
+  ASSERT_OK(mproc_manager_batch_run(m, NULL, 0));
+  assert_int_equal(v, 99);
+  assert_string_equal(str, "z");
+  mproc_free(str);
+  mproc_proxy_free(l);
+  mproc_proxy_free(d);
+  mproc_manager_free(m);
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest containers[] = {
       cmocka_unit_test(dict_semantics),         cmocka_unit_test(namespace_and_value),
       cmocka_unit_test(list_semantics),         cmocka_unit_test(bad_input),
-      cmocka_unit_test(messages_of_every_size),
+      cmocka_unit_test(messages_of_every_size), cmocka_unit_test(typed_reads),
   };
   const struct CMUnitTest sync[] = {
       cmocka_unit_test(locks),

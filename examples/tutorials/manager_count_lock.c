@@ -16,10 +16,8 @@
 #include "tutorial.h"
 
 static int64_t get_count(mproc_proxy_t *dic) {
-  mproc_args_t *v;
-  CHECK(mproc_dict_get(dic, mproc_str("count"), &v));
-  int64_t n = int_at(v, 0);
-  mproc_args_free(v);
+  int64_t n;
+  CHECK(mproc_dict_get_int(dic, mproc_str("count"), &n));
   return n;
 }
 
@@ -57,10 +55,8 @@ int main(int argc, char **argv) {
   int failed = 0;
   for (int i = 0; i < 20; i++)
     failed |= join(p_lst[i]);
-  mproc_args_t *v;
-  CHECK(mproc_dict_get(dic, mproc_str("atomic"), &v));
-  int64_t count = get_count(dic), atomic = int_at(v, 0);
-  mproc_args_free(v);
+  int64_t count = get_count(dic), atomic;
+  CHECK(mproc_dict_get_int(dic, mproc_str("atomic"), &atomic));
   printf("主进程 {'count': %lld, 'atomic': %lld}\n", (long long)count, (long long)atomic);
   mproc_proxy_free(dic);
   mproc_lock_free(l);

@@ -366,6 +366,19 @@ MPROC_API int mproc_dict_set(mproc_proxy_t *d, mproc_item_t key, mproc_item_t va
  * Errors: the proxy errors (above); MPROC_ENOENT (KeyError). */
 MPROC_API int mproc_dict_get(mproc_proxy_t *d, mproc_item_t key, mproc_args_t **value);
 
+/* d[key] as a C value: the typed forms of mproc_dict_get, one call each.
+ * A str is copied. Inside a batch the value is written when it runs.
+ * Params: d — a dict proxy; key — an item; value — receives the value
+ *   (a str: a NUL-terminated copy the caller frees with mproc_free).
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ENOENT (KeyError); MPROC_ETYPE
+ *   (the value has another type - the detail names it; *value is left
+ *   untouched). */
+MPROC_API int mproc_dict_get_int(mproc_proxy_t *d, mproc_item_t key, int64_t *value);
+MPROC_API int mproc_dict_get_double(mproc_proxy_t *d, mproc_item_t key, double *value);
+MPROC_API int mproc_dict_get_bool(mproc_proxy_t *d, mproc_item_t key, bool *value);
+MPROC_API int mproc_dict_get_str(mproc_proxy_t *d, mproc_item_t key, char **value);
+
 /* d.get(key, dflt).
  * Params: d — a dict proxy; key — an item; dflt — the value when key is
  *   missing; value — receives a one-item tuple.
@@ -471,6 +484,20 @@ MPROC_API int mproc_list_extend(mproc_proxy_t *l, const mproc_args_t *items);
  * Errors: the proxy errors (above); MPROC_ERANGE (IndexError). */
 MPROC_API int mproc_list_get(mproc_proxy_t *l, int64_t i, mproc_args_t **value);
 MPROC_API int mproc_list_set(mproc_proxy_t *l, int64_t i, mproc_item_t value);
+
+/* l[i] as a C value: the typed forms of mproc_list_get, one call each.
+ * A str is copied. Inside a batch the value is written when it runs.
+ * Params: l — a list proxy; i — an index, negative from the end; value —
+ *   receives the value (a str: a NUL-terminated copy the caller frees
+ *   with mproc_free).
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ERANGE (IndexError);
+ *   MPROC_ETYPE (the item has another type - the detail names it; *value
+ *   is left untouched). */
+MPROC_API int mproc_list_get_int(mproc_proxy_t *l, int64_t i, int64_t *value);
+MPROC_API int mproc_list_get_double(mproc_proxy_t *l, int64_t i, double *value);
+MPROC_API int mproc_list_get_bool(mproc_proxy_t *l, int64_t i, bool *value);
+MPROC_API int mproc_list_get_str(mproc_proxy_t *l, int64_t i, char **value);
 
 /* l.insert(i, value).
  * Params: l — a list proxy; i — the position, clamped as Python does;

@@ -69,6 +69,34 @@ int mproc_dict_get(mproc_proxy_t *d, mproc_item_t key, mproc_args_t **value) {
   return rc ? rc : simple(d, DICT, "dict_get", MPROC__OP_DICT_GET, 1, &key, TUPLE, value);
 }
 
+int mproc_dict_get_int(mproc_proxy_t *d, mproc_item_t key, int64_t *value) {
+  int rc = need(value, "dict_get_int");
+  return rc ? rc
+            : simple(d, DICT, "dict_get_int", MPROC__OP_DICT_GET, 1, &key, mproc__mgr_res_int,
+                     value);
+}
+
+int mproc_dict_get_double(mproc_proxy_t *d, mproc_item_t key, double *value) {
+  int rc = need(value, "dict_get_double");
+  return rc ? rc
+            : simple(d, DICT, "dict_get_double", MPROC__OP_DICT_GET, 1, &key, mproc__mgr_res_double,
+                     value);
+}
+
+int mproc_dict_get_bool(mproc_proxy_t *d, mproc_item_t key, bool *value) {
+  int rc = need(value, "dict_get_bool");
+  return rc ? rc
+            : simple(d, DICT, "dict_get_bool", MPROC__OP_DICT_GET, 1, &key, mproc__mgr_res_bool,
+                     value);
+}
+
+int mproc_dict_get_str(mproc_proxy_t *d, mproc_item_t key, char **value) {
+  int rc = need(value, "dict_get_str");
+  return rc ? rc
+            : simple(d, DICT, "dict_get_str", MPROC__OP_DICT_GET, 1, &key, mproc__mgr_res_str,
+                     value);
+}
+
 int mproc_dict_get_default(mproc_proxy_t *d, mproc_item_t key, mproc_item_t dflt,
                            mproc_args_t **value) {
   mproc_item_t it[2] = {key, dflt};
@@ -201,6 +229,32 @@ static int indexed(mproc_proxy_t *l, const char *name, uint16_t op, int64_t i, s
 int mproc_list_get(mproc_proxy_t *l, int64_t i, mproc_args_t **value) {
   int rc = need(value, "list_get");
   return rc ? rc : indexed(l, "list_get", MPROC__OP_LIST_GET, i, 0, NULL, TUPLE, value);
+}
+
+int mproc_list_get_int(mproc_proxy_t *l, int64_t i, int64_t *value) {
+  int rc = need(value, "list_get_int");
+  return rc ? rc
+            : indexed(l, "list_get_int", MPROC__OP_LIST_GET, i, 0, NULL, mproc__mgr_res_int, value);
+}
+
+int mproc_list_get_double(mproc_proxy_t *l, int64_t i, double *value) {
+  int rc = need(value, "list_get_double");
+  return rc ? rc
+            : indexed(l, "list_get_double", MPROC__OP_LIST_GET, i, 0, NULL, mproc__mgr_res_double,
+                      value);
+}
+
+int mproc_list_get_bool(mproc_proxy_t *l, int64_t i, bool *value) {
+  int rc = need(value, "list_get_bool");
+  return rc ? rc
+            : indexed(l, "list_get_bool", MPROC__OP_LIST_GET, i, 0, NULL, mproc__mgr_res_bool,
+                      value);
+}
+
+int mproc_list_get_str(mproc_proxy_t *l, int64_t i, char **value) {
+  int rc = need(value, "list_get_str");
+  return rc ? rc
+            : indexed(l, "list_get_str", MPROC__OP_LIST_GET, i, 0, NULL, mproc__mgr_res_str, value);
 }
 
 int mproc_list_set(mproc_proxy_t *l, int64_t i, mproc_item_t value) {

@@ -86,6 +86,13 @@ int mproc__mgr_res_tuple(mproc__mgr_client_t *cl, const unsigned char *b, size_t
 int mproc__mgr_res_size(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out);
 int mproc__mgr_res_i64(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out);
 int mproc__mgr_res_flag(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out);
+/* manager_typed.c: the one item of a reply into an int64_t, a double, a
+ * bool, a char * (a copy, freed with mproc_free); MPROC_ETYPE for an item
+ * of another type. */
+int mproc__mgr_res_int(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out);
+int mproc__mgr_res_double(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out);
+int mproc__mgr_res_bool(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out);
+int mproc__mgr_res_str(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out);
 
 /* This process's proxies of cl by object id, under the client's lock. */
 void mproc__mgr_client_lock(mproc__mgr_client_t *cl);
