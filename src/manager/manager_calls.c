@@ -64,37 +64,31 @@ int mproc_dict_set(mproc_proxy_t *d, mproc_item_t key, mproc_item_t value) {
   return simple(d, DICT, "dict_set", MPROC__OP_DICT_SET, 2, it, NULL, NULL);
 }
 
+/* d[key], its value read by fn into value (a tuple, or a typed value). */
+static int dict_read(mproc_proxy_t *d, mproc_item_t key, const char *name, mproc__mgr_result_fn fn,
+                     void *value) {
+  int rc = need(value, name);
+  return rc ? rc : simple(d, DICT, name, MPROC__OP_DICT_GET, 1, &key, fn, value);
+}
+
 int mproc_dict_get(mproc_proxy_t *d, mproc_item_t key, mproc_args_t **value) {
-  int rc = need(value, "dict_get");
-  return rc ? rc : simple(d, DICT, "dict_get", MPROC__OP_DICT_GET, 1, &key, TUPLE, value);
+  return dict_read(d, key, "dict_get", TUPLE, value);
 }
 
 int mproc_dict_get_int(mproc_proxy_t *d, mproc_item_t key, int64_t *value) {
-  int rc = need(value, "dict_get_int");
-  return rc ? rc
-            : simple(d, DICT, "dict_get_int", MPROC__OP_DICT_GET, 1, &key, mproc__mgr_res_int,
-                     value);
+  return dict_read(d, key, "dict_get_int", mproc__mgr_res_int, value);
 }
 
 int mproc_dict_get_double(mproc_proxy_t *d, mproc_item_t key, double *value) {
-  int rc = need(value, "dict_get_double");
-  return rc ? rc
-            : simple(d, DICT, "dict_get_double", MPROC__OP_DICT_GET, 1, &key, mproc__mgr_res_double,
-                     value);
+  return dict_read(d, key, "dict_get_double", mproc__mgr_res_double, value);
 }
 
 int mproc_dict_get_bool(mproc_proxy_t *d, mproc_item_t key, bool *value) {
-  int rc = need(value, "dict_get_bool");
-  return rc ? rc
-            : simple(d, DICT, "dict_get_bool", MPROC__OP_DICT_GET, 1, &key, mproc__mgr_res_bool,
-                     value);
+  return dict_read(d, key, "dict_get_bool", mproc__mgr_res_bool, value);
 }
 
 int mproc_dict_get_str(mproc_proxy_t *d, mproc_item_t key, char **value) {
-  int rc = need(value, "dict_get_str");
-  return rc ? rc
-            : simple(d, DICT, "dict_get_str", MPROC__OP_DICT_GET, 1, &key, mproc__mgr_res_str,
-                     value);
+  return dict_read(d, key, "dict_get_str", mproc__mgr_res_str, value);
 }
 
 int mproc_dict_get_default(mproc_proxy_t *d, mproc_item_t key, mproc_item_t dflt,
@@ -226,35 +220,31 @@ static int indexed(mproc_proxy_t *l, const char *name, uint16_t op, int64_t i, s
   return rc ? rc : mproc__mgr_finish(&r, ANY_WAIT, fn, out);
 }
 
+/* l[i], its value read by fn into value (a tuple, or a typed value). */
+static int list_read(mproc_proxy_t *l, int64_t i, const char *name, mproc__mgr_result_fn fn,
+                     void *value) {
+  int rc = need(value, name);
+  return rc ? rc : indexed(l, name, MPROC__OP_LIST_GET, i, 0, NULL, fn, value);
+}
+
 int mproc_list_get(mproc_proxy_t *l, int64_t i, mproc_args_t **value) {
-  int rc = need(value, "list_get");
-  return rc ? rc : indexed(l, "list_get", MPROC__OP_LIST_GET, i, 0, NULL, TUPLE, value);
+  return list_read(l, i, "list_get", TUPLE, value);
 }
 
 int mproc_list_get_int(mproc_proxy_t *l, int64_t i, int64_t *value) {
-  int rc = need(value, "list_get_int");
-  return rc ? rc
-            : indexed(l, "list_get_int", MPROC__OP_LIST_GET, i, 0, NULL, mproc__mgr_res_int, value);
+  return list_read(l, i, "list_get_int", mproc__mgr_res_int, value);
 }
 
 int mproc_list_get_double(mproc_proxy_t *l, int64_t i, double *value) {
-  int rc = need(value, "list_get_double");
-  return rc ? rc
-            : indexed(l, "list_get_double", MPROC__OP_LIST_GET, i, 0, NULL, mproc__mgr_res_double,
-                      value);
+  return list_read(l, i, "list_get_double", mproc__mgr_res_double, value);
 }
 
 int mproc_list_get_bool(mproc_proxy_t *l, int64_t i, bool *value) {
-  int rc = need(value, "list_get_bool");
-  return rc ? rc
-            : indexed(l, "list_get_bool", MPROC__OP_LIST_GET, i, 0, NULL, mproc__mgr_res_bool,
-                      value);
+  return list_read(l, i, "list_get_bool", mproc__mgr_res_bool, value);
 }
 
 int mproc_list_get_str(mproc_proxy_t *l, int64_t i, char **value) {
-  int rc = need(value, "list_get_str");
-  return rc ? rc
-            : indexed(l, "list_get_str", MPROC__OP_LIST_GET, i, 0, NULL, mproc__mgr_res_str, value);
+  return list_read(l, i, "list_get_str", mproc__mgr_res_str, value);
 }
 
 int mproc_list_set(mproc_proxy_t *l, int64_t i, mproc_item_t value) {

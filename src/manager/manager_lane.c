@@ -71,17 +71,25 @@ static int map(const intptr_t *h, mproc__mgr_lane_t **out) {
 int mproc__mgr_lane_new(mproc__mgr_lane_t **out, intptr_t h[MPROC__MGR_LANE_HANDLES], size_t *n) {
   intptr_t mine[MPROC__MGR_LANE_HANDLES] = {-1, -1, -1};
   *n = mproc__mgr_lane_handles();
+  for (size_t i = 0; i < *n; i++)
+    h[i] = -1;
   int rc = mproc__os_shm_new_sealed(LANE_BYTES, &mine[0]);
   for (size_t i = 1; i < *n && !rc; i++)
     rc = mproc__os_park_new(&mine[i]);
   for (size_t i = 0; i < *n && !rc; i++) /* the client's copies; the lane keeps mine */
     rc = mproc__os_dup_handle(mine[i], &h[i]);
   if (rc) {
-    for (size_t i = 0; i < *n; i++)
+    for (size_t i = 0; i < *n; i++) {
       mproc__os_close_handle(mine[i]);
+      mproc__os_close_handle(h[i]);
+    }
     return rc;
   }
-  return map(mine, out);
+  rc = map(mine, out); /* takes mine over, also on failure */
+  if (rc)
+    for (size_t i = 0; i < *n; i++)
+      mproc__os_close_handle(h[i]);
+  return rc;
 }
 
 int mproc__mgr_lane_attach(const intptr_t *h, mproc__mgr_lane_t **out) { return map(h, out); }
