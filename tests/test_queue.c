@@ -892,6 +892,284 @@ static void killed_consumer(void **state) {
   mproc_queue_free(q);
 }
 
+/* ---- loans and views: put and get in place ---------------------------------------- */
+
+/* Loans a message of len bytes (producer id, seq), fills it in place and
+ * publishes it. */
+static int loan_msg(mproc_queue_t *q, uint32_t id, uint32_t seq, size_t len) {
+  unsigned char *m = make_msg(id, seq, len);
+  void *buf;
+  int rc = mproc_queue_loan(q, len, &buf, TEST_WAIT_MS);
+  if (!rc) {
+    memcpy(buf, m, len);
+    rc = mproc_queue_publish(q, buf, len);
+  }
+  free(m);
+  return rc;
+}
+
+/* Takes one message as a view, checks it, releases it; its header. */
+static msg_head_t view_checked(mproc_queue_t *q) {
+  const void *data;
+  size_t len;
+  msg_head_t h = {0};
+  ASSERT_OK(mproc_queue_get_view(q, &data, &len, TEST_WAIT_MS));
+  assert_true(msg_ok(data, len, &h));
+  ASSERT_OK(mproc_queue_release(q, data));
+  return h;
+}
+
+#define BIG_MSG (3 * SMALL_RING)
+
+static void put_big(void *q) {
+  unsigned char *m = make_msg(2, 0, BIG_MSG);
+  ASSERT_OK(mproc_queue_put_bytes(q, m, BIG_MSG, TEST_WAIT_MS));
+  free(m);
+}
+
+/* Loans and views mix with puts and gets, in order, through a small ring
+ * (records placed after a PAD at its end), and a streamed message comes
+ * to a view as a copy. */
+static void loans_mix_with_puts(void **state) {
+  (void)state;
+  mproc_queue_t *q = new_queue(0, SMALL_RING, false);
+  for (uint32_t seq = 0; seq < 2000; seq++) {
+    size_t len = varied_len(seq) * (seq % 5 + 1); /* up to 15000: a loan fits */
+    if (seq % 3 == 0) {
+      unsigned char *m = make_msg(1, seq, len);
+      ASSERT_OK(mproc_queue_put_bytes(q, m, len, TEST_WAIT_MS));
+      free(m);
+    } else {
+      ASSERT_OK(loan_msg(q, 1, seq, len));
+    }
+    msg_head_t h = {0};
+    if (seq % 2) {
+      h = view_checked(q);
+    } else {
+      void *buf;
+      size_t n;
+      ASSERT_OK(mproc_queue_get_bytes(q, &buf, &n, TEST_WAIT_MS));
+      assert_true(msg_ok(buf, n, &h));
+      mproc_free(buf);
+    }
+    assert_int_equal(h.seq, seq);
+  }
+  /* A loan published shorter than lent; one discarded; an empty one. */
+  void *buf;
+  ASSERT_OK(mproc_queue_loan(q, 1000, &buf, 0));
+  ASSERT_OK(mproc_queue_publish(q, buf, 3));
+  ASSERT_OK(mproc_queue_loan(q, 1000, &buf, 0));
+  ASSERT_OK(mproc_queue_discard(q, buf));
+  ASSERT_OK(mproc_queue_loan(q, 0, &buf, 0));
+  ASSERT_OK(mproc_queue_publish(q, buf, 0));
+  assert_int_equal(mproc_queue_size(q), 2);
+  const void *data;
+  size_t len;
+  ASSERT_OK(mproc_queue_get_view(q, &data, &len, 0));
+  assert_int_equal(len, 3);
+  ASSERT_OK(mproc_queue_release(q, data));
+  ASSERT_OK(mproc_queue_get_view(q, &data, &len, 0));
+  assert_non_null(data);
+  assert_int_equal(len, 0);
+  ASSERT_OK(mproc_queue_release(q, data));
+  /* Above a quarter of the ring: no loan; put streams it (from another
+   * thread, as the view takes it), and the view is a copy. */
+  ASSERT_ERR(MPROC_ETOOBIG, mproc_queue_loan(q, SMALL_RING / 4, &buf, 0));
+  test_thread_t t;
+  thread_start(&t, put_big, q);
+  msg_head_t h = view_checked(q);
+  assert_int_equal(h.len, BIG_MSG);
+  thread_join(&t);
+  ASSERT_ERR(MPROC_EEMPTY, mproc_queue_get_view(q, &data, &len, 0));
+  mproc_queue_free(q);
+}
+
+/* A thread that holds a loan or a view gets MPROC_ESTATE from what would
+ * wait for itself, and from ending what it does not hold. */
+static void loans_refuse_misuse(void **state) {
+  (void)state;
+  mproc_queue_t *q = new_queue(0, SMALL_RING, false);
+  void *buf, *other;
+  const void *data;
+  size_t len;
+  ASSERT_ERR(MPROC_EINVAL, mproc_queue_loan(NULL, 1, &buf, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_queue_loan(q, 1, NULL, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_queue_loan(q, 1, &buf, -5));
+  ASSERT_ERR(MPROC_EINVAL, mproc_queue_publish(NULL, NULL, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_queue_discard(NULL, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_queue_get_view(q, NULL, &len, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_queue_get_view(q, &data, NULL, 0));
+  ASSERT_ERR(MPROC_EINVAL, mproc_queue_release(NULL, NULL));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_publish(q, q, 1)); /* no loan */
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_discard(q, q));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_release(q, q)); /* no view */
+  ASSERT_OK(mproc_queue_loan(q, 64, &buf, 0));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_loan(q, 64, &other, TEST_WAIT_MS));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_put_bytes(q, "x", 1, TEST_WAIT_MS));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_publish(q, (char *)buf + 16, 1));
+  ASSERT_ERR(MPROC_ERANGE, mproc_queue_publish(q, buf, 65)); /* the loan stays */
+  memcpy(buf, "hello", 5);
+  ASSERT_OK(mproc_queue_publish(q, buf, 5));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_publish(q, buf, 5)); /* published already */
+  ASSERT_OK(mproc_queue_get_view(q, &data, &len, 0));
+  assert_memory_equal(data, "hello", 5);
+  const void *again;
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_get_view(q, &again, &len, TEST_WAIT_MS));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_get_bytes(q, &other, &len, TEST_WAIT_MS));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_release(q, (const char *)data + 1));
+  ASSERT_OK(mproc_queue_release(q, data));
+  ASSERT_ERR(MPROC_ESTATE, mproc_queue_release(q, data));
+  ASSERT_OK(mproc_queue_close(q));
+  ASSERT_ERR(MPROC_ECLOSED, mproc_queue_loan(q, 1, &buf, 0));
+  mproc_queue_free(q);
+}
+
+/* args: queue, event. Takes a loan, says so, and frees its handle (the
+ * tuple's reference, its last) without publishing. */
+static int t_loan_then_free(const mproc_args_t *args) {
+  mproc_queue_t *q;
+  mproc_event_t *loaned;
+  void *buf;
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &loaned) ||
+      mproc_queue_loan(q, 100, &buf, TEST_WAIT_MS))
+    return 1;
+  mproc_event_set(loaned);
+  sleep_ms(100);
+  mproc_queue_free(q); /* the loan ends with the last handle */
+  sleep_ms(60000);     /* alive: only the free can have let the side go */
+  return 0;
+}
+
+/* A process that frees its last handle while it holds a loan gives the
+ * producers' side back (it is alive, so nothing else could). */
+static void freeing_ends_a_loan(void **state) {
+  (void)state;
+  mproc_queue_t *q = new_queue(0, SMALL_RING, false);
+  mproc_event_t *loaned;
+  ASSERT_OK(mproc_event_new(&loaned));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_queue(a, q));
+  ASSERT_OK(mproc_args_add_event(a, loaned));
+  mproc_process_t *p = start_child(t_loan_then_free, a);
+  mproc_args_free(a);
+  ASSERT_OK(mproc_event_wait(loaned, TEST_WAIT_MS));
+  ASSERT_OK(loan_msg(q, 3, 0, 40)); /* waits for the child's free */
+  assert_int_equal(view_checked(q).producer, 3);
+  ASSERT_OK(mproc_process_kill(p));
+  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+  mproc_process_free(p);
+  mproc_event_free(loaned);
+  mproc_queue_free(q);
+}
+
+/* args: queue, producer id, count. Loans, fills and publishes count
+ * messages. */
+static int t_loan_producer(const mproc_args_t *args) {
+  mproc_queue_t *q;
+  int64_t id, count;
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &id) ||
+      mproc_args_get_int(args, 2, &count))
+    return 1;
+  for (uint32_t i = 0; i < (uint32_t)count; i++)
+    if (loan_msg(q, (uint32_t)id, i, varied_len(i) * 3))
+      return 2;
+  return 0;
+}
+
+/* Two processes loan while the parent puts, and the parent views it all:
+ * every message whole, in order per producer. */
+static void loans_across_processes(void **state) {
+  (void)state;
+  mproc_queue_t *q = new_queue(0, SMALL_RING, false);
+  mproc_process_t *p[2];
+  for (int i = 0; i < 2; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_queue(a, q));
+    ASSERT_OK(mproc_args_add_int(a, i + 1));
+    ASSERT_OK(mproc_args_add_int(a, 3000));
+    p[i] = start_child(t_loan_producer, a);
+    mproc_args_free(a);
+  }
+  uint32_t next[3] = {0, 0, 0};
+  for (int k = 0; k < 6000 + 500; k++) {
+    if (k < 500) {
+      unsigned char *m = make_msg(0, (uint32_t)k, 40);
+      ASSERT_OK(mproc_queue_put_bytes(q, m, 40, TEST_WAIT_MS));
+      free(m);
+    }
+    msg_head_t h = view_checked(q);
+    assert_true(h.producer < 3);
+    assert_int_equal(h.seq, next[h.producer]++);
+  }
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(finish_child(p[i]), 0);
+  mproc_queue_free(q);
+}
+
+/* args: queue, event, 0 (loan) or 1 (view). Takes a loan (or a view), sets
+ * the event, and waits to be killed. */
+static int t_hold_forever(const mproc_args_t *args) {
+  mproc_queue_t *q;
+  mproc_event_t *held;
+  int64_t view;
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &held) ||
+      mproc_args_get_int(args, 2, &view))
+    return 1;
+  void *buf;
+  const void *data;
+  size_t len;
+  int rc = view ? mproc_queue_get_view(q, &data, &len, TEST_WAIT_MS)
+                : mproc_queue_loan(q, 512, &buf, TEST_WAIT_MS);
+  if (rc)
+    return 2;
+  if (!view)
+    memset(buf, 0xab, 512); /* written, never published */
+  mproc_event_set(held);
+  for (;;)
+    sleep_ms(1000);
+}
+
+/* A process killed holding a loan, then one killed holding a view: the
+ * next producer and consumer take over; the loan was never a message, the
+ * viewed message is delivered again, whole. */
+static void killed_loaner_and_viewer(void **state) {
+  (void)state;
+  mproc_queue_t *q = new_queue(0, SMALL_RING, false);
+  for (int view = 0; view < 2; view++) {
+    if (view) {
+      unsigned char *m = make_msg(7, 1, 300);
+      ASSERT_OK(mproc_queue_put_bytes(q, m, 300, TEST_WAIT_MS));
+      free(m);
+    }
+    mproc_event_t *held;
+    ASSERT_OK(mproc_event_new(&held));
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_queue(a, q));
+    ASSERT_OK(mproc_args_add_event(a, held));
+    ASSERT_OK(mproc_args_add_int(a, view));
+    mproc_process_t *p = start_child(t_hold_forever, a);
+    mproc_args_free(a);
+    ASSERT_OK(mproc_event_wait(held, TEST_WAIT_MS));
+    ASSERT_OK(mproc_process_kill(p));
+    ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+    mproc_process_free(p);
+    mproc_event_free(held);
+    if (!view) { /* the producers' side comes back; the loan never shows */
+      ASSERT_OK(loan_msg(q, 8, 2, 200));
+      msg_head_t h = view_checked(q);
+      assert_int_equal(h.producer, 8);
+    } else { /* the consumers' side comes back; the message was not taken */
+      msg_head_t h = view_checked(q);
+      assert_int_equal(h.producer, 7);
+    }
+    assert_int_equal(mproc_queue_size(q), 0);
+  }
+  mproc_queue_free(q);
+}
+
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest local[] = {
@@ -906,6 +1184,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(bad_input),
       cmocka_unit_test(joinable_counts_tasks),
       cmocka_unit_test(waitable_queue),
+      cmocka_unit_test(loans_mix_with_puts),
+      cmocka_unit_test(loans_refuse_misuse),
   };
   const struct CMUnitTest processes[] = {
       cmocka_unit_test(many_producers_many_consumers),
@@ -913,6 +1193,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(ten_producers_ten_consumers),
       cmocka_unit_test(producer_consumer_with_sentinel),
       cmocka_unit_test(wait_wakes_on_a_put_elsewhere),
+      cmocka_unit_test(loans_across_processes),
+      cmocka_unit_test(freeing_ends_a_loan),
   };
   const struct CMUnitTest huge[] = {
       cmocka_unit_test(one_gib_message),
@@ -920,6 +1202,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest killed[] = {
       cmocka_unit_test(killed_producer),
       cmocka_unit_test(killed_consumer),
+      cmocka_unit_test(killed_loaner_and_viewer),
   };
   const test_group_t groups[] = {TEST_GROUP("local", local), TEST_GROUP("processes", processes),
                                  TEST_GROUP("huge", huge), TEST_GROUP("killed", killed)};

@@ -72,7 +72,8 @@ MPROC_API int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opt
  *   (timeout 0 and the message does not fit now: nothing was put; a
  *   message larger than the ring never fits at once, so give it a
  *   timeout), MPROC_ETIMEDOUT (no room in time; a streamed message that
- *   was partly written is withdrawn: consumers never see it). */
+ *   was partly written is withdrawn: consumers never see it),
+ *   MPROC_ESTATE (the calling thread holds a loan of this queue). */
 MPROC_API int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms);
 
 /* Takes the oldest message (Python's q.get(block, timeout)).
@@ -86,7 +87,8 @@ MPROC_API int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t le
  * Errors: MPROC_EINVAL (a NULL argument, timeout below MPROC_INFINITE),
  *   MPROC_EEMPTY (timeout 0 and no message), MPROC_ETIMEDOUT,
  *   MPROC_ECLOSED (closed and drained), MPROC_ENOMEM (the message stays in
- *   the queue), MPROC_EPROTO (the ring was corrupted by a stray write). */
+ *   the queue), MPROC_EPROTO (the ring was corrupted by a stray write),
+ *   MPROC_ESTATE (the calling thread holds a view of this queue). */
 MPROC_API int mproc_queue_get_bytes(mproc_queue_t *q, void **buf, size_t *len, int timeout_ms);
 
 /* As mproc_queue_get_bytes, into the caller's buffer.
@@ -98,6 +100,63 @@ MPROC_API int mproc_queue_get_bytes(mproc_queue_t *q, void **buf, size_t *len, i
  *   longer than cap: it stays in the queue, *len says how long it is). */
 MPROC_API int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap, size_t *len,
                                          int timeout_ms);
+
+/* Lends room for a message of up to len bytes, to fill in place (a put
+ * without the copy): mproc_queue_publish makes it one message, whole;
+ * mproc_queue_discard gives the room back. Until then the calling thread
+ * holds the producers' side, as a put does while it copies: other puts
+ * and loans wait, so fill it and publish promptly. A process that dies
+ * holding a loan leaves nothing behind: the room was never published, and
+ * the next producer takes the side over (within 100 ms).
+ * Params: q — the queue; len — the most bytes the message will have (at
+ *   most a quarter of the ring, less 16 bytes); buf — receives the lent
+ *   memory (16-byte aligned, in the shared ring); timeout_ms — how long to
+ *   wait for room.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (q or buf NULL, timeout below MPROC_INFINITE),
+ *   MPROC_ETOOBIG (len above a quarter of the ring: put streams such a
+ *   message), MPROC_ECLOSED, MPROC_EFULL (timeout 0 and no room now),
+ *   MPROC_ETIMEDOUT, MPROC_ESTATE (the calling thread holds a loan of this
+ *   queue already). */
+MPROC_API int mproc_queue_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms);
+
+/* Publishes the calling thread's loan as a message of len bytes.
+ * Params: q — the queue; buf — what mproc_queue_loan gave; len — the
+ *   message's length, at most the loan's.
+ * Returns: 0: consumers can take the message.
+ * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (the calling thread holds no
+ *   loan at buf), MPROC_ERANGE (len above the loan's: the loan stays). */
+MPROC_API int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len);
+
+/* Gives the calling thread's loan back unpublished.
+ * Params: q — the queue; buf — what mproc_queue_loan gave.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (the calling thread holds no
+ *   loan at buf). */
+MPROC_API int mproc_queue_discard(mproc_queue_t *q, void *buf);
+
+/* Takes the oldest message in place (a get without the copy): *data
+ * points into the ring until mproc_queue_release, which consumes the
+ * message. Until then the calling thread holds the consumers' side: other
+ * gets wait. A message above a quarter of the ring (streamed in chunks)
+ * comes as a copy, released the same way. A process that dies holding a
+ * view consumed nothing: the next consumer gets the message.
+ * Params: q, timeout_ms — as mproc_queue_get_bytes; data — receives the
+ *   message, read-only (never NULL, even for 0 bytes); len — receives its
+ *   length.
+ * Returns: 0.
+ * Errors: as mproc_queue_get_bytes, and MPROC_ESTATE (the calling thread
+ *   holds a view of this queue already). */
+MPROC_API int mproc_queue_get_view(mproc_queue_t *q, const void **data, size_t *len,
+                                   int timeout_ms);
+
+/* Ends the calling thread's view: the message is consumed, and data must
+ * not be read any more.
+ * Params: q — the queue; data — what mproc_queue_get_view gave.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (the calling thread holds no
+ *   view at data). */
+MPROC_API int mproc_queue_release(mproc_queue_t *q, const void *data);
 
 /* Puts a typed tuple (encoded as by mproc_args_encode).
  * Params: q, timeout_ms — as mproc_queue_put_bytes; args — the tuple.

@@ -60,14 +60,21 @@ static void write_header(mproc_queue_t *q, uint64_t pos, uint32_t kind, uint64_t
   memcpy(q->ring + (pos & (q->sh->capacity - 1)), &r, sizeof r);
 }
 
+/* Where a len-byte record goes at tail (room checked): there, or after a
+ * PAD (written now) when it would not fit before the ring's end. */
+static uint64_t place_record(mproc_queue_t *q, uint64_t tail, uint64_t len) {
+  uint64_t cap = q->sh->capacity, to_end = cap - (tail & (cap - 1));
+  if (record_size(len) <= to_end)
+    return tail;
+  write_header(q, tail, REC_PAD, to_end - HEADER, 0);
+  return tail + to_end;
+}
+
 /* Writes one record at tail (room checked); returns the new tail. */
 static uint64_t write_record(mproc_queue_t *q, uint64_t tail, uint32_t kind, const void *p,
                              uint64_t len, uint64_t total) {
-  uint64_t cap = q->sh->capacity, to_end = cap - (tail & (cap - 1));
-  if (record_size(len) > to_end) {
-    write_header(q, tail, REC_PAD, to_end - HEADER, 0);
-    tail += to_end;
-  }
+  uint64_t cap = q->sh->capacity;
+  tail = place_record(q, tail, len);
   write_header(q, tail, kind, len, total);
   if (len)
     memcpy(q->ring + (tail & (cap - 1)) + HEADER, p, len);
@@ -198,6 +205,10 @@ static int lock(mproc_queue_t *q, size_t i, int64_t deadline, bool nowait, const
   side_t *side = i == PARK_PUT_LOCK ? &q->sh->put : &q->sh->get;
   if (take_free_lock(side))
     return 0;
+  if (mproc__mutex_is_mine(&side->lock)) /* it would wait for itself */
+    return mproc__fail(MPROC_ESTATE, "%s: this thread holds a %s of this queue: %s it first", op,
+                       i == PARK_PUT_LOCK ? "loan" : "view",
+                       i == PARK_PUT_LOCK ? "publish or discard" : "release");
   int left = nowait ? 0 : mproc__remaining_ms(deadline);
   int rc = mproc__mutex_acquire(&q->s, i, &side->lock, false, left == 0 ? NOWAIT_LOCK_MS : left);
   if (rc == MPROC_EOWNERDEAD) {
@@ -353,6 +364,33 @@ static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len, i
   return 0;
 }
 
+/* Takes the put lock once there is room for a len-byte message's first
+ * record and maxsize allows one more (timeout 0: for all of it now). */
+static int begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms, int64_t deadline,
+                     const char *op) {
+  shared_t *sh = q->sh;
+  uint64_t first = len < sh->max_chunk ? len : sh->max_chunk;
+  for (;;) {
+    int rc = lock(q, PARK_PUT_LOCK, deadline, timeout_ms == 0, op);
+    if (rc)
+      return rc;
+    if (is_closed(q)) {
+      unlock(q, PARK_PUT_LOCK);
+      return mproc__fail(MPROC_ECLOSED, "%s: the queue is closed", op);
+    }
+    if (timeout_ms == 0 ? fits_now(q, len) : count_ok(q) && room_locked(q, first))
+      return 0;
+    unlock(q, PARK_PUT_LOCK);
+    if (timeout_ms == 0)
+      return mproc__fail(
+          MPROC_EFULL, "%s: the queue is full (%llu messages)", op,
+          (unsigned long long)(atomic_load(&sh->put.count) - atomic_load(&sh->get.count)));
+    if (await(q, PARK_NOT_FULL, room_or_closed, first, deadline, 0) == MPROC_ETIMEDOUT &&
+        !room_or_closed(q, first))
+      return mproc__fail(MPROC_ETIMEDOUT, "%s: no room after %d ms", op, timeout_ms);
+  }
+}
+
 int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms) {
   if (!q || (!buf && len > 0))
     return mproc__fail(MPROC_EINVAL, "queue_put: %s is NULL", q ? "buf" : "queue");
@@ -364,24 +402,8 @@ int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int tim
     return mproc__fail(MPROC_ECLOSED, "queue_put: the queue is closed");
   int64_t deadline = mproc__deadline(timeout_ms);
   uint64_t first = len < sh->max_chunk ? len : sh->max_chunk;
-  for (;;) {
-    if ((rc = lock(q, PARK_PUT_LOCK, deadline, timeout_ms == 0, "queue_put")) != 0)
-      return rc;
-    if (is_closed(q)) {
-      unlock(q, PARK_PUT_LOCK);
-      return mproc__fail(MPROC_ECLOSED, "queue_put: the queue is closed");
-    }
-    if (timeout_ms == 0 ? fits_now(q, len) : count_ok(q) && room_locked(q, first))
-      break;
-    unlock(q, PARK_PUT_LOCK);
-    if (timeout_ms == 0)
-      return mproc__fail(
-          MPROC_EFULL, "queue_put: the queue is full (%llu messages)",
-          (unsigned long long)(atomic_load(&sh->put.count) - atomic_load(&sh->get.count)));
-    if (await(q, PARK_NOT_FULL, room_or_closed, first, deadline, 0) == MPROC_ETIMEDOUT &&
-        !room_or_closed(q, first))
-      return mproc__fail(MPROC_ETIMEDOUT, "queue_put: no room after %d ms", timeout_ms);
-  }
+  if ((rc = begin_put(q, len, timeout_ms, deadline, "queue_put")) != 0)
+    return rc;
   bool whole = len <= sh->max_chunk;
   uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
   tail = write_record(q, tail, whole ? REC_WHOLE : REC_FIRST, buf, first, len);
@@ -402,6 +424,8 @@ typedef struct {
   bool allocate;
   uint64_t total, got;
   size_t *len;
+  bool view;         /* a view: the get lock stays held on success */
+  uint64_t view_end; /* a view in the ring: the head once released (0: a copy) */
 } sink_t;
 
 static int sink_begin(sink_t *k, uint64_t total) {
@@ -560,7 +584,13 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
     record_t r;
     if ((rc = read_header(q, head, q->seen_tail, &r)) != 0)
       break;
-    const unsigned char *payload = q->ring + (head & (sh->capacity - 1)) + HEADER;
+    unsigned char *payload = q->ring + (head & (sh->capacity - 1)) + HEADER;
+    if (k->view && r.kind == REC_WHOLE) { /* in place, consumed on release */
+      k->buf = payload;
+      *k->len = r.len;
+      k->view_end = record_end(q, head, &r);
+      break;
+    }
     if (r.kind != REC_WHOLE && r.kind != REC_FIRST) {
       /* A PAD; or the rest of a message whose consumer died (its LAST
        * counts as a message gone), or that its producer withdrew (its
@@ -588,7 +618,8 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
       break;
     }
   }
-  unlock(q, PARK_GET_LOCK);
+  if (rc || !k->view)
+    unlock(q, PARK_GET_LOCK);
   if (rc)
     sink_drop(k);
   return rc;
@@ -631,6 +662,115 @@ int mproc_queue_put(mproc_queue_t *q, const mproc_args_t *args, int timeout_ms) 
 
 int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms) {
   return mproc__recv_args(get_bytes, q, args, timeout_ms, "queue_get");
+}
+
+/* ---- loans and views: messages written and read in place ---------------------- */
+
+/* A loan holds the put lock, a view the get lock, from the call that makes
+ * it to the one that ends it: the state in q is written only under it. A
+ * process that dies holding one leaves the lock to the next producer or
+ * consumer, which repairs the ring as after a dead put or get: the loan's
+ * room was never published; the viewed message was never consumed. */
+
+int mproc_queue_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms) {
+  if (!q || !buf)
+    return mproc__fail(MPROC_EINVAL, "queue_loan: %s is NULL", q ? "buf" : "queue");
+  int rc = mproc__check_timeout("queue_loan", timeout_ms);
+  if (rc)
+    return rc;
+  if (len > q->sh->max_chunk)
+    return mproc__fail(MPROC_ETOOBIG,
+                       "queue_loan: %zu bytes; a loan holds at most %llu (a quarter of the "
+                       "ring, less a header)",
+                       len, (unsigned long long)q->sh->max_chunk);
+  if (is_closed(q))
+    return mproc__fail(MPROC_ECLOSED, "queue_loan: the queue is closed");
+  if ((rc = begin_put(q, len, timeout_ms, mproc__deadline(timeout_ms), "queue_loan")) != 0)
+    return rc;
+  q->loan_at = place_record(q, atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed), len);
+  q->loan_cap = len;
+  q->loan = q->ring + (q->loan_at & (q->sh->capacity - 1)) + HEADER;
+  *buf = q->loan;
+  return 0;
+}
+
+/* Whether the calling thread holds a loan at buf (the lock first: q's
+ * loan is another thread's to read until then). */
+static int own_loan(const mproc_queue_t *q, const void *buf, const char *op) {
+  if (!q)
+    return mproc__fail(MPROC_EINVAL, "%s: queue is NULL", op);
+  if (!mproc__mutex_is_mine(&q->sh->put.lock) || !q->loan || buf != q->loan)
+    return mproc__fail(MPROC_ESTATE, "%s: the calling thread holds no loan at %p", op, buf);
+  return 0;
+}
+
+int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len) {
+  int rc = own_loan(q, buf, "queue_publish");
+  if (rc)
+    return rc;
+  if (len > q->loan_cap)
+    return mproc__fail(MPROC_ERANGE, "queue_publish: %zu bytes in a loan of %zu (still held)", len,
+                       q->loan_cap);
+  side_t *put = &q->sh->put;
+  write_header(q, q->loan_at, REC_WHOLE, len, len);
+  q->loan = NULL;
+  commit(put, q->loan_at + record_size(len),
+         atomic_load_explicit(&put->count, memory_order_relaxed) + 1, 0);
+  wake_park(q, PARK_NOT_EMPTY);
+  unlock(q, PARK_PUT_LOCK);
+  return 0;
+}
+
+int mproc_queue_discard(mproc_queue_t *q, void *buf) {
+  int rc = own_loan(q, buf, "queue_discard");
+  if (rc)
+    return rc;
+  q->loan = NULL;
+  unlock(q, PARK_PUT_LOCK);
+  return 0;
+}
+
+int mproc_queue_get_view(mproc_queue_t *q, const void **data, size_t *len, int timeout_ms) {
+  if (!q || !data || !len)
+    return mproc__fail(MPROC_EINVAL, "queue_get_view: %s is NULL",
+                       !q      ? "queue"
+                       : !data ? "data"
+                               : "len");
+  sink_t k = {.allocate = true, .len = len, .view = true};
+  int rc = take(q, &k, timeout_ms, "queue_get_view");
+  if (rc)
+    return rc;
+  q->view = k.buf;
+  q->view_end = k.view_end;
+  *data = k.buf;
+  return 0;
+}
+
+int mproc_queue_release(mproc_queue_t *q, const void *data) {
+  if (!q)
+    return mproc__fail(MPROC_EINVAL, "queue_release: queue is NULL");
+  if (!mproc__mutex_is_mine(&q->sh->get.lock) || !q->view || data != q->view)
+    return mproc__fail(MPROC_ESTATE, "queue_release: the calling thread holds no view at %p", data);
+  if (q->view_end)
+    consume(q, q->view_end, 1);
+  else
+    free(q->view); /* a streamed message's copy, consumed already */
+  q->view = NULL;
+  unlock(q, PARK_GET_LOCK);
+  return 0;
+}
+
+void mproc__queue_end_loans(mproc_queue_t *q) {
+  if (mproc__mutex_is_mine(&q->sh->put.lock) && q->loan) {
+    q->loan = NULL;
+    unlock(q, PARK_PUT_LOCK);
+  }
+  if (mproc__mutex_is_mine(&q->sh->get.lock) && q->view) {
+    if (!q->view_end)
+      free(q->view);
+    q->view = NULL; /* the message stays in the queue */
+    unlock(q, PARK_GET_LOCK);
+  }
 }
 
 /* ---- state, close, join ------------------------------------------------------- */

@@ -69,10 +69,22 @@ struct mproc_queue {
   unsigned char *ring;
   uint64_t seen_head; /* the consumers' head as last read (put lock) */
   uint64_t seen_tail; /* the producers' tail as last read (get lock) */
+  /* A loan: the put lock is held from mproc_queue_loan to its publish or
+   * discard, and these are written only under it. */
+  unsigned char *loan; /* the loaned payload; NULL: none */
+  uint64_t loan_at;    /* where its record begins */
+  size_t loan_cap;
+  /* A view, under the get lock the same way: the payload in the ring (or
+   * a streamed message's copy, view_end 0: consumed already). */
+  unsigned char *view;
+  uint64_t view_end; /* the head once the view is released */
 };
 
 /* queue.c: whether a get would not wait for a message to begin (one is
  * there, or the queue is closed). */
 bool mproc__queue_takeable(mproc_queue_t *q);
+/* queue.c: ends the calling thread's loan and view of q (discarded, and
+ * the message left in the queue), as its last handle goes. */
+void mproc__queue_end_loans(mproc_queue_t *q);
 
 #endif

@@ -51,6 +51,7 @@ int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts) {
 }
 
 static void destroy(mproc_queue_t *q) {
+  mproc__queue_end_loans(q);
   mproc__sync_close(&q->s);
   mproc__os_close_handle(q->doorbell);
   free(q);
