@@ -63,6 +63,55 @@ static inline double median_of_3(double t[3]) {
   return t[1];
 }
 
+#ifndef _WIN32
+#  include <sys/mman.h>
+#endif
+#ifdef MAP_ANONYMOUS /* not under a strict _POSIX_C_SOURCE: the benches that need it ask for more  \
+                      */
+#  include <stdatomic.h>
+#  include <stdint.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
+
+/* The floor under any hand-over that waits for its answer: seconds per
+ * round trip, n of them, through one shared cache line each way - the
+ * parent posts i on one line, a forked child answers i on another; both
+ * spin and do nothing else. -1 when fork failed. */
+static inline double line_round_trip(long n) {
+  _Atomic uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (w == MAP_FAILED)
+    return -1;
+  _Atomic uint32_t *ask = w, *answer = w + 16; /* 64 bytes apart */
+  pid_t child = fork();
+  if (child == 0) {
+    for (uint32_t i = 1; i <= (uint32_t)n; i++) {
+      while (atomic_load_explicit(ask, memory_order_acquire) != i)
+        ;
+      atomic_store_explicit(answer, i, memory_order_release);
+    }
+    _exit(0);
+  }
+  double t0 = now_s();
+  for (uint32_t i = 1; child > 0 && i <= (uint32_t)n; i++) {
+    atomic_store_explicit(ask, i, memory_order_release);
+    while (atomic_load_explicit(answer, memory_order_acquire) != i)
+      ;
+  }
+  double t = (now_s() - t0) / (double)n;
+  if (child > 0)
+    waitpid(child, NULL, 0);
+  munmap(w, 4096);
+  return child > 0 ? t : -1;
+}
+
+static inline double line_round_trip_median(long n) {
+  double t[3];
+  for (int i = 0; i < 3; i++)
+    t[i] = line_round_trip(n);
+  return median_of_3(t);
+}
+#endif
+
 #ifdef __linux__
 #  include <string.h>
 #  include <unistd.h>

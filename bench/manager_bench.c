@@ -25,12 +25,6 @@
 
 #include "bench_util.h"
 
-#ifndef _WIN32
-#  include <sys/mman.h>
-#  include <sys/wait.h>
-#  include <unistd.h>
-#endif
-
 static void check(int rc, const char *what) {
   if (rc < 0) {
     fprintf(stderr, "bench_manager: %s: %s: %s\n", what, mproc_err_name(rc),
@@ -346,44 +340,6 @@ static void row(const char *what, double mine, double python, double scale, cons
   else
     printf(" %12s | %9s |\n", "-", "-");
   (void)unit;
-}
-
-/* ---- the floor: a round trip through one shared cache line each way ---- */
-
-/* Seconds per round trip, n of them: the parent posts i on one line, a
- * forked child answers i on another; both spin. -1 when fork failed. */
-static double line_round_trip(long n) {
-  _Atomic uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (w == MAP_FAILED)
-    return -1;
-  _Atomic uint32_t *ask = w, *answer = w + 16; /* 64 bytes apart */
-  pid_t child = fork();
-  if (child == 0) {
-    for (uint32_t i = 1; i <= (uint32_t)n; i++) {
-      while (atomic_load_explicit(ask, memory_order_acquire) != i)
-        ;
-      atomic_store_explicit(answer, i, memory_order_release);
-    }
-    _exit(0);
-  }
-  double t0 = now_s();
-  for (uint32_t i = 1; child > 0 && i <= (uint32_t)n; i++) {
-    atomic_store_explicit(ask, i, memory_order_release);
-    while (atomic_load_explicit(answer, memory_order_acquire) != i)
-      ;
-  }
-  double t = (now_s() - t0) / (double)n;
-  if (child > 0)
-    waitpid(child, NULL, 0);
-  munmap(w, 4096);
-  return child > 0 ? t : -1;
-}
-
-static double line_round_trip_median(long n) {
-  double t[3];
-  for (int i = 0; i < 3; i++)
-    t[i] = line_round_trip(n);
-  return median_of_3(t);
 }
 
 int main(int argc, char **argv) {

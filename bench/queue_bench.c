@@ -6,7 +6,9 @@
  *   - Python: multiprocessing.Queue and SimpleQueue.
  *   - mproc gen.: mproc on the generic POSIX build (bench_queue_generic),
  * Rows: 64-byte messages 1 -> 1 and 2 -> 2 processes (messages per
- * second), and 1 MiB messages 1 -> 1 (GB/s). Every worker waits at a start
+ * second), and 1 MiB messages 1 -> 1 (GB/s); then N -> N scaling, and
+ * zero-copy (loans and views against puts and gets, and a one-way
+ * hand-over against a cache line's). Every worker waits at a start
  * line; a row's time runs from the start until the last message is taken.
  * In 1 -> 1 rows every peer's producer runs on CPU 0, its consumer on 1.
  * Every message count (and, for mproc, every first byte) is checked: a
@@ -14,7 +16,8 @@
  * python3). mproc, the bare ring and the pipe show the median of three
  * runs. Linux only (the peers are fork and futexes).
  *
- *   bench_queue [scale]   (scale 1 = default counts; larger is longer) */
+ *   bench_queue [scale]   (scale 1 = default counts; larger is longer)
+ *   bench_queue --zero-copy   (the zero-copy table alone) */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,10 +62,45 @@ enum { SMALL = 64, BIG = 1 << 20, RING = 1 << 20 };
 
 /* ---- mproc ---- */
 
-enum { PUT, GET };
+enum { PUT, GET, LOAN, VIEW };
 
-/* args: queue, start Event, count, message size, CPU, PUT or GET. Puts or
- * takes count messages once the start Event is set. */
+/* One message of size bytes lent, its first byte set, published. */
+static int loan_one(mproc_queue_t *q, size_t size) {
+  void *buf;
+  int rc = mproc_queue_loan(q, size, &buf, MPROC_INFINITE);
+  if (rc)
+    return rc;
+  *(unsigned char *)buf = 0x5a;
+  return mproc_queue_publish(q, buf, size);
+}
+
+/* One message viewed, its first byte and length checked, released. */
+static int view_one(mproc_queue_t *q, size_t size) {
+  const void *data;
+  size_t len;
+  int rc = mproc_queue_get_view(q, &data, &len, MPROC_INFINITE);
+  if (rc)
+    return rc;
+  bool ok = len == size && *(const unsigned char *)data == 0x5a;
+  rc = mproc_queue_release(q, data);
+  return rc ? rc : ok ? 0 : -1;
+}
+
+/* One message moved as role says: a put or get (copied), a loan or view. */
+static int move_one(mproc_queue_t *q, unsigned char *m, size_t size, int64_t role) {
+  size_t len = size;
+  if (role == LOAN)
+    return loan_one(q, size);
+  if (role == VIEW)
+    return view_one(q, size);
+  m[0] = role == PUT ? 0x5a : 0; /* a get must bring the 0x5a back */
+  int rc = role == PUT ? mproc_queue_put_bytes(q, m, len, MPROC_INFINITE)
+                       : mproc_queue_get_bytes_into(q, m, len, &len, MPROC_INFINITE);
+  return rc || len != size || m[0] != 0x5a ? -1 : 0;
+}
+
+/* args: queue, start Event, count, message size, CPU, role (PUT, GET,
+ * LOAN, VIEW). Moves count messages once the start Event is set. */
 static int mproc_worker(const mproc_args_t *args) {
   mproc_queue_t *q;
   mproc_event_t *go;
@@ -72,16 +110,11 @@ static int mproc_worker(const mproc_args_t *args) {
       mproc_args_get_int(args, 4, &cpu) || mproc_args_get_int(args, 5, &role))
     return 1;
   pin((int)cpu);
-  unsigned char *m = calloc(1, (size_t)size);
+  unsigned char *m = role == PUT || role == GET ? calloc(1, (size_t)size) : NULL;
   mproc_event_wait(go, MPROC_INFINITE);
-  for (int64_t i = 0; i < n; i++) {
-    size_t len = (size_t)size;
-    m[0] = role == PUT ? 0x5a : 0; /* a get must bring the 0x5a back */
-    int rc = role == PUT ? mproc_queue_put_bytes(q, m, len, MPROC_INFINITE)
-                         : mproc_queue_get_bytes_into(q, m, len, &len, MPROC_INFINITE);
-    if (rc || len != (size_t)size || m[0] != 0x5a)
+  for (int64_t i = 0; i < n; i++)
+    if (move_one(q, m, (size_t)size, role))
       return 2;
-  }
   free(m);
   return 0;
 }
@@ -103,24 +136,32 @@ static mproc_process_t *start(int role, mproc_queue_t *q, mproc_event_t *go, lon
   return p;
 }
 
+/* How a row moves its messages, and through what ring. */
+typedef struct {
+  int put, get;
+  size_t ring;
+} way_t;
+
+static const way_t COPIES = {PUT, GET, RING};
+
 /* Seconds for procs producers and procs consumers to move procs * n
- * messages; -1 when one failed. */
-static double mproc_row(int procs, long n, long size) {
+ * messages the way w says; -1 when one failed. */
+static double mproc_row_by(int procs, long n, long size, way_t w) {
   /* -N: N -> N with nobody pinned (the scaling table's rows) */
   bool pinned = procs == 1;
   if (procs < 0)
     procs = -procs;
   mproc_queue_t *q;
   mproc_event_t *go;
-  mproc_queue_opts_t o = {.capacity_bytes = RING};
+  mproc_queue_opts_t o = {.capacity_bytes = w.ring};
   if (mproc_queue_new(&q, &o) || mproc_event_new(&go))
     return -1;
   mproc_process_t **p = calloc(2 * (size_t)procs, sizeof *p);
   if (!p)
     return -1;
   for (int i = 0; i < procs; i++) {
-    p[i] = start(PUT, q, go, n, size, pinned ? 0 : -1);
-    p[procs + i] = start(GET, q, go, n, size, pinned ? 1 : -1);
+    p[i] = start(w.put, q, go, n, size, pinned ? 0 : -1);
+    p[procs + i] = start(w.get, q, go, n, size, pinned ? 1 : -1);
   }
   sleep(1); /* every child at the start line */
   double t0 = now_s();
@@ -137,6 +178,96 @@ static double mproc_row(int procs, long n, long size) {
   mproc_queue_free(q);
   mproc_event_free(go);
   return ok ? t : -1;
+}
+
+static double mproc_row(int procs, long n, long size) {
+  return mproc_row_by(procs, n, size, COPIES);
+}
+
+/* ---- zero-copy: loans and views ---- */
+
+/* args: two queues, count. Views a 64-byte message on the first and
+ * answers with a loan on the second, count times. */
+static int echo_worker(const mproc_args_t *args) {
+  mproc_queue_t *in, *out;
+  int64_t n;
+  if (mproc_args_get_queue(args, 0, &in) || mproc_args_get_queue(args, 1, &out) ||
+      mproc_args_get_int(args, 2, &n))
+    return 1;
+  pin(1);
+  for (int64_t i = 0; i < n; i++)
+    if (view_one(in, SMALL) || loan_one(out, SMALL))
+      return 2;
+  return 0;
+}
+
+/* Seconds per one-way hand-over of a 64-byte message by loan and view:
+ * half a round trip between two pinned processes; -1 on a failure. */
+static double loan_one_way(long n) {
+  mproc_queue_t *there, *back;
+  if (mproc_queue_new(&there, NULL) || mproc_queue_new(&back, NULL))
+    return -1;
+  mproc_args_t *a;
+  mproc_process_t *p = NULL;
+  mproc_args_new(&a);
+  mproc_args_add_queue(a, there);
+  mproc_args_add_queue(a, back);
+  mproc_args_add_int(a, n + 1000);
+  bool ok = mproc_process_new(&p, echo_worker, a, NULL) == 0 && mproc_process_start(p) == 0;
+  mproc_args_free(a);
+  pin(0);
+  double t0 = 0;
+  for (long i = 0; ok && i < n + 1000; i++) {
+    if (i == 1000) /* warmed up */
+      t0 = now_s();
+    ok = loan_one(there, SMALL) == 0 && view_one(back, SMALL) == 0;
+  }
+  double t = (now_s() - t0) / (double)n / 2;
+  int code = -1;
+  ok &= p && mproc_process_join(p, MPROC_INFINITE) == 0 && mproc_process_exitcode(p, &code) == 0 &&
+        code == 0;
+  pin(-1);
+  mproc_process_free(p);
+  mproc_queue_free(there);
+  mproc_queue_free(back);
+  return ok ? t : -1;
+}
+
+/* Loans and views against puts and gets, 1 -> 1 pinned, in one run; and a
+ * one-way hand-over against the cache-line floor. */
+static void zero_copy_table(long scale) {
+  /* Each way moves enough messages that its run is not the processes'
+   * start and end: loans of any size as many as 64 B copies. */
+  static const struct {
+    const char *name;
+    long size, loans, copies;
+    size_t ring;
+  } rows[] = {{"64 B", SMALL, 2000000, 2000000, RING},
+              {"1 MiB", BIG, 2000000, 4000, 16 * (size_t)BIG},
+              {"64 MiB", 64 * (long)BIG, 2000000, 60, 512 * (size_t)BIG}};
+  printf("\nzero-copy: loan/publish -> view/release against put/get, 1 -> 1, median of 3.\n"
+         "Neither side touches a message past its first byte: a loan costs the same at\n"
+         "any size, a put and a get copy every byte (in, then out).\n\n");
+  printf("| %-8s | %14s | %14s | %10s |\n", "message", "loans", "copies", "gain");
+  printf("|----------|----------------|----------------|------------|\n");
+  for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+    long nl = rows[k].loans * scale, nc = rows[k].copies * scale, size = rows[k].size;
+    way_t loans = {LOAN, VIEW, rows[k].ring}, copies = {PUT, GET, rows[k].ring};
+    double t[3], c[3];
+    for (int i = 0; i < 3; i++) {
+      t[i] = mproc_row_by(1, nl, size, loans);
+      c[i] = mproc_row_by(1, nc, size, copies);
+    }
+    double rl = nl / median_of_3(t), rc = nc / median_of_3(c);
+    printf("| %-8s | %12.0f/s | %12.0f/s | %9.1fx |\n", rows[k].name, rl, rc, rl / rc);
+  }
+  double one[3];
+  for (int i = 0; i < 3; i++)
+    one[i] = loan_one_way(200000 * scale);
+  double way = median_of_3(one), floor = line_round_trip_median(200000 * scale) / 2;
+  printf("\nloan -> view of 64 B, one way: %.0f ns; the floor, a cache line one way: %.0f ns "
+         "(%.2fx)\n",
+         way * 1e9, floor * 1e9, way / floor);
 }
 
 /* ---- the bare ring: SPSC bytes, futex wake-ups ---- */
@@ -445,6 +576,10 @@ int main(int argc, char **argv) {
     printf("%.9f\n", mproc_row(atoi(argv[2]), atol(argv[3]), atol(argv[4])));
     return 0;
   }
+  if (argc == 2 && strcmp(argv[1], "--zero-copy") == 0) { /* that table alone */
+    zero_copy_table(1);
+    return 0;
+  }
   long scale = bench_scale(argc, argv);
   printf("queues: throughput, in the same run (C rows: median of 3); 1 MiB rings; scale %ld\n\n",
          scale);
@@ -462,6 +597,7 @@ int main(int argc, char **argv) {
          "mproc gen.: the generic POSIX build (MPROC_POSIX_GENERIC: a FIFO per wait word,\n"
          "shm_open), the same program run as bench_queue_generic.\n");
   scaling_table(scale);
+  zero_copy_table(scale);
   return 0;
 }
 #endif
