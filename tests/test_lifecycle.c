@@ -688,27 +688,6 @@ static void parent_calls_in_the_main_process(void **state) {
 
 /* ---- leaks -------------------------------------------------------------- */
 
-/* Open descriptors (POSIX) or handles (Windows); -1 when it cannot be read. */
-static long open_handles(void) {
-#ifdef _WIN32
-  DWORD n = 0;
-  if (!GetProcessHandleCount(GetCurrentProcess(), &n) || n == 0)
-    return -1; /* Wine 8 answers 0 */
-  return (long)n;
-#elif defined(__linux__)
-  DIR *d = opendir("/proc/self/fd");
-  if (!d)
-    return -1;
-  long n = 0;
-  while (readdir(d))
-    n++;
-  closedir(d);
-  return n;
-#else
-  return -1;
-#endif
-}
-
 static int one_cycle(void) {
   mproc_process_t *p;
   int code = -1;

@@ -10,7 +10,6 @@
 #include "test_util.h"
 
 #ifndef _WIN32
-#  include <dirent.h>
 #  include <errno.h>
 #  include <signal.h>
 #endif
@@ -174,21 +173,6 @@ static bool kill_pid(int64_t pid) {
   return ok;
 #else
   return kill((pid_t)pid, SIGKILL) == 0;
-#endif
-}
-
-static int open_descriptors(void) {
-#ifdef _WIN32
-  return 0;
-#else
-  int n = 0;
-  DIR *d = opendir("/proc/self/fd");
-  if (!d)
-    return 0;
-  while (readdir(d))
-    n++;
-  closedir(d);
-  return n;
 #endif
 }
 
@@ -789,7 +773,7 @@ static void maxtasksperchild_recycles_without_losing_tasks(void **state) {
 }
 
 static void terminate_in_the_middle_leaves_nothing(void **state) {
-  int before = open_descriptors();
+  long before = open_handles();
   enum { SLOTS = 64 };
   mproc_array_t *pids;
   ASSERT_OK(
@@ -829,8 +813,12 @@ static void terminate_in_the_middle_leaves_nothing(void **state) {
   mproc_args_free(items);
   mproc_args_free(initargs);
   mproc_array_free(pids);
-  int after = open_descriptors();
+  long after = open_handles();
+#ifndef _WIN32 /* descriptors are counted here; Windows' handles never were */
   assert_true(after <= before);
+#else
+  (void)after;
+#endif
 }
 
 static void close_then_join_finishes_the_work(void **state) {

@@ -17,6 +17,7 @@
 #ifdef _WIN32
 #  include <windows.h>
 #else
+#  include <dirent.h>
 #  include <pthread.h>
 #  include <time.h>
 #  include <unistd.h>
@@ -45,6 +46,28 @@
                mproc_err_name(code), mproc_last_error_detail());                                   \
     assert_true(mproc_last_error_detail()[0] != '\0');                                             \
   } while (0)
+
+/* Open descriptors (Linux: /proc/self/fd) or handles (Windows); -1 where
+ * the count cannot be read (other POSIX systems; Wine 8 answers 0). */
+static inline long open_handles(void) {
+#ifdef _WIN32
+  DWORD n = 0;
+  if (!GetProcessHandleCount(GetCurrentProcess(), &n) || n == 0)
+    return -1;
+  return (long)n;
+#elif defined(__linux__)
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return -1;
+  long n = 0;
+  while (readdir(d))
+    n++;
+  closedir(d);
+  return n;
+#else
+  return -1;
+#endif
+}
 
 static inline void sleep_ms(int ms) {
 #ifdef _WIN32
