@@ -17,7 +17,8 @@
  * runs. Linux only (the peers are fork and futexes).
  *
  *   bench_queue [scale]   (scale 1 = default counts; larger is longer)
- *   bench_queue --zero-copy   (the zero-copy table alone) */
+ *   bench_queue --zero-copy   (the zero-copy table alone)
+ *   bench_queue --kill-storm N   (N processes killed holding loans and views) */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,6 +30,7 @@ int main(void) {
   return 0;
 }
 #else
+#  include <dirent.h>
 #  include <linux/futex.h>
 #  include <stdalign.h>
 #  include <stdatomic.h>
@@ -268,6 +270,101 @@ static void zero_copy_table(long scale) {
   printf("\nloan -> view of 64 B, one way: %.0f ns; the floor, a cache line one way: %.0f ns "
          "(%.2fx)\n",
          way * 1e9, floor * 1e9, way / floor);
+}
+
+/* ---- the kill storm: loans and views of processes killed holding them ---- */
+
+/* args: queue, Event, LOAN or VIEW. Takes a loan (or a view), says so,
+ * and waits to be killed. */
+static int holder_worker(const mproc_args_t *args) {
+  mproc_queue_t *q;
+  mproc_event_t *held;
+  int64_t role;
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_event(args, 1, &held) ||
+      mproc_args_get_int(args, 2, &role))
+    return 1;
+  void *buf;
+  const void *data;
+  size_t len;
+  if (role == LOAN ? mproc_queue_loan(q, SMALL, &buf, MPROC_INFINITE)
+                   : mproc_queue_get_view(q, &data, &len, MPROC_INFINITE))
+    return 2;
+  mproc_event_set(held);
+  for (;;)
+    sleep(1);
+}
+
+/* Entries of dir whose names begin with prefix ("" counts every one but
+ * . and ..); -1 when it cannot be read. */
+static long count_entries(const char *dir, const char *prefix) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return -1;
+  long n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.' && strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+  closedir(d);
+  return n;
+}
+
+/* Milliseconds from the SIGKILL of a process holding a loan (or a view) to
+ * the next loan going through (the viewed message coming again); -1 when
+ * something failed. */
+static double one_kill(mproc_queue_t *q, int role) {
+  mproc_event_t *held;
+  mproc_args_t *a;
+  mproc_process_t *p = NULL;
+  if (mproc_event_new(&held) || mproc_args_new(&a))
+    return -1;
+  if (role == VIEW && loan_one(q, SMALL))
+    return -1;
+  mproc_args_add_queue(a, q);
+  mproc_args_add_event(a, held);
+  mproc_args_add_int(a, role);
+  bool ok = mproc_process_new(&p, holder_worker, a, NULL) == 0 && mproc_process_start(p) == 0 &&
+            mproc_event_wait(held, 10000) == 0;
+  mproc_args_free(a);
+  double t0 = now_s();
+  ok = ok && mproc_process_kill(p) == 0;
+  ok = ok && (role == LOAN ? loan_one(q, SMALL) == 0 : true) && view_one(q, SMALL) == 0;
+  double t = (now_s() - t0) * 1e3;
+  ok = ok && mproc_process_join(p, 10000) == 0;
+  mproc_process_free(p);
+  mproc_event_free(held);
+  return ok ? t : -1;
+}
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+/* kills processes, loaners and viewers at random, each killed holding its
+ * side: how soon the side comes back, and what is left over after all. */
+static void kill_storm(long kills) {
+  mproc_queue_t *q;
+  if (mproc_queue_new(&q, NULL))
+    return;
+  double *ms = calloc((size_t)kills, sizeof *ms);
+  long fds = -1, shm = count_entries("/dev/shm", "mproc"), failed = 0;
+  srand(1);
+  for (long k = 0; ms && k < kills; k++) {
+    if ((ms[k] = one_kill(q, rand() & 1 ? LOAN : VIEW)) < 0)
+      failed++;
+    if (k == 0) /* what the first child made lazily stays */
+      fds = count_entries("/proc/self/fd", "");
+  }
+  long fds_after = count_entries("/proc/self/fd", "");
+  long shm_after = count_entries("/dev/shm", "mproc");
+  qsort(ms, (size_t)kills, sizeof *ms, cmp_double);
+  printf("\nkill storm: %ld processes SIGKILLed holding a loan or a view (at random)\n", kills);
+  printf("side back after the kill (ms): min %.2f, median %.2f, 99th %.2f, max %.2f\n", ms[0],
+         ms[kills / 2], ms[kills * 99 / 100], ms[kills - 1]);
+  printf("left over: %ld failed, %lld messages in the queue, descriptors %ld -> %ld, "
+         "/dev/shm entries %ld -> %ld\n",
+         failed, mproc_queue_size(q), fds, fds_after, shm, shm_after);
+  free(ms);
+  mproc_queue_free(q);
 }
 
 /* ---- the bare ring: SPSC bytes, futex wake-ups ---- */
@@ -574,6 +671,10 @@ int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   if (argc == 5 && strcmp(argv[1], "--mproc-row") == 0) { /* asked by the Linux build */
     printf("%.9f\n", mproc_row(atoi(argv[2]), atol(argv[3]), atol(argv[4])));
+    return 0;
+  }
+  if (argc == 3 && strcmp(argv[1], "--kill-storm") == 0) {
+    kill_storm(atol(argv[2]) > 0 ? atol(argv[2]) : 1000);
     return 0;
   }
   if (argc == 2 && strcmp(argv[1], "--zero-copy") == 0) { /* that table alone */

@@ -107,7 +107,8 @@ MPROC_API int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap
  * holds the producers' side, as a put does while it copies: other puts
  * and loans wait, so fill it and publish promptly. A process that dies
  * holding a loan leaves nothing behind: the room was never published, and
- * the next producer takes the side over (within 100 ms).
+ * the next producer takes the side over (a waiter asks every 5 ms
+ * whether the holder lives).
  * Params: q — the queue; len — the most bytes the message will have (at
  *   most a quarter of the ring, less 16 bytes); buf — receives the lent
  *   memory (16-byte aligned, in the shared ring); timeout_ms — how long to

@@ -197,10 +197,28 @@ static bool take_free_lock(side_t *side) {
   return false;
 }
 
+/* Sleeps for a side's lock until `until`, in slices of LOCK_DEATH_MS,
+ * taking it over once its holder is seen dead: a process killed holding a
+ * loan or a view gives its side back within a slice, not within the
+ * mutex's own owner check (100 ms, right for a user's Lock). */
+static int acquire_watching(mproc_queue_t *q, size_t i, side_t *side, int64_t until) {
+  for (;;) {
+    int left = mproc__remaining_ms(until);
+    if (left == 0)
+      return mproc__mutex_take_from_dead(&side->lock) ? MPROC_EOWNERDEAD : MPROC_ETIMEDOUT;
+    int rc = mproc__mutex_acquire(&q->s, i, &side->lock, false,
+                                  left < 0 || left > LOCK_DEATH_MS ? LOCK_DEATH_MS : left);
+    if (rc != MPROC_ETIMEDOUT)
+      return rc;
+    if (mproc__mutex_take_from_dead(&side->lock))
+      return MPROC_EOWNERDEAD;
+  }
+}
+
 /* Takes a side's lock, repairing after a dead holder. A call that may not
  * wait (nowait, or its time is up) still waits NOWAIT_LOCK_MS for another
  * process's copy to end: the lock is held only that long, or while a
- * message larger than the ring streams through. */
+ * message larger than the ring streams through, or a loan or view lasts. */
 static int lock(mproc_queue_t *q, size_t i, int64_t deadline, bool nowait, const char *op) {
   side_t *side = i == PARK_PUT_LOCK ? &q->sh->put : &q->sh->get;
   if (take_free_lock(side))
@@ -209,8 +227,8 @@ static int lock(mproc_queue_t *q, size_t i, int64_t deadline, bool nowait, const
     return mproc__fail(MPROC_ESTATE, "%s: this thread holds a %s of this queue: %s it first", op,
                        i == PARK_PUT_LOCK ? "loan" : "view",
                        i == PARK_PUT_LOCK ? "publish or discard" : "release");
-  int left = nowait ? 0 : mproc__remaining_ms(deadline);
-  int rc = mproc__mutex_acquire(&q->s, i, &side->lock, false, left == 0 ? NOWAIT_LOCK_MS : left);
+  bool short_wait = nowait || mproc__remaining_ms(deadline) == 0;
+  int rc = acquire_watching(q, i, side, short_wait ? mproc__deadline(NOWAIT_LOCK_MS) : deadline);
   if (rc == MPROC_EOWNERDEAD) {
     if (i == PARK_PUT_LOCK)
       repair_put(q);

@@ -20,7 +20,8 @@ enum {
   NOWAIT_LOCK_MS = 50,  /* how long a timeout-0 call waits for another's copy */
   SPINS = 64,           /* looks before sleeping: a peer on another core is quick */
   YIELDS = 32,          /* then looks between yields: a peer on this core runs */
-  LOCK_SPINS = 128      /* looks for a side's lock to come free before sleeping on it */
+  LOCK_SPINS = 128,     /* looks for a side's lock to come free before sleeping on it */
+  LOCK_DEATH_MS = 5     /* how often a waiter for a side's lock asks if its holder lives */
 };
 
 typedef struct {
