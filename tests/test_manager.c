@@ -1804,6 +1804,53 @@ static void messages_of_every_size(void **state) {
   mproc_manager_free(m);
 }
 
+/* Lock.locked(), Queue.empty() and full(): snapshots, each one call; the
+ * wrong kind of proxy is MPROC_ETYPE. */
+static void locked_empty_full(void **state) {
+  (void)state;
+  mproc_manager_t *m = start_manager();
+  mproc_proxy_t *lk, *rl, *q, *jq, *unbounded, *ev;
+  ASSERT_OK(mproc_manager_lock(m, &lk));
+  ASSERT_OK(mproc_manager_rlock(m, &rl));
+  ASSERT_OK(mproc_manager_queue(m, 2, &q));
+  ASSERT_OK(mproc_manager_joinable_queue(m, 1, &jq));
+  ASSERT_OK(mproc_manager_queue(m, 0, &unbounded));
+  ASSERT_OK(mproc_manager_event(m, &ev));
+  mproc_proxy_t *locks[] = {lk, rl};
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(mproc_proxy_locked(locks[i]), 0);
+    ASSERT_OK(mproc_proxy_acquire(locks[i], 0));
+    assert_int_equal(mproc_proxy_locked(locks[i]), 1);
+    ASSERT_OK(mproc_proxy_release(locks[i]));
+    assert_int_equal(mproc_proxy_locked(locks[i]), 0);
+  }
+  assert_int_equal(mproc_proxy_empty(q), 1);
+  assert_int_equal(mproc_proxy_full(q), 0);
+  ASSERT_OK(mproc_proxy_put(q, mproc_int(1), 0));
+  assert_int_equal(mproc_proxy_empty(q), 0);
+  assert_int_equal(mproc_proxy_full(q), 0);
+  ASSERT_OK(mproc_proxy_put(q, mproc_int(2), 0));
+  assert_int_equal(mproc_proxy_full(q), 1);
+  mproc_args_t *v;
+  ASSERT_OK(mproc_proxy_get(q, &v, 0));
+  mproc_args_free(v);
+  assert_int_equal(mproc_proxy_full(q), 0);
+  ASSERT_OK(mproc_proxy_put(jq, mproc_int(1), 0));
+  assert_int_equal(mproc_proxy_full(jq), 1);
+  for (int i = 0; i < 100; i++)
+    ASSERT_OK(mproc_proxy_put(unbounded, mproc_int(i), 0));
+  assert_int_equal(mproc_proxy_full(unbounded), 0); /* maxsize 0: never full */
+  ASSERT_ERR(MPROC_ETYPE, mproc_proxy_locked(q));
+  ASSERT_ERR(MPROC_ETYPE, mproc_proxy_empty(lk));
+  ASSERT_ERR(MPROC_ETYPE, mproc_proxy_full(ev));
+  ASSERT_ERR(MPROC_EINVAL, mproc_proxy_locked(NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_proxy_empty(NULL));
+  mproc_proxy_t *all[] = {lk, rl, q, jq, unbounded, ev};
+  for (int i = 0; i < 6; i++)
+    mproc_proxy_free(all[i]);
+  mproc_manager_free(m);
+}
+
 /* The typed reads: one call per value, the type checked, the value left
  * alone on every failure, and written when a batch runs. */
 static void typed_reads(void **state) {
@@ -1885,6 +1932,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(locks),
       cmocka_unit_test(events_conditions_barriers),
       cmocka_unit_test(queues),
+      cmocka_unit_test(locked_empty_full),
   };
   const struct CMUnitTest processes[] = {
       cmocka_unit_test(four_processes_lose_no_update),

@@ -626,6 +626,12 @@ MPROC_API int mproc_proxy_wait(mproc_proxy_t *p, int timeout_ms);
 MPROC_API int mproc_proxy_notify(mproc_proxy_t *c, int64_t n);
 MPROC_API int mproc_proxy_notify_all(mproc_proxy_t *c);
 
+/* Lock.locked() (and an RLock's): whether some thread holds it now.
+ * Params: l — a Lock or RLock proxy.
+ * Returns: 1 when held, 0 when free.
+ * Errors: the proxy errors (above). */
+MPROC_API int mproc_proxy_locked(mproc_proxy_t *l);
+
 /* Event.set(), clear() and is_set().
  * Params: e — an Event proxy.
  * Returns: 0; is_set: 1 when set, 0 when not.
@@ -672,6 +678,15 @@ MPROC_API int mproc_proxy_get(mproc_proxy_t *q, mproc_args_t **value, int timeou
  * Returns: 0.
  * Errors: the proxy errors (above). */
 MPROC_API int mproc_proxy_qsize(mproc_proxy_t *q, size_t *n);
+
+/* empty() and full(): whether the queue holds nothing, and whether its
+ * maxsize is reached (never, for a queue made with maxsize 0). As
+ * Python's, only a snapshot: another process may change it at once.
+ * Params: q — a Queue or JoinableQueue proxy.
+ * Returns: 1 when empty (full), 0 when not.
+ * Errors: the proxy errors (above). */
+MPROC_API int mproc_proxy_empty(mproc_proxy_t *q);
+MPROC_API int mproc_proxy_full(mproc_proxy_t *q);
 
 /* JoinableQueue.task_done().
  * Params: q — a JoinableQueue proxy.

@@ -436,6 +436,11 @@ int mproc_proxy_notify_all(mproc_proxy_t *c) {
 #define EVENT MPROC_PROXY_EVENT, MPROC_PROXY_EVENT
 #define BARRIER MPROC_PROXY_BARRIER, MPROC_PROXY_BARRIER
 
+int mproc_proxy_locked(mproc_proxy_t *l) {
+  return simple(l, MPROC_PROXY_LOCK, MPROC_PROXY_RLOCK, "proxy_locked", MPROC__OP_LOCKED, 0, NULL,
+                mproc__mgr_res_flag, NULL);
+}
+
 int mproc_proxy_set(mproc_proxy_t *e) {
   return simple(e, EVENT, "proxy_set", MPROC__OP_EVENT_SET, 0, NULL, NULL, NULL);
 }
@@ -488,6 +493,15 @@ int mproc_proxy_barrier_state(mproc_proxy_t *b, int64_t *parties, int64_t *n_wai
 /* ---- queues -------------------------------------------------------------- */
 
 #define QUEUES MPROC_PROXY_QUEUE, MPROC_PROXY_JOINABLE_QUEUE
+
+int mproc_proxy_empty(mproc_proxy_t *q) {
+  return simple(q, QUEUES, "proxy_empty", MPROC__OP_QUEUE_EMPTY, 0, NULL, mproc__mgr_res_flag,
+                NULL);
+}
+
+int mproc_proxy_full(mproc_proxy_t *q) {
+  return simple(q, QUEUES, "proxy_full", MPROC__OP_QUEUE_FULL, 0, NULL, mproc__mgr_res_flag, NULL);
+}
 
 int mproc_proxy_put(mproc_proxy_t *q, mproc_item_t value, int timeout_ms) {
   if (timeout_ms < MPROC_INFINITE)

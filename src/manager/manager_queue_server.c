@@ -46,7 +46,7 @@ static bool all_done(const mproc__mgr_obj_t *o) { return o->u.queue.unfinished =
 int mproc__mgr_queue_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   uint16_t op = call->head.op;
   bool joinable = o->kind == MPROC_PROXY_JOINABLE_QUEUE;
-  if (op < MPROC__OP_QUEUE_PUT || op > MPROC__OP_QUEUE_JOIN ||
+  if (op < MPROC__OP_QUEUE_PUT || op > MPROC__OP_QUEUE_FULL ||
       (!joinable && (op == MPROC__OP_QUEUE_TASK_DONE || op == MPROC__OP_QUEUE_JOIN)))
     return mproc__fail(MPROC_ETYPE, "manager: call %u does not apply to a %s", op,
                        joinable ? "JoinableQueue" : "Queue");
@@ -93,6 +93,10 @@ int mproc__mgr_queue_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
     return 0;
   case MPROC__OP_QUEUE_SIZE:
     return mproc__mgr_put_u64(call->out, o->u.queue.n);
+  case MPROC__OP_QUEUE_EMPTY:
+    return mproc__mgr_put_u8(call->out, !has_item(o));
+  case MPROC__OP_QUEUE_FULL:
+    return mproc__mgr_put_u8(call->out, !has_room(o));
   case MPROC__OP_QUEUE_TASK_DONE:
     if (!o->u.queue.unfinished)
       return mproc__fail(MPROC_EVALUE, "manager: ValueError: task_done() called too many times");

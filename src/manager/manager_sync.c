@@ -220,6 +220,8 @@ static bool accepts(uint8_t kind, uint16_t op) {
   case MPROC__OP_BARRIER_RESET:
   case MPROC__OP_BARRIER_STATE:
     return kind == MPROC_PROXY_BARRIER;
+  case MPROC__OP_LOCKED:
+    return kind == MPROC_PROXY_LOCK || kind == MPROC_PROXY_RLOCK;
   default:
     return false;
   }
@@ -269,6 +271,8 @@ int mproc__mgr_sync_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   case MPROC__OP_BARRIER_RESET:
     break_barrier(o, false);
     return 0;
+  case MPROC__OP_LOCKED:
+    return mproc__mgr_put_u8(call->out, o->u.lock.count > 0);
   default: /* BARRIER_STATE */
     if ((rc = mproc__mgr_put_u64(call->out, (uint64_t)o->u.barrier.parties)) ||
         (rc = mproc__mgr_put_u64(call->out, (uint64_t)o->u.barrier.count)))

@@ -118,12 +118,15 @@ typedef enum {
   MPROC__OP_BARRIER_ABORT,
   MPROC__OP_BARRIER_RESET,
   MPROC__OP_BARRIER_STATE, /* → i64 parties | i64 waiting | u8 broken */
+  MPROC__OP_LOCKED,        /* → u8 */
   /* queues */
   MPROC__OP_QUEUE_PUT = 90, /* item, i32 timeout */
   MPROC__OP_QUEUE_GET,      /* i32 timeout → (value) */
   MPROC__OP_QUEUE_SIZE,     /* → u64 */
   MPROC__OP_QUEUE_TASK_DONE,
-  MPROC__OP_QUEUE_JOIN, /* i32 timeout */
+  MPROC__OP_QUEUE_JOIN,  /* i32 timeout */
+  MPROC__OP_QUEUE_EMPTY, /* → u8 */
+  MPROC__OP_QUEUE_FULL,  /* → u8 */
   /* registered types */
   MPROC__OP_CALL = 100 /* blob method, blob args tuple → tuple */
 } mproc__mgr_op_t;
