@@ -1804,6 +1804,57 @@ static void messages_of_every_size(void **state) {
   mproc_manager_free(m);
 }
 
+/* args: (dict): with only the proxy, makes a list through its manager,
+ * stores it in the dict, and runs a batch of increments on the dict. */
+static int t_only_a_proxy(const mproc_args_t *args) {
+  mproc_proxy_t *d, *l;
+  mproc_manager_t *m;
+  if (mproc_args_get_proxy(args, 0, &d) || mproc_proxy_manager(d, &m))
+    return 10;
+  if (mproc_manager_list(m, &l) || mproc_list_append(l, mproc_str("made here")) ||
+      mproc_dict_set(d, mproc_str("list"), mproc_proxy_item(l)))
+    return 11;
+  if (mproc_manager_batch_begin(m))
+    return 12;
+  for (int i = 0; i < 10; i++)
+    mproc_dict_incr(d, mproc_str("n"), 1, NULL);
+  if (mproc_manager_batch_run(m, NULL, 0))
+    return 13;
+  mproc_proxy_free(l);
+  mproc_manager_free(m); /* the manager runs on */
+  return mproc_dict_set(d, mproc_str("after"), mproc_int(1)) ? 14 : 0;
+}
+
+/* A child given only a proxy reaches its manager through it. */
+static void a_proxy_knows_its_manager(void **state) {
+  (void)state;
+  mproc_manager_t *m = start_manager(), *same;
+  mproc_proxy_t *d;
+  ASSERT_OK(mproc_manager_dict(m, &d));
+  ASSERT_ERR(MPROC_EINVAL, mproc_proxy_manager(NULL, &same));
+  ASSERT_ERR(MPROC_EINVAL, mproc_proxy_manager(d, NULL));
+  ASSERT_OK(mproc_proxy_manager(d, &same));
+  assert_string_equal(mproc_manager_address(same), mproc_manager_address(m));
+  mproc_manager_free(same);
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_proxy(a, d));
+  assert_int_equal(run_child(t_only_a_proxy, a), 0);
+  mproc_args_free(a);
+  assert_int_equal(dict_int(d, mproc_str("n")), 10);
+  assert_int_equal(dict_int(d, mproc_str("after")), 1);
+  mproc_args_t *v;
+  ASSERT_OK(mproc_dict_get(d, mproc_str("list"), &v));
+  mproc_proxy_t *l;
+  ASSERT_OK(mproc_args_get_proxy(v, 0, &l));
+  size_t n = 0;
+  ASSERT_OK(mproc_list_len(l, &n));
+  assert_int_equal(n, 1);
+  mproc_args_free(v);
+  mproc_proxy_free(d);
+  mproc_manager_free(m);
+}
+
 /* Lock.locked(), Queue.empty() and full(): snapshots, each one call; the
  * wrong kind of proxy is MPROC_ETYPE. */
 static void locked_empty_full(void **state) {
@@ -1944,6 +1995,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(batches),
       cmocka_unit_test(batches_are_atomic),
       cmocka_unit_test(publish_and_lookup),
+      cmocka_unit_test(a_proxy_knows_its_manager),
   };
   const struct CMUnitTest failures[] = {
       cmocka_unit_test(a_killed_holder_passes_the_lock_on),

@@ -316,6 +316,16 @@ MPROC_API mproc_proxy_t *mproc_proxy_ref(mproc_proxy_t *p);
  * Returns: its kind; 0 for NULL. */
 MPROC_API mproc_proxy_kind_t mproc_proxy_kind(const mproc_proxy_t *p);
 
+/* The manager p belongs to, as a handle of its own: a process given only
+ * proxies can make objects and run batches with it. It shares p's
+ * connections (a batch begun on it records calls on p), and freeing it
+ * never stops the manager.
+ * Params: p — the proxy; out — receives the handle (free it with
+ *   mproc_manager_free).
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (a NULL argument), MPROC_ENOMEM. */
+MPROC_API int mproc_proxy_manager(mproc_proxy_t *p, mproc_manager_t **out);
+
 /* An item naming a proxy, to store in a dict, list, namespace or queue of
  * the same manager (a nested container) or add to a tuple. */
 static inline mproc_item_t mproc_proxy_item(mproc_proxy_t *p) {

@@ -284,6 +284,22 @@ void mproc_manager_free(mproc_manager_t *m) {
   free(m);
 }
 
+int mproc_proxy_manager(mproc_proxy_t *p, mproc_manager_t **out) {
+  if (!p || !out)
+    return mproc__fail(MPROC_EINVAL, "proxy_manager: %s is NULL", p ? "out" : "proxy");
+  mproc_manager_t *m;
+  int rc = new_manager(&m);
+  if (rc)
+    return rc;
+  mproc__mgr_client_ref(p->cl);
+  m->cl = p->cl; /* no proc: freeing m leaves the server running */
+  const char *address = mproc__mgr_client_address(p->cl);
+  if (strncmp(address, "tcp:", 4) == 0)
+    snprintf(m->tcp, sizeof m->tcp, "%s", address);
+  *out = m;
+  return 0;
+}
+
 const char *mproc_manager_address(const mproc_manager_t *m) {
   return m && m->cl ? mproc__mgr_client_address(m->cl) : "";
 }
