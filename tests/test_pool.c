@@ -382,6 +382,49 @@ static void imap_unordered_gives_every_index_once(void **state) {
   mproc_pool_free(p);
 }
 
+/* imap over a tuple at hand (Python's imap(f, list)): ordered and
+ * unordered, the iterator keeping its own copy of the items. */
+static void imap_over_items(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  enum { N = 200 };
+  mproc_pool_iter_t *it;
+  for (int ordered = 1; ordered >= 0; ordered--) {
+    mproc_args_t *items;
+    ASSERT_OK(mproc_args_new(&items));
+    for (int64_t i = 0; i < N; i++)
+      ASSERT_OK(mproc_args_add_int(items, i));
+    ASSERT_OK(ordered ? mproc_pool_imap_items(p, square, items, NULL, &it)
+                      : mproc_pool_imap_items_unordered(p, square, items,
+                                                        &(mproc_map_opts_t){.chunksize = 7}, &it));
+    mproc_args_free(items); /* the iterator has its own */
+    bool seen[N] = {false};
+    mproc_args_t *r;
+    size_t index;
+    for (size_t i = 0; i < N; i++) {
+      ASSERT_OK(mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+      if (ordered)
+        assert_int_equal(index, i);
+      assert_true(index < N && !seen[index]);
+      seen[index] = true;
+      assert_int_equal(int_of(r, 0), (int64_t)(index * index));
+      mproc_args_free(r);
+    }
+    ASSERT_ERR(MPROC_EEOF, mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
+    mproc_pool_iter_free(it);
+  }
+  mproc_args_t *none;
+  ASSERT_OK(mproc_args_new(&none));
+  ASSERT_OK(mproc_pool_imap_items(p, square, none, NULL, &it)); /* an empty input */
+  mproc_args_t *r;
+  ASSERT_ERR(MPROC_EEOF, mproc_pool_iter_next(it, &r, NULL, TEST_WAIT_MS));
+  mproc_pool_iter_free(it);
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_imap_items(p, square, NULL, NULL, &it));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_imap_items_unordered(NULL, square, none, NULL, &it));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_imap_items(p, NULL, none, NULL, &it));
+  mproc_args_free(none);
+  mproc_pool_free(p);
+}
+
 static void map_range_moves_no_item_data(void **state) {
   mproc_pool_t *p = new_pool(2);
   mproc_value_t *total;
@@ -934,6 +977,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(starmap_and_per_item_outcomes),
       cmocka_unit_test(imap_is_lazy_and_ordered),
       cmocka_unit_test(imap_unordered_gives_every_index_once),
+      cmocka_unit_test(imap_over_items),
       cmocka_unit_test(map_range_moves_no_item_data),
       cmocka_unit_test(callbacks_run_once_each),
       cmocka_unit_test(results_are_waitable),

@@ -194,6 +194,21 @@ MPROC_API int mproc_pool_imap_unordered(mproc_pool_t *p, mproc_task_fn fn,
                                         mproc_item_source_fn next, void *ctx,
                                         const mproc_map_opts_t *opts, mproc_pool_iter_t **out);
 
+/* Python's imap(f, items) / imap_unordered over a tuple already at hand:
+ * item i, as a one-item tuple, is task i's argument tuple (as map). The
+ * iterator keeps its own copy of items: the caller may free or change
+ * them at once.
+ * Params: p, fn; items — the inputs; opts — NULL for the defaults; out —
+ *   receives the iterator (mproc_pool_iter_free).
+ * Returns: 0.
+ * Errors: as mproc_pool_imap; MPROC_EINVAL (items NULL). */
+MPROC_API int mproc_pool_imap_items(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
+                                    const mproc_map_opts_t *opts, mproc_pool_iter_t **out);
+MPROC_API int mproc_pool_imap_items_unordered(mproc_pool_t *p, mproc_task_fn fn,
+                                              const mproc_args_t *items,
+                                              const mproc_map_opts_t *opts,
+                                              mproc_pool_iter_t **out);
+
 /* The next result (Python's next(it), it.next(timeout)).
  * Params: it — the iterator; result — receives the item's result tuple
  *   (the caller frees it) or NULL when the item failed; index — NULL, or

@@ -9,6 +9,7 @@
  * order, imap_unordered as chunks complete, both with each item's index. */
 #include <stdlib.h>
 
+#include "args/args_objects.h"
 #include "mproc/pool.h"
 #include "pool/pool_internal.h"
 
@@ -25,6 +26,8 @@ struct mproc_pool_iter {
   mproc_task_fn fn;
   mproc_item_source_fn next;
   void *ctx;
+  mproc_args_t *items; /* imap over a tuple: a copy of it, and the next item */
+  size_t items_at;
   bool ordered;
   size_t chunksize, buffersize;
   int timeout_ms;
@@ -111,26 +114,52 @@ static int top_up(mproc_pool_iter_t *it) {
   return 0;
 }
 
+/* imap over a tuple's source: item i, as a one-item tuple. */
+static int next_of_items(void *ctx, mproc_args_t **item) {
+  mproc_pool_iter_t *it = ctx;
+  if (it->items_at >= mproc_args_count(it->items))
+    return 0;
+  mproc_item_t x;
+  mproc_args_t *one = NULL;
+  int rc = mproc_args_get_item(it->items, it->items_at, &x);
+  if (!rc)
+    rc = mproc_args_new(&one);
+  if (!rc && (rc = mproc_args_add_item(one, x)) != 0)
+    mproc_args_free(one);
+  if (rc)
+    return rc;
+  it->items_at++;
+  *item = one;
+  return 1;
+}
+
+/* An iterator over next(ctx), or over items (taken over; then next and
+ * ctx are unused). */
 static int make(mproc_pool_t *p, mproc_task_fn fn, mproc_item_source_fn next, void *ctx,
-                const mproc_map_opts_t *opts, bool ordered, mproc_pool_iter_t **out) {
-  if (!p || !fn || !next || !out)
-    return mproc__fail(MPROC_EINVAL, "pool_imap: %s is NULL",
-                       !p      ? "pool"
-                       : !fn   ? "fn"
-                       : !next ? "next"
-                               : "out");
+                mproc_args_t *items, const mproc_map_opts_t *opts, bool ordered,
+                mproc_pool_iter_t **out) {
   mproc_map_opts_t o = opts ? *opts : (mproc_map_opts_t){0};
-  if (o.timeout_ms < 0)
-    return mproc__fail(MPROC_EINVAL, "pool_imap: timeout %d ms is negative", o.timeout_ms);
-  mproc_pool_iter_t *it = calloc(1, sizeof *it);
-  if (!it)
-    return mproc__fail(MPROC_ENOMEM, "pool_imap: out of memory");
+  int rc = !p || !fn || !(next || items) || !out
+               ? mproc__fail(MPROC_EINVAL, "pool_imap: %s is NULL",
+                             !p     ? "pool"
+                             : !fn  ? "fn"
+                             : !out ? "out"
+                                    : "next")
+           : o.timeout_ms < 0
+               ? mproc__fail(MPROC_EINVAL, "pool_imap: timeout %d ms is negative", o.timeout_ms)
+               : 0;
+  mproc_pool_iter_t *it = rc ? NULL : calloc(1, sizeof *it);
+  if (!it) {
+    mproc_args_free(items);
+    return rc ? rc : mproc__fail(MPROC_ENOMEM, "pool_imap: out of memory");
+  }
   it->pool = p;
   it->core = mproc__pool_core(p);
   atomic_fetch_add(&it->core->refs, 1);
   it->fn = fn;
-  it->next = next;
-  it->ctx = ctx;
+  it->next = items ? next_of_items : next;
+  it->ctx = items ? it : ctx;
+  it->items = items;
   it->ordered = ordered;
   it->chunksize = o.chunksize ? o.chunksize : 1;
   it->buffersize =
@@ -138,7 +167,7 @@ static int make(mproc_pool_t *p, mproc_task_fn fn, mproc_item_source_fn next, vo
   if (it->buffersize < it->chunksize)
     it->buffersize = it->chunksize;
   it->timeout_ms = o.timeout_ms;
-  int rc = top_up(it);
+  rc = top_up(it);
   if (rc || (it->source_error && !it->head)) {
     rc = rc ? rc : it->source_error;
     mproc_pool_iter_free(it);
@@ -150,12 +179,34 @@ static int make(mproc_pool_t *p, mproc_task_fn fn, mproc_item_source_fn next, vo
 
 int mproc_pool_imap(mproc_pool_t *p, mproc_task_fn fn, mproc_item_source_fn next, void *ctx,
                     const mproc_map_opts_t *opts, mproc_pool_iter_t **out) {
-  return make(p, fn, next, ctx, opts, true, out);
+  return make(p, fn, next, ctx, NULL, opts, true, out);
 }
 
 int mproc_pool_imap_unordered(mproc_pool_t *p, mproc_task_fn fn, mproc_item_source_fn next,
                               void *ctx, const mproc_map_opts_t *opts, mproc_pool_iter_t **out) {
-  return make(p, fn, next, ctx, opts, false, out);
+  return make(p, fn, next, ctx, NULL, opts, false, out);
+}
+
+/* The iterator's own copy of items. */
+static int copy_items(const mproc_args_t *items, mproc_args_t **copy) {
+  *copy = NULL;
+  if (!items)
+    return mproc__fail(MPROC_EINVAL, "pool_imap_items: items is NULL");
+  return mproc__args_copy(items, copy);
+}
+
+int mproc_pool_imap_items(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
+                          const mproc_map_opts_t *opts, mproc_pool_iter_t **out) {
+  mproc_args_t *copy;
+  int rc = copy_items(items, &copy);
+  return rc ? rc : make(p, fn, NULL, NULL, copy, opts, true, out);
+}
+
+int mproc_pool_imap_items_unordered(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
+                                    const mproc_map_opts_t *opts, mproc_pool_iter_t **out) {
+  mproc_args_t *copy;
+  int rc = copy_items(items, &copy);
+  return rc ? rc : make(p, fn, NULL, NULL, copy, opts, false, out);
 }
 
 /* The chunk to hand an item from: the oldest (imap) or any ready one
@@ -253,5 +304,6 @@ void mproc_pool_iter_free(mproc_pool_iter_t *it) {
     unlink_chunk(it, c);
   }
   mproc__pool_core_release(it->core);
+  mproc_args_free(it->items);
   free(it);
 }
