@@ -877,9 +877,23 @@ static int counter_get(void *self, const mproc_args_t *args, mproc_args_t *resul
   return mproc_args_add_int(result, ((counter_t *)self)->total);
 }
 
-static const mproc_method_t counter_methods[] = {{"add", counter_add}, {"get", counter_get}};
+/* take(n): fails, saying why, when the total is below n. */
+static int counter_take(void *self, const mproc_args_t *args, mproc_args_t *result) {
+  counter_t *c = self;
+  int64_t n;
+  if (mproc_args_get_int(args, 0, &n))
+    return MPROC_ETYPE;
+  if (n > c->total)
+    return mproc_set_error(MPROC_EVALUE, "ValueError: only %lld left, %lld asked",
+                           (long long)c->total, (long long)n);
+  c->total -= n;
+  return mproc_args_add_int(result, c->total);
+}
+
+static const mproc_method_t counter_methods[] = {
+    {"add", counter_add}, {"get", counter_get}, {"take", counter_take}};
 static const mproc_manager_type_t test_types_table[] = {
-    {"Counter", counter_create, counter_destroy, counter_methods, 2}};
+    {"Counter", counter_create, counter_destroy, counter_methods, 3}};
 
 static const mproc_manager_type_t *test_types(size_t *count) {
   *count = 1;
@@ -907,6 +921,14 @@ static void registered_type(void **state) {
   assert_int_equal(get_int(res), 42);
   ASSERT_ERR(MPROC_ENOENT, mproc_proxy_call(c, "nope", NULL, &res));
   ASSERT_ERR(MPROC_ETYPE, mproc_proxy_call(c, "add", NULL, &res)); /* the method's own code */
+  /* A method's own words reach the caller, named. */
+  mproc_args_t *lots;
+  ASSERT_OK(mproc_args_new(&lots));
+  ASSERT_OK(mproc_args_add_int(lots, 1000));
+  ASSERT_ERR(MPROC_EVALUE, mproc_proxy_call(c, "take", lots, &res));
+  assert_non_null(
+      strstr(mproc_last_error_detail(), "Counter.take: ValueError: only 42 left, 1000 asked"));
+  mproc_args_free(lots);
   ASSERT_ERR(MPROC_ENOENT, mproc_manager_create(m, "Missing", NULL, &c));
   mproc_args_free(arg);
   mproc_args_free(init);

@@ -65,7 +65,10 @@ typedef enum {
  * of its own, and it must not block.
  * Params: self — the object; args — the caller's arguments; result — an
  *   empty tuple to fill (it goes back to the caller).
- * Returns: 0, or a negative MPROC_E* code, which the caller receives. */
+ * Returns: 0, or a negative MPROC_E* code, which the caller receives. To
+ *   say why, return mproc_set_error(code, "...", ...): the caller's
+ *   mproc_last_error_detail() then reads "manager: Type.method: ..."
+ *   (without it, the code's name). */
 typedef int (*mproc_method_fn)(void *self, const mproc_args_t *args, mproc_args_t *result);
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* A manager's registered types (Python's BaseManager.register): objects
  * a C type makes, whose named methods run in the server. */
+#include <stdio.h>
 #include <string.h>
 
 #include "args/args_objects.h"
@@ -46,6 +47,20 @@ int mproc__mgr_custom_init(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   return 0;
 }
 
+/* The failure of a method that returned mrc: what it said with
+ * mproc_set_error (or what a call of ours that failed inside it said),
+ * named after the method; else its code's name. */
+static int method_failed(const mproc_manager_type_t *type, const mproc_method_t *m, int mrc) {
+  if (mrc > 0)
+    return mproc__fail(MPROC_EUNKNOWN, "manager: %s.%s returned %d", type->name, m->name, mrc);
+  if (!mproc_last_error_detail()[0])
+    return mproc__fail(mrc, "manager: %s.%s failed (%s)", type->name, m->name, mproc_err_name(mrc));
+  char name[200];
+  snprintf(name, sizeof name, "manager: %s.%s", type->name, m->name);
+  mproc__error_prefix(name);
+  return mrc;
+}
+
 int mproc__mgr_custom_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   if (call->head.op != MPROC__OP_CALL)
     return mproc__fail(MPROC_ETYPE, "manager: call %u does not apply to a registered type",
@@ -67,14 +82,9 @@ int mproc__mgr_custom_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   if ((rc = read_args(call, &args)))
     return rc;
   if ((rc = mproc__mgr_get_end(&call->in)) == 0 && (rc = mproc_args_new(&result)) == 0) {
+    mproc_set_error(0, NULL); /* what the method says, if it fails, is its own */
     int mrc = m->fn(o->u.custom.self, args, result);
-    if (mrc)
-      rc = mrc < 0 ? mproc__fail(mrc, "manager: %s.%s failed (%s)", type->name, m->name,
-                                 mproc_err_name(mrc))
-                   : mproc__fail(MPROC_EUNKNOWN, "manager: %s.%s returned %d", type->name, m->name,
-                                 mrc);
-    else
-      rc = mproc__args_encode_into(result, call->out, NULL);
+    rc = mrc ? method_failed(type, m, mrc) : mproc__args_encode_into(result, call->out, NULL);
   }
   mproc_args_free(result);
   mproc_args_free(args);
