@@ -1693,6 +1693,107 @@ static int t_serve(const mproc_args_t *args) {
   return mproc_manager_serve_forever(addr, &o) ? 11 : 0;
 }
 
+#ifndef _WIN32
+#  include <signal.h>
+static void on_term(int sig) {
+  (void)sig;
+  mproc_manager_stop_serving(); /* async-signal-safe */
+}
+#endif
+
+static void stop_when_set(void *event) {
+  if (mproc_event_wait(event, TEST_WAIT_MS) == 0)
+    mproc_manager_stop_serving();
+}
+
+/* args: (address, Event, how): serves until stopped from inside this
+ * process - how 0: by a thread once the Event is set; 1 (POSIX): by a
+ * SIGTERM handler. */
+static int t_serve_until_stopped(const mproc_args_t *args) {
+  const char *addr;
+  mproc_event_t *ev;
+  int64_t how;
+  if (mproc_args_get_str(args, 0, &addr) || mproc_args_get_event(args, 1, &ev) ||
+      mproc_args_get_int(args, 2, &how))
+    return 10;
+  test_thread_t t;
+#ifndef _WIN32
+  if (how == 1) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+  }
+#endif
+  if (how == 0)
+    thread_start(&t, stop_when_set, ev);
+  mproc_manager_opts_t o = {0};
+  o.authkey = KEY;
+  o.authkey_len = sizeof KEY - 1;
+  int rc = mproc_manager_serve_forever(addr, &o);
+  if (how == 0)
+    thread_join(&t);
+  return rc ? 11 : 0;
+}
+
+/* Connects to addr, trying until something listens there. */
+static mproc_manager_t *connect_when_up(const char *addr) {
+  mproc_manager_opts_t o = {0};
+  o.authkey = KEY;
+  o.authkey_len = sizeof KEY - 1;
+  o.timeout_ms = TEST_WAIT_MS;
+  mproc_manager_t *m = NULL;
+  int rc = MPROC_ECLOSED;
+  for (int64_t until = now_ms() + TEST_WAIT_MS; rc == MPROC_ECLOSED && now_ms() < until;)
+    if ((rc = mproc_manager_connect(&m, addr, &o)) == MPROC_ECLOSED)
+      sleep_ms(20);
+  ASSERT_OK(rc);
+  return m;
+}
+
+/* serve_forever ends when its own process asks: a thread's call, and (on
+ * POSIX) a signal handler's; a client's next call finds it closed. */
+static void serve_forever_until_stopped_inside(void **state) {
+  (void)state;
+#ifdef _WIN32
+  int ways = 1;
+#else
+  int ways = 2;
+#endif
+  for (int how = 0; how < ways; how++) {
+    char addr[200];
+#ifdef _WIN32
+    snprintf(addr, sizeof addr, "pipe:\\\\.\\pipe\\mproc-test-stop-%lld",
+             (long long)mproc_current_pid());
+#else
+    snprintf(addr, sizeof addr, "unix:/tmp/mproc-test-stop-%lld-%d.sock",
+             (long long)mproc_current_pid(), how);
+#endif
+    mproc_event_t *ev;
+    ASSERT_OK(mproc_event_new(&ev));
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_str(a, addr));
+    ASSERT_OK(mproc_args_add_event(a, ev));
+    ASSERT_OK(mproc_args_add_int(a, how));
+    mproc_process_t *p = start_child(t_serve_until_stopped, a);
+    mproc_args_free(a);
+    mproc_manager_t *m = connect_when_up(addr);
+    mproc_proxy_t *l;
+    ASSERT_OK(mproc_manager_list(m, &l));
+    ASSERT_OK(mproc_list_append(l, mproc_int(1)));
+    if (how == 0)
+      ASSERT_OK(mproc_event_set(ev));
+    else
+      ASSERT_OK(mproc_process_terminate(p));
+    assert_int_equal(finish_child(p), 0); /* a clean return, not the signal */
+    ASSERT_ERR(MPROC_EEOF, mproc_list_append(l, mproc_int(2))); /* gone */
+    mproc_proxy_free(l);
+    mproc_manager_free(m);
+    mproc_event_free(ev);
+  }
+}
+
 static void serve_forever_until_shutdown(void **state) {
   (void)state;
   char addr[200];
@@ -1708,16 +1809,7 @@ static void serve_forever_until_shutdown(void **state) {
   ASSERT_OK(mproc_args_add_str(a, addr));
   mproc_process_t *p = start_child(t_serve, a);
   mproc_args_free(a);
-  mproc_manager_opts_t o = {0};
-  o.authkey = KEY;
-  o.authkey_len = sizeof KEY - 1;
-  o.timeout_ms = TEST_WAIT_MS;
-  mproc_manager_t *m = NULL;
-  int rc = MPROC_ECLOSED;
-  for (int64_t until = now_ms() + TEST_WAIT_MS; rc == MPROC_ECLOSED && now_ms() < until;)
-    if ((rc = mproc_manager_connect(&m, addr, &o)) == MPROC_ECLOSED)
-      sleep_ms(20);
-  ASSERT_OK(rc);
+  mproc_manager_t *m = connect_when_up(addr);
   assert_null(mproc_manager_process(m));
   mproc_proxy_t *l;
   ASSERT_OK(mproc_manager_list(m, &l));
@@ -1728,6 +1820,10 @@ static void serve_forever_until_shutdown(void **state) {
   mproc_proxy_free(l);
   mproc_manager_free(m);
   mproc_manager_t *none;
+  mproc_manager_opts_t o = {0};
+  o.authkey = KEY;
+  o.authkey_len = sizeof KEY - 1;
+  o.timeout_ms = TEST_WAIT_MS;
   ASSERT_ERR(MPROC_ECLOSED, mproc_manager_connect(&none, addr, &o));
   /* The manager's words first, then the OS's, both whole. */
   char want[300];
@@ -2028,6 +2124,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(the_environment_can_decline_the_lane),
       cmocka_unit_test(tcp_with_the_right_and_a_wrong_key),
       cmocka_unit_test(serve_forever_until_shutdown),
+      cmocka_unit_test(serve_forever_until_stopped_inside),
   };
   const test_group_t groups[] = {
       TEST_GROUP("containers", containers),

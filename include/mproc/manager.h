@@ -152,10 +152,21 @@ MPROC_API int mproc_manager_connect(mproc_manager_t **out, const char *address,
  * Params: address — where to listen ("unix:/path", "pipe:\\.\pipe\name" or
  *   "tcp:host:port"); opts — the authkey (required for tcp:), types,
  *   max_message (the rest is ignored).
- * Returns: 0 after a shutdown request.
+ * Returns: 0 after a shutdown request (a client's mproc_manager_shutdown,
+ *   or mproc_manager_stop_serving in this process).
  * Errors: MPROC_EINVAL (NULL or bad address, tcp: without a key),
  *   MPROC_ENOTSUP, MPROC_ESYS (e.g. the address is in use), MPROC_ENOMEM. */
 MPROC_API int mproc_manager_serve_forever(const char *address, const mproc_manager_opts_t *opts);
+
+/* Ends this process's mproc_manager_serve_forever from within it: from
+ * another thread, or from a signal handler (it only sets a lock-free
+ * flag, which the serving loop looks at every 50 ms; Python's
+ * serve_forever looks every second). A stop asked while nothing serves
+ * ends the next serve_forever at once. Clients' waiting calls end with
+ * MPROC_ECLOSED, as after mproc_manager_shutdown; their later calls find
+ * the manager gone (MPROC_EEOF).
+ * Errors: none. */
+MPROC_API void mproc_manager_stop_serving(void);
 
 /* Stops the manager's server: blocked calls of every client return
  * MPROC_ECLOSED, later calls fail, and a server this process started is

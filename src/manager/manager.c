@@ -1,5 +1,6 @@
 /* Managers: starting a server process, connecting to one, serving one in
  * this process, and making shared objects (Python's SyncManager). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,14 @@ struct mproc_manager {
   char tcp[ADDRESS_MAX];
   bool shut;
 };
+
+/* Set by mproc_manager_stop_serving, maybe in a signal handler: an
+ * atomic_bool is lock-free wherever mproc builds, so setting it is
+ * async-signal-safe. Taken (cleared) by the serving it stops - a server
+ * process's (a registered method may stop its manager) or serve_forever's. */
+static atomic_bool stop_asked;
+
+void mproc_manager_stop_serving(void) { atomic_store(&stop_asked, true); }
 
 static int check_key(const mproc_manager_opts_t *o, const char *op) {
   if (o->authkey_len && !o->authkey)
@@ -100,8 +109,9 @@ int mproc__mgr_server_main(const mproc_args_t *args) {
     return 1;
   }
   if (send_ready(ready, 0, bound_local, bound_tcp) == 0)
-    mproc__mgr_server_run(s);
+    mproc__mgr_server_run(s, &stop_asked);
   mproc__mgr_server_free(s);
+  atomic_store(&stop_asked, false);
   return 0;
 }
 
@@ -250,8 +260,9 @@ int mproc_manager_serve_forever(const char *address, const mproc_manager_opts_t 
   mproc__mgr_server_t *s;
   if ((rc = mproc__mgr_server_new(&s, &so, local, tcp)))
     return rc;
-  mproc__mgr_server_run(s);
+  mproc__mgr_server_run(s, &stop_asked);
   mproc__mgr_server_free(s);
+  atomic_store(&stop_asked, false);
   return 0;
 }
 

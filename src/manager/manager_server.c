@@ -29,7 +29,8 @@ enum {
   ACCEPT_POLL_MS = 200,
   REMOTE_LINGER_MS = 60000,
   ORPHAN_FIRST_LOOK_MS = 1,
-  ORPHAN_LOOK_MAX_MS = 200
+  ORPHAN_LOOK_MAX_MS = 200,
+  STOP_LOOK_MS = 50 /* how often the serving loop looks for mproc_manager_stop_serving */
 };
 #define DEFAULT_MAX_MESSAGE ((size_t)256 << 20)
 
@@ -447,10 +448,10 @@ int mproc__mgr_server_new(mproc__mgr_server_t **out, const mproc__mgr_serve_opts
   return 0;
 }
 
-void mproc__mgr_server_run(mproc__mgr_server_t *s) {
+void mproc__mgr_server_run(mproc__mgr_server_t *s, atomic_bool *stop) {
   mproc__os_mutex_lock(s->mu);
-  while (!s->stopping)
-    mproc__os_cond_wait(s->net->stop_cv, s->mu, 1000);
+  while (!s->stopping && !atomic_load(stop))
+    mproc__os_cond_wait(s->net->stop_cv, s->mu, STOP_LOOK_MS);
   mproc__os_mutex_unlock(s->mu);
 }
 

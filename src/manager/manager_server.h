@@ -189,8 +189,9 @@ typedef struct {
 /* Listens; the addresses as bound go to local and tcp (each 320 bytes). */
 int mproc__mgr_server_new(mproc__mgr_server_t **out, const mproc__mgr_serve_opts_t *o, char *local,
                           char *tcp);
-/* Serves until a client asks for shutdown, then stops every thread. */
-void mproc__mgr_server_run(mproc__mgr_server_t *s);
+/* Serves until a client asks for shutdown or *stop becomes true, then
+ * stops every thread. */
+void mproc__mgr_server_run(mproc__mgr_server_t *s, atomic_bool *stop);
 void mproc__mgr_server_free(mproc__mgr_server_t *s);
 
 /* The target of a manager's server process (manager_start.c). */
