@@ -105,9 +105,10 @@ foreach(i RANGE ${last})
     set(fork_big ${median})
   endif()
 endforeach()
-# Both floors measured; which is faster is the bench's to show, not a
-# test's to assert (under a loaded CI the two swing past each other).
-if(NOT fork_0 OR NOT fork_big OR NOT fork_0 GREATER 0 OR NOT fork_big GREATER 0)
+# Where there is a fork floor (not on Windows), both were measured; which
+# is faster is the bench's to show, not a test's to assert (under a loaded
+# CI the two swing past each other).
+if((fork_0 OR fork_big) AND NOT (fork_0 GREATER 0 AND fork_big GREATER 0))
   message(FATAL_ERROR "the fork floor: ${fork_0} us without parent memory, ${fork_big} us with 64M")
 endif()
 file(STRINGS ${WORK}/out.csv csv)
