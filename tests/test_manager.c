@@ -1786,7 +1786,7 @@ static void serve_forever_until_stopped_inside(void **state) {
       ASSERT_OK(mproc_event_set(ev));
     else
       ASSERT_OK(mproc_process_terminate(p));
-    assert_int_equal(finish_child(p), 0); /* a clean return, not the signal */
+    assert_int_equal(finish_child(p), 0);                       /* a clean return, not the signal */
     ASSERT_ERR(MPROC_EEOF, mproc_list_append(l, mproc_int(2))); /* gone */
     mproc_proxy_free(l);
     mproc_manager_free(m);
