@@ -1762,13 +1762,7 @@ static void serve_forever_until_stopped_inside(void **state) {
 #endif
   for (int how = 0; how < ways; how++) {
     char addr[200];
-#ifdef _WIN32
-    snprintf(addr, sizeof addr, "pipe:\\\\.\\pipe\\mproc-test-stop-%lld",
-             (long long)mproc_current_pid());
-#else
-    snprintf(addr, sizeof addr, "unix:/tmp/mproc-test-stop-%lld-%d.sock",
-             (long long)mproc_current_pid(), how);
-#endif
+    local_address(addr, sizeof addr, how ? "stop-by-signal" : "stop");
     mproc_event_t *ev;
     ASSERT_OK(mproc_event_new(&ev));
     mproc_args_t *a;
@@ -1797,13 +1791,7 @@ static void serve_forever_until_stopped_inside(void **state) {
 static void serve_forever_until_shutdown(void **state) {
   (void)state;
   char addr[200];
-#ifdef _WIN32
-  snprintf(addr, sizeof addr, "pipe:\\\\.\\pipe\\mproc-test-serve-%lld",
-           (long long)mproc_current_pid());
-#else
-  snprintf(addr, sizeof addr, "unix:/tmp/mproc-test-serve-%lld.sock",
-           (long long)mproc_current_pid());
-#endif
+  local_address(addr, sizeof addr, "serve");
   mproc_args_t *a;
   ASSERT_OK(mproc_args_new(&a));
   ASSERT_OK(mproc_args_add_str(a, addr));

@@ -182,13 +182,7 @@ static void two_handles_keep_their_own_timeouts(void **state) {
 static void connecting_is_bounded_by_the_timeout(void **state) {
   (void)state;
   char addr[200];
-#ifdef _WIN32
-  snprintf(addr, sizeof addr, "pipe:\\\\.\\pipe\\mproc-test-mute-%lld",
-           (long long)mproc_current_pid());
-#else
-  snprintf(addr, sizeof addr, "unix:/tmp/mproc-test-mute-%lld.sock",
-           (long long)mproc_current_pid());
-#endif
+  local_address(addr, sizeof addr, "mute");
   mproc_listener_t *mute;
   mproc_listener_opts_t lo = {.authkey = KEY, .authkey_len = sizeof KEY - 1};
   ASSERT_OK(mproc_listener_new(&mute, addr, &lo));

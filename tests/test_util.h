@@ -69,6 +69,16 @@ static inline long open_handles(void) {
 #endif
 }
 
+/* A local listening address of this process's own, named after what
+ * uses it: a named pipe (Windows) or a unix socket in /tmp (POSIX). */
+static inline void local_address(char *buf, size_t cap, const char *name) {
+#ifdef _WIN32
+  snprintf(buf, cap, "pipe:\\\\.\\pipe\\mproc-test-%s-%lld", name, (long long)mproc_current_pid());
+#else
+  snprintf(buf, cap, "unix:/tmp/mproc-test-%s-%lld.sock", name, (long long)mproc_current_pid());
+#endif
+}
+
 static inline void sleep_ms(int ms) {
 #ifdef _WIN32
   Sleep((DWORD)ms);
