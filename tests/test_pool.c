@@ -495,6 +495,71 @@ static void callbacks_run_once_each(void **state) {
   mproc_pool_free(p);
 }
 
+/* What the value callbacks saw: the sum of apply's results, how many map
+ * results, and the failures' messages. */
+typedef struct {
+  atomic_llong sum;
+  atomic_int maps, failed, plain;
+} seen_t;
+
+/* An AsyncResult callback beside the value one: both run. */
+static void counted(mproc_async_result_t *r, void *ctx) {
+  (void)r;
+  atomic_fetch_add(&((seen_t *)ctx)->plain, 1);
+}
+
+static void on_value(const mproc_args_t *value, void *ctx) {
+  seen_t *s = ctx;
+  int64_t v;
+  if (mproc_args_count(value) == 1 && mproc_args_get_int(value, 0, &v) == 0)
+    atomic_fetch_add(&s->sum, v); /* apply's result tuple */
+  else if (mproc_args_count(value) == 30)
+    atomic_fetch_add(&s->maps, 1); /* map's tuple of result tuples */
+}
+
+static void on_failure(const mproc_task_error_t *e, void *ctx) {
+  if (e->code == MPROC_ETASKFAILED && e->message[0])
+    atomic_fetch_add(&((seen_t *)ctx)->failed, 1);
+}
+
+/* Python's callback(value) / error_callback(exception): the callbacks that
+ * get the outcome itself, once each, beside the AsyncResult ones. */
+static void value_callbacks_get_the_outcome(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  seen_t s = {0, 0, 0, 0};
+  mproc_task_opts_t o = {
+      .callback = counted, .ctx = &s, .on_value = on_value, .on_error = on_failure};
+  mproc_task_opts_t plain = {.on_value = on_value, .on_error = on_failure, .ctx = &s};
+  enum { N = 20 };
+  mproc_async_result_t *r[2 * N];
+  for (int i = 0; i < N; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_int(a, i));
+    ASSERT_OK(mproc_pool_apply_async(p, square, a, i % 2 ? &plain : &o, &r[i]));
+    ASSERT_OK(mproc_pool_apply_async(p, fails_with_message, a, &plain, &r[N + i]));
+    mproc_args_free(a);
+  }
+  mproc_args_t *items = test_ints(30);
+  mproc_async_result_t *m;
+  ASSERT_OK(mproc_pool_map_async(p, square, items,
+                                 &(mproc_map_opts_t){.ctx = &s, .on_value = on_value}, &m));
+  for (int i = 0; i < 2 * N; i++) {
+    ASSERT_OK(mproc_async_result_wait(r[i], TEST_WAIT_MS));
+    mproc_async_result_free(r[i]);
+  }
+  ASSERT_OK(mproc_async_result_wait(m, TEST_WAIT_MS));
+  mproc_async_result_free(m);
+  mproc_args_free(items);
+  ASSERT_OK(mproc_pool_close(p));
+  ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));
+  assert_int_equal(atomic_load(&s.sum), (N - 1) * N * (2 * N - 1) / 6); /* sum of squares */
+  assert_int_equal(atomic_load(&s.maps), 1);
+  assert_int_equal(atomic_load(&s.failed), N);
+  assert_int_equal(atomic_load(&s.plain), N / 2);
+  mproc_pool_free(p);
+}
+
 static void results_are_waitable(void **state) {
   mproc_pool_t *p = new_pool(2);
   mproc_args_t *slow, *fast;
@@ -981,6 +1046,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(imap_over_items),
       cmocka_unit_test(map_range_moves_no_item_data),
       cmocka_unit_test(callbacks_run_once_each),
+      cmocka_unit_test(value_callbacks_get_the_outcome),
       cmocka_unit_test(results_are_waitable),
       cmocka_unit_test(tasks_take_a_lock_and_a_queue),
       cmocka_unit_test(threads_submit_at_once),

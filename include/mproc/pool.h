@@ -60,6 +60,16 @@ typedef int (*mproc_item_source_fn)(void *ctx, mproc_args_t **item);
  * with timeout 0, _error) but must not block, wait on the pool or free r. */
 typedef void (*mproc_async_callback_fn)(mproc_async_result_t *r, void *ctx);
 
+struct mproc_task_error; /* mproc_task_error_t, below */
+
+/* Python's callback(value) and error_callback(exception): run on the
+ * pool's thread as the callbacks above do (after them, when both are
+ * given), with the outcome itself. value: apply's result tuple, or map's
+ * tuple of result tuples; error: the failure (the first failed item of a
+ * map). Both are borrowed for the call (the result keeps them). */
+typedef void (*mproc_value_callback_fn)(const mproc_args_t *value, void *ctx);
+typedef void (*mproc_error_callback_fn)(const struct mproc_task_error *error, void *ctx);
+
 /* opts.prefetch: no task waits in a worker's inbox (each is handed out
  * when a worker is free, as from Python's shared task queue). */
 #define MPROC_PREFETCH_NONE ((unsigned)-1)
@@ -110,7 +120,9 @@ typedef struct {
   int timeout_ms;                         /* this task's time limit; 0: the pool's */
   mproc_async_callback_fn callback;       /* on success */
   mproc_async_callback_fn error_callback; /* on failure */
-  void *ctx;                              /* for both */
+  void *ctx;                              /* for every callback */
+  mproc_value_callback_fn on_value;       /* on success, with the result tuple */
+  mproc_error_callback_fn on_error;       /* on failure, with the failure */
 } mproc_task_opts_t;
 
 /* Runs fn(args) in a worker and waits for it (Python's apply).
@@ -142,7 +154,9 @@ typedef struct {
   int timeout_ms;                         /* a time limit per chunk; 0: the pool's */
   mproc_async_callback_fn callback;       /* map_async: on success */
   mproc_async_callback_fn error_callback; /* map_async: on failure */
-  void *ctx;
+  void *ctx;                              /* for every callback */
+  mproc_value_callback_fn on_value;       /* map_async: on success, with the results */
+  mproc_error_callback_fn on_error;       /* map_async: on failure, with the first */
 } mproc_map_opts_t;
 
 /* Python's map: runs fn on each item of items (a tuple; item i, wrapped as
@@ -339,7 +353,7 @@ MPROC_API int mproc_async_result_successful(const mproc_async_result_t *r);
 MPROC_API int mproc_async_result_cancel(mproc_async_result_t *r, unsigned flags);
 
 /* What went wrong with a failed task (or a failed item of a map). */
-typedef struct {
+typedef struct mproc_task_error {
   int code;             /* MPROC_ETASKFAILED, MPROC_EWORKERDIED, ... */
   int task_status;      /* the task's return value (MPROC_ETASKFAILED) */
   size_t index;         /* the item (map, starmap, imap; 0 for apply) */

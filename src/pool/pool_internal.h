@@ -28,6 +28,8 @@ typedef struct {
   size_t base; /* the first item's index among the caller's (imap's chunks) */
   mproc_async_callback_fn callback, error_callback;
   void *ctx;
+  mproc_value_callback_fn on_value;
+  mproc_error_callback_fn on_error;
 } mproc__result_opts_t;
 int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mproc_pool_t *pool,
                       int kind, size_t n, size_t chunks, const mproc__result_opts_t *o);
@@ -76,6 +78,8 @@ typedef struct {
   int timeout_ms;
   mproc_async_callback_fn callback, error_callback;
   void *ctx;
+  mproc_value_callback_fn on_value;
+  mproc_error_callback_fn on_error;
 } mproc__submit_t;
 int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_result_t **out);
 /* pool.c: the pool's processes (for imap's default buffer). */

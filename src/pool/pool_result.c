@@ -41,6 +41,8 @@ struct mproc_async_result {
   mproc_task_error_t first; /* that failure */
   mproc_async_callback_fn callback, error_callback;
   void *ctx;
+  mproc_value_callback_fn on_value;
+  mproc_error_callback_fn on_error;
   bool callback_due; /* ready, callbacks not run yet (pool thread) */
 };
 
@@ -77,6 +79,8 @@ int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mpro
   r->callback = o->callback;
   r->error_callback = o->error_callback;
   r->ctx = o->ctx;
+  r->on_value = o->on_value;
+  r->on_error = o->on_error;
   *out = r;
   return 0;
 }
@@ -170,7 +174,7 @@ bool mproc__result_chunk_done(mproc_async_result_t *r) {
   if (r->settled || --r->chunks_left > 0)
     return false;
   r->settled = true;
-  r->callback_due = r->callback || r->error_callback;
+  r->callback_due = r->callback || r->error_callback || r->on_value || r->on_error;
   if (!r->callback_due)
     make_ready(r);
   return true;
@@ -178,11 +182,15 @@ bool mproc__result_chunk_done(mproc_async_result_t *r) {
 
 void mproc__result_run_callbacks(mproc_async_result_t *r) {
   mproc_async_callback_fn fn = r->code == 0 ? r->callback : r->error_callback;
-  if (!fn)
-    return;
   const mproc_async_result_t *outer = in_callback;
   in_callback = r;
-  fn(r, r->ctx);
+  if (fn)
+    fn(r, r->ctx);
+  /* Settled, so value and first change no more: read without the lock. */
+  if (r->code == 0 && r->on_value)
+    r->on_value(r->value, r->ctx);
+  else if (r->code != 0 && r->on_error)
+    r->on_error(&r->first, r->ctx);
   in_callback = outer;
 }
 

@@ -121,7 +121,9 @@ int mproc__pool_submit(mproc_pool_t *p, const mproc__submit_t *s, mproc_async_re
                            &(mproc__result_opts_t){.base = sub.first,
                                                    .callback = sub.callback,
                                                    .error_callback = sub.error_callback,
-                                                   .ctx = sub.ctx});
+                                                   .ctx = sub.ctx,
+                                                   .on_value = sub.on_value,
+                                                   .on_error = sub.on_error});
   if (rc) {
     mproc__os_mutex_unlock(p->core->lock);
     for (mproc__task_t *t; (t = mproc__tasks_pop(&list)) != NULL;)
@@ -199,7 +201,9 @@ int mproc_pool_apply_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t
                        .timeout_ms = o.timeout_ms,
                        .callback = o.callback,
                        .error_callback = o.error_callback,
-                       .ctx = o.ctx};
+                       .ctx = o.ctx,
+                       .on_value = o.on_value,
+                       .on_error = o.on_error};
   return mproc__pool_submit(p, &s, out);
 }
 
@@ -232,7 +236,9 @@ static int map_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *item
                        .timeout_ms = o.timeout_ms,
                        .callback = o.callback,
                        .error_callback = o.error_callback,
-                       .ctx = o.ctx};
+                       .ctx = o.ctx,
+                       .on_value = o.on_value,
+                       .on_error = o.on_error};
   return mproc__pool_submit(p, &s, out);
 }
 
