@@ -560,6 +560,47 @@ static void value_callbacks_get_the_outcome(void **state) {
   mproc_pool_free(p);
 }
 
+/* apply, map and starmap bounded in time: MPROC_ETIMEDOUT when the work
+ * is not done, and the pool serves on. */
+static void blocking_calls_can_be_bounded(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_args_t *slow, *quick, *r = NULL;
+  ASSERT_OK(mproc_args_new(&slow));
+  ASSERT_OK(mproc_args_add_int(slow, 1500));
+  ASSERT_OK(mproc_args_new(&quick));
+  ASSERT_OK(mproc_args_add_int(quick, 0));
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_pool_apply_timeout(p, sleeper, slow, 100, &r));
+  assert_null(r);
+  ASSERT_OK(mproc_pool_apply_timeout(p, sleeper, quick, TEST_WAIT_MS, &r));
+  mproc_args_free(r);
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_apply_timeout(p, sleeper, quick, -5, &r));
+  mproc_args_t *slows, *quicks;
+  ASSERT_OK(mproc_args_new(&slows));
+  ASSERT_OK(mproc_args_new(&quicks));
+  for (int i = 0; i < 2; i++) {
+    ASSERT_OK(mproc_args_add_int(slows, 1500));
+    ASSERT_OK(mproc_args_add_int(quicks, 0));
+  }
+  r = NULL;
+  ASSERT_ERR(MPROC_ETIMEDOUT,
+             mproc_pool_map(p, sleeper, slows, &(mproc_map_opts_t){.wait_ms = 100}, &r));
+  assert_null(r);
+  ASSERT_ERR(MPROC_EINVAL,
+             mproc_pool_map(p, sleeper, quicks, &(mproc_map_opts_t){.wait_ms = -5}, &r));
+  ASSERT_OK(mproc_pool_map(p, sleeper, quicks, &(mproc_map_opts_t){.wait_ms = TEST_WAIT_MS}, &r));
+  assert_int_equal(mproc_args_count(r), 2);
+  mproc_args_free(r);
+  mproc_args_t *pairs; /* starmap: each item is the argument tuple */
+  ASSERT_OK(mproc_args_new(&pairs));
+  ASSERT_OK(mproc_args_add_args(pairs, slow));
+  ASSERT_ERR(MPROC_ETIMEDOUT,
+             mproc_pool_starmap(p, sleeper, pairs, &(mproc_map_opts_t){.wait_ms = 100}, &r));
+  mproc_args_t *all[] = {slow, quick, slows, quicks, pairs};
+  for (int i = 0; i < 5; i++)
+    mproc_args_free(all[i]);
+  mproc_pool_free(p);
+}
+
 static void results_are_waitable(void **state) {
   mproc_pool_t *p = new_pool(2);
   mproc_args_t *slow, *fast;
@@ -1047,6 +1088,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(map_range_moves_no_item_data),
       cmocka_unit_test(callbacks_run_once_each),
       cmocka_unit_test(value_callbacks_get_the_outcome),
+      cmocka_unit_test(blocking_calls_can_be_bounded),
       cmocka_unit_test(results_are_waitable),
       cmocka_unit_test(tasks_take_a_lock_and_a_queue),
       cmocka_unit_test(threads_submit_at_once),

@@ -135,6 +135,16 @@ typedef struct {
 MPROC_API int mproc_pool_apply(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
                                mproc_args_t **result);
 
+/* mproc_pool_apply with a bound on its wait (Python's apply_async(...)
+ * .get(timeout)): after a timeout the task runs on, its outcome
+ * discarded.
+ * Params: p, fn, args, result — as mproc_pool_apply; timeout_ms —
+ *   MPROC_INFINITE, 0 or milliseconds.
+ * Returns: 0.
+ * Errors: as mproc_pool_apply, and MPROC_ETIMEDOUT (not done in time). */
+MPROC_API int mproc_pool_apply_timeout(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
+                                       int timeout_ms, mproc_args_t **result);
+
 /* Submits fn(args) and returns at once (Python's apply_async).
  * Params: p, fn, args — as mproc_pool_apply; opts — NULL or a time limit
  *   and callbacks; out — receives the AsyncResult (mproc_async_result_free).
@@ -157,6 +167,9 @@ typedef struct {
   void *ctx;                              /* for every callback */
   mproc_value_callback_fn on_value;       /* map_async: on success, with the results */
   mproc_error_callback_fn on_error;       /* map_async: on failure, with the first */
+  int wait_ms; /* map, starmap: how long the call waits for every result; 0 or
+                  MPROC_INFINITE: for ever (Python's); then MPROC_ETIMEDOUT, and
+                  the tasks run on, their outcomes discarded */
 } mproc_map_opts_t;
 
 /* Python's map: runs fn on each item of items (a tuple; item i, wrapped as

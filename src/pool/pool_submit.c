@@ -207,19 +207,30 @@ int mproc_pool_apply_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t
   return mproc__pool_submit(p, &s, out);
 }
 
-int mproc_pool_apply(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
-                     mproc_args_t **result) {
-  if (!result)
-    return mproc__fail(MPROC_EINVAL, "pool_apply: result is NULL");
-  mproc_async_result_t *r;
-  int rc = mproc_pool_apply_async(p, fn, args, NULL, &r);
-  if (rc)
-    return rc;
-  rc = mproc_async_result_get(r, NULL, MPROC_INFINITE);
+/* Waits up to timeout_ms for r and moves its value to *out; frees r (a
+ * pending task runs on, its outcome discarded). */
+static int wait_and_take(mproc_async_result_t *r, int timeout_ms, mproc_args_t **out) {
+  int rc = mproc_async_result_get(r, NULL, timeout_ms);
   if (!rc) /* the result is ours alone: take its tuple instead of copying it */
-    rc = mproc__result_take_value(r, result);
+    rc = mproc__result_take_value(r, out);
   mproc_async_result_free(r);
   return rc;
+}
+
+int mproc_pool_apply_timeout(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
+                             int timeout_ms, mproc_args_t **result) {
+  if (!result)
+    return mproc__fail(MPROC_EINVAL, "pool_apply: result is NULL");
+  int rc = mproc__check_timeout("pool_apply", timeout_ms);
+  mproc_async_result_t *r;
+  if (rc || (rc = mproc_pool_apply_async(p, fn, args, NULL, &r)) != 0)
+    return rc;
+  return wait_and_take(r, timeout_ms, result);
+}
+
+int mproc_pool_apply(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
+                     mproc_args_t **result) {
+  return mproc_pool_apply_timeout(p, fn, args, MPROC_INFINITE, result);
 }
 
 static int map_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items, bool wrap,
@@ -246,15 +257,12 @@ static int map_wait(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items
                     const mproc_map_opts_t *opts, mproc_args_t **results) {
   if (!results)
     return mproc__fail(MPROC_EINVAL, "pool_map: results is NULL");
+  int wait = opts && opts->wait_ms ? opts->wait_ms : MPROC_INFINITE;
+  int rc = mproc__check_timeout("pool_map", wait);
   mproc_async_result_t *r;
-  int rc = map_async(p, fn, items, wrap, opts, &r);
-  if (rc)
+  if (rc || (rc = map_async(p, fn, items, wrap, opts, &r)) != 0)
     return rc;
-  rc = mproc_async_result_get(r, NULL, MPROC_INFINITE);
-  if (!rc) /* the result is ours alone: take its tuple instead of copying it */
-    rc = mproc__result_take_value(r, results);
-  mproc_async_result_free(r);
-  return rc;
+  return wait_and_take(r, wait, results);
 }
 
 int mproc_pool_map(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
