@@ -601,6 +601,46 @@ static void blocking_calls_can_be_bounded(void **state) {
   mproc_pool_free(p);
 }
 
+/* Returns (worker index, pid) of the worker running it. */
+static int whoami(const mproc_args_t *args, mproc_args_t *result) {
+  (void)args;
+  int index = mproc_pool_worker_index();
+  if (index < 0)
+    return index;
+  int rc = mproc_args_add_int(result, index);
+  return rc ? rc : mproc_args_add_int(result, mproc_current_pid());
+}
+
+/* mproc_pool_workers lists every place with its live worker's pid, and a
+ * task's mproc_pool_worker_index names the place whose pid ran it. */
+static void workers_are_known(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  mproc_pool_worker_t w[4];
+  size_t n = 0;
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_workers(NULL, w, 4, &n));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_workers(p, NULL, 4, &n));
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_workers(p, w, 4, NULL));
+  ASSERT_OK(mproc_pool_workers(p, NULL, 0, &n));
+  assert_int_equal(n, 2);
+  ASSERT_ERR(MPROC_ESTATE, mproc_pool_worker_index()); /* not in a task */
+  for (int k = 0; k < 20; k++) {
+    mproc_args_t *r;
+    ASSERT_OK(mproc_pool_apply(p, whoami, NULL, &r));
+    int64_t index = int_of(r, 0), pid = int_of(r, 1);
+    mproc_args_free(r);
+    ASSERT_OK(mproc_pool_workers(p, w, 4, &n));
+    assert_true(index >= 0 && index < 2);
+    assert_int_equal(w[index].index, index);
+    assert_int_equal(w[index].pid, pid);
+  }
+  assert_true(w[0].alive && w[1].alive);
+  assert_true(w[0].pid > 0 && w[1].pid > 0 && w[0].pid != w[1].pid);
+  assert_non_null(strstr(w[0].name, "pid"));
+  assert_int_equal(w[0].tasks_given + w[1].tasks_given, 20);
+  assert_int_equal(w[0].tasks_held + w[1].tasks_held, 0);
+  mproc_pool_free(p);
+}
+
 static void results_are_waitable(void **state) {
   mproc_pool_t *p = new_pool(2);
   mproc_args_t *slow, *fast;
@@ -1089,6 +1129,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(callbacks_run_once_each),
       cmocka_unit_test(value_callbacks_get_the_outcome),
       cmocka_unit_test(blocking_calls_can_be_bounded),
+      cmocka_unit_test(workers_are_known),
       cmocka_unit_test(results_are_waitable),
       cmocka_unit_test(tasks_take_a_lock_and_a_queue),
       cmocka_unit_test(threads_submit_at_once),

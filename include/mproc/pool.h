@@ -316,6 +316,25 @@ typedef struct {
  * Errors: MPROC_EINVAL (NULL). */
 MPROC_API int mproc_pool_stats(mproc_pool_t *p, mproc_pool_stats_t *st);
 
+/* One place of the pool and the worker in it now. */
+typedef struct {
+  int index;            /* 0 .. processes-1: what mproc_pool_worker_index says in its tasks */
+  int64_t pid;          /* its process; 0 where the backend does not know (MPI) */
+  bool alive;           /* running (not being started or replaced) */
+  bool busy;            /* running a task now */
+  uint64_t tasks_given; /* handed to this worker since it started (a replacement starts at 0) */
+  uint64_t tasks_held;  /* given and not finished: running, or waiting in its inbox */
+  char name[96];        /* "PoolWorker-3 (pid 4242)", "MPI rank 2 on node7 (pid 4242)" */
+} mproc_pool_worker_t;
+
+/* The pool's workers, place by place (Python's pool._pool, with what each
+ * is doing).
+ * Params: p — the pool; out — room for cap entries (NULL when cap is 0);
+ *   cap — its length; n — receives the number of places (the processes).
+ * Returns: 0, with min(cap, *n) entries filled.
+ * Errors: MPROC_EINVAL (p or n NULL, out NULL with cap > 0). */
+MPROC_API int mproc_pool_workers(mproc_pool_t *p, mproc_pool_worker_t *out, size_t cap, size_t *n);
+
 /* ---- AsyncResult -------------------------------------------------------- */
 
 /* Waits up to timeout_ms for the result (Python's get(timeout)).
@@ -417,6 +436,13 @@ MPROC_API mproc_waitable_t mproc_waitable_async_result(mproc_async_result_t *r);
  * Errors: MPROC_ESTATE (not called from a pool task), MPROC_EINVAL (fmt
  *   NULL). */
 MPROC_API int mproc_task_set_error(const char *fmt, ...);
+
+/* Inside a task: the index of the worker running it (its place in the
+ * pool, as mproc_pool_workers lists it; the same in a worker that
+ * replaced one there).
+ * Returns: the index, 0 .. processes-1.
+ * Errors: MPROC_ESTATE (not called from a pool task). */
+MPROC_API int mproc_pool_worker_index(void);
 
 #ifdef __cplusplus
 }

@@ -242,6 +242,27 @@ void mproc_pool_free(mproc_pool_t *p) {
   free(p);
 }
 
+int mproc_pool_workers(mproc_pool_t *p, mproc_pool_worker_t *out, size_t cap, size_t *n) {
+  if (!p || !n || (!out && cap))
+    return mproc__fail(MPROC_EINVAL, "pool_workers: %s is NULL", !p ? "pool" : !n ? "n" : "out");
+  mproc__os_mutex_lock(p->core->lock);
+  *n = (size_t)p->n;
+  for (size_t i = 0; i < cap && i < (size_t)p->n; i++) {
+    const mproc__member_t *w = &p->w[i];
+    bool live = w->state == MPROC__MEMBER_LIVE;
+    out[i] = (mproc_pool_worker_t){.index = (int)i,
+                                   .pid = live ? w->pid : 0,
+                                   .alive = live,
+                                   .busy = live && atomic_load(&p->slots[i].running) != 0,
+                                   .tasks_given = live ? w->given : 0,
+                                   .tasks_held = live ? w->held.n : 0};
+    if (live)
+      p->members->describe(p, (int)i, out[i].name, sizeof out[i].name);
+  }
+  mproc__os_mutex_unlock(p->core->lock);
+  return 0;
+}
+
 int mproc_pool_stats(mproc_pool_t *p, mproc_pool_stats_t *st) {
   if (!p || !st)
     return mproc__fail(MPROC_EINVAL, "pool_stats: %s is NULL", p ? "st" : "pool");

@@ -29,6 +29,7 @@
 /* The message the running task set (mproc_task_set_error). */
 static char task_message[MPROC__RESULT_MESSAGE_MAX + 1];
 static bool in_task;
+static int task_worker; /* the running task's worker index */
 
 int mproc_task_set_error(const char *fmt, ...) {
   if (!fmt)
@@ -94,9 +95,16 @@ static int resolve(worker_t *w, const unsigned char *bytes, size_t len, mproc__f
   return rc;
 }
 
+int mproc_pool_worker_index(void) {
+  if (!in_task)
+    return mproc__fail(MPROC_ESTATE, "pool_worker_index: not called from a pool task");
+  return task_worker;
+}
+
 static void begin_task(worker_t *w, uint64_t id) {
   task_message[0] = '\0';
   in_task = true;
+  task_worker = (int)w->index;
   if (!w->slot)
     return;
   atomic_store_explicit(&w->slot->since_ms, mproc__os_now_ms(), memory_order_relaxed);
