@@ -641,6 +641,41 @@ static void workers_are_known(void **state) {
   mproc_pool_free(p);
 }
 
+/* What the initializer kept from its initargs, for later tasks. */
+static mproc_value_t *kept_total;
+
+static int keep_total(const mproc_args_t *args) {
+  return mproc_args_get_value(args, 0, &kept_total);
+}
+
+static int add_to_kept(const mproc_args_t *args, mproc_args_t *result) {
+  (void)args, (void)result;
+  return kept_total ? mproc_value_add(kept_total, 1, NULL) : MPROC_ESTATE;
+}
+
+/* A Value in initargs, kept by the initializer in a global, serves every
+ * later task of that worker (a reference, not a copy). */
+static void initargs_outlive_the_initializer(void **state) {
+  mproc_value_t *total;
+  ASSERT_OK(mproc_value_new(&total, MPROC_T_I64, NULL));
+  mproc_args_t *initargs;
+  ASSERT_OK(mproc_args_new(&initargs));
+  ASSERT_OK(mproc_args_add_value(initargs, total));
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(
+      &p, &(mproc_pool_opts_t){.processes = 2, .initializer = keep_total, .initargs = initargs}));
+  mproc_args_free(initargs); /* the workers have their own */
+  mproc_args_t *items = test_ints(50), *r;
+  ASSERT_OK(mproc_pool_map(p, add_to_kept, items, &(mproc_map_opts_t){.chunksize = 1}, &r));
+  mproc_args_free(r);
+  mproc_args_free(items);
+  mproc_pool_free(p);
+  int64_t n = 0;
+  ASSERT_OK(mproc_value_load(total, &n));
+  assert_int_equal(n, 50);
+  mproc_value_free(total);
+}
+
 static void results_are_waitable(void **state) {
   mproc_pool_t *p = new_pool(2);
   mproc_args_t *slow, *fast;
@@ -1130,6 +1165,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(value_callbacks_get_the_outcome),
       cmocka_unit_test(blocking_calls_can_be_bounded),
       cmocka_unit_test(workers_are_known),
+      cmocka_unit_test(initargs_outlive_the_initializer),
       cmocka_unit_test(results_are_waitable),
       cmocka_unit_test(tasks_take_a_lock_and_a_queue),
       cmocka_unit_test(threads_submit_at_once),

@@ -79,7 +79,11 @@ typedef struct {
   int processes;                     /* workers; 0: mproc_cpu_count() */
   mproc_target_fn initializer;       /* runs once in each worker before its first task;
                                         a non-zero return is a failed start */
-  const mproc_args_t *initargs;      /* its arguments (objects allowed); NULL: () */
+  const mproc_args_t *initargs;      /* its arguments (objects allowed); NULL: (). The
+                                        worker holds them as long as it lives: what the
+                                        initializer reads there (a Value, an Array, a
+                                        string) it may keep for later tasks, as Python's
+                                        initializer keeps them in globals */
   unsigned maxtasksperchild;         /* a worker is replaced after this many tasks; 0: never */
   mproc_start_method_t start_method; /* MPROC_START_DEFAULT: the global method */
   int task_timeout_ms;               /* a time limit per task (per chunk for map); 0: none */

@@ -381,6 +381,7 @@ int mproc__pool_worker_main(const mproc_args_t *args) {
 /* The state of this process's remote worker: one pool at a time. */
 static worker_t remote;
 static mproc__buf_t remote_buf;
+static mproc_args_t *remote_initargs; /* the pool's initargs, as long as it serves it */
 
 /* Gives the result in remote_buf to the caller as the reply. */
 static int hand_over(void **reply, size_t *reply_len) {
@@ -407,18 +408,20 @@ int mproc_pool_worker_handle(const void *msg, size_t len, void **reply, size_t *
   int rc = 0;
   switch (h.kind) {
   case MPROC__TASK_INIT: {
-    /* A new pool: its worker index, its initializer and initargs. */
-    mproc_args_t *initargs = NULL;
+    /* A new pool: its worker index, its initializer and initargs - kept
+     * until the next pool's, since the initializer may keep what it read
+     * there for later tasks (as a local worker's last as long as it). */
     if (h.fnref_len > len - MPROC__TASK_HEAD)
       return mproc__fail(MPROC_EPROTO, "pool_worker_handle: an initializer cut short");
     remote = (worker_t){.index = (uint32_t)h.begin};
-    rc = mproc_args_decode(&initargs, m + MPROC__TASK_HEAD + h.fnref_len,
+    mproc_args_free(remote_initargs);
+    remote_initargs = NULL;
+    rc = mproc_args_decode(&remote_initargs, m + MPROC__TASK_HEAD + h.fnref_len,
                            len - MPROC__TASK_HEAD - h.fnref_len);
     if (!rc)
-      initialize(&remote, m + MPROC__TASK_HEAD, h.fnref_len, initargs, &remote_buf);
+      initialize(&remote, m + MPROC__TASK_HEAD, h.fnref_len, remote_initargs, &remote_buf);
     else if (result_buffer(&remote_buf) == 0)
       finish_result(&remote, &remote_buf, 0, rc, MPROC__RESULT_INIT, mproc_last_error_detail());
-    mproc_args_free(initargs);
     return remote_buf.len ? hand_over(reply, reply_len) : MPROC_ENOMEM;
   }
   case MPROC__TASK_STOP:

@@ -73,6 +73,17 @@ static int get_value(const mproc_args_t *a, mproc_args_t *r) {
   return mproc_args_add_int(r, init_value);
 }
 
+/* What the initializer kept from its initargs: a borrowed string, read by
+ * every later task (the worker holds initargs as long as it serves). */
+static const char *kept_text;
+
+static int keep_text(const mproc_args_t *a) { return mproc_args_get_str(a, 0, &kept_text) ? 1 : 0; }
+
+static int get_kept_text(const mproc_args_t *a, mproc_args_t *r) {
+  (void)a;
+  return kept_text ? mproc_args_add_str(r, kept_text) : MPROC_ESTATE;
+}
+
 static int range_body(const mproc_args_t *ctx, size_t begin, size_t end) {
   (void)ctx;
   return begin <= 500 && 500 < end ? 9 : 0;
@@ -263,6 +274,30 @@ static void failures_carry_the_tasks_message(void **state) {
   assert_int_equal(e.task_status, 42);
   assert_string_equal(e.message, "item 4 is refused");
   mproc_async_result_free(r);
+  mproc_args_free(in);
+  end_pool(p);
+}
+
+static void initargs_outlive_the_initializer(void **state) {
+  (void)state;
+  mproc_args_t *ia;
+  ASSERT_OK(mproc_args_new(&ia));
+  ASSERT_OK(mproc_args_add_str(ia, "kept from the initializer, read by every task"));
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.initializer = keep_text,
+                                                    .initargs = ia,
+                                                    .backend = mproc_mpi_pool_backend()}));
+  mproc_args_free(ia);
+  mproc_args_t *in = test_ints(40), *out;
+  ASSERT_OK(mproc_pool_map(p, get_kept_text, in, &(mproc_map_opts_t){.chunksize = 1}, &out));
+  for (size_t i = 0; i < 40; i++) {
+    const mproc_args_t *one;
+    const char *text;
+    ASSERT_OK(mproc_args_get_args(out, i, &one));
+    ASSERT_OK(mproc_args_get_str(one, 0, &text));
+    assert_string_equal(text, "kept from the initializer, read by every task");
+  }
+  mproc_args_free(out);
   mproc_args_free(in);
   end_pool(p);
 }
@@ -722,6 +757,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(imap_unordered_gives_every_index),
       cmocka_unit_test(failures_carry_the_tasks_message),
       cmocka_unit_test(initializer_runs_on_every_rank),
+      cmocka_unit_test(initargs_outlive_the_initializer),
       cmocka_unit_test(what_cannot_reach_a_rank_is_refused),
       cmocka_unit_test(many_pools_one_after_another),
       cmocka_unit_test(a_local_pool_beside_the_mpi_one),
