@@ -461,6 +461,20 @@ static void on_error(mproc_async_result_t *r, void *ctx) {
     atomic_fetch_add(&((counts_t *)ctx)->failed, 1);
 }
 
+/* Waits for and frees n results and a map's, then closes and joins p:
+ * callbacks run on the pool's thread after their result is ready, and
+ * after the join they have all run. */
+static void finish_all(mproc_pool_t *p, mproc_async_result_t **r, int n, mproc_async_result_t *m) {
+  for (int i = 0; i < n; i++) {
+    ASSERT_OK(mproc_async_result_wait(r[i], TEST_WAIT_MS));
+    mproc_async_result_free(r[i]);
+  }
+  ASSERT_OK(mproc_async_result_wait(m, TEST_WAIT_MS));
+  mproc_async_result_free(m);
+  ASSERT_OK(mproc_pool_close(p));
+  ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));
+}
+
 static void callbacks_run_once_each(void **state) {
   mproc_pool_t *p = new_pool(2);
   counts_t c = {0, 0};
@@ -479,17 +493,8 @@ static void callbacks_run_once_each(void **state) {
   mproc_async_result_t *m;
   ASSERT_OK(mproc_pool_map_async(p, square, items,
                                  &(mproc_map_opts_t){.callback = on_ok, .ctx = &c}, &m));
-  for (int i = 0; i < 2 * N; i++) {
-    ASSERT_OK(mproc_async_result_wait(r[i], TEST_WAIT_MS));
-    mproc_async_result_free(r[i]);
-  }
-  ASSERT_OK(mproc_async_result_wait(m, TEST_WAIT_MS));
-  mproc_async_result_free(m);
+  finish_all(p, r, 2 * N, m);
   mproc_args_free(items);
-  /* Callbacks run on the pool's thread after the result is ready: close
-   * and join, after which they have all run. */
-  ASSERT_OK(mproc_pool_close(p));
-  ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));
   assert_int_equal(atomic_load(&c.ok), N + 1); /* before free: join waited for them */
   assert_int_equal(atomic_load(&c.failed), N);
   mproc_pool_free(p);
@@ -544,15 +549,8 @@ static void value_callbacks_get_the_outcome(void **state) {
   mproc_async_result_t *m;
   ASSERT_OK(mproc_pool_map_async(p, square, items,
                                  &(mproc_map_opts_t){.ctx = &s, .on_value = on_value}, &m));
-  for (int i = 0; i < 2 * N; i++) {
-    ASSERT_OK(mproc_async_result_wait(r[i], TEST_WAIT_MS));
-    mproc_async_result_free(r[i]);
-  }
-  ASSERT_OK(mproc_async_result_wait(m, TEST_WAIT_MS));
-  mproc_async_result_free(m);
+  finish_all(p, r, 2 * N, m);
   mproc_args_free(items);
-  ASSERT_OK(mproc_pool_close(p));
-  ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));
   assert_int_equal(atomic_load(&s.sum), (N - 1) * N * (2 * N - 1) / 6); /* sum of squares */
   assert_int_equal(atomic_load(&s.maps), 1);
   assert_int_equal(atomic_load(&s.failed), N);
