@@ -137,8 +137,18 @@ static int64_t lb_pid(void *ctx, int worker) {
 }
 
 static mproc_pool_backend_t backend_of(loopback_t *lb) {
-  mproc_pool_backend_t b = {"loopback", lb,       lb_open,   lb_send,  lb_poll,     lb_wait,
-                            lb_wake,    lb_alive, lb_forget, lb_close, lb_describe, lb_pid};
+  mproc_pool_backend_t b = {.name = "loopback",
+                            .ctx = lb,
+                            .open = lb_open,
+                            .send = lb_send,
+                            .poll = lb_poll,
+                            .wait = lb_wait,
+                            .wake = lb_wake,
+                            .alive = lb_alive,
+                            .forget = lb_forget,
+                            .close = lb_close,
+                            .describe = lb_describe,
+                            .pid = lb_pid};
   return b;
 }
 

@@ -150,6 +150,8 @@ typedef struct {
   size_t authkey_len;       /* 0: no authentication */
   int backlog;              /* pending connections; 0: the OS maximum (SOMAXCONN) */
   int handshake_timeout_ms; /* the whole handshake, or the peer is dropped; 0: 10000 */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_listener_opts_t;
 
 /* Options of mproc_client_connect; zeroed: no authentication. */
@@ -157,6 +159,8 @@ typedef struct {
   const void *authkey;
   size_t authkey_len;
   int handshake_timeout_ms; /* connecting and the handshake together; 0: 10000 */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_client_opts_t;
 
 /* Listens for connections (Python's Listener(address, authkey=...)).

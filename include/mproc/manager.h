@@ -114,6 +114,8 @@ typedef struct {
   /* The largest request or reply in bytes; 0: 256 MiB. Clients learn the
    * server's and refuse a larger request themselves (MPROC_ETOOBIG). */
   size_t max_message;
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_manager_opts_t;
 
 /* Starts a manager server process (Python's Manager() / start()). It is

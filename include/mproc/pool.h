@@ -96,6 +96,8 @@ typedef struct {
   const struct mproc_pool_backend *backend; /* workers elsewhere (mproc_mpi_pool_backend()
                                                in mproc/mpi.h; pool_backend.h); NULL: worker
                                                processes of this one */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_pool_opts_t;
 
 /* Creates a pool and starts its workers (Python's Pool(processes,
@@ -127,6 +129,8 @@ typedef struct {
   void *ctx;                              /* for every callback */
   mproc_value_callback_fn on_value;       /* on success, with the result tuple */
   mproc_error_callback_fn on_error;       /* on failure, with the failure */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_task_opts_t;
 
 /* Runs fn(args) in a worker and waits for it (Python's apply).
@@ -174,6 +178,8 @@ typedef struct {
   int wait_ms; /* map, starmap: how long the call waits for every result; 0 or
                   MPROC_INFINITE: for ever (Python's); then MPROC_ETIMEDOUT, and
                   the tasks run on, their outcomes discarded */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_map_opts_t;
 
 /* Python's map: runs fn on each item of items (a tuple; item i, wrapped as
@@ -312,6 +318,7 @@ typedef struct {
   uint64_t tasks_running;
   uint64_t tasks_done;   /* succeeded */
   uint64_t tasks_failed; /* failed, died, timed out or cancelled */
+  uint64_t reserved[4];  /* for fields of later versions; zeroed */
 } mproc_pool_stats_t;
 
 /* Reads the counters.
@@ -329,6 +336,7 @@ typedef struct {
   uint64_t tasks_given; /* handed to this worker since it started (a replacement starts at 0) */
   uint64_t tasks_held;  /* given and not finished: running, or waiting in its inbox */
   char name[96];        /* "PoolWorker-3 (pid 4242)", "MPI rank 2 on node7 (pid 4242)" */
+  uint64_t reserved[4]; /* for fields of later versions; zeroed */
 } mproc_pool_worker_t;
 
 /* The pool's workers, place by place (Python's pool._pool, with what each
@@ -400,6 +408,7 @@ typedef struct mproc_task_error {
   int worker;           /* the worker's index in the pool, 0 .. processes-1; -1: none */
   char worker_name[96]; /* who it is: "PoolWorker-3 (pid 4242)", "MPI rank 2 on node7
                            (pid 4242)"; "" when none ran it */
+  uint64_t reserved[4]; /* for fields of later versions; zeroed */
 } mproc_task_error_t;
 
 /* The failure of a ready, failed result (the first failed item of a map).

@@ -71,6 +71,8 @@ typedef struct mproc_pool_backend {
   /* The worker's process id on its host, for mproc_task_error_t; NULL, or
    * 0 returned: unknown. */
   int64_t (*pid)(void *ctx, int worker);
+  /* For operations of later versions: NULL (else MPROC_EINVAL). */
+  void (*reserved[4])(void);
 } mproc_pool_backend_t;
 
 /* On a worker: handles one message a pool sent (a task, the pool's

@@ -48,6 +48,8 @@ typedef struct {
   const char *name; /* NULL: "Process-N" */
   bool daemon;      /* stored and passed to the child; a daemon may not start children */
   mproc_start_method_t start_method; /* MPROC_START_DEFAULT: the global method */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_process_opts_t;
 
 /* Child entry, Python's `if __name__ == "__main__":`. Call it first in main.

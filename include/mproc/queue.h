@@ -50,6 +50,8 @@ typedef struct {
   size_t maxsize;        /* most messages held at once; 0 = only the ring's room */
   size_t capacity_bytes; /* the ring's size; 0 = MPROC_QUEUE_DEFAULT_CAPACITY */
   bool joinable;         /* JoinableQueue: task_done and join work */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_queue_opts_t;
 
 /* Creates an empty queue (Python's Queue(maxsize), JoinableQueue()).

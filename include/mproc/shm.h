@@ -52,6 +52,8 @@ typedef struct {
                            one element for a Value (Python's Value('i', 7)),
                            n elements for an Array (Array('d', [1.0, 2.0])),
                            in the element type's C representation */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_value_opts_t;
 
 /* The size in bytes of one element of type t.
@@ -202,6 +204,8 @@ typedef struct {
    * spawned child that creates tracked segments has a tracker of its own.
    * Mappings stay valid after the unlink: only opening by name stops. */
   bool track;
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_shm_opts_t;
 
 /* mproc_shm_create and mproc_shm_open_or_create with options.

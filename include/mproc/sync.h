@@ -110,6 +110,8 @@ MPROC_API void mproc_rlock_free(mproc_rlock_t *l);
 typedef struct {
   /* BoundedSemaphore: release above the initial value fails. */
   bool bounded;
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_sem_opts_t;
 
 /* Creates a semaphore with the given value (Python's Semaphore(value), or
@@ -271,6 +273,8 @@ typedef struct {
   /* How long a wait passed MPROC_DEFAULT_TIMEOUT waits (Python's
    * timeout=); 0 or MPROC_INFINITE: for ever. */
   int timeout_ms;
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_barrier_opts_t;
 
 /* Creates a barrier with an action and a default timeout (Python's

@@ -145,6 +145,12 @@ int mproc_mpi_init(int *argc, char ***argv, const mproc_mpi_opts_t *opts) {
   if (argc && argv)
     mproc_main_guard(*argc, *argv);
   mproc_mpi_opts_t o = opts ? *opts : (mproc_mpi_opts_t){0};
+  for (size_t i = 0; i < sizeof o.reserved / sizeof o.reserved[0]; i++)
+    if (o.reserved[i])
+      return mproc_set_error(MPROC_EINVAL,
+                             "mpi_init: opts.reserved[%zu] is not zero: an option "
+                             "this library does not know, or options left uninitialised",
+                             i);
   if (o.spawn_workers < 0 || o.root < 0 || o.finalize_timeout_ms < 0 || o.max_sleep_us < 0)
     return mproc_set_error(MPROC_EINVAL, "mpi_init: root, spawn_workers, finalize_timeout_ms "
                                          "and max_sleep_us may not be negative");

@@ -157,6 +157,8 @@ int mproc_listener_new(mproc_listener_t **out, const char *address,
   mproc_listener_opts_t defaults = {0};
   if (!opts)
     opts = &defaults;
+  if (MPROC__CHECK_RESERVED("listener_new", opts))
+    return MPROC_EINVAL;
   if (opts->backlog < 0)
     return mproc__fail(MPROC_EINVAL, "listener_new: a negative backlog");
   mproc__addr_t addr;
@@ -237,6 +239,8 @@ int mproc_client_connect(mproc_conn_t **out, const char *address, const mproc_cl
   mproc_client_opts_t defaults = {0};
   if (!opts)
     opts = &defaults;
+  if (MPROC__CHECK_RESERVED("client_connect", opts))
+    return MPROC_EINVAL;
   if (opts->handshake_timeout_ms < 0)
     return mproc__fail(MPROC_EINVAL, "client_connect: a negative handshake timeout");
   int ms = opts->handshake_timeout_ms ? opts->handshake_timeout_ms : HANDSHAKE_MS;

@@ -76,6 +76,16 @@ int mproc_set_error(int code, const char *fmt, ...) {
   return code;
 }
 
+int mproc__check_reserved(const char *op, const uint64_t *reserved, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (reserved[i])
+      return mproc__fail(MPROC_EINVAL,
+                         "%s: opts.reserved[%zu] is not zero: an option this library "
+                         "(mproc %s) does not know, or options left uninitialised",
+                         op, i, MPROC_VERSION_STRING);
+  return 0;
+}
+
 int mproc__bad_timeout(const char *op, int timeout_ms) {
   return mproc__fail(MPROC_EINVAL, "%s: timeout %d ms is negative", op, timeout_ms);
 }

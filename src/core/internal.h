@@ -32,6 +32,14 @@ int mproc__bad_timeout(const char *op, int timeout_ms);
 static inline int mproc__check_timeout(const char *op, int timeout_ms) {
   return timeout_ms < MPROC_INFINITE ? mproc__bad_timeout(op, timeout_ms) : 0;
 }
+/* 0 when a public options struct's reserved tail is zero; else
+ * MPROC_EINVAL naming op and the field: the caller set an option of a
+ * later mproc than this one, or left the struct uninitialised
+ * (docs/design/STYLE.md, "ABI"). MPROC__CHECK_RESERVED(op, o) checks
+ * o->reserved. */
+int mproc__check_reserved(const char *op, const uint64_t *reserved, size_t n);
+#define MPROC__CHECK_RESERVED(op, o)                                                               \
+  mproc__check_reserved(op, (o)->reserved, sizeof(o)->reserved / sizeof(o)->reserved[0])
 /* Prefixes the current detail with "<prefix>: " (adds context on the way up). */
 void mproc__error_prefix(const char *prefix);
 /* The same with a formatted prefix, returning code: "<fmt...>: <detail>". */

@@ -29,6 +29,8 @@ static atomic_bool stop_asked;
 void mproc_manager_stop_serving(void) { atomic_store(&stop_asked, true); }
 
 static int check_key(const mproc_manager_opts_t *o, const char *op) {
+  if (MPROC__CHECK_RESERVED(op, o))
+    return MPROC_EINVAL;
   if (o->authkey_len && !o->authkey)
     return mproc__fail(MPROC_EINVAL, "%s: authkey is NULL with a length", op);
   if (o->authkey_len > KEY_MAX)
@@ -182,7 +184,8 @@ static int launch(mproc_manager_t *m, const mproc_manager_opts_t *o) {
   if (rc || (rc = mproc__os_private_address(local, sizeof local)) ||
       (rc = mproc_pipe(&rd, &wr, false)) || (rc = server_args(o, wr, key, keylen, local, &args)))
     goto out;
-  mproc_process_opts_t po = {"SyncManager", true, o->start_method};
+  mproc_process_opts_t po = {
+      .name = "SyncManager", .daemon = true, .start_method = o->start_method};
   if ((rc = mproc_process_new(&m->proc, mproc__mgr_server_main, args, &po)) ||
       (rc = mproc_process_start(m->proc)))
     goto out;

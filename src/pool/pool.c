@@ -21,7 +21,15 @@ enum { DEFAULT_PREFETCH = 2, DEFAULT_GRACE_MS = 1000 };
 static int settle_opts(mproc_pool_opts_t *o, bool *adaptive) {
   if (o->processes < 0 || o->task_timeout_ms < 0 || o->terminate_grace_ms < 0)
     return mproc__fail(MPROC_EINVAL, "pool_new: processes and timeouts may not be negative");
+  if (MPROC__CHECK_RESERVED("pool_new", o))
+    return MPROC_EINVAL;
   const mproc_pool_backend_t *be = o->backend;
+  for (size_t i = 0; be && i < sizeof be->reserved / sizeof be->reserved[0]; i++)
+    if (be->reserved[i])
+      return mproc__fail(MPROC_EINVAL,
+                         "pool_new: backend->reserved[%zu] is not NULL: an "
+                         "operation this library (mproc %s) does not know",
+                         i, MPROC_VERSION_STRING);
   if (be && (!be->open || !be->send || !be->poll || !be->wait || !be->wake || !be->alive ||
              !be->forget || !be->close || !be->describe))
     return mproc__fail(MPROC_EINVAL, "pool_new: the backend lacks an operation");

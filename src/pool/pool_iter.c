@@ -147,7 +147,7 @@ static int make(mproc_pool_t *p, mproc_task_fn fn, mproc_item_source_fn next, vo
                                     : "next")
            : o.timeout_ms < 0
                ? mproc__fail(MPROC_EINVAL, "pool_imap: timeout %d ms is negative", o.timeout_ms)
-               : 0;
+               : MPROC__CHECK_RESERVED("pool_imap", &o);
   mproc_pool_iter_t *it = rc ? NULL : calloc(1, sizeof *it);
   if (!it) {
     mproc_args_free(items);

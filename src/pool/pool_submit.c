@@ -194,6 +194,8 @@ int mproc_async_result_cancel(mproc_async_result_t *r, unsigned flags) {
 int mproc_pool_apply_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
                            const mproc_task_opts_t *opts, mproc_async_result_t **out) {
   mproc_task_opts_t o = opts ? *opts : (mproc_task_opts_t){0};
+  if (MPROC__CHECK_RESERVED("pool_apply_async", &o))
+    return MPROC_EINVAL;
   mproc__submit_t s = {.kind = MPROC__ASYNC_APPLY,
                        .fn = (mproc__fn_t)fn,
                        .args = args,
@@ -238,6 +240,8 @@ static int map_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *item
   if (!items)
     return mproc__fail(MPROC_EINVAL, "pool_map: items is NULL");
   mproc_map_opts_t o = opts ? *opts : (mproc_map_opts_t){0};
+  if (MPROC__CHECK_RESERVED("pool_map", &o))
+    return MPROC_EINVAL;
   mproc__submit_t s = {.kind = MPROC__ASYNC_MAP,
                        .fn = (mproc__fn_t)fn,
                        .args = items,
@@ -288,6 +292,8 @@ int mproc_pool_starmap_async(mproc_pool_t *p, mproc_task_fn fn, const mproc_args
 int mproc_pool_map_range(mproc_pool_t *p, mproc_range_fn fn, const mproc_args_t *ctx, size_t n,
                          const mproc_map_opts_t *opts) {
   mproc_map_opts_t o = opts ? *opts : (mproc_map_opts_t){0};
+  if (MPROC__CHECK_RESERVED("pool_map_range", &o))
+    return MPROC_EINVAL;
   mproc__submit_t s = {.kind = MPROC__ASYNC_RANGE,
                        .fn = (mproc__fn_t)fn,
                        .args = ctx,

@@ -64,6 +64,8 @@ int mproc_process_new(mproc_process_t **out, mproc_target_fn target, const mproc
   mproc_process_opts_t defaults = {0};
   if (!opts)
     opts = &defaults;
+  if (MPROC__CHECK_RESERVED("process_new", opts))
+    return MPROC_EINVAL;
 
   mproc_start_method_t method = opts->start_method;
   int rc;

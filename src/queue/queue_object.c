@@ -17,6 +17,8 @@ int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts) {
   if (!out)
     return mproc__fail(MPROC_EINVAL, "queue_new: out is NULL");
   mproc_queue_opts_t o = opts ? *opts : (mproc_queue_opts_t){0};
+  if (MPROC__CHECK_RESERVED("queue_new", &o))
+    return MPROC_EINVAL;
   if ((uint64_t)o.maxsize > UINT32_MAX)
     return mproc__fail(MPROC_ERANGE, "queue_new: maxsize %llu is above %u",
                        (unsigned long long)o.maxsize, UINT32_MAX);

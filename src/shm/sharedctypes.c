@@ -51,6 +51,8 @@ static int block_new(block_t **out, size_t struct_size, const char *name, mproc_
     opts = &none;
   if (!out)
     return mproc__fail(MPROC_EINVAL, "%s_new: out is NULL", name);
+  if (MPROC__CHECK_RESERVED(name, opts))
+    return MPROC_EINVAL;
   size_t elem = mproc_type_size(type);
   if (elem == 0)
     return mproc__fail(MPROC_EINVAL,

@@ -100,8 +100,10 @@ int mproc_shm_create(mproc_shm_t **out, const char *name, size_t size) {
 
 int mproc_shm_create_opts(mproc_shm_t **out, const char *name, size_t size,
                           const mproc_shm_opts_t *opts) {
-  int rc = make(out, name, size, true);
-  if (rc || !opts || !opts->track)
+  int rc = opts ? MPROC__CHECK_RESERVED("shm_create", opts) : 0;
+  if (rc || (rc = make(out, name, size, true)))
+    return rc;
+  if (!opts || !opts->track)
     return rc;
   rc = track(*out);
   if (rc)
@@ -121,6 +123,9 @@ int mproc_shm_open_or_create_opts(mproc_shm_t **out, const char *name, size_t si
     *created = false;
   if (!name)
     return mproc__fail(MPROC_EINVAL, "shm_open_or_create: name is NULL");
+  int bad = opts ? MPROC__CHECK_RESERVED("shm_open_or_create", opts) : 0;
+  if (bad)
+    return bad;
   /* Another process may create or unlink it between the two calls: try
    * again a few times, then give the last answer. */
   int rc = MPROC_ENOENT;

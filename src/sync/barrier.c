@@ -42,6 +42,8 @@ int mproc_barrier_new_opts(mproc_barrier_t **out, unsigned parties,
   if (parties == 0 || parties > MAX_PARTIES)
     return mproc__fail(MPROC_EINVAL, "barrier_new: %u parties (1 to %u)", parties, MAX_PARTIES);
   mproc_barrier_opts_t o = opts ? *opts : (mproc_barrier_opts_t){0};
+  if (MPROC__CHECK_RESERVED("barrier_new", &o))
+    return MPROC_EINVAL;
   if (o.timeout_ms < 0 && o.timeout_ms != MPROC_INFINITE)
     return mproc__fail(MPROC_EINVAL, "barrier_new: default timeout %d ms is negative",
                        o.timeout_ms);

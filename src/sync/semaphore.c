@@ -19,6 +19,8 @@ static const mproc__sync_kind_t sem_kind = {"sem", sizeof(mproc_sem_t), sizeof(s
 int mproc_sem_new(mproc_sem_t **out, unsigned value, const mproc_sem_opts_t *opts) {
   if (value > MPROC_SEM_VALUE_MAX)
     return mproc__fail(MPROC_EINVAL, "sem_new: value %u is above MPROC_SEM_VALUE_MAX", value);
+  if (opts && MPROC__CHECK_RESERVED("sem_new", opts))
+    return MPROC_EINVAL;
   int rc = mproc__sync_object_new(&sem_kind, (void **)out);
   if (rc)
     return rc;

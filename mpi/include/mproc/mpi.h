@@ -68,6 +68,8 @@ typedef struct {
   int finalize_timeout_ms; /* how long mproc_mpi_finalize waits for the workers; 0: 10000 */
   size_t piece_bytes;      /* the largest single MPI message; larger ones go in pieces;
                               0: 1 GiB (MPI counts are int) */
+  /* For options of later versions: leave zero (else MPROC_EINVAL). */
+  uint64_t reserved[4];
 } mproc_mpi_opts_t;
 
 /* Starts MPI (MPI_Init_thread, asking for MPI_THREAD_MULTIPLE) and the
