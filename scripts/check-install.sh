@@ -5,11 +5,26 @@
 # gives the target, pkg-config mproc-mpi the flags, and tests/consumer_mpi
 # built both ways runs under mpiexec (3 ranks). With MPROC_OTHER_MPICC (the
 # other MPI's compiler wrapper), find_package must refuse that MPI at
-# configure time, naming both.
+# configure time, naming both. With --fetch, no install: tests/consumer_fetch
+# takes this repository's HEAD into its own build with FetchContent.
 #
 #   scripts/check-install.sh [--mpi MPIEXEC] <install prefix>
+#   scripts/check-install.sh --fetch <work dir>
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ ${1:-} == --fetch ]]; then
+  work=${2:?usage: check-install.sh --fetch <work dir>}
+  rm -rf "$work"
+  head=$(git -C "$root" rev-parse HEAD)
+  echo "FetchContent(mproc GIT_REPOSITORY $root GIT_TAG ${head:0:12})"
+  cmake -S "$root/tests/consumer_fetch" -B "$work" -DMPROC_GIT_REPOSITORY="$root" \
+    -DMPROC_GIT_TAG="$head" >"$work.log" 2>&1 &&
+    cmake --build "$work" -j "$(nproc)" >>"$work.log" 2>&1 ||
+    { tail -n 30 "$work.log"; exit 1; }
+  "$work/consumer"
+  echo "fetch check: ok"
+  exit 0
+fi
 mpiexec=
 if [[ ${1:-} == --mpi ]]; then
   mpiexec=${2:?usage: check-install.sh --mpi MPIEXEC <prefix>}

@@ -20,6 +20,11 @@
 #   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
 #   4. The libFuzzer harnesses (scripts/fuzz.sh): each seed corpus replayed,
 #      then MPROC_FUZZ_SECONDS (default 20) of fuzzing per harness.
+#   5. The Debian packages built from debian/, linted (no lintian error or
+#      warning), installed, and consumers built against them
+#      (scripts/check-debian.sh); the ABI against the last release's dump in
+#      abi/ (scripts/check-abi.sh), and a self-test of that check: three
+#      deliberate breaks it must refuse, one allowed growth it must pass.
 # Also checks formatting and that every exported function's header comment
 # has the sections its signature calls for (scripts/check-header-docs.py).
 # Installs what is missing (apt-get, as root or via sudo). Prints each leg's
@@ -291,6 +296,22 @@ while IFS= read -r line; do
     "[fuzz-"*"] FAILED"*) failed=$((failed + 1)) ;;
   esac
 done < <(MPROC_BUILD_DIR=$build scripts/fuzz.sh "${MPROC_FUZZ_SECONDS:-20}" 2>&1)
+
+note "leg 5: Debian packages (build, lintian, install, consumers) and the ABI check"
+# check NAME CMD...: a script that checks one thing, counted as one test;
+# its last line is its summary.
+check() {
+  local name=$1
+  shift
+  "$@" >"$logs/$name.log" 2>&1
+  local status=$?
+  echo "[$name] $(tail -n 1 "$logs/$name.log")"
+  count "$name" $status
+}
+check debian scripts/check-debian.sh "$build/debian"
+check fetchcontent scripts/check-install.sh --fetch "$build/fetchcontent"
+check abi scripts/check-abi.sh "$build/abi"
+check abi-self-test scripts/check-abi.sh --self-test "$build/abi"
 
 note "done"
 echo
