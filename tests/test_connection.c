@@ -280,12 +280,14 @@ static void echo_through_a_child(void **state) {
   mproc_conn_free(mine);
 }
 
-/* One 1 GiB message there and back. */
+/* One 1 GiB message there and back (256 MiB in a 32-bit process, whose
+ * address space cannot hold the message, its echo and the library's
+ * buffers at 1 GiB each: there the receive fails cleanly, MPROC_ENOMEM). */
 static void one_gibibyte_through_a_child(void **state) {
 #ifdef _WIN32
   skip(); /* Wine moves ~50 MB/s through a pipe: 1 GiB takes too long here */
 #else
-  size_t n = (size_t)1 << 30;
+  size_t n = SIZE_MAX > UINT32_MAX ? (size_t)1 << 30 : (size_t)1 << 28;
   unsigned char *big = malloc(n);
   assert_non_null(big);
   for (size_t i = 0; i < n; i += 4096)

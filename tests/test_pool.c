@@ -147,7 +147,7 @@ static void assert_squares(const mproc_args_t *results, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const mproc_args_t *r;
     ASSERT_OK(mproc_args_get_args(results, i, &r));
-    assert_int_equal(int_of(r, 0), (int64_t)(i * i));
+    assert_int_equal(int_of(r, 0), (int64_t)i * (int64_t)i);
   }
 }
 

@@ -1,6 +1,7 @@
 /* mproc — connections: Python's Pipe() and multiprocessing.connection.
  *
- * A connection end carries messages: byte strings of 0 bytes to many GiB, or
+ * A connection end carries messages: byte strings of 0 bytes to many GiB
+ * (in a 32-bit process, what its address space holds twice over), or
  * typed tuples (mproc_args_t). Messages are framed with a length prefix, so
  * a receive returns exactly one whole message; nothing is read ahead, so
  * several processes may share one end. See docs/connection.md. */

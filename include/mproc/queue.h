@@ -59,7 +59,8 @@ typedef struct {
  *   for the defaults.
  * Returns: 0.
  * Errors: MPROC_EINVAL (out NULL), MPROC_ERANGE (capacity_bytes above
- *   MPROC_QUEUE_MAX_CAPACITY, maxsize above UINT32_MAX), MPROC_ENOMEM,
+ *   MPROC_QUEUE_MAX_CAPACITY, maxsize above UINT32_MAX, which a 32-bit
+ *   size_t never is), MPROC_ENOMEM,
  *   MPROC_ESYS (the OS refused the memory or a wait object).
  * Platform: the ring and its counters live in one anonymous shared
  *   mapping; waiting is a futex (Linux) or kernel semaphores (Windows). */

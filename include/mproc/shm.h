@@ -173,7 +173,8 @@ MPROC_API int mproc_args_get_array(const mproc_args_t *a, size_t i, mproc_array_
  * Returns: 0.
  * Errors: MPROC_EINVAL (out NULL, size 0, a name that is empty, too long or
  *   has other characters), MPROC_EEXIST (the name is taken), MPROC_ERANGE
- *   (a size no platform maps), MPROC_ENOMEM, MPROC_ESYS.
+ *   (above SIZE_MAX / 2: more than this process can map; 2 GiB on a
+ *   32-bit system), MPROC_ENOMEM, MPROC_ESYS.
  * Platform: POSIX shm_open with mode 0600 (the name is "/<name>"); Windows
  *   a pagefile-backed section named "Local\<name>", with 16 bytes of mproc
  *   bookkeeping past the end of the data. See mproc_shm_unlink for how

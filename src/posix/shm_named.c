@@ -34,7 +34,8 @@ static int map_keep(int fd, size_t size, mproc__os_named_shm_t *out) {
 }
 
 int mproc__os_shm_create_named(const char *name, size_t size, mproc__os_named_shm_t *out) {
-  if ((uint64_t)size > (uint64_t)INT64_MAX / 2)
+  uint64_t bytes = size; /* size_t may be 32 bits: then never above */
+  if (bytes > (uint64_t)INT64_MAX / 2)
     return mproc__fail(MPROC_ERANGE, "shm_create: %zu bytes is too large", size);
   char path[MPROC_SHM_NAME_MAX + 2];
   os_name(path, sizeof path, name);

@@ -19,9 +19,10 @@ int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts) {
   mproc_queue_opts_t o = opts ? *opts : (mproc_queue_opts_t){0};
   if (MPROC__CHECK_RESERVED("queue_new", &o))
     return MPROC_EINVAL;
-  if ((uint64_t)o.maxsize > UINT32_MAX)
+  uint64_t maxsize = o.maxsize; /* size_t may be 32 bits: then never above */
+  if (maxsize > UINT32_MAX)
     return mproc__fail(MPROC_ERANGE, "queue_new: maxsize %llu is above %u",
-                       (unsigned long long)o.maxsize, UINT32_MAX);
+                       (unsigned long long)maxsize, UINT32_MAX);
   size_t want = o.capacity_bytes ? o.capacity_bytes : MPROC_QUEUE_DEFAULT_CAPACITY;
   if (want > MPROC_QUEUE_MAX_CAPACITY)
     return mproc__fail(MPROC_ERANGE, "queue_new: capacity %zu bytes is above %zu", want,

@@ -54,6 +54,11 @@ static int make(mproc_shm_t **out, const char *name, size_t size, bool create) {
     return mproc__fail(MPROC_EINVAL, "%s: out is NULL", op);
   if (create && size == 0)
     return mproc__fail(MPROC_EINVAL, "shm_create: size is 0");
+  /* More than half the address space is never mapped whole: 2 GiB on a
+   * 32-bit system, and far beyond any machine on a 64-bit one. */
+  if (create && size > SIZE_MAX / 2)
+    return mproc__fail(MPROC_ERANGE, "shm_create: %zu bytes is more than this process can map",
+                       size);
   int rc = create && !name ? 0 : check_name(name, op);
   if (rc)
     return rc;
