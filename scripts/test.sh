@@ -17,6 +17,9 @@
 #      spawn mode, another build on the workers, a dying rank that must end
 #      the job - each under a timeout - and an install check) and with
 #      MPICH (the same in world mode; its spawn failure reported).
+#   2f. 32-bit x86: gcc -m32 against Debian's i386 multiarch libraries
+#      (scripts/setup-i386.sh), Release, -Werror; the suite natively where
+#      the kernel runs i386 programs, else a subset under qemu-user.
 #   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
 #   4. The libFuzzer harnesses (scripts/fuzz.sh): each seed corpus replayed,
 #      then MPROC_FUZZ_SECONDS (default 20) of fuzzing per harness.
@@ -263,6 +266,31 @@ if mpi_leg mpi /usr/bin/mpicc.openmpi /usr/bin/mpiexec.openmpi libopenmpi-dev op
   fi
 fi
 mpi_leg mpich /usr/bin/mpicc.mpich /usr/bin/mpiexec.mpich mpich libmpich-dev
+
+note "leg 2f: 32-bit x86 (gcc -m32 against Debian's i386 libraries)"
+# Every file built with 4-byte size_t and pointers, -Werror. Where the
+# kernel runs i386 programs, the whole suite runs. Where it does not (this
+# VM's kernel was booted without IA-32 emulation), they run under qemu-user,
+# which emulates a single-threaded process's atomic read-modify-writes
+# without making them atomic against other processes (the 64-bit build fails
+# test_queue.processes under qemu-x86_64 too), and whose posix_spawn and
+# /proc/self/stat are not the kernel's: then only the groups that need
+# neither run - sizes, limits and encodings on the wire, through pipes and
+# sockets to children and back (docs/portability.md).
+m32_dir=$build/i386
+if m32_runner=$(scripts/setup-i386.sh 2>"$logs/i386-setup.log") &&
+  step i386-configure cmake -S . -B "$m32_dir" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/i386-linux.cmake" \
+    -DCMAKE_BUILD_TYPE=Release -DMPROC_WERROR=ON -DMPROC_BUILD_BENCH=OFF &&
+  step i386-build cmake --build "$m32_dir" -j "$jobs"; then
+  if [[ $m32_runner == native ]]; then
+    suite i386 "$m32_dir"
+  else
+    MPROC_CTEST_ARGS="-R ^(test_(error|abi|args|pool_backend)\.[a-z_]+|test_queue\.local|test_shm\.(values|named)|test_process\.data|test_connection\.(local|children))$" \
+      suite i386-qemu "$m32_dir" MPROC_TEST_UNDER_QEMU=1
+  fi
+else
+  [[ -n ${m32_runner:-} ]] || count i386-setup 1
+fi
 
 note "leg 3: Windows (MinGW-w64, run under Wine)"
 win_dir=$build/mingw
