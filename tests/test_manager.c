@@ -2010,6 +2010,139 @@ static void locked_empty_full(void **state) {
 
 /* The typed reads: one call per value, the type checked, the value left
  * alone on every failure, and written when a batch runs. */
+/* A tuple of (key, int) pairs: ("k0", 0), ("k1", 10), ... */
+static mproc_args_t *pairs_of(size_t n) {
+  mproc_args_t *pairs;
+  ASSERT_OK(mproc_args_new(&pairs));
+  for (size_t i = 0; i < n; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "k%zu", i);
+    mproc_args_t *pair;
+    ASSERT_OK(mproc_args_new(&pair));
+    ASSERT_OK(mproc_args_add_str(pair, key));
+    ASSERT_OK(mproc_args_add_int(pair, (int64_t)i * 10));
+    ASSERT_OK(mproc_args_add_args(pairs, pair));
+    mproc_args_free(pair);
+  }
+  return pairs;
+}
+
+/* pair is (key, value) with these. */
+static void expect_pair(mproc_args_t *pair, const char *key, int64_t value) {
+  const char *k;
+  int64_t v;
+  assert_int_equal(mproc_args_count(pair), 2);
+  ASSERT_OK(mproc_args_get_str(pair, 0, &k));
+  ASSERT_OK(mproc_args_get_int(pair, 1, &v));
+  assert_string_equal(k, key);
+  assert_int_equal(v, value);
+  mproc_args_free(pair);
+}
+
+static void dicts_made_with_contents_copied_and_popped(void **state) {
+  (void)state;
+  mproc_manager_t *m = start_manager();
+  mproc_args_t *pairs = pairs_of(3);
+  mproc_proxy_t *d, *c, *bad = (mproc_proxy_t *)1;
+  ASSERT_OK(mproc_manager_dict_from(m, pairs, &d));
+  assert_int_equal(mproc_proxy_kind(d), MPROC_PROXY_DICT);
+  assert_int_equal(dict_int(d, mproc_str("k1")), 10);
+  ASSERT_OK(mproc_dict_copy(d, &c));
+  ASSERT_OK(mproc_dict_set(d, mproc_str("k1"), mproc_int(-1))); /* the copy keeps 10 */
+  assert_int_equal(dict_int(c, mproc_str("k1")), 10);
+
+  /* popitem: the last inserted first (an overwrite keeps the place). */
+  mproc_args_t *pair = NULL;
+  ASSERT_OK(mproc_dict_popitem(d, &pair));
+  expect_pair(pair, "k2", 20);
+  ASSERT_OK(mproc_dict_popitem(d, &pair));
+  expect_pair(pair, "k1", -1);
+  ASSERT_OK(mproc_dict_popitem(d, NULL));
+  ASSERT_ERR(MPROC_ENOENT, mproc_dict_popitem(d, &pair));
+  assert_non_null(strstr(mproc_last_error_detail(), "empty"));
+  size_t n = 9;
+  ASSERT_OK(mproc_dict_len(c, &n));
+  assert_int_equal(n, 3);
+
+  /* A snapshot to iterate over while the dict changes. */
+  mproc_args_t *items;
+  ASSERT_OK(mproc_dict_items(c, &items));
+  for (size_t i = 0; i < mproc_args_count(items); i++) {
+    const mproc_args_t *it;
+    const char *key;
+    ASSERT_OK(mproc_args_get_args(items, i, &it));
+    ASSERT_OK(mproc_args_get_str(it, 0, &key));
+    ASSERT_OK(mproc_dict_del(c, mproc_str(key)));
+  }
+  mproc_args_free(items);
+  ASSERT_OK(mproc_dict_len(c, &n));
+  assert_int_equal(n, 0);
+
+  /* Bad input: nothing is made. */
+  ASSERT_OK(mproc_args_add_int(pairs, 5)); /* not a pair */
+  ASSERT_ERR(MPROC_ETYPE, mproc_manager_dict_from(m, pairs, &bad));
+  assert_null(bad);
+  ASSERT_ERR(MPROC_EINVAL, mproc_manager_dict_from(m, NULL, &bad));
+  ASSERT_ERR(MPROC_EINVAL, mproc_manager_dict_from(m, pairs, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_dict_copy(d, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_dict_copy(NULL, &bad));
+  ASSERT_ERR(MPROC_EINVAL, mproc_dict_popitem(NULL, &pair));
+  mproc_args_free(pairs);
+  mproc_proxy_free(c);
+  mproc_proxy_free(d);
+  mproc_manager_free(m);
+}
+
+static void lists_made_with_contents_copied_and_reversed(void **state) {
+  (void)state;
+  mproc_manager_t *m = start_manager();
+  mproc_args_t *items;
+  ASSERT_OK(mproc_args_new(&items));
+  for (int i = 1; i <= 4; i++)
+    ASSERT_OK(mproc_args_add_int(items, i));
+  mproc_proxy_t *l, *c, *e, *bad = (mproc_proxy_t *)1;
+  ASSERT_OK(mproc_manager_list_from(m, items, &l));
+  assert_int_equal(mproc_proxy_kind(l), MPROC_PROXY_LIST);
+  ASSERT_OK(mproc_list_copy(l, &c));
+  ASSERT_OK(mproc_list_reverse(l));
+  mproc_args_t *got;
+  ASSERT_OK(mproc_list_slice(l, 0, INT64_MAX, &got));
+  expect_ints(got, (int64_t[]){4, 3, 2, 1}, 4);
+  /* l + items, as Python's list concatenation: a copy, extended. */
+  ASSERT_OK(mproc_list_extend(c, items));
+  ASSERT_OK(mproc_list_slice(c, 0, INT64_MAX, &got));
+  expect_ints(got, (int64_t[]){1, 2, 3, 4, 1, 2, 3, 4}, 8);
+  assert_int_equal(list_int(l, 0), 4); /* the original is untouched */
+
+  /* The short lists reverse too; a list made empty. */
+  mproc_args_t *none;
+  ASSERT_OK(mproc_args_new(&none));
+  ASSERT_OK(mproc_manager_list_from(m, none, &e));
+  ASSERT_OK(mproc_list_reverse(e));
+  ASSERT_OK(mproc_list_append(e, mproc_int(7)));
+  ASSERT_OK(mproc_list_reverse(e));
+  assert_int_equal(list_int(e, 0), 7);
+
+  ASSERT_ERR(MPROC_EINVAL, mproc_manager_list_from(m, NULL, &bad));
+  assert_null(bad);
+  ASSERT_ERR(MPROC_EINVAL, mproc_list_copy(l, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_list_reverse(NULL));
+  assert_int_equal(mproc_list_copy(e, &bad) == 0, 1); /* a copy of a list of one */
+  mproc_proxy_free(bad);
+  /* A list call on a dict (and back) is refused. */
+  mproc_proxy_t *d;
+  ASSERT_OK(mproc_manager_dict(m, &d));
+  assert_true(mproc_list_reverse(d) < 0);
+  assert_true(mproc_dict_popitem(l, NULL) < 0);
+  mproc_proxy_free(d);
+  mproc_args_free(none);
+  mproc_args_free(items);
+  mproc_proxy_free(e);
+  mproc_proxy_free(c);
+  mproc_proxy_free(l);
+  mproc_manager_free(m);
+}
+
 static void typed_reads(void **state) {
   (void)state;
   mproc_manager_t *m = start_manager();
@@ -2081,9 +2214,14 @@ static void typed_reads(void **state) {
 int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest containers[] = {
-      cmocka_unit_test(dict_semantics),         cmocka_unit_test(namespace_and_value),
-      cmocka_unit_test(list_semantics),         cmocka_unit_test(bad_input),
-      cmocka_unit_test(messages_of_every_size), cmocka_unit_test(typed_reads),
+      cmocka_unit_test(dict_semantics),
+      cmocka_unit_test(namespace_and_value),
+      cmocka_unit_test(list_semantics),
+      cmocka_unit_test(bad_input),
+      cmocka_unit_test(messages_of_every_size),
+      cmocka_unit_test(typed_reads),
+      cmocka_unit_test(dicts_made_with_contents_copied_and_popped),
+      cmocka_unit_test(lists_made_with_contents_copied_and_reversed),
   };
   const struct CMUnitTest sync[] = {
       cmocka_unit_test(locks),

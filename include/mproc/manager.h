@@ -216,6 +216,20 @@ MPROC_API int mproc_manager_dict(mproc_manager_t *m, mproc_proxy_t **out);
 MPROC_API int mproc_manager_list(mproc_manager_t *m, mproc_proxy_t **out);
 MPROC_API int mproc_manager_namespace(mproc_manager_t *m, mproc_proxy_t **out);
 
+/* Python's dict(pairs) and list(items): a new dict or list holding them
+ * (dict_from applies the pairs in order, as mproc_dict_update does). No
+ * other process sees the object before it is filled.
+ * Params: m — the manager; pairs — a tuple of (key, value) tuples; items —
+ *   a tuple whose items become the list's; out — receives the proxy (NULL
+ *   on failure).
+ * Returns: 0.
+ * Errors: the shared ones (above); MPROC_ETYPE (dict_from: an item that is
+ *   not a pair; nothing is made). */
+MPROC_API int mproc_manager_dict_from(mproc_manager_t *m, const mproc_args_t *pairs,
+                                      mproc_proxy_t **out);
+MPROC_API int mproc_manager_list_from(mproc_manager_t *m, const mproc_args_t *items,
+                                      mproc_proxy_t **out);
+
 /* A Value holding one item (Python's Value(typecode, value) keeps a typed
  * scalar; here any item).
  * Params: m — the manager; initial — its first value; out — receives the
@@ -440,6 +454,15 @@ MPROC_API int mproc_dict_keys(mproc_proxy_t *d, mproc_args_t **keys);
 MPROC_API int mproc_dict_values(mproc_proxy_t *d, mproc_args_t **values);
 MPROC_API int mproc_dict_items(mproc_proxy_t *d, mproc_args_t **items);
 
+/* d.copy(), kept in the manager: a new dict of the same manager holding a
+ * snapshot of d's pairs (Python's copy() returns a local dict: that is
+ * mproc_dict_items). Later changes to either do not show in the other.
+ * Params: d — a dict proxy; out — receives the new dict's proxy (NULL on
+ *   failure).
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
+MPROC_API int mproc_dict_copy(mproc_proxy_t *d, mproc_proxy_t **out);
+
 /* d.clear().
  * Params: d — a dict proxy.
  * Returns: 0.
@@ -462,6 +485,13 @@ MPROC_API int mproc_dict_update(mproc_proxy_t *d, const mproc_args_t *pairs);
 MPROC_API int mproc_dict_pop(mproc_proxy_t *d, mproc_item_t key, mproc_args_t **value);
 MPROC_API int mproc_dict_pop_default(mproc_proxy_t *d, mproc_item_t key, mproc_item_t dflt,
                                      mproc_args_t **value);
+
+/* d.popitem(): takes out the pair inserted last (LIFO, as Python's).
+ * Params: d — a dict proxy; pair — NULL or receives the (key, value)
+ *   tuple.
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_ENOENT (KeyError: d is empty). */
+MPROC_API int mproc_dict_popitem(mproc_proxy_t *d, mproc_args_t **pair);
 
 /* d.setdefault(key, dflt).
  * Params: d — a dict proxy; key — an item; dflt — stored when key is
@@ -567,6 +597,16 @@ MPROC_API int mproc_list_len(mproc_proxy_t *l, size_t *n);
  * Errors: the proxy errors (above). */
 MPROC_API int mproc_list_slice(mproc_proxy_t *l, int64_t start, int64_t stop, mproc_args_t **items);
 
+/* l.copy(), kept in the manager: a new list of the same manager holding a
+ * snapshot of l's items (for a local copy, mproc_list_slice(l, 0,
+ * INT64_MAX, ...)). l + other is that copy extended with other
+ * (mproc_list_extend).
+ * Params: l — a list proxy; out — receives the new list's proxy (NULL on
+ *   failure).
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
+MPROC_API int mproc_list_copy(mproc_proxy_t *l, mproc_proxy_t **out);
+
 /* l.sort(reverse=...): a stable sort of numbers (int and double compare by
  * value), of strings or of bytes.
  * Params: l — a list proxy; reverse — largest first.
@@ -574,6 +614,12 @@ MPROC_API int mproc_list_slice(mproc_proxy_t *l, int64_t start, int64_t stop, mp
  * Errors: the proxy errors (above); MPROC_ETYPE (items that do not
  *   compare: nothing changes). */
 MPROC_API int mproc_list_sort(mproc_proxy_t *l, bool reverse);
+
+/* l.reverse(), in place and atomically.
+ * Params: l — a list proxy.
+ * Returns: 0.
+ * Errors: the proxy errors (above). */
+MPROC_API int mproc_list_reverse(mproc_proxy_t *l);
 
 /* l.clear().
  * Params: l — a list proxy.

@@ -132,6 +132,10 @@ int mproc_dict_clear(mproc_proxy_t *d) {
   return simple(d, DICT, "dict_clear", MPROC__OP_DICT_CLEAR, 0, NULL, NULL, NULL);
 }
 
+int mproc_dict_popitem(mproc_proxy_t *d, mproc_args_t **pair) {
+  return simple(d, DICT, "dict_popitem", MPROC__OP_DICT_POPITEM, 0, NULL, TUPLE, pair);
+}
+
 int mproc_dict_update(mproc_proxy_t *d, const mproc_args_t *pairs) {
   if (!pairs)
     return mproc__fail(MPROC_EINVAL, "dict_update: pairs is NULL");
@@ -304,6 +308,10 @@ int mproc_list_sort(mproc_proxy_t *l, bool reverse) {
 
 int mproc_list_clear(mproc_proxy_t *l) {
   return simple(l, LIST, "list_clear", MPROC__OP_LIST_CLEAR, 0, NULL, NULL, NULL);
+}
+
+int mproc_list_reverse(mproc_proxy_t *l) {
+  return simple(l, LIST, "list_reverse", MPROC__OP_LIST_REVERSE, 0, NULL, NULL, NULL);
 }
 
 /* ---- Namespace ----------------------------------------------------------- */

@@ -153,6 +153,26 @@ static int dict_snapshot(mproc__mgr_call_t *call, const mproc__odict_t *d, int w
   return rc;
 }
 
+/* Python's popitem: the pair inserted last, taken out and answered as
+ * (key, value); KeyError when the dict is empty. */
+static int dict_popitem(mproc__mgr_call_t *call, mproc__odict_t *d) {
+  size_t i = d->n;
+  while (i > 0 && !d->e[i - 1].key)
+    i--;
+  if (i == 0)
+    return mproc__fail(MPROC_ENOENT, "manager: KeyError: popitem(): dictionary is empty");
+  mproc__blob_t *key, *val;
+  mproc__odict_take(d, i - 1, &key, &val);
+  int rc = mproc__msgpack_put_array(call->out, 2);
+  if (!rc)
+    rc = mproc__buf_append(call->out, key->b, key->n);
+  if (!rc)
+    rc = mproc__buf_append(call->out, val->b, val->n);
+  free(key);
+  free(val);
+  return rc;
+}
+
 static int dict_update(mproc__mgr_call_t *call, mproc__odict_t *d) {
   uint32_t n;
   int rc = mproc__mgr_get_u32(&call->in, &n);
@@ -282,8 +302,11 @@ static int dict_call(mproc__mgr_call_t *call, mproc__odict_t *d) {
   case MPROC__OP_DICT_VALUES:
   case MPROC__OP_DICT_ITEMS:
   case MPROC__OP_DICT_CLEAR:
+  case MPROC__OP_DICT_POPITEM:
     if ((rc = mproc__mgr_get_end(&call->in)))
       return rc;
+    if (op == MPROC__OP_DICT_POPITEM)
+      return dict_popitem(call, d);
     if (op == MPROC__OP_DICT_LEN)
       return mproc__mgr_put_u64(call->out, d->live);
     if (op == MPROC__OP_DICT_CLEAR) {
@@ -549,6 +572,13 @@ static int list_op(mproc__mgr_call_t *call, mproc__mgr_vec_t *l, uint16_t op,
   case MPROC__OP_LIST_CLEAR:
     vec_clear(l);
     return 0;
+  case MPROC__OP_LIST_REVERSE:
+    for (size_t a = 0, b = l->n; a + 1 < b; a++, b--) {
+      mproc__blob_t *t = l->v[a];
+      l->v[a] = l->v[b - 1];
+      l->v[b - 1] = t;
+    }
+    return 0;
   default:
     return mproc__fail(MPROC_EPROTO, "manager: unknown list call %u", op);
   }
@@ -626,11 +656,11 @@ int mproc__mgr_container_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
   switch (o->kind) {
   case MPROC_PROXY_DICT:
   case MPROC_PROXY_NAMESPACE:
-    if (op >= MPROC__OP_DICT_SET && op <= MPROC__OP_DICT_CAS)
+    if (op >= MPROC__OP_DICT_SET && op <= MPROC__OP_DICT_POPITEM)
       return dict_call(call, &o->u.dict);
     break;
   case MPROC_PROXY_LIST:
-    if (op >= MPROC__OP_LIST_APPEND && op <= MPROC__OP_LIST_CLEAR)
+    if (op >= MPROC__OP_LIST_APPEND && op <= MPROC__OP_LIST_REVERSE)
       return list_call(call, &o->u.list);
     break;
   default:

@@ -88,8 +88,9 @@ typedef enum {
   MPROC__OP_DICT_POP,
   MPROC__OP_DICT_POP_DEFAULT,
   MPROC__OP_DICT_SETDEFAULT,
-  MPROC__OP_DICT_INCR, /* key, i64 delta → i64 */
-  MPROC__OP_DICT_CAS,  /* key, expected, desired → u8 */
+  MPROC__OP_DICT_INCR,    /* key, i64 delta → i64 */
+  MPROC__OP_DICT_CAS,     /* key, expected, desired → u8 */
+  MPROC__OP_DICT_POPITEM, /* → (key, value), the last inserted */
   /* list */
   MPROC__OP_LIST_APPEND = 40,
   MPROC__OP_LIST_EXTEND, /* u32 n, n items */
@@ -104,6 +105,7 @@ typedef enum {
   MPROC__OP_LIST_SLICE, /* i64 start, i64 stop */
   MPROC__OP_LIST_SORT,  /* u8 reverse */
   MPROC__OP_LIST_CLEAR,
+  MPROC__OP_LIST_REVERSE,
   /* Value */
   MPROC__OP_VALUE_GET = 60,
   MPROC__OP_VALUE_SET,
