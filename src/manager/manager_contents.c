@@ -4,40 +4,33 @@
  * even while other processes change the source. */
 #include "core/internal.h"
 
-int mproc_manager_dict_from(mproc_manager_t *m, const mproc_args_t *pairs, mproc_proxy_t **out) {
+/* A new object made by make, filled with contents by fill (one call). */
+static int made_with(mproc_manager_t *m, const mproc_args_t *contents, mproc_proxy_t **out,
+                     int (*make)(mproc_manager_t *, mproc_proxy_t **),
+                     int (*fill)(mproc_proxy_t *, const mproc_args_t *), const char *op) {
   if (out)
     *out = NULL;
-  if (!pairs || !out)
-    return mproc__fail(MPROC_EINVAL, "manager_dict_from: %s is NULL", out ? "pairs" : "out");
-  mproc_proxy_t *d;
-  int rc = mproc_manager_dict(m, &d);
+  if (!contents || !out)
+    return mproc__fail(MPROC_EINVAL, "%s: %s is NULL", op, out ? "contents" : "out");
+  mproc_proxy_t *p;
+  int rc = make(m, &p);
   if (rc)
     return rc;
-  if ((rc = mproc_dict_update(d, pairs)) != 0) {
-    mproc__error_prefix("manager_dict_from");
-    mproc_proxy_free(d);
+  if ((rc = fill(p, contents)) != 0) {
+    mproc__error_prefix(op);
+    mproc_proxy_free(p);
     return rc;
   }
-  *out = d;
+  *out = p;
   return 0;
 }
 
+int mproc_manager_dict_from(mproc_manager_t *m, const mproc_args_t *pairs, mproc_proxy_t **out) {
+  return made_with(m, pairs, out, mproc_manager_dict, mproc_dict_update, "manager_dict_from");
+}
+
 int mproc_manager_list_from(mproc_manager_t *m, const mproc_args_t *items, mproc_proxy_t **out) {
-  if (out)
-    *out = NULL;
-  if (!items || !out)
-    return mproc__fail(MPROC_EINVAL, "manager_list_from: %s is NULL", out ? "items" : "out");
-  mproc_proxy_t *l;
-  int rc = mproc_manager_list(m, &l);
-  if (rc)
-    return rc;
-  if ((rc = mproc_list_extend(l, items)) != 0) {
-    mproc__error_prefix("manager_list_from");
-    mproc_proxy_free(l);
-    return rc;
-  }
-  *out = l;
-  return 0;
+  return made_with(m, items, out, mproc_manager_list, mproc_list_extend, "manager_list_from");
 }
 
 /* A new container of src's manager holding contents (a snapshot of src). */
