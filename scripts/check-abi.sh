@@ -79,12 +79,7 @@ compare() {
   return $status
 }
 
-copy_tree() { # copy_tree DEST: what git knows of this tree (never a build dir)
-  rm -rf "$1"
-  mkdir -p "$1"
-  (cd "$root" && git ls-files -z --cached --others --exclude-standard |
-    xargs -0 cp --parents -t "$1")
-}
+copy_tree() { mproc_copy_tree "$root" "$1"; }
 
 case $mode in
   check)

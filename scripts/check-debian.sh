@@ -23,11 +23,8 @@ mproc_install_packages dpkg-dev debhelper lintian fakeroot cmake gcc pkg-config 
 version=$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)
 src=$work/mproc-$version
 rm -rf "$work"
-mkdir -p "$src"
-# What git knows of (tracked, or new and not ignored): never a build tree.
 # dpkg-buildpackage writes the packages beside the source, so it gets a copy.
-(cd "$root" && git ls-files -z --cached --others --exclude-standard |
-  xargs -0 cp --parents -t "$src")
+mproc_copy_tree "$root" "$src"
 
 echo "dpkg-buildpackage -us -uc -b ($version)"
 options="parallel=$(nproc)"

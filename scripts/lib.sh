@@ -85,3 +85,11 @@ mproc_build_cmake_dep() {
     cmake --build "$build" -j "$(nproc)" >/dev/null &&
     cmake --install "$build" >/dev/null
 }
+
+# mproc_copy_tree SRC DEST: a fresh copy of what git knows of the tree at SRC
+# (tracked, or new and not ignored): never a build directory.
+mproc_copy_tree() {
+  rm -rf "$2"
+  mkdir -p "$2"
+  (cd "$1" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$2")
+}
