@@ -21,9 +21,23 @@ mproc_install_packages gcc-multilib libmsgpack-dev:i386 libcmocka-dev:i386 libss
 
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
-echo 'int main(void) { return 0; }' >"$probe/p.c"
+# The probe says what ran it: uname's machine is the kernel's (x86_64) in a
+# native i386 process and qemu's CPU (i686) under qemu-user. Whether it
+# merely runs is no test: a qemu registered with binfmt_misc earlier - by an
+# earlier run; the registration is the kernel's, shared by every container -
+# comes first, even where the kernel could run the program itself.
+cat >"$probe/p.c" <<'EOF'
+#include <string.h>
+#include <sys/utsname.h>
+int main(void) {
+  struct utsname u;
+  return uname(&u) == 0 && strcmp(u.machine, "x86_64") == 0 ? 0 : 3;
+}
+EOF
 gcc -m32 -o "$probe/p" "$probe/p.c"
-if "$probe/p" 2>/dev/null; then
+status=0
+"$probe/p" 2>/dev/null || status=$?
+if ((status == 0)); then
   echo native
   exit 0
 fi
@@ -39,5 +53,8 @@ if [[ ! -e $misc/mproc-i386 ]]; then
   printf '%s' ":mproc-i386:M::$magic:$mask:/usr/bin/qemu-i386-static:F" |
     mproc_sudo tee "$misc/register" >/dev/null
 fi
-"$probe/p" || { echo "i386 programs do not run, even under qemu" >&2; exit 1; }
+status=0
+"$probe/p" || status=$?
+# 3: it ran, under qemu. Anything else: it did not run at all.
+((status == 3)) || { echo "i386 programs do not run, even under qemu" >&2; exit 1; }
 echo qemu
