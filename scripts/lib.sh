@@ -26,9 +26,15 @@ mproc_apt_update() {
 
 # Installs the named Debian packages that are not installed yet.
 mproc_install_packages() {
-  local missing=() p
+  local missing=() p native
+  native=$(dpkg --print-architecture)
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    # A name without ":arch" means the machine's own architecture (or "all"):
+    # dpkg-query also lists another architecture's package of that name, and
+    # libmsgpack-dev:i386 (the 32-bit leg's) is not the one a native build needs.
+    [[ $p == *:* ]] || p+=":$native"
+    dpkg-query -W -f='${Status} ${Architecture}\n' "${p%:*}" 2>/dev/null |
+      grep -qx "install ok installed \(${p##*:}\|all\)" || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
   echo "installing: ${missing[*]}"
