@@ -38,6 +38,8 @@ typedef struct {
   int forgotten[WORKERS];
   int silent; /* this worker (+1) answers its INIT, then swallows its tasks */
   int swallowed;
+  int tamper; /* 1: every reply loses its last byte; 2: its last result
+               * item (an empty tuple, 0x90) becomes the integer 5 */
   int sent[WORKERS];
   struct {
     int worker;
@@ -75,6 +77,10 @@ static int lb_send(void *ctx, int worker, const void *msg, size_t len) {
     lb->replies[k].msg = malloc(rlen);
     memcpy(lb->replies[k].msg, reply, rlen);
     lb->replies[k].len = rlen;
+    if (lb->tamper == 1)
+      lb->replies[k].len--;
+    else if (lb->tamper == 2 && rlen >= 2)
+      ((unsigned char *)lb->replies[k].msg)[rlen - 2] = 0x05;
   }
   mproc_free(reply);
   return 0;
@@ -199,6 +205,42 @@ static void tasks_run_through_the_backend(void **state) {
   mproc_args_free(ia);
 }
 
+static int nothing(const mproc_args_t *args, mproc_args_t *result) {
+  (void)args, (void)result;
+  return 0;
+}
+
+/* A chunk's results that do not decode as a tuple or nil per item fail
+ * that chunk's items with MPROC_EPROTO - none of them is taken as a
+ * result - and the pool serves on. */
+static void malformed_chunk_results_fail_their_items(void **state) {
+  (void)state;
+  loopback_t lb = {0};
+  mproc_pool_backend_t be = backend_of(&lb);
+  mproc_pool_t *p;
+  ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.backend = &be}));
+  mproc_args_t *in = test_ints(40), *out;
+  ASSERT_OK(mproc_pool_map(p, nothing, in, &(mproc_map_opts_t){.chunksize = 4}, &out));
+  assert_int_equal(mproc_args_count(out), 40);
+  mproc_args_free(out);
+  for (int mode = 1; mode <= 2; mode++) {
+    lb.tamper = mode;
+    out = NULL;
+    ASSERT_ERR(MPROC_EPROTO,
+               mproc_pool_map(p, nothing, in, &(mproc_map_opts_t){.chunksize = 4}, &out));
+    assert_null(out);
+    assert_non_null(strstr(mproc_last_error_detail(), "malformed"));
+  }
+  lb.tamper = 0;
+  ASSERT_OK(mproc_pool_map(p, nothing, in, &(mproc_map_opts_t){.chunksize = 4}, &out));
+  assert_int_equal(mproc_args_type(out, 39), MPROC_T_ARGS);
+  mproc_args_free(out);
+  ASSERT_OK(mproc_pool_close(p));
+  ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));
+  mproc_pool_free(p);
+  mproc_args_free(in);
+}
+
 static void ipc_objects_and_recycling_are_refused(void **state) {
   (void)state;
   loopback_t lb = {0};
@@ -313,6 +355,7 @@ int main(int argc, char **argv) {
   mproc_main_guard(argc, argv);
   const struct CMUnitTest loopback[] = {
       cmocka_unit_test(tasks_run_through_the_backend),
+      cmocka_unit_test(malformed_chunk_results_fail_their_items),
       cmocka_unit_test(ipc_objects_and_recycling_are_refused),
       cmocka_unit_test(a_silent_worker_fails_one_task_and_is_retired),
       cmocka_unit_test(every_worker_retired_breaks_the_pool),

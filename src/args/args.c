@@ -22,6 +22,28 @@ int mproc_args_new(mproc_args_t **out) {
   return 0;
 }
 
+/* calloc's zeroes are nil items. */
+_Static_assert(MPROC_T_NIL == 0, "a zeroed item is nil");
+
+int mproc__args_new_nils(mproc_args_t **out, size_t n) {
+  int rc = mproc_args_new(out);
+  if (rc || n <= INLINE_ITEMS) {
+    for (size_t i = 0; !rc && i < n; i++)
+      (*out)->items[(*out)->count++] = (item_t){.type = MPROC_T_NIL};
+    return rc;
+  }
+  /* One allocation, its pages touched only when each result lands. */
+  item_t *items = n <= WIRE_MAX ? calloc(n, sizeof *items) : NULL;
+  if (!items) {
+    mproc_args_free(*out);
+    return mproc__fail(n <= WIRE_MAX ? MPROC_ENOMEM : MPROC_ERANGE,
+                       "args: cannot make a tuple of %zu items", n);
+  }
+  (*out)->items = items;
+  (*out)->count = (*out)->cap = n;
+  return 0;
+}
+
 void mproc__item_clear(item_t *it) {
   if (it->type == MPROC_T_STR || it->type == MPROC_T_BYTES)
     free(it->v.s.p);

@@ -242,6 +242,51 @@ int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {
   return decode(out, buf, len, NULL);
 }
 
+/* Item i of the first array, read where it belongs: into dst's item
+ * first + i (replacing it). Only a tuple or nil may come there. */
+static int spread_item(reader_t *r, mproc_args_t *dst, size_t at, size_t *tuples) {
+  item_t room[1];
+  mproc_args_t one = {.items = room, .cap = 1, .depth = 1};
+  unsigned c = *r->p;
+  if (c != 0xc0 && !(c >= 0x90 && c <= 0x9f) && c != 0xdc && c != 0xdd)
+    return mproc__fail(MPROC_EPROTO, "args_decode: item %zu is neither a tuple nor nil", at);
+  int rc = read_item(&one, r, NULL);
+  if (rc)
+    return rc;
+  mproc__item_clear(&dst->items[at]);
+  dst->items[at] = room[0];
+  if (room[0].type == MPROC_T_ARGS) {
+    ++*tuples;
+    if (room[0].v.t->depth + 1 > dst->depth)
+      dst->depth = room[0].v.t->depth + 1;
+  }
+  return 0;
+}
+
+int mproc__args_decode_spread(const void *buf, size_t len, mproc_args_t *dst, size_t first,
+                              size_t count, size_t *tuples, mproc_args_t **rest) {
+  *tuples = 0;
+  *rest = NULL;
+  if (first > dst->count || count > dst->count - first)
+    return mproc__fail(MPROC_ERANGE, "args_decode: %zu items from %zu do not fit %zu", count, first,
+                       dst->count);
+  /* The first array's items land one level below dst's: nested as deep as
+   * anything decoded here may be, they still fit. */
+  if (mproc__msgpack_check(buf, len, MPROC_ARGS_MAX_DEPTH) != 0)
+    return mproc__fail(MPROC_EPROTO,
+                       "args_decode: %zu bytes are not one well-formed "
+                       "MessagePack object",
+                       len);
+  reader_t r = {buf};
+  int64_t n = array_header(&r);
+  if (n < 1 || array_header(&r) != (int64_t)count)
+    return mproc__fail(MPROC_EPROTO, "args_decode: no array of %zu items first", count);
+  int rc = 0;
+  for (size_t i = 0; i < count && !rc; i++)
+    rc = spread_item(&r, dst, first + i, tuples);
+  return rc ? rc : read_tuple(&r, (uint64_t)n - 1, rest, NULL);
+}
+
 void mproc__args_clear(mproc_args_t *a) {
   for (size_t i = 0; i < a->count; i++)
     mproc__item_clear(&a->items[i]);

@@ -108,6 +108,9 @@ bool mproc__args_holds(const mproc_args_t *a, mproc_type_t type);
 int mproc__args_hold_all(const mproc_args_t *a, mproc_type_t type, mproc__ptrlist_t *held);
 void mproc__args_release_all(mproc_type_t type, mproc__ptrlist_t *held);
 
+/* A tuple of n nils (a map's results before they come), made at once. */
+int mproc__args_new_nils(mproc_args_t **out, size_t n);
+
 /* A deep copy (objects: the copy holds its own reference). */
 int mproc__args_copy(const mproc_args_t *a, mproc_args_t **out);
 
@@ -125,6 +128,16 @@ int mproc__args_stream_open(mproc__args_stream_t **out, const void *buf, size_t 
  * tuple, MPROC_ERANGE past the end. */
 int mproc__args_stream_next(mproc__args_stream_t *s, mproc_args_t *into);
 void mproc__args_stream_close(mproc__args_stream_t *s);
+
+/* An encoded tuple whose first item is a tuple of count items, each a
+ * tuple or nil (a map chunk's results): item i is decoded straight into
+ * dst's item first + i, replacing what was there, with no tuple of its own
+ * in between; *tuples counts the tuples among them. The other items come
+ * in *rest (the caller's). On failure some of dst's items may be replaced
+ * already. MPROC_EPROTO for anything else, MPROC_ERANGE if the items do
+ * not fit dst. */
+int mproc__args_decode_spread(const void *buf, size_t len, mproc_args_t *dst, size_t first,
+                              size_t count, size_t *tuples, mproc_args_t **rest);
 
 /* MessagePack pieces for a container built by hand (pool results). */
 int mproc__msgpack_put_array(mproc__buf_t *b, size_t n);

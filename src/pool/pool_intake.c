@@ -8,26 +8,23 @@
 #include "pool/pool_types.h"
 /* A chunk's payload: (results, failures), results holding a result tuple
  * or nil per item, failures (index, status, message) per failed item.
- * Result tuples move into r: no copies. */
-static void record_chunk(mproc_pool_t *p, mproc__task_t *t, mproc_args_t *payload, int worker) {
-  mproc_args_t *results = NULL;
+ * Result tuples are decoded straight into r's: no tuple in between. */
+static void record_chunk(mproc_pool_t *p, mproc__task_t *t, const unsigned char *payload,
+                         size_t plen, int worker) {
+  mproc_args_t *rest = NULL;
   const mproc_args_t *failures = NULL;
-  if (mproc__args_take_tuple(payload, 0, &results) != 0 ||
-      mproc_args_get_args(payload, 1, &failures) != 0 || mproc_args_count(results) != t->count) {
+  size_t tuples = 0;
+  if (mproc__args_decode_spread(payload, plen, mproc__result_items(t->r), t->first, t->count,
+                                &tuples, &rest) != 0 ||
+      mproc_args_get_args(rest, 0, &failures) != 0) {
     mproc_task_error_t e = mproc__task_error(MPROC_EPROTO, "a malformed result");
     for (size_t i = 0; i < t->count; i++)
       mproc__result_item_failed(t->r, t->first + i, &e);
     p->failed += t->count;
-    mproc_args_free(results);
+    mproc_args_free(rest);
     return;
   }
-  for (size_t i = 0; i < t->count; i++) {
-    mproc_args_t *value;
-    if (mproc__args_take_tuple(results, i, &value) == 0) {
-      mproc__result_item_ok(t->r, t->first + i, value);
-      p->done++;
-    }
-  }
+  p->done += tuples;
   for (size_t k = 0; k < mproc_args_count(failures); k++) {
     const mproc_args_t *f;
     int64_t index = -1, status = 0;
@@ -42,7 +39,7 @@ static void record_chunk(mproc_pool_t *p, mproc__task_t *t, mproc_args_t *payloa
     mproc__result_item_failed(t->r, t->first + (size_t)index, &e);
     p->failed++;
   }
-  mproc_args_free(results);
+  mproc_args_free(rest);
 }
 
 /* Records one result message (under the lock). */
@@ -97,11 +94,11 @@ void mproc__pool_record(mproc_pool_t *p, const unsigned char *m, size_t len) {
   size_t plen = len - MPROC__RESULT_HEAD - h.message_len;
   mproc_args_t *value = NULL;
   int rc = 0;
-  if (h.kind == MPROC__RESULT_OK && plen)
+  bool chunk = h.kind == MPROC__RESULT_OK && mproc__result_kind(t->r) == MPROC__ASYNC_MAP;
+  if (h.kind == MPROC__RESULT_OK && plen && !chunk)
     rc = mproc_args_decode(&value, payload, plen);
-  if (h.kind == MPROC__RESULT_OK && !rc && mproc__result_kind(t->r) == MPROC__ASYNC_MAP) {
-    record_chunk(p, t, value, (int)h.worker);
-    mproc_args_free(value);
+  if (chunk) {
+    record_chunk(p, t, payload, plen, (int)h.worker);
   } else if (h.kind == MPROC__RESULT_OK && !rc) {
     mproc__result_item_ok(t->r, t->first, value);
     p->done += t->count;

@@ -35,6 +35,9 @@ int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mpro
                       int kind, size_t n, size_t chunks, const mproc__result_opts_t *o);
 void mproc__result_item_ok(mproc_async_result_t *r, size_t i, mproc_args_t *value);
 void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_task_error_t *e);
+/* A map's tuple of results, one item per task (nil until it is done), for
+ * a chunk's results to be decoded into in place; NULL for other kinds. */
+mproc_args_t *mproc__result_items(mproc_async_result_t *r);
 /* true when r just settled (the caller runs its callbacks, then
  * mproc__result_callbacks_done and mproc__result_unref). A result without
  * callbacks is ready at once. */

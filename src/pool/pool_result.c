@@ -60,11 +60,8 @@ int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mpro
   mproc_async_result_t *r = calloc(1, sizeof *r);
   if (!r)
     return mproc__fail(MPROC_ENOMEM, "pool: out of memory");
-  int rc = mproc_args_new(&r->value);
-  for (size_t i = 0; i < n && kind == MPROC__ASYNC_MAP && !rc; i++)
-    rc = mproc_args_add_nil(r->value);
+  int rc = mproc__args_new_nils(&r->value, kind == MPROC__ASYNC_MAP ? n : 0);
   if (rc) {
-    mproc_args_free(r->value);
     free(r);
     return rc;
   }
@@ -118,6 +115,10 @@ void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_ta
 }
 
 int mproc__result_kind(const mproc_async_result_t *r) { return r->kind; }
+
+mproc_args_t *mproc__result_items(mproc_async_result_t *r) {
+  return r->kind == MPROC__ASYNC_MAP ? r->value : NULL;
+}
 
 mproc__pool_core_t *mproc__result_core(const mproc_async_result_t *r) { return r->core; }
 

@@ -7,8 +7,11 @@
 
 #include "args/fnref.h"
 #include "pool/pool_types.h"
+/* A task's message, encoded; size_hint: what it will likely need (the
+ * chunk before it, scaled), so a large chunk is not grown by doubling. */
 static int new_task(mproc_pool_t *p, const mproc__submit_t *s, const unsigned char *fn,
-                    size_t fn_len, size_t first, size_t count, mproc__task_t **out) {
+                    size_t fn_len, size_t first, size_t count, size_t size_hint,
+                    mproc__task_t **out) {
   mproc__task_t *t = calloc(1, sizeof *t);
   if (!t)
     return mproc__fail(MPROC_ENOMEM, "pool: out of memory");
@@ -21,7 +24,7 @@ static int new_task(mproc_pool_t *p, const mproc__submit_t *s, const unsigned ch
                           .begin = first,
                           .end = first + count,
                           .fnref_len = (uint32_t)fn_len};
-  int rc = mproc__buf_reserve(&t->msg, MPROC__TASK_HEAD + fn_len + 64);
+  int rc = mproc__buf_reserve(&t->msg, MPROC__TASK_HEAD + fn_len + 64 + size_hint);
   if (!rc) {
     t->msg.len = MPROC__TASK_HEAD;
     rc = mproc__buf_append(&t->msg, fn, fn_len);
@@ -72,12 +75,15 @@ static int encode_tasks(mproc_pool_t *p, const mproc__submit_t *sub, mproc__task
   if (chunk == 0)
     chunk = 1;
   *tasks = apply ? 1 : n / chunk + (n % chunk != 0);
+  size_t per_item = 0; /* bytes per item in the chunk before */
   for (size_t first = 0; first < n && !rc; first += chunk) {
     size_t count = apply ? 1 : n - first < chunk ? n - first : chunk;
     mproc__task_t *t = NULL;
-    rc = new_task(p, sub, fn, fn_len, first, count, &t);
-    if (!rc)
+    rc = new_task(p, sub, fn, fn_len, first, count, per_item * count, &t);
+    if (!rc) {
+      per_item = t->msg.len / count + 1;
       mproc__tasks_push(list, t);
+    }
     if (apply)
       break;
   }
