@@ -219,7 +219,8 @@ static int acquire_watching(mproc_queue_t *q, size_t i, side_t *side, int64_t un
  * wait (nowait, or its time is up) still waits NOWAIT_LOCK_MS for another
  * process's copy to end: the lock is held only that long, or while a
  * message larger than the ring streams through, or a loan or view lasts. */
-static int lock(mproc_queue_t *q, size_t i, int64_t deadline, bool nowait, const char *op) {
+static int lock(mproc_queue_t *q, size_t i, mproc__lazy_deadline_t *deadline, bool nowait,
+                const char *op) {
   side_t *side = i == PARK_PUT_LOCK ? &q->sh->put : &q->sh->get;
   if (take_free_lock(side))
     return 0;
@@ -227,8 +228,9 @@ static int lock(mproc_queue_t *q, size_t i, int64_t deadline, bool nowait, const
     return mproc__fail(MPROC_ESTATE, "%s: this thread holds a %s of this queue: %s it first", op,
                        i == PARK_PUT_LOCK ? "loan" : "view",
                        i == PARK_PUT_LOCK ? "publish or discard" : "release");
-  bool short_wait = nowait || mproc__remaining_ms(deadline) == 0;
-  int rc = acquire_watching(q, i, side, short_wait ? mproc__deadline(NOWAIT_LOCK_MS) : deadline);
+  bool short_wait = nowait || mproc__remaining_ms(mproc__deadline_of(deadline)) == 0;
+  int rc = acquire_watching(
+      q, i, side, short_wait ? mproc__deadline(NOWAIT_LOCK_MS) : mproc__deadline_of(deadline));
   if (rc == MPROC_EOWNERDEAD) {
     if (i == PARK_PUT_LOCK)
       repair_put(q);
@@ -260,8 +262,8 @@ typedef bool (*condition_fn)(mproc_queue_t *q, uint64_t arg);
  * often runnable on this CPU, and a yield lets it run at once, where a
  * sleep makes every put pay a wake-up and the woken process preempt the
  * producer it waits for (bench_queue's scaling table: 5-10x at N >= 2). */
-static int await(mproc_queue_t *q, size_t i, condition_fn ready, uint64_t arg, int64_t deadline,
-                 int slice_ms) {
+static int await(mproc_queue_t *q, size_t i, condition_fn ready, uint64_t arg,
+                 mproc__lazy_deadline_t *until_deadline, int slice_ms) {
   for (int k = 0; k < SPINS + YIELDS; k++) {
     if (ready(q, arg))
       return 0;
@@ -270,6 +272,7 @@ static int await(mproc_queue_t *q, size_t i, condition_fn ready, uint64_t arg, i
     else
       mproc__os_yield();
   }
+  int64_t deadline = mproc__deadline_of(until_deadline);
   if (slice_ms > 0) {
     int64_t until = mproc__deadline(slice_ms);
     if (deadline < 0 || until < deadline)
@@ -358,7 +361,8 @@ static bool fits_now(mproc_queue_t *q, uint64_t len) {
 }
 
 /* The rest of a streamed message, chunk by chunk, as consumers make room. */
-static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len, int64_t deadline) {
+static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len,
+                       mproc__lazy_deadline_t *deadline) {
   shared_t *sh = q->sh;
   for (uint64_t off = 0; off < len;) {
     uint64_t n = len - off < sh->max_chunk ? len - off : sh->max_chunk;
@@ -384,8 +388,8 @@ static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len, i
 
 /* Takes the put lock once there is room for a len-byte message's first
  * record and maxsize allows one more (timeout 0: for all of it now). */
-static int begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms, int64_t deadline,
-                     const char *op) {
+static int begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms,
+                     mproc__lazy_deadline_t *deadline, const char *op) {
   shared_t *sh = q->sh;
   uint64_t first = len < sh->max_chunk ? len : sh->max_chunk;
   for (;;) {
@@ -418,9 +422,9 @@ int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int tim
   shared_t *sh = q->sh;
   if (is_closed(q))
     return mproc__fail(MPROC_ECLOSED, "queue_put: the queue is closed");
-  int64_t deadline = mproc__deadline(timeout_ms);
+  mproc__lazy_deadline_t deadline = mproc__lazy_deadline(timeout_ms);
   uint64_t first = len < sh->max_chunk ? len : sh->max_chunk;
-  if ((rc = begin_put(q, len, timeout_ms, deadline, "queue_put")) != 0)
+  if ((rc = begin_put(q, len, timeout_ms, &deadline, "queue_put")) != 0)
     return rc;
   bool whole = len <= sh->max_chunk;
   uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
@@ -428,7 +432,7 @@ int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int tim
   commit(&sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed) + 1, !whole);
   wake_park(q, PARK_NOT_EMPTY);
   if (!whole)
-    rc = stream_rest(q, (const unsigned char *)buf + first, len - first, deadline);
+    rc = stream_rest(q, (const unsigned char *)buf + first, len - first, &deadline);
   unlock(q, PARK_PUT_LOCK);
   return rc;
 }
@@ -496,7 +500,8 @@ static void consume(mproc_queue_t *q, uint64_t end, int finished) {
  * taken) for the next record; repairs the put side if its producer died. */
 static void await_chunk(mproc_queue_t *q, uint64_t head) {
   while (!record_at(q, head)) {
-    if (await(q, PARK_NOT_EMPTY, record_at, head, -1, DEATH_CHECK_MS) == MPROC_ETIMEDOUT &&
+    mproc__lazy_deadline_t forever = mproc__lazy_deadline(MPROC_INFINITE);
+    if (await(q, PARK_NOT_EMPTY, record_at, head, &forever, DEATH_CHECK_MS) == MPROC_ETIMEDOUT &&
         !record_at(q, head) && mproc__mutex_take_from_dead(&q->sh->put.lock)) {
       repair_put(q);
       unlock(q, PARK_PUT_LOCK);
@@ -578,8 +583,8 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
   if (rc)
     return rc;
   shared_t *sh = q->sh;
-  int64_t deadline = mproc__deadline(timeout_ms);
-  if ((rc = lock(q, PARK_GET_LOCK, deadline, timeout_ms == 0, op)) != 0)
+  mproc__lazy_deadline_t deadline = mproc__lazy_deadline(timeout_ms);
+  if ((rc = lock(q, PARK_GET_LOCK, &deadline, timeout_ms == 0, op)) != 0)
     return rc;
   for (;;) {
     uint64_t head = atomic_load_explicit(&sh->get.pos, memory_order_relaxed);
@@ -591,11 +596,11 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
       unlock(q, PARK_GET_LOCK);
       if (timeout_ms == 0)
         return mproc__fail(MPROC_EEMPTY, "%s: the queue is empty", op);
-      if (await(q, PARK_NOT_EMPTY, record_or_closed, 0, deadline,
+      if (await(q, PARK_NOT_EMPTY, record_or_closed, 0, &deadline,
                 is_closed(q) ? CLOSE_CHECK_MS : 0) == MPROC_ETIMEDOUT &&
-          mproc__remaining_ms(deadline) == 0 && !record_or_closed(q, 0))
+          mproc__remaining_ms(mproc__deadline_of(&deadline)) == 0 && !record_or_closed(q, 0))
         return mproc__fail(MPROC_ETIMEDOUT, "%s: no message after %d ms", op, timeout_ms);
-      if ((rc = lock(q, PARK_GET_LOCK, deadline, false, op)) != 0)
+      if ((rc = lock(q, PARK_GET_LOCK, &deadline, false, op)) != 0)
         return rc;
       continue;
     }
@@ -703,7 +708,8 @@ int mproc_queue_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms) {
                        len, (unsigned long long)q->sh->max_chunk);
   if (is_closed(q))
     return mproc__fail(MPROC_ECLOSED, "queue_loan: the queue is closed");
-  if ((rc = begin_put(q, len, timeout_ms, mproc__deadline(timeout_ms), "queue_loan")) != 0)
+  mproc__lazy_deadline_t deadline = mproc__lazy_deadline(timeout_ms);
+  if ((rc = begin_put(q, len, timeout_ms, &deadline, "queue_loan")) != 0)
     return rc;
   q->loan_at = place_record(q, atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed), len);
   q->loan_cap = len;
@@ -855,10 +861,10 @@ int mproc_queue_join(mproc_queue_t *q, int timeout_ms) {
     rc = mproc__check_timeout("queue_join", timeout_ms);
   if (rc)
     return rc;
-  int64_t deadline = mproc__deadline(timeout_ms);
+  mproc__lazy_deadline_t deadline = mproc__lazy_deadline(timeout_ms);
   while (!all_done(q, 0))
     if (timeout_ms == 0 ||
-        (await(q, PARK_ALL_DONE, all_done, 0, deadline, 0) == MPROC_ETIMEDOUT && !all_done(q, 0)))
+        (await(q, PARK_ALL_DONE, all_done, 0, &deadline, 0) == MPROC_ETIMEDOUT && !all_done(q, 0)))
       return mproc__fail(
           MPROC_ETIMEDOUT, "queue_join: %llu messages not done after %d ms",
           (unsigned long long)(atomic_load(&q->sh->put.count) - atomic_load(&q->sh->done)),
