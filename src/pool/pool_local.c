@@ -244,10 +244,12 @@ static int send_stop(mproc_pool_t *p, int i) {
   return mproc_queue_put_bytes(p->w[i].inbox, stop, sizeof stop, 0);
 }
 
-/* Takes every result there is now. */
+/* Takes every result there is now. It looks before it takes: a get that
+ * finds the queue empty formats its error's detail, which cost more than
+ * a result's whole intake (perf: vsnprintf on every round). */
 static bool drain(mproc_pool_t *p) {
   bool progress = false;
-  for (;;) {
+  while (!mproc_queue_empty(p->results)) {
     size_t len;
     int rc = mproc_queue_get_bytes_into(p->results, p->rbuf, p->rcap, &len, 0);
     if (rc == MPROC_ETOOBIG) {

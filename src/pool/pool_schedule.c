@@ -78,9 +78,10 @@ void mproc__pool_stop_member(mproc_pool_t *p, int i, int why, uint64_t task) {
 }
 
 /* Time limits: stops a member whose task ran too long; returns the
- * milliseconds until the next limit (MPROC_INFINITE: none). */
-int mproc__pool_enforce_limits(mproc_pool_t *p) {
-  int64_t now = mproc__os_now_ms(), next = -1;
+ * milliseconds until the next limit (MPROC_INFINITE: none). now: the
+ * round's reading of the clock (ms), one read serving the whole round. */
+int mproc__pool_enforce_limits(mproc_pool_t *p, int64_t now) {
+  int64_t next = -1;
   for (int i = 0; i < p->n; i++) {
     mproc__member_t *w = &p->w[i];
     if (w->state != MPROC__MEMBER_LIVE || w->kill_reason || !w->held.head)

@@ -33,11 +33,15 @@ static bool one_round(mproc_pool_t *p, int *next_limit) {
   bool progress = m->drain(p);
   mproc__os_mutex_lock(p->core->lock);
   int64_t now = mproc__os_now_ms();
-  if (!progress || now - p->last_liveness_ms >= LIVENESS_CHECK_MS) {
+  /* A member's end wakes a sleeping pool (its sentinel is among what the
+   * sleep waits on); a busy pool looks every LIVENESS_CHECK_MS. Looking
+   * on every idle round instead cost a waitid per member per round. */
+  if (p->slept || now - p->last_liveness_ms >= LIVENESS_CHECK_MS) {
+    p->slept = false;
     p->last_liveness_ms = now;
     progress |= m->find_ended(p);
   }
-  *next_limit = mproc__pool_enforce_limits(p);
+  *next_limit = mproc__pool_enforce_limits(p, now);
   if (m->replace)
     progress |= m->replace(p);
   progress |= mproc__pool_dispatch(p);
@@ -64,8 +68,10 @@ void mproc__pool_thread(void *arg) {
      * or a task submitted during the look would wait for the next event. */
     p->sleeping = true;
     bool coming = p->members->linger(p);
-    if (!coming && !p->quit && !p->due.n)
+    if (!coming && !p->quit && !p->due.n) {
       p->members->sleep(p, next_limit);
+      p->slept = true;
+    }
     p->sleeping = false;
   }
   mproc__os_mutex_unlock(p->core->lock);

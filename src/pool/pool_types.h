@@ -159,6 +159,7 @@ struct mproc_pool {
   mproc__os_thread_t *thread;
   bool quit, sleeping;
   bool kicked; /* wake was called since the pool's thread last looked */
+  bool slept;  /* it slept since it last looked for ended members */
   mproc__pool_state_t state;
   int64_t grace_deadline;
   int broken; /* 0, or MPROC_EINIT */
@@ -201,7 +202,7 @@ unsigned mproc__pool_live_members(const mproc_pool_t *p);
 bool mproc__pool_may_take(const mproc_pool_t *p, const mproc__member_t *w);
 int mproc__pool_give(mproc_pool_t *p, int i, mproc__task_t *t);
 bool mproc__pool_dispatch(mproc_pool_t *p);
-int mproc__pool_enforce_limits(mproc_pool_t *p);
+int mproc__pool_enforce_limits(mproc_pool_t *p, int64_t now);
 void mproc__pool_stop_idle(mproc_pool_t *p);
 void mproc__pool_stop_member(mproc_pool_t *p, int i, int why, uint64_t task);
 

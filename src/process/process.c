@@ -507,10 +507,22 @@ static int process_arm(const mproc_waitable_t *w, intptr_t *handle, bool *ready_
   return 0;
 }
 
+/* Whether p runs with a sentinel, which its end makes ready: while that
+ * has not fired, p runs, and no system call need say so. */
+static bool watched_by_sentinel(mproc_process_t *p) {
+  mproc__os_mutex_lock(p->lock);
+  bool watched = p->state == STARTED && p->child && mproc__os_child_sentinel(p->child) != -1;
+  mproc__os_mutex_unlock(p->lock);
+  return watched;
+}
+
 /* Asked each round: a process that ended is reaped here (or one that
- * cannot be waited for: never hang on it). */
+ * cannot be waited for: never hang on it). A sentinel that did not fire
+ * answers for a running process without a waitid (a pool's thread asks
+ * this of every worker each time it sleeps). */
 static bool process_ready(const mproc_waitable_t *w, bool fired) {
-  (void)fired;
+  if (!fired && watched_by_sentinel(w->object))
+    return false;
   return mproc_process_is_alive(w->object) != 1;
 }
 
