@@ -681,6 +681,88 @@ static void daemons_die_with_a_killed_parent(void **state) {
   mproc_process_free(m);
 }
 
+/* Nested pools: at depth d < 3 the task makes a pool of one worker and
+ * runs itself there one level deeper, waiting for it for ever; the
+ * deepest writes every level's pid (root first) to args[0] and sleeps
+ * until it is killed. args: (path, depth, the pids above). */
+static int nest(const mproc_args_t *args, mproc_args_t *result) {
+  (void)result;
+  const char *path;
+  int64_t depth, pid;
+  mproc_args_t *deeper;
+  if (mproc_args_get_str(args, 0, &path) || mproc_args_get_int(args, 1, &depth) ||
+      mproc_args_new(&deeper) || mproc_args_add_str(deeper, path) ||
+      mproc_args_add_int(deeper, depth + 1))
+    return 1;
+  for (size_t i = 2; i < mproc_args_count(args); i++)
+    if (mproc_args_get_int(args, i, &pid) || mproc_args_add_int(deeper, pid))
+      return 1;
+  if (mproc_args_add_int(deeper, mproc_current_pid()))
+    return 1;
+  if (depth == 3) {
+    char line[128] = "";
+    for (size_t i = 2; i < mproc_args_count(deeper); i++) {
+      mproc_args_get_int(deeper, i, &pid);
+      snprintf(line + strlen(line), sizeof line - strlen(line), "%lld ", (long long)pid);
+    }
+    line[strlen(line) - 1] = '\n';
+    write_file(path, line, strlen(line));
+    for (;;)
+      sleep_ms(1000);
+  }
+  mproc_pool_t *p = NULL;
+  mproc_args_t *r = NULL;
+  int rc = mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = 1}) ? 2
+           : mproc_pool_apply(p, nest, deeper, &r)                  ? 3
+                                                                    : 0;
+  if (rc)
+    print_message("nested pool at depth %lld: %s\n", (long long)depth, mproc_last_error_detail());
+  mproc_args_free(r);
+  mproc_args_free(deeper);
+  mproc_pool_free(p);
+  return rc;
+}
+
+static int t_root_of_nested_pools(const mproc_args_t *args) { return nest(args, NULL); }
+
+/* Beyond Python (whose daemonic workers may not have children): a task
+ * may make its own pool, whose workers are daemons of the worker, and so
+ * on down. SIGKILL the root and every level is gone: each worker dies
+ * with its parent, so the deaths run down the levels. */
+static void nested_pools_die_with_a_killed_root(void **state) {
+  char path[128];
+  temp_name(path, sizeof path, "nested");
+  mproc_args_t *a;
+  mproc_process_t *root;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_str(a, path));
+  ASSERT_OK(mproc_args_add_int(a, 0));
+  ASSERT_OK(mproc_process_new(&root, t_root_of_nested_pools, a, NULL));
+  mproc_args_free(a);
+  ASSERT_OK(mproc_process_start(root));
+  char *pids = wait_for_file(path);
+  assert_non_null(pids);
+  long long pid[4];
+  assert_int_equal(sscanf(pids, "%lld %lld %lld %lld", &pid[0], &pid[1], &pid[2], &pid[3]), 4);
+  free(pids);
+  remove(path);
+  assert_int_equal(pid[0], mproc_process_pid(root));
+  ASSERT_OK(mproc_process_kill(root));
+  int gone[4] = {0};
+  for (int i = 1; i < 4; i++) {
+    gone[i] = wait_pid_gone(pid[i]);
+    if (gone[i] < 0)
+      kill_pid(pid[i]);
+  }
+  print_message("workers of the pools 1, 2 and 3 levels down ended %d, %d and %d ms after the "
+                "root was killed\n",
+                gone[1], gone[2], gone[3]);
+  for (int i = 1; i < 4; i++)
+    assert_true(gone[i] >= 0);
+  ASSERT_OK(mproc_process_join(root, TEST_WAIT_MS));
+  mproc_process_free(root);
+}
+
 static void parent_calls_in_the_main_process(void **state) {
   ASSERT_ERR(MPROC_ESTATE, mproc_parent_alive());
   assert_true(mproc_parent_sentinel() == -1);
@@ -735,6 +817,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(parent_calls_in_the_main_process),
       cmocka_unit_test(exit_terminates_daemons_and_joins_the_rest),
       cmocka_unit_test(daemons_die_with_a_killed_parent),
+      cmocka_unit_test(nested_pools_die_with_a_killed_root),
   };
   const struct CMUnitTest leaks[] = {
       cmocka_unit_test(start_join_cycles_leak_nothing),

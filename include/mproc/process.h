@@ -46,7 +46,7 @@ typedef enum {
 /* Options of mproc_process_new. A zeroed struct means Python's defaults. */
 typedef struct {
   const char *name; /* NULL: "Process-N" */
-  bool daemon;      /* stored and passed to the child; a daemon may not start children */
+  bool daemon;      /* stored and passed to the child; a daemon starts only daemons */
   mproc_start_method_t start_method; /* MPROC_START_DEFAULT: the global method */
   /* For options of later versions: leave zero (else MPROC_EINVAL). */
   uint64_t reserved[4];
@@ -80,8 +80,10 @@ MPROC_API int mproc_process_new(mproc_process_t **out, mproc_target_fn target,
 /* Starts the child (Python's start()). Once per object.
  * Params: p — the process.
  * Returns: 0.
- * Errors: MPROC_EINVAL (p NULL), MPROC_ESTATE (already started, or called in
- *   a daemon process), MPROC_ENOTSUP (fork or forkserver where unavailable),
+ * Errors: MPROC_EINVAL (p NULL), MPROC_ESTATE (already started, or a
+ *   daemon process starting a child that is not a daemon: Python refuses
+ *   every child of a daemon, mproc only those that would outlive it),
+ *   MPROC_ENOTSUP (fork or forkserver where unavailable),
  *   MPROC_ECHILD (the child could not be started or could not run its
  *   target: exec failure, unknown target, bootstrap error — the detail says
  *   which), MPROC_ESYS, MPROC_ENOMEM.

@@ -260,9 +260,14 @@ int mproc_process_start(mproc_process_t *p) {
   int rc = 0;
   if (p->state != CREATED)
     rc = mproc__fail(MPROC_ESTATE, "process_start: %s was already started", p->name);
-  else if (mproc__current_is_daemon())
+  else if (mproc__current_is_daemon() && !p->daemon)
+    /* Python refuses every child of a daemon; a daemonic child dies with
+     * its parent here (parent_link), so those are safe: a pool's task may
+     * make its own pool, and a killed root takes every level with it. */
     rc = mproc__fail(MPROC_ESTATE,
-                     "process_start: daemonic processes are not allowed to have children");
+                     "process_start: a daemonic process may start only daemonic "
+                     "children (they die with it); %s is not daemonic",
+                     p->name);
   else
     rc = mproc__start_method_check(p->method);
   if (rc) {
