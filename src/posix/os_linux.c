@@ -19,10 +19,9 @@ const char *mproc__posix_self_exe(void) { return "/proc/self/exe"; }
 
 void mproc__os_note_command_line(int argc, char **argv) { (void)argc, (void)argv; }
 
-/* The state letter and start time (field 22) of /proc/<pid>/stat. */
-static bool read_stat(uint32_t pid, char *state, uint64_t *start) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%u/stat", pid);
+/* The state letter and start time (field 22) of a stat file of /proc. */
+static bool read_stat(const char *path, char *state, uint64_t *start) {
+  char buf[1024];
   FILE *f = fopen(path, "re");
   if (!f)
     return false;
@@ -40,18 +39,32 @@ static bool read_stat(uint32_t pid, char *state, uint64_t *start) {
   return true;
 }
 
+/* A process's start time is read from its first thread's stat file,
+ * /proc/<pid>/task/<pid>/stat (the same start time): qemu-user answers a
+ * process's reads of /proc/self/stat and /proc/<its own pid>/stat itself,
+ * with a start time of its own making, so a lock holder's token and what
+ * another process reads of it would never match, and every holder would
+ * look dead (found by the aarch64 leg). Its state is the process's. */
+static bool read_start(uint32_t pid, uint64_t *start) {
+  char path[80], state;
+  snprintf(path, sizeof path, "/proc/%u/task/%u/stat", pid, pid);
+  return read_stat(path, &state, start);
+}
+
 uint64_t mproc__posix_start_token(uint32_t pid) {
-  char state;
   uint64_t t;
-  return read_stat(pid, &state, &t) ? t : 0;
+  return read_start(pid, &t) ? t : 0;
 }
 
 bool mproc__posix_process_gone(uint32_t pid, uint32_t start) {
-  char state;
+  char path[64], state;
   uint64_t t;
-  if (!read_stat(pid, &state, &t))
+  snprintf(path, sizeof path, "/proc/%u/stat", pid);
+  if (!read_stat(path, &state, &t))
     return access("/proc/self/stat", F_OK) == 0; /* no entry, where /proc exists: gone */
-  return state == 'Z' || state == 'X' || (start != 0 && (uint32_t)t != start);
+  if (state == 'Z' || state == 'X')
+    return true;
+  return start != 0 && read_start(pid, &t) && (uint32_t)t != start;
 }
 
 int mproc__os_command_line(int *argc, char ***argv) {
