@@ -148,8 +148,11 @@ static void wake_park(mproc_queue_t *q, size_t i) {
     atomic_fetch_add(&w->word, 1);
     mproc__sync_wake(&q->s, i, w, MPROC__WAKE_ALL);
   }
-  if (i == PARK_NOT_EMPTY && q->doorbell != -1 &&
-      atomic_load_explicit(&q->sh->watchers, memory_order_relaxed))
+  /* The same pairing with mproc_wait's watchers (mproc__bell_arm counts
+   * itself, then looks for a record): this read must not pass the commit
+   * either, so it is sequentially consistent too (it was relaxed: a watcher
+   * could sleep through a message on ARM; x86 never reorders them). */
+  if (i == PARK_NOT_EMPTY && q->doorbell != -1 && atomic_load(&q->sh->watchers))
     mproc__os_doorbell_ring(q->doorbell);
 }
 
