@@ -892,11 +892,83 @@ static int counter_take(void *self, const mproc_args_t *args, mproc_args_t *resu
 
 static const mproc_method_t counter_methods[] = {
     {"add", counter_add}, {"get", counter_get}, {"take", counter_take}};
+
+/* Range(n) and its iterators (Python's method_to_typeid: __iter__ returns
+ * an Iterator): iter() returns a new Iterator over 0..n-1, whose next()
+ * gives one number, then MPROC_ECLOSED. live() counts the iterators the
+ * manager holds; iter_then_fail() returns one and then fails. */
+typedef struct {
+  int64_t next, end;
+} range_iter_t;
+
+static int64_t live_iterators; /* in the manager process */
+
+static int range_create(void **self, const mproc_args_t *args) {
+  int64_t *n = malloc(sizeof *n);
+  if (!n || mproc_args_get_int(args, 0, n)) {
+    free(n);
+    return MPROC_EINVAL;
+  }
+  *self = n;
+  return 0;
+}
+
+static void iterator_destroy(void *self) {
+  live_iterators--;
+  free(self);
+}
+
+static int range_iter(void *self, const mproc_args_t *args, mproc_args_t *result) {
+  (void)args, (void)result;
+  range_iter_t *it = malloc(sizeof *it);
+  if (!it)
+    return MPROC_ENOMEM;
+  *it = (range_iter_t){0, *(int64_t *)self};
+  int rc = mproc_method_return_object("Iterator", it);
+  if (rc) {
+    free(it);
+    return rc;
+  }
+  live_iterators++;
+  return 0;
+}
+
+static int range_iter_then_fail(void *self, const mproc_args_t *args, mproc_args_t *result) {
+  int rc = range_iter(self, args, result);
+  return rc ? rc : mproc_set_error(MPROC_EVALUE, "changed my mind");
+}
+
+static int range_no_such_type(void *self, const mproc_args_t *args, mproc_args_t *result) {
+  (void)self, (void)args, (void)result;
+  static int64_t x;
+  return mproc_method_return_object("Missing", &x);
+}
+
+static int range_live(void *self, const mproc_args_t *args, mproc_args_t *result) {
+  (void)self, (void)args;
+  return mproc_args_add_int(result, live_iterators);
+}
+
+static int iterator_next(void *self, const mproc_args_t *args, mproc_args_t *result) {
+  (void)args;
+  range_iter_t *it = self;
+  if (it->next >= it->end)
+    return mproc_set_error(MPROC_ECLOSED, "StopIteration");
+  return mproc_args_add_int(result, it->next++);
+}
+
+static const mproc_method_t range_methods[] = {{"iter", range_iter},
+                                               {"iter_then_fail", range_iter_then_fail},
+                                               {"no_such_type", range_no_such_type},
+                                               {"live", range_live}};
+static const mproc_method_t iterator_methods[] = {{"next", iterator_next}};
 static const mproc_manager_type_t test_types_table[] = {
-    {"Counter", counter_create, counter_destroy, counter_methods, 3}};
+    {"Counter", counter_create, counter_destroy, counter_methods, 3},
+    {"Range", range_create, free, range_methods, 4},
+    {"Iterator", NULL, iterator_destroy, iterator_methods, 1}};
 
 static const mproc_manager_type_t *test_types(size_t *count) {
-  *count = 1;
+  *count = sizeof test_types_table / sizeof test_types_table[0];
   return test_types_table;
 }
 
@@ -933,6 +1005,72 @@ static void registered_type(void **state) {
   mproc_args_free(arg);
   mproc_args_free(init);
   mproc_proxy_free(c);
+  mproc_manager_free(m);
+}
+
+static int64_t call_int(mproc_proxy_t *p, const char *method) {
+  mproc_args_t *r;
+  int64_t v = -1;
+  ASSERT_OK(mproc_proxy_call(p, method, NULL, &r));
+  ASSERT_OK(mproc_args_get_int(r, 0, &v));
+  mproc_args_free(r);
+  return v;
+}
+
+/* A method that returns an object: the caller gets a proxy of it, which
+ * lives while the proxy does (the manager frees it after the last). */
+static void methods_return_objects(void **state) {
+  (void)state;
+  mproc_manager_opts_t o = {0};
+  o.types = test_types;
+  o.timeout_ms = TEST_WAIT_MS;
+  mproc_manager_t *m;
+  ASSERT_OK(mproc_manager_start(&m, &o));
+  mproc_args_t *three;
+  ASSERT_OK(mproc_args_new(&three));
+  ASSERT_OK(mproc_args_add_int(three, 3));
+  mproc_proxy_t *range, *a, *b, *none = NULL;
+  ASSERT_OK(mproc_manager_create(m, "Range", three, &range));
+  ASSERT_OK(mproc_proxy_call_object(range, "iter", NULL, &a));
+  ASSERT_OK(mproc_proxy_call_object(range, "iter", NULL, &b));
+  assert_int_equal(mproc_proxy_kind(a), MPROC_PROXY_CUSTOM);
+  assert_int_equal(call_int(range, "live"), 2);
+  for (int64_t i = 0; i < 3; i++) /* each has its own place */
+    assert_int_equal(call_int(a, "next"), i);
+  assert_int_equal(call_int(b, "next"), 0);
+  mproc_args_t *r;
+  ASSERT_ERR(MPROC_ECLOSED, mproc_proxy_call(a, "next", NULL, &r));
+  assert_non_null(strstr(mproc_last_error_detail(), "Iterator.next: StopIteration"));
+  mproc_proxy_free(a);
+  assert_int_equal(call_int(range, "live"), 1); /* the manager let it go */
+
+  /* What does not return an object, or returns one and fails. */
+  ASSERT_ERR(MPROC_ESTATE, mproc_proxy_call_object(range, "live", NULL, &none));
+  assert_non_null(strstr(mproc_last_error_detail(), "Range.live returned no object"));
+  assert_null(none);
+  ASSERT_ERR(MPROC_EVALUE, mproc_proxy_call_object(range, "iter_then_fail", NULL, &none));
+  assert_null(none);
+  ASSERT_ERR(MPROC_ENOENT, mproc_proxy_call_object(range, "no_such_type", NULL, &none));
+  assert_non_null(strstr(mproc_last_error_detail(), "no registered type 'Missing'"));
+  ASSERT_ERR(MPROC_ESTATE, mproc_proxy_call(range, "iter", NULL, &r)); /* not asked for one */
+  assert_int_equal(call_int(range, "live"), 1);
+
+  /* Bad input, and where it may not be called. */
+  ASSERT_ERR(MPROC_EINVAL, mproc_proxy_call_object(range, "iter", NULL, NULL));
+  ASSERT_ERR(MPROC_EINVAL, mproc_proxy_call_object(range, NULL, NULL, &none));
+  ASSERT_ERR(MPROC_EINVAL, mproc_proxy_call_object(NULL, "iter", NULL, &none));
+  ASSERT_ERR(MPROC_ENOENT, mproc_proxy_call_object(range, "nope", NULL, &none));
+  ASSERT_OK(mproc_manager_batch_begin(m));
+  ASSERT_ERR(MPROC_EINVAL, mproc_proxy_call_object(range, "iter", NULL, &none));
+  ASSERT_OK(mproc_manager_batch_run(m, NULL, 0));
+  int64_t x;
+  ASSERT_ERR(MPROC_ESTATE, mproc_method_return_object("Iterator", &x)); /* not in a method */
+
+  /* The iterator outlives the proxy of its range. */
+  mproc_proxy_free(range);
+  assert_int_equal(call_int(b, "next"), 1);
+  mproc_proxy_free(b);
+  mproc_args_free(three);
   mproc_manager_free(m);
 }
 
@@ -2236,6 +2374,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(proxies_cross_queues),
       cmocka_unit_test(threads_share_a_proxy),
       cmocka_unit_test(registered_type),
+      cmocka_unit_test(methods_return_objects),
       cmocka_unit_test(batches),
       cmocka_unit_test(batches_are_atomic),
       cmocka_unit_test(publish_and_lookup),

@@ -786,6 +786,33 @@ MPROC_API int mproc_proxy_join(mproc_proxy_t *q, int timeout_ms);
 MPROC_API int mproc_proxy_call(mproc_proxy_t *p, const char *method, const mproc_args_t *args,
                                mproc_args_t **result);
 
+/* Calls a method of a registered type's object that returns a new object
+ * (Python's method_to_typeid, as __iter__ returns an iterator): the
+ * method makes it and calls mproc_method_return_object; the caller gets a
+ * proxy of it, a MPROC_PROXY_CUSTOM proxy like mproc_manager_create's. The
+ * new object lives while a proxy of it does. Not inside a batch.
+ * Params: p — the proxy; method — its name; args — NULL or its arguments;
+ *   out — receives the new object's proxy (NULL on failure).
+ * Returns: 0.
+ * Errors: the proxy errors (above); MPROC_EINVAL (method or out NULL, or
+ *   inside a batch), MPROC_ENOENT (no such method), MPROC_ESTATE (the
+ *   method returned no object), the method's own code. */
+MPROC_API int mproc_proxy_call_object(mproc_proxy_t *p, const char *method,
+                                      const mproc_args_t *args, mproc_proxy_t **out);
+
+/* Inside a method called with mproc_proxy_call_object: returns self, an
+ * object of registered type typeid (of this manager's), to the caller as
+ * a new shared object. On success the manager owns self: the type's
+ * destroy frees it when the last proxy of it is gone, or at once if the
+ * method then fails. Once per call; what the method puts in its result
+ * tuple is not sent.
+ * Params: typeid — a registered type's name; self — the object.
+ * Returns: 0.
+ * Errors: MPROC_ESTATE (not inside such a method, or called twice; self
+ *   stays the caller's), MPROC_EINVAL (typeid NULL), MPROC_ENOENT (no such
+ *   registered type; self stays the caller's). */
+MPROC_API int mproc_method_return_object(const char *typeid, void *self);
+
 #ifdef __cplusplus
 }
 #endif

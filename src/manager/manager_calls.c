@@ -546,13 +546,14 @@ int mproc_proxy_join(mproc_proxy_t *q, int timeout_ms) {
 
 /* ---- registered types ---------------------------------------------------- */
 
-int mproc_proxy_call(mproc_proxy_t *p, const char *method, const mproc_args_t *args,
-                     mproc_args_t **result) {
+/* A call of a registered type's method (op: CALL or CALL_OBJECT), built. */
+static int method_call(mproc_proxy_t *p, const char *method, const mproc_args_t *args, uint16_t op,
+                       const char *name, mproc__mgr_req_t *rq) {
   if (!method || !*method)
-    return mproc__fail(MPROC_EINVAL, "proxy_call: method is %s", method ? "empty" : "NULL");
+    return mproc__fail(MPROC_EINVAL, "%s: method is %s", name, method ? "empty" : "NULL");
   mproc__mgr_req_t r;
   size_t at;
-  int rc = start(p, MPROC_PROXY_CUSTOM, MPROC_PROXY_CUSTOM, "proxy_call", MPROC__OP_CALL, &r);
+  int rc = start(p, MPROC_PROXY_CUSTOM, MPROC_PROXY_CUSTOM, name, op, &r);
   if (rc)
     return rc;
   if ((rc = mproc__mgr_put_blob(r.body, method, strlen(method))) == 0 &&
@@ -564,10 +565,37 @@ int mproc_proxy_call(mproc_proxy_t *p, const char *method, const mproc_args_t *a
   }
   if (rc) {
     mproc__mgr_abandon(&r);
-    mproc__error_prefix("proxy_call");
+    mproc__error_prefix(name);
     return rc;
   }
   if (args && mproc__args_holds(args, MPROC_T_PROXY))
     r.flags |= MPROC__MGR_HAS_PROXY;
-  return mproc__mgr_finish(&r, ANY_WAIT, TUPLE, result);
+  *rq = r;
+  return 0;
+}
+
+int mproc_proxy_call(mproc_proxy_t *p, const char *method, const mproc_args_t *args,
+                     mproc_args_t **result) {
+  mproc__mgr_req_t r;
+  int rc = method_call(p, method, args, MPROC__OP_CALL, "proxy_call", &r);
+  return rc ? rc : mproc__mgr_finish(&r, ANY_WAIT, TUPLE, result);
+}
+
+/* The reply of a CALL_OBJECT: the returned object's id and kind. */
+static int res_object(mproc__mgr_client_t *cl, const unsigned char *b, size_t n, void *out) {
+  if (n != 9 || b[8] != MPROC_PROXY_CUSTOM)
+    return mproc__fail(MPROC_EPROTO, "manager: a returned object of %zu bytes", n);
+  return mproc__mgr_proxy_get(cl, mproc__get_u64(b), MPROC_PROXY_CUSTOM, out);
+}
+
+int mproc_proxy_call_object(mproc_proxy_t *p, const char *method, const mproc_args_t *args,
+                            mproc_proxy_t **out) {
+  if (!out)
+    return mproc__fail(MPROC_EINVAL, "proxy_call_object: out is NULL");
+  *out = NULL;
+  if (p && mproc__mgr_recording(p->cl))
+    return mproc__fail(MPROC_EINVAL, "proxy_call_object: not inside a batch");
+  mproc__mgr_req_t r;
+  int rc = method_call(p, method, args, MPROC__OP_CALL_OBJECT, "proxy_call_object", &r);
+  return rc ? rc : mproc__mgr_finish(&r, ANY_WAIT, res_object, out);
 }

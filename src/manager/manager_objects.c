@@ -137,6 +137,21 @@ int mproc__mgr_take_value(mproc__mgr_call_t *call, const unsigned char *p, size_
 
 /* ---- manager-level calls ------------------------------------------------- */
 
+/* A new object among the server's, held by the caller's session (freed,
+ * with what it holds, when that fails). */
+static int adopt(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
+  int rc = mproc__u64map_put(&call->srv->objects, o->id, o);
+  if (rc) {
+    free_object(o);
+    return rc;
+  }
+  if ((rc = hold(call->session, o)) != 0) {
+    mproc__u64map_remove(&call->srv->objects, o->id);
+    free_object(o);
+  }
+  return rc;
+}
+
 static int create(mproc__mgr_call_t *call) {
   mproc__mgr_server_t *s = call->srv;
   uint8_t kind;
@@ -161,17 +176,29 @@ static int create(mproc__mgr_call_t *call) {
     free(o);
     return rc;
   }
-  if ((rc = mproc__mgr_get_end(&call->in)) != 0 ||
-      (rc = mproc__u64map_put(&s->objects, o->id, o)) != 0) {
+  if ((rc = mproc__mgr_get_end(&call->in)) != 0) {
     free_object(o);
     return rc;
   }
-  if ((rc = hold(call->session, o)) != 0) {
-    mproc__u64map_remove(&s->objects, o->id);
-    free_object(o);
-    return rc;
+  rc = adopt(call, o);
+  return rc ? rc : mproc__mgr_put_u64(call->out, o->id);
+}
+
+int mproc__mgr_adopt_custom(mproc__mgr_call_t *call, const mproc_manager_type_t *type, void *self) {
+  mproc__mgr_obj_t *o = calloc(1, sizeof *o);
+  if (!o) {
+    if (type->destroy)
+      type->destroy(self);
+    return mproc__fail(MPROC_ENOMEM, "manager: out of memory");
   }
-  return mproc__mgr_put_u64(call->out, o->id);
+  o->kind = MPROC_PROXY_CUSTOM;
+  o->id = ++call->srv->next_id;
+  o->u.custom.type = type;
+  o->u.custom.self = self;
+  int rc = adopt(call, o);
+  if (!rc && !(rc = mproc__mgr_put_u64(call->out, o->id)))
+    rc = mproc__mgr_put_u8(call->out, o->kind);
+  return rc;
 }
 
 static int decref(mproc__mgr_call_t *call) {

@@ -173,6 +173,10 @@ void mproc__mgr_queue_free(mproc__mgr_obj_t *o);
 int mproc__mgr_custom_init(mproc__mgr_call_t *call, mproc__mgr_obj_t *o);
 int mproc__mgr_custom_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o);
 void mproc__mgr_custom_free(mproc__mgr_obj_t *o);
+/* Makes self, of registered type `type`, an object of the server held by
+ * the caller, and replies with its id and kind (manager_objects.c). On
+ * failure self is destroyed. */
+int mproc__mgr_adopt_custom(mproc__mgr_call_t *call, const mproc_manager_type_t *type, void *self);
 
 /* ---- running a server (manager_server.c) -------------------------------- */
 

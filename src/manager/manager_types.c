@@ -61,8 +61,59 @@ static int method_failed(const mproc_manager_type_t *type, const mproc_method_t 
   return mrc;
 }
 
+/* While a method called through mproc_proxy_call_object runs (on this
+ * thread): its server, and the object it returned, if it did yet. */
+static _Thread_local struct {
+  mproc__mgr_server_t *srv;
+  const mproc_manager_type_t *type;
+  void *self;
+} returning;
+
+int mproc_method_return_object(const char *typeid, void *self) {
+  if (!returning.srv)
+    return mproc__fail(MPROC_ESTATE, "method_return_object: only inside a method called "
+                                     "with mproc_proxy_call_object");
+  if (!typeid)
+    return mproc__fail(MPROC_EINVAL, "method_return_object: typeid is NULL");
+  if (returning.type)
+    return mproc__fail(MPROC_ESTATE, "method_return_object: the method returned an object already");
+  const mproc_manager_type_t *type = NULL;
+  for (size_t i = 0; i < returning.srv->ntypes && !type; i++)
+    if (returning.srv->types[i].name && strcmp(returning.srv->types[i].name, typeid) == 0)
+      type = &returning.srv->types[i];
+  if (!type)
+    return mproc__fail(MPROC_ENOENT, "method_return_object: no registered type '%.64s'", typeid);
+  returning.type = type;
+  returning.self = self;
+  return 0;
+}
+
+/* The outcome of method m run for call: a failure (what it returned
+ * freed), the result tuple, or the object it returned made the server's. */
+static int method_outcome(mproc__mgr_call_t *call, const mproc_manager_type_t *type,
+                          const mproc_method_t *m, int mrc, mproc_args_t *result) {
+  const mproc_manager_type_t *rtype = returning.type;
+  void *rself = returning.self;
+  returning.srv = NULL;
+  returning.type = NULL;
+  returning.self = NULL;
+  if (mrc) {
+    if (rtype && rtype->destroy)
+      rtype->destroy(rself);
+    return method_failed(type, m, mrc);
+  }
+  if (call->head.op == MPROC__OP_CALL)
+    return mproc__args_encode_into(result, call->out, NULL);
+  if (!rtype)
+    return mproc__fail(MPROC_ESTATE,
+                       "manager: %s.%s returned no object (it calls mproc_method_return_object "
+                       "when called with mproc_proxy_call_object)",
+                       type->name, m->name);
+  return mproc__mgr_adopt_custom(call, rtype, rself);
+}
+
 int mproc__mgr_custom_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
-  if (call->head.op != MPROC__OP_CALL)
+  if (call->head.op != MPROC__OP_CALL && call->head.op != MPROC__OP_CALL_OBJECT)
     return mproc__fail(MPROC_ETYPE, "manager: call %u does not apply to a registered type",
                        call->head.op);
   const mproc_manager_type_t *type = o->u.custom.type;
@@ -83,8 +134,9 @@ int mproc__mgr_custom_call(mproc__mgr_call_t *call, mproc__mgr_obj_t *o) {
     return rc;
   if ((rc = mproc__mgr_get_end(&call->in)) == 0 && (rc = mproc_args_new(&result)) == 0) {
     mproc_set_error(0, NULL); /* what the method says, if it fails, is its own */
+    returning.srv = call->head.op == MPROC__OP_CALL_OBJECT ? call->srv : NULL;
     int mrc = m->fn(o->u.custom.self, args, result);
-    rc = mrc ? method_failed(type, m, mrc) : mproc__args_encode_into(result, call->out, NULL);
+    rc = method_outcome(call, type, m, mrc, result);
   }
   mproc_args_free(result);
   mproc_args_free(args);

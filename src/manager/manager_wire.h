@@ -130,7 +130,9 @@ typedef enum {
   MPROC__OP_QUEUE_EMPTY, /* → u8 */
   MPROC__OP_QUEUE_FULL,  /* → u8 */
   /* registered types */
-  MPROC__OP_CALL = 100 /* blob method, blob args tuple → tuple */
+  MPROC__OP_CALL = 100, /* blob method, blob args tuple → tuple */
+  MPROC__OP_CALL_OBJECT /* blob method, blob args tuple → u64 id | u8 kind: the object the
+                           method returned (mproc_method_return_object) */
 } mproc__mgr_op_t;
 
 /* Reading a body: every get fails (MPROC_EPROTO) past the end. */
