@@ -76,14 +76,18 @@ static inline double median_of_3(double t[3]) {
 /* The floor under any hand-over that waits for its answer: seconds per
  * round trip, n of them, through one shared cache line each way - the
  * parent posts i on one line, a forked child answers i on another; both
- * spin and do nothing else. -1 when fork failed. */
-static inline double line_round_trip(long n) {
+ * spin and do nothing else. child_setup: NULL, or what the child runs
+ * first (pinning it where the path measured against it pins its peer).
+ * -1 when fork failed. */
+static inline double line_round_trip(long n, void (*child_setup)(void)) {
   _Atomic uint32_t *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (w == MAP_FAILED)
     return -1;
   _Atomic uint32_t *ask = w, *answer = w + 16; /* 64 bytes apart */
   pid_t child = fork();
   if (child == 0) {
+    if (child_setup)
+      child_setup();
     for (uint32_t i = 1; i <= (uint32_t)n; i++) {
       while (atomic_load_explicit(ask, memory_order_acquire) != i)
         ;
@@ -104,10 +108,10 @@ static inline double line_round_trip(long n) {
   return child > 0 ? t : -1;
 }
 
-static inline double line_round_trip_median(long n) {
+static inline double line_round_trip_median(long n, void (*child_setup)(void)) {
   double t[3];
   for (int i = 0; i < 3; i++)
-    t[i] = line_round_trip(n);
+    t[i] = line_round_trip(n, child_setup);
   return median_of_3(t);
 }
 #endif

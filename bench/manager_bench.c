@@ -372,7 +372,7 @@ int main(int argc, char **argv) {
   double one[OP_QUEUE + 1];
   for (int op = OP_DICT_SET; op <= OP_QUEUE; op++)
     row(names[op], one[op] = median_op(objs[op], op, n), py[op], 1e6, "us");
-  double floor = line_round_trip_median(100 * n);
+  double floor = line_round_trip_median(100 * n, NULL);
   printf("| %-34s | %12.2f | %12s | %9s |\n", "floor: cache-line round trip (us)", floor * 1e6, "-",
          "-");
   double t2[3];
