@@ -360,7 +360,8 @@ void mproc__os_listener_free(mproc__os_listener_t *l);
  * "unix:<tmp>/mproc-<pid>-<random>.sock" or "pipe:\\.\pipe\mproc-...". */
 int mproc__os_private_address(char *buf, size_t cap);
 
-/* ---- crypto (crypto.c): the platform's, never our own ------------------- */
+/* ---- crypto: the platform's, never our own (win32/crypto.c; posix/random.c
+ *      and posix/hmac_libcrypto.c or, on Apple, posix/hmac_commoncrypto.c) -- */
 
 int mproc__os_random(void *buf, size_t n);
 int mproc__os_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,

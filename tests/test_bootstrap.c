@@ -8,6 +8,7 @@
 #ifdef _WIN32
 #  include <windows.h>
 #else
+#  include <fcntl.h>
 #  include <spawn.h>
 #  include <sys/socket.h>
 #  include <sys/wait.h>
@@ -59,7 +60,8 @@ static void raw_start(raw_child_t *c, const char *token, bool want_channel) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   if (want_channel) {
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fcntl(sv[0], F_SETFD, FD_CLOEXEC); /* the child has only its copy, as 3 */
     posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
     snprintf(tok, sizeof tok, "3");
   }

@@ -111,6 +111,8 @@ static int t_cpu_count_when_pinned(const mproc_args_t *args) {
 #ifdef _WIN32
   if (!SetProcessAffinityMask(GetCurrentProcess(), 1))
     return 100;
+#elif defined(__APPLE__)
+  (void)args; /* no affinity to set: the test skips */
 #else
   cpu_set_t one;
   CPU_ZERO(&one);
@@ -670,7 +672,11 @@ static void target_in_a_shared_library(void **state) {
 static void cpu_count_honours_affinity(void **state) {
   int n = mproc_cpu_count();
   assert_true(n >= 1 && n <= 1 << 16);
-  /* A child pinned to one CPU counts one, whatever the machine has. */
+  /* A child pinned to one CPU counts one, whatever the machine has. macOS
+   * has no way to pin a process (thread affinity there is only a hint). */
+#ifdef __APPLE__
+  skip();
+#endif
   assert_int_equal(run_child(t_cpu_count_when_pinned, NULL), 1);
 }
 

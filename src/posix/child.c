@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +22,9 @@
 #include "child_ended.h"
 #include "exit_watch.h"
 #include "features.h"
+#if MPROC__LINUX_MECHANISMS
+#  include <sys/syscall.h>
+#endif
 
 mproc__os_child_t *mproc__posix_child_alloc(void) {
   mproc__os_child_t *c = calloc(1, sizeof *c);

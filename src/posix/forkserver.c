@@ -22,13 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
 #include "cloexec.h"
 #include "features.h"
+#if MPROC__LINUX_MECHANISMS
+#  include <sys/syscall.h>
+#endif
 #include "open_fds.h"
 #include "sockio.h"
 

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/internal.h"
 #include "features.h"
+#if MPROC__LINUX_MECHANISMS
+#  include <sys/syscall.h>
+#endif
 #include "open_fds.h"
 
 static bool add(int **fds, size_t *n, size_t *cap, int fd) {

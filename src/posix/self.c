@@ -11,12 +11,14 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/internal.h"
 #include "core/self_ids.h"
 #include "features.h"
+#if MPROC__LINUX_MECHANISMS
+#  include <sys/syscall.h>
+#endif
 #include "os.h"
 
 static _Atomic uint32_t cached_pid;

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,15 +12,27 @@
 
 #include "core/internal.h"
 
+#if __has_include(<stdio_ext.h>)
+#  include <stdio_ext.h>
+#  define HAVE_FPENDING 1
+#else
+#  define HAVE_FPENDING 0
+#endif
+
 int64_t mproc__os_getpid(void) { return (int64_t)getpid(); }
 
 void mproc__os_flush_std_streams(void) {
-  /* __fpending reads the buffer pointers without taking the lock (glibc,
-   * musl and the BSDs have it). */
+#if HAVE_FPENDING
+  /* __fpending reads the buffer pointers without taking the lock (glibc
+   * and musl have it), so a start with nothing buffered costs no lock. */
   if (__fpending(stdout))
     fflush(stdout);
   if (__fpending(stderr))
     fflush(stderr);
+#else
+  fflush(stdout);
+  fflush(stderr);
+#endif
 }
 
 int64_t mproc__os_now_ms(void) {

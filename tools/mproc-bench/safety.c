@@ -34,16 +34,17 @@ static void hold_hazard(void) { /* held 200 us at a time, free for an instant */
 #  include <time.h>
 #  include <unistd.h>
 static pthread_mutex_t hazard = PTHREAD_MUTEX_INITIALIZER;
+/* A try-lock for a quarter of a second (macOS has no
+ * pthread_mutex_timedlock): in a child the holder thread is gone, so the
+ * mutex is either free or held for ever. */
 static bool take_hazard(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_nsec += 250000000; /* a quarter of a second: stuck */
-  if (ts.tv_nsec >= 1000000000)
-    ts.tv_sec++, ts.tv_nsec -= 1000000000;
-  if (pthread_mutex_timedlock(&hazard, &ts) != 0)
-    return false;
-  pthread_mutex_unlock(&hazard);
-  return true;
+  const struct timespec ms = {0, 1000000};
+  for (double until = now_us() + 250e3; now_us() < until; nanosleep(&ms, NULL))
+    if (pthread_mutex_trylock(&hazard) == 0) {
+      pthread_mutex_unlock(&hazard);
+      return true;
+    }
+  return false;
 }
 static void hold_hazard(void) { /* held 200 us at a time, free for an instant */
   pthread_mutex_lock(&hazard);
