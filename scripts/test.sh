@@ -22,6 +22,11 @@
 #      the kernel runs i386 programs, else under qemu-user.
 #   2g. aarch64 Linux: Debian's cross compiler and arm64 libraries, Release,
 #      -Werror; the suite under qemu-user with spawn and with fork.
+#   2h. macOS x86_64 and arm64: Zig's C compiler from the npm registry
+#      (scripts/setup-zig.sh), CMocka and msgpack-c built with it from
+#      Debian's sources; the library (static and shared), every test,
+#      example, benchmark and mproc-bench compiled and linked, -Werror, no
+#      warning; not run (only a Mac runs them: the workflow's macOS job).
 #   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
 #   4. The libFuzzer harnesses (scripts/fuzz.sh): each seed corpus replayed,
 #      then MPROC_FUZZ_SECONDS (default 20) of fuzzing per harness.
@@ -52,7 +57,7 @@ logs=$build/logs
 mkdir -p "$logs"
 
 mproc_install_packages "${MPROC_LINUX_PACKAGES[@]}" "${MPROC_WINDOWS_PACKAGES[@]}" clang-format \
-  python3 python3-yaml musl-tools perl ||
+  python3 python3-yaml musl-tools perl file ||
   { echo "cannot install the packages this needs" >&2; exit 1; }
 
 # Each heading says when its step began (minutes into the run): where the
@@ -312,6 +317,56 @@ note "leg 2g: aarch64 Linux (Debian's cross compiler and arm64 libraries, run un
 # another ISA, not the orderings (docs/design/ARCHITECTURE.md reviews those
 # against the C11 model).
 foreign_leg aarch64 arm64 aarch64-linux.cmake "" spawn fork
+
+note "leg 2h: macOS, x86_64 and arm64 (zig cc: compiled and linked here, run only on a Mac)"
+# Zig's C compiler from the npm registry (scripts/setup-zig.sh) carries the
+# macOS libc headers and libSystem's stubs; CMocka and msgpack-c are built
+# with it from Debian's sources (scripts/build-macos-deps.sh). Every file -
+# library (static and shared), tests, examples, benchmarks, mproc-bench - is
+# built with -Werror; any warning, the linker's included, fails the leg, as
+# does an output that is not a Mach-O program of the target's architecture.
+# mac_outputs DIR ARCH: every program and library built is Mach-O for ARCH
+# (an archive: each of its objects).
+mac_outputs() {
+  local f m n=0 bad=0
+  while IFS= read -r f; do
+    n=$((n + 1))
+    if [[ $f == *.a ]]; then
+      for m in $(ar t "$f" | grep -v "^__\.SYMDEF"); do
+        ar p "$f" "$m" | file -b - | grep -q "^Mach-O 64-bit $2 object" ||
+          { echo "not Mach-O $2: $f($m)"; bad=1; }
+      done
+    else
+      file -b "$f" | grep -q "^Mach-O 64-bit $2 " || { echo "not Mach-O $2: $f"; bad=1; }
+    fi
+  done < <(find "$1" -type f \( -perm -u+x -o -name '*.a' \) ! -path '*/CMakeFiles/*' ! -name '*.sh')
+  echo "$n Mach-O files for $2"
+  ((bad == 0 && n > 50))
+}
+if zig_bin=$(scripts/setup-zig.sh "$build/zig" 2>"$logs/zig-setup.log"); then
+  for target in x86_64-macos aarch64-macos; do
+    step "$target-deps" scripts/build-macos-deps.sh "$build/macos-deps" "$zig_bin" "$target" ||
+      continue
+    arch=${target%-macos}
+    [[ $arch == aarch64 ]] && arch=arm64
+    for shared in OFF ON; do
+      name=$target-$([[ $shared == ON ]] && echo shared || echo static)
+      dir=$build/$name
+      step "$name-configure" cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/macos-zig.cmake" \
+        -DMPROC_ZIG_TARGET="$target" -DMPROC_ZIG_BIN="$zig_bin" \
+        -DMPROC_MACOS_DEPS_PREFIX="$build/macos-deps/$target" -DCMAKE_BUILD_TYPE=Release \
+        -DBUILD_SHARED_LIBS=$shared -DMPROC_WERROR=ON -DMPROC_BUILD_BENCH=ON -Wno-dev &&
+        step "$name-build" cmake --build "$dir" -j "$jobs" || continue
+      ! grep -i "warning:" "$logs/$name-build.log" >"$logs/$name.log" &&
+        mac_outputs "$dir" "$arch" >>"$logs/$name.log" 2>&1
+      status=$?
+      echo "[$name] $(tail -n 1 "$logs/$name.log")"
+      count "$name" $status
+    done
+  done
+else
+  count zig-setup 1
+fi
 
 note "leg 3: Windows (MinGW-w64, run under Wine)"
 win_dir=$build/mingw
