@@ -235,6 +235,77 @@ static void wire_format_is_messagepack(void **state) {
   mproc_args_free(a);
 }
 
+/* Every integer width at its edges, and array headers at theirs, in the
+ * shortest MessagePack form (the encoder writes these itself), and back. */
+static void integers_take_their_shortest_form(void **state) {
+  static const struct {
+    int64_t v;
+    const char *bytes; /* the encoding after the 0x91 of a 1-tuple */
+    size_t n;
+  } cases[] = {
+      {0, "\x00", 1},
+      {127, "\x7f", 1},
+      {128, "\xcc\x80", 2},
+      {255, "\xcc\xff", 2},
+      {256, "\xcd\x01\x00", 3},
+      {65535, "\xcd\xff\xff", 3},
+      {65536, "\xce\x00\x01\x00\x00", 5},
+      {4294967295, "\xce\xff\xff\xff\xff", 5},
+      {4294967296, "\xcf\x00\x00\x00\x01\x00\x00\x00\x00", 9},
+      {INT64_MAX, "\xcf\x7f\xff\xff\xff\xff\xff\xff\xff", 9},
+      {-1, "\xff", 1},
+      {-32, "\xe0", 1},
+      {-33, "\xd0\xdf", 2},
+      {-128, "\xd0\x80", 2},
+      {-129, "\xd1\xff\x7f", 3},
+      {-32768, "\xd1\x80\x00", 3},
+      {-32769, "\xd2\xff\xff\x7f\xff", 5},
+      {INT32_MIN, "\xd2\x80\x00\x00\x00", 5},
+      {(int64_t)INT32_MIN - 1, "\xd3\xff\xff\xff\xff\x7f\xff\xff\xff", 9},
+      {INT64_MIN, "\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 9},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    mproc_args_t *a, *back;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_int(a, cases[c].v));
+    void *buf;
+    size_t len;
+    ASSERT_OK(mproc_args_encode(a, &buf, &len));
+    assert_int_equal(len, 1 + cases[c].n);
+    assert_int_equal(((unsigned char *)buf)[0], 0x91);
+    assert_memory_equal((unsigned char *)buf + 1, cases[c].bytes, cases[c].n);
+    int64_t got = 0;
+    ASSERT_OK(mproc_args_decode(&back, buf, len));
+    ASSERT_OK(mproc_args_get_int(back, 0, &got));
+    assert_true(got == cases[c].v);
+    mproc_free(buf);
+    mproc_args_free(back);
+    mproc_args_free(a);
+  }
+  /* Array headers: fixarray up to 15 items, then array 16, then array 32. */
+  static const struct {
+    size_t n;
+    unsigned char head[5];
+    size_t len;
+  } arrays[] = {{15, {0x9f}, 1},
+                {16, {0xdc, 0x00, 0x10}, 3},
+                {65535, {0xdc, 0xff, 0xff}, 3},
+                {65536, {0xdd, 0x00, 0x01, 0x00, 0x00}, 5}};
+  for (size_t c = 0; c < sizeof arrays / sizeof arrays[0]; c++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    for (size_t i = 0; i < arrays[c].n; i++)
+      ASSERT_OK(mproc_args_add_nil(a));
+    void *buf;
+    size_t len;
+    ASSERT_OK(mproc_args_encode(a, &buf, &len));
+    assert_int_equal(len, arrays[c].len + arrays[c].n);
+    assert_memory_equal(buf, arrays[c].head, arrays[c].len);
+    mproc_free(buf);
+    mproc_args_free(a);
+  }
+}
+
 static void big_items(void **state) {
   size_t n = (size_t)64 << 20;
   char *s = malloc(n + 1);
@@ -359,6 +430,7 @@ int main(int argc, char **argv) {
   };
   const struct CMUnitTest codec[] = {
       cmocka_unit_test(encode_decode_round_trip),
+      cmocka_unit_test(integers_take_their_shortest_form),
       cmocka_unit_test(wire_format_is_messagepack),
       cmocka_unit_test(big_items),
   };

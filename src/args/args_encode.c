@@ -73,19 +73,74 @@ static int pack_object(msgpack_packer *pk, const item_t *it, mproc__handle_table
   return rc ? rc : msgpack_pack_ext_body(pk, body, OBJECT_HEAD + info.len);
 }
 
+/* ---- scalars and array headers, written in place ------------------------
+ * msgpack-c's packer makes a call through its write callback for every
+ * header and every scalar, which costs more than the bytes: a map's chunk
+ * of ints and a worker's results are mostly those. These write straight
+ * into the buffer, in the same shortest forms msgpack-c picks. */
+
+/* Room for n more bytes at the end of the packer's buffer, or NULL. */
+static unsigned char *room(msgpack_packer *pk, size_t n) {
+  mproc__buf_t *b = pk->data;
+  if (b->cap - b->len < n && mproc__buf_reserve(b, n) != 0)
+    return NULL;
+  return b->data + b->len;
+}
+
+/* A one-byte tag and a big-endian number of `bytes` bytes. */
+static int put_tagged(msgpack_packer *pk, unsigned char tag, uint64_t v, size_t bytes) {
+  unsigned char *p = room(pk, 1 + bytes);
+  if (!p)
+    return -1;
+  p[0] = tag;
+  for (size_t i = bytes; i > 0; i--, v >>= 8)
+    p[i] = (unsigned char)v;
+  ((mproc__buf_t *)pk->data)->len += 1 + bytes;
+  return 0;
+}
+
+static int put_int(msgpack_packer *pk, int64_t v) {
+  if (v >= -32 && v < 128) /* positive or negative fixint */
+    return put_tagged(pk, (unsigned char)v, 0, 0);
+  if (v >= 0) {
+    uint64_t u = (uint64_t)v;
+    return u <= UINT8_MAX    ? put_tagged(pk, 0xcc, u, 1)
+           : u <= UINT16_MAX ? put_tagged(pk, 0xcd, u, 2)
+           : u <= UINT32_MAX ? put_tagged(pk, 0xce, u, 4)
+                             : put_tagged(pk, 0xcf, u, 8);
+  }
+  uint64_t u = (uint64_t)v; /* two's complement, cut to the width below */
+  return v >= INT8_MIN    ? put_tagged(pk, 0xd0, u, 1)
+         : v >= INT16_MIN ? put_tagged(pk, 0xd1, u, 2)
+         : v >= INT32_MIN ? put_tagged(pk, 0xd2, u, 4)
+                          : put_tagged(pk, 0xd3, u, 8);
+}
+
+static int put_double(msgpack_packer *pk, double d) {
+  uint64_t bits;
+  memcpy(&bits, &d, sizeof bits);
+  return put_tagged(pk, 0xcb, bits, 8);
+}
+
+static int put_array(msgpack_packer *pk, size_t n) {
+  return n < 16            ? put_tagged(pk, (unsigned char)(0x90 | n), 0, 0)
+         : n <= UINT16_MAX ? put_tagged(pk, 0xdc, n, 2)
+                           : put_tagged(pk, 0xdd, n, 4);
+}
+
 static int pack(msgpack_packer *pk, const mproc_args_t *a, mproc__handle_table_t *table);
 
 static int pack_item(msgpack_packer *pk, const item_t *it, mproc__handle_table_t *table) {
   int rc;
   switch (it->type) {
   case MPROC_T_NIL:
-    return msgpack_pack_nil(pk);
+    return put_tagged(pk, 0xc0, 0, 0);
   case MPROC_T_BOOL:
-    return it->v.b ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    return put_tagged(pk, it->v.b ? 0xc3 : 0xc2, 0, 0);
   case MPROC_T_INT:
-    return msgpack_pack_int64(pk, it->v.i);
+    return put_int(pk, it->v.i);
   case MPROC_T_DOUBLE:
-    return msgpack_pack_double(pk, it->v.d);
+    return put_double(pk, it->v.d);
   case MPROC_T_STR:
     rc = msgpack_pack_str(pk, it->v.s.n);
     return rc ? rc : msgpack_pack_str_body(pk, it->v.s.p, it->v.s.n);
@@ -100,7 +155,7 @@ static int pack_item(msgpack_packer *pk, const item_t *it, mproc__handle_table_t
 }
 
 static int pack(msgpack_packer *pk, const mproc_args_t *a, mproc__handle_table_t *table) {
-  int rc = msgpack_pack_array(pk, a->count);
+  int rc = put_array(pk, a->count);
   for (size_t i = 0; i < a->count && rc == 0; i++)
     rc = pack_item(pk, &a->items[i], table);
   return rc;
@@ -136,7 +191,7 @@ int mproc__args_encode_items(const mproc_args_t *a, size_t first, size_t count, 
   size_t len = b->len, nh = table ? table->n : 0;
   msgpack_packer pk;
   msgpack_packer_init(&pk, b, mproc__args_buf_write);
-  int rc = msgpack_pack_array(&pk, count);
+  int rc = put_array(&pk, count);
   for (size_t i = first; i < first + count && rc == 0; i++) {
     const item_t *it = &a->items[i];
     if (!wrap && it->type != MPROC_T_ARGS) {
@@ -147,7 +202,7 @@ int mproc__args_encode_items(const mproc_args_t *a, size_t first, size_t count, 
                          mproc__args_type_name(it->type));
     }
     if (wrap)
-      rc = msgpack_pack_array(&pk, 1);
+      rc = put_array(&pk, 1);
     if (rc == 0)
       rc = pack_item(&pk, it, table);
   }
