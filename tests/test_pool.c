@@ -49,6 +49,14 @@ static int square_even_only(const mproc_args_t *args, mproc_args_t *result) {
   return mproc_args_add_int(result, x * x);
 }
 
+/* Squares the even items; the odd ones return nothing (an empty tuple). */
+static int square_or_nothing(const mproc_args_t *args, mproc_args_t *result) {
+  int64_t x;
+  if (mproc_args_get_int(args, 0, &x))
+    return 1;
+  return x % 2 ? 0 : mproc_args_add_int(result, x * x);
+}
+
 /* Sleeps args[0] ms, returns its pid. */
 static int sleeper(const mproc_args_t *args, mproc_args_t *result) {
   int64_t ms = 0;
@@ -380,6 +388,58 @@ static void imap_unordered_gives_every_index_once(void **state) {
   ASSERT_ERR(MPROC_EEOF, mproc_pool_iter_next(it, &r, &index, TEST_WAIT_MS));
   mproc_pool_iter_free(it);
   mproc_pool_free(p);
+}
+
+/* Checks a map's results of square_or_nothing over 0 .. n-1. */
+static void expect_squares_or_nothing(const mproc_args_t *results, size_t n) {
+  assert_int_equal(mproc_args_count(results), n);
+  for (size_t i = 0; i < n; i++) {
+    const mproc_args_t *r;
+    ASSERT_OK(mproc_args_get_args(results, i, &r));
+    assert_int_equal(mproc_args_count(r), i % 2 ? 0 : 1);
+    if (i % 2 == 0)
+      assert_int_equal(int_of(r, 0), (int64_t)(i * i));
+  }
+}
+
+/* A chunk's results are decoded together (one block of tuples; every
+ * empty result the same shared tuple), yet each result is its own: imap
+ * hands out tuples the caller may change and free in any order, after
+ * the pool is gone, and no other result sees it. */
+static void results_outlive_their_chunks(void **state) {
+  enum { N = 200 };
+  mproc_pool_t *p = new_pool(2);
+  mproc_args_t *items = test_ints(N), *first, *second;
+  mproc_map_opts_t chunks = {.chunksize = 50};
+  ASSERT_OK(mproc_pool_map(p, square_or_nothing, items, &chunks, &first));
+  ASSERT_OK(mproc_pool_map(p, square_or_nothing, items, &chunks, &second));
+  expect_squares_or_nothing(first, N);
+  mproc_args_free(first);
+  expect_squares_or_nothing(second, N);
+
+  mproc_pool_iter_t *it;
+  ASSERT_OK(mproc_pool_imap_items(p, square_or_nothing, items, &chunks, &it));
+  mproc_args_t *got[N];
+  for (size_t i = 0; i < N; i++) {
+    ASSERT_OK(mproc_pool_iter_next(it, &got[i], NULL, TEST_WAIT_MS));
+    ASSERT_OK(mproc_args_add_int(got[i], 7)); /* the caller's to change */
+  }
+  mproc_pool_iter_free(it);
+  mproc_pool_free(p);
+  for (size_t i = 1; i < N; i += 2) { /* the odd ones first, then the rest backwards */
+    assert_int_equal(mproc_args_count(got[i]), 1);
+    mproc_args_free(got[i]);
+  }
+  for (size_t i = N; i-- > 0;) {
+    if (i % 2 == 0) {
+      assert_int_equal(mproc_args_count(got[i]), 2);
+      assert_int_equal(int_of(got[i], 0), (int64_t)(i * i));
+      mproc_args_free(got[i]);
+    }
+  }
+  expect_squares_or_nothing(second, N); /* no empty result gained the 7 */
+  mproc_args_free(second);
+  mproc_args_free(items);
 }
 
 /* imap over a tuple at hand (Python's imap(f, list)): ordered and
@@ -1154,6 +1214,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest calls[] = {
       cmocka_unit_test(apply_and_apply_async),
       cmocka_unit_test(map_over_a_hundred_thousand),
+      cmocka_unit_test(results_outlive_their_chunks),
       cmocka_unit_test(starmap_and_per_item_outcomes),
       cmocka_unit_test(imap_is_lazy_and_ordered),
       cmocka_unit_test(imap_unordered_gives_every_index_once),

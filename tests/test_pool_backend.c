@@ -39,7 +39,9 @@ typedef struct {
   int silent; /* this worker (+1) answers its INIT, then swallows its tasks */
   int swallowed;
   int tamper; /* 1: every reply loses its last byte; 2: its last result
-               * item (an empty tuple, 0x90) becomes the integer 5 */
+               * item (an empty tuple, 0x90) becomes the integer 5; 3: the
+               * string "ok" of its last result gets a byte that is not
+               * UTF-8 - well-formed MessagePack, found only when decoded */
   int sent[WORKERS];
   struct {
     int worker;
@@ -81,6 +83,14 @@ static int lb_send(void *ctx, int worker, const void *msg, size_t len) {
       lb->replies[k].len--;
     else if (lb->tamper == 2 && rlen >= 2)
       ((unsigned char *)lb->replies[k].msg)[rlen - 2] = 0x05;
+    else if (lb->tamper == 3)
+      for (size_t i = rlen; i >= 3; i--) {
+        unsigned char *m = lb->replies[k].msg;
+        if (m[i - 3] == 0xa2 && m[i - 2] == 'o' && m[i - 1] == 'k') {
+          m[i - 2] = 0xff;
+          break;
+        }
+      }
   }
   mproc_free(reply);
   return 0;
@@ -210,9 +220,15 @@ static int nothing(const mproc_args_t *args, mproc_args_t *result) {
   return 0;
 }
 
+static int says_ok(const mproc_args_t *args, mproc_args_t *result) {
+  (void)args;
+  return mproc_args_add_str(result, "ok");
+}
+
 /* A chunk's results that do not decode as a tuple or nil per item fail
  * that chunk's items with MPROC_EPROTO - none of them is taken as a
- * result - and the pool serves on. */
+ * result - and the pool serves on: whether the pool's thread finds it
+ * (modes 1, 2) or the caller's, which decodes results (mode 3). */
 static void malformed_chunk_results_fail_their_items(void **state) {
   (void)state;
   loopback_t lb = {0};
@@ -231,9 +247,22 @@ static void malformed_chunk_results_fail_their_items(void **state) {
     assert_null(out);
     assert_non_null(strstr(mproc_last_error_detail(), "malformed"));
   }
+  lb.tamper = 3;
+  out = NULL;
+  ASSERT_ERR(MPROC_EPROTO,
+             mproc_pool_map(p, says_ok, in, &(mproc_map_opts_t){.chunksize = 4}, &out));
+  assert_null(out);
+  assert_non_null(strstr(mproc_last_error_detail(), "malformed"));
   lb.tamper = 0;
   ASSERT_OK(mproc_pool_map(p, nothing, in, &(mproc_map_opts_t){.chunksize = 4}, &out));
   assert_int_equal(mproc_args_type(out, 39), MPROC_T_ARGS);
+  mproc_args_free(out);
+  ASSERT_OK(mproc_pool_map(p, says_ok, in, &(mproc_map_opts_t){.chunksize = 4}, &out));
+  const mproc_args_t *last;
+  const char *ok;
+  ASSERT_OK(mproc_args_get_args(out, 39, &last));
+  ASSERT_OK(mproc_args_get_str(last, 0, &ok));
+  assert_string_equal(ok, "ok");
   mproc_args_free(out);
   ASSERT_OK(mproc_pool_close(p));
   ASSERT_OK(mproc_pool_join(p, TEST_WAIT_MS));

@@ -4,6 +4,8 @@
  * part of their length, so get_str can hand out a C string and an empty
  * bytes item still has a non-NULL pointer. */
 #include <msgpack.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +21,47 @@ int mproc_args_new(mproc_args_t **out) {
   (*out)->count = 0;
   (*out)->cap = INLINE_ITEMS;
   (*out)->depth = 1;
+  (*out)->in_block = 0;
   return 0;
+}
+
+/* in_block of the shared empty tuple: no block's index reaches it. */
+enum { SHARED_EMPTY = UINT32_MAX };
+
+/* The empty tuple of map results: one object for every empty result, as
+ * CPython's () is one object - a map of tasks that return nothing
+ * allocates nothing per result. Results are read through const pointers
+ * only; mproc__args_take_tuple, which hands one out to be changed (imap),
+ * gives a fresh tuple instead. Never written, never freed. */
+static mproc_args_t shared_empty = {.depth = 1, .in_block = SHARED_EMPTY};
+
+mproc_args_t *mproc__args_shared_empty(void) { return &shared_empty; }
+
+mproc__args_block_t *mproc__args_block_new(size_t n) {
+  if (n >= UINT32_MAX - 1 || n > (SIZE_MAX - sizeof(mproc__args_block_t)) / sizeof(mproc_args_t))
+    return NULL;
+  mproc__args_block_t *b = malloc(sizeof *b + n * sizeof(mproc_args_t));
+  if (b)
+    atomic_init(&b->live, n);
+  return b;
+}
+
+mproc_args_t *mproc__args_block_tuple(mproc__args_block_t *b, size_t i) {
+  mproc_args_t *t = &b->tuples[i];
+  *t = (mproc_args_t){
+      .items = t->inline_items, .cap = INLINE_ITEMS, .depth = 1, .in_block = (uint32_t)i + 1};
+  return t;
+}
+
+void mproc__args_block_unused(mproc__args_block_t *b, size_t n) {
+  if (n && atomic_fetch_sub(&b->live, n) == n)
+    free(b);
+}
+
+/* The block a tuple of one belongs to, from its place in it. */
+static mproc__args_block_t *block_of(mproc_args_t *t) {
+  mproc_args_t *first = t - (t->in_block - 1);
+  return (mproc__args_block_t *)((char *)first - offsetof(mproc__args_block_t, tuples));
 }
 
 /* calloc's zeroes are nil items. */
@@ -54,13 +96,16 @@ void mproc__item_clear(item_t *it) {
 }
 
 void mproc_args_free(mproc_args_t *a) {
-  if (!a)
+  if (!a || a->in_block == SHARED_EMPTY)
     return;
   for (size_t i = 0; i < a->count; i++)
     mproc__item_clear(&a->items[i]);
   if (a->items != a->inline_items)
     free(a->items);
-  free(a);
+  if (a->in_block)
+    mproc__args_block_unused(block_of(a), 1);
+  else
+    free(a);
 }
 
 /* Appends a filled item; on failure the caller still owns its storage. */
@@ -209,7 +254,13 @@ int mproc__args_add_tuple_owned(mproc_args_t *a, mproc_args_t *t) {
 int mproc__args_take_tuple(mproc_args_t *a, size_t i, mproc_args_t **out) {
   if (i >= a->count || a->items[i].type != MPROC_T_ARGS)
     return mproc__fail(MPROC_ETYPE, "args: item %zu is not a tuple", i);
-  *out = a->items[i].v.t;
+  if (a->items[i].v.t->in_block == SHARED_EMPTY) {
+    int rc = mproc_args_new(out); /* the caller's to change */
+    if (rc)
+      return rc;
+  } else {
+    *out = a->items[i].v.t;
+  }
   a->items[i] = (item_t){.type = MPROC_T_NIL};
   return 0;
 }

@@ -242,49 +242,118 @@ int mproc_args_decode(mproc_args_t **out, const void *buf, size_t len) {
   return decode(out, buf, len, NULL);
 }
 
-/* Item i of the first array, read where it belongs: into dst's item
- * first + i (replacing it). Only a tuple or nil may come there. */
-static int spread_item(reader_t *r, mproc_args_t *dst, size_t at, size_t *tuples) {
-  item_t room[1];
-  mproc_args_t one = {.items = room, .cap = 1, .depth = 1};
-  unsigned c = *r->p;
-  if (c != 0xc0 && !(c >= 0x90 && c <= 0x9f) && c != 0xdc && c != 0xdd)
-    return mproc__fail(MPROC_EPROTO, "args_decode: item %zu is neither a tuple nor nil", at);
-  int rc = read_item(&one, r, NULL);
-  if (rc)
-    return rc;
-  mproc__item_clear(&dst->items[at]);
-  dst->items[at] = room[0];
-  if (room[0].type == MPROC_T_ARGS) {
-    ++*tuples;
-    if (room[0].v.t->depth + 1 > dst->depth)
-      dst->depth = room[0].v.t->depth + 1;
+/* Steps over one object at r, which mproc__msgpack_check has accepted. */
+static void skip_object(reader_t *r) {
+  for (uint64_t left = 1; left > 0; left--) {
+    unsigned c = *r->p++;
+    if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+      continue;
+    if (c >= 0x80 && c <= 0x9f) { /* fixmap, fixarray */
+      left += (c & 0x0f) * (c <= 0x8f ? 2u : 1u);
+      continue;
+    }
+    if (c >= 0xa0 && c <= 0xbf) {
+      r->p += c & 0x1f;
+      continue;
+    }
+    if (c == 0xc4 || c == 0xc5 || c == 0xc6) /* bin */
+      r->p += take_be(r, 1 << (c - 0xc4));
+    else if (c == 0xc7 || c == 0xc8 || c == 0xc9) /* ext: length, then type */
+      r->p += take_be(r, 1 << (c - 0xc7)) + 1;
+    else if (c == 0xca || c == 0xcb)
+      r->p += c == 0xca ? 4 : 8;
+    else if (c >= 0xcc && c <= 0xcf)
+      r->p += 1u << (c - 0xcc);
+    else if (c >= 0xd0 && c <= 0xd3)
+      r->p += 1u << (c - 0xd0);
+    else if (c >= 0xd4 && c <= 0xd8) /* fixext: type, then data */
+      r->p += 1 + (1u << (c - 0xd4));
+    else if (c >= 0xd9 && c <= 0xdb) /* str */
+      r->p += take_be(r, 1 << (c - 0xd9));
+    else if (c == 0xdc || c == 0xdd)
+      left += take_be(r, c == 0xdc ? 2 : 4);
+    else if (c == 0xde || c == 0xdf)
+      left += 2 * take_be(r, c == 0xde ? 2 : 4);
   }
-  return 0;
 }
 
-int mproc__args_decode_spread(const void *buf, size_t len, mproc_args_t *dst, size_t first,
-                              size_t count, size_t *tuples, mproc_args_t **rest) {
+int mproc__args_split_results(const void *buf, size_t len, size_t count, size_t *at, size_t *at_len,
+                              size_t *tuples, mproc_args_t **rest) {
   *tuples = 0;
   *rest = NULL;
-  if (first > dst->count || count > dst->count - first)
-    return mproc__fail(MPROC_ERANGE, "args_decode: %zu items from %zu do not fit %zu", count, first,
-                       dst->count);
-  /* The first array's items land one level below dst's: nested as deep as
-   * anything decoded here may be, they still fit. */
+  /* The first array's items land one level below a map's tuple: nested as
+   * deep as anything here may be, they still fit. */
   if (mproc__msgpack_check(buf, len, MPROC_ARGS_MAX_DEPTH) != 0)
     return mproc__fail(MPROC_EPROTO,
-                       "args_decode: %zu bytes are not one well-formed "
-                       "MessagePack object",
-                       len);
+                       "args_decode: %zu bytes are not one well-formed MessagePack object", len);
   reader_t r = {buf};
   int64_t n = array_header(&r);
   if (n < 1 || array_header(&r) != (int64_t)count)
     return mproc__fail(MPROC_EPROTO, "args_decode: no array of %zu items first", count);
+  *at = (size_t)(r.p - (const unsigned char *)buf);
+  for (size_t i = 0; i < count; i++) {
+    unsigned c = *r.p;
+    if (c != 0xc0 && !(c >= 0x90 && c <= 0x9f) && c != 0xdc && c != 0xdd)
+      return mproc__fail(MPROC_EPROTO, "args_decode: item %zu is neither a tuple nor nil", i);
+    *tuples += c != 0xc0;
+    skip_object(&r);
+  }
+  *at_len = (size_t)(r.p - (const unsigned char *)buf) - *at;
+  return read_tuple(&r, (uint64_t)n - 1, rest, NULL);
+}
+
+/* Item at of dst, read from r (a tuple or nil, as split found): a tuple is
+ * made in block's next slot (*used counts them), or on its own without a
+ * block. */
+static int spread_item(reader_t *r, mproc_args_t *dst, size_t at, mproc__args_block_t *block,
+                       size_t *used, int *depth) {
+  item_t it = {.type = MPROC_T_NIL};
+  if (*r->p == 0xc0) {
+    r->p++;
+  } else if (*r->p == 0x90) { /* nothing returned: the shared () */
+    r->p++;
+    it = (item_t){.type = MPROC_T_ARGS, .v.t = mproc__args_shared_empty()};
+  } else {
+    int64_t n = array_header(r);
+    mproc_args_t *t = block ? mproc__args_block_tuple(block, *used) : NULL;
+    int rc = block ? 0 : mproc_args_new(&t);
+    if (rc)
+      return rc;
+    ++*used;
+    if ((rc = fill_tuple(r, (uint64_t)n, t, NULL)) != 0) {
+      mproc_args_free(t);
+      return rc;
+    }
+    it = (item_t){.type = MPROC_T_ARGS, .v.t = t};
+    if (t->depth + 1 > *depth)
+      *depth = t->depth + 1;
+  }
+  mproc__item_clear(&dst->items[at]);
+  dst->items[at] = it;
+  return 0;
+}
+
+int mproc__args_spread_results(const void *buf, mproc_args_t *dst, size_t first, size_t count,
+                               int *depth) {
+  *depth = 1;
+  if (first > dst->count || count > dst->count - first)
+    return mproc__fail(MPROC_ERANGE, "args_decode: %zu items from %zu do not fit %zu", count, first,
+                       dst->count);
+  /* Without room for a block, each tuple is allocated alone. */
+  mproc__args_block_t *block = mproc__args_block_new(count);
+  reader_t r = {buf};
+  size_t used = 0;
   int rc = 0;
   for (size_t i = 0; i < count && !rc; i++)
-    rc = spread_item(&r, dst, first + i, tuples);
-  return rc ? rc : read_tuple(&r, (uint64_t)n - 1, rest, NULL);
+    rc = spread_item(&r, dst, first + i, block, &used, depth);
+  if (block)
+    mproc__args_block_unused(block, count - used);
+  return rc;
+}
+
+void mproc__args_note_depth(mproc_args_t *a, int depth) {
+  if (depth > a->depth)
+    a->depth = depth;
 }
 
 void mproc__args_clear(mproc_args_t *a) {

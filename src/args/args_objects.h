@@ -129,15 +129,25 @@ int mproc__args_stream_open(mproc__args_stream_t **out, const void *buf, size_t 
 int mproc__args_stream_next(mproc__args_stream_t *s, mproc_args_t *into);
 void mproc__args_stream_close(mproc__args_stream_t *s);
 
-/* An encoded tuple whose first item is a tuple of count items, each a
- * tuple or nil (a map chunk's results): item i is decoded straight into
- * dst's item first + i, replacing what was there, with no tuple of its own
- * in between; *tuples counts the tuples among them. The other items come
- * in *rest (the caller's). On failure some of dst's items may be replaced
- * already. MPROC_EPROTO for anything else, MPROC_ERANGE if the items do
- * not fit dst. */
-int mproc__args_decode_spread(const void *buf, size_t len, mproc_args_t *dst, size_t first,
-                              size_t count, size_t *tuples, mproc_args_t **rest);
+/* A map chunk's results, in two steps, so the pool's thread does only
+ * the cheap one and whoever waits for the map decodes:
+ * split: buf, an encoded tuple whose first item is a tuple of count items,
+ *   each a tuple or nil, is checked whole; *at and *at_len receive where
+ *   those count items lie in buf, *tuples how many are tuples, and *rest
+ *   the tuple's other items (the caller's). MPROC_EPROTO for anything else.
+ * spread: the count items at buf (what split found, in a copy or not)
+ *   decoded straight into dst's items first .. first + count - 1,
+ *   replacing what was there, with no tuple of their own in between;
+ *   dst->depth is left alone - *depth receives 1 + the deepest of them -
+ *   so threads may spread disjoint ranges at once. On failure some of
+ *   dst's items may be replaced already; MPROC_EPROTO (a string that is
+ *   not UTF-8...), MPROC_ERANGE if they do not fit dst, MPROC_ENOMEM. */
+int mproc__args_split_results(const void *buf, size_t len, size_t count, size_t *at, size_t *at_len,
+                              size_t *tuples, mproc_args_t **rest);
+int mproc__args_spread_results(const void *buf, mproc_args_t *dst, size_t first, size_t count,
+                               int *depth);
+/* After spreads: a's depth is at least depth (under the owner's lock). */
+void mproc__args_note_depth(mproc_args_t *a, int depth);
 
 /* MessagePack pieces for a container built by hand (pool results). */
 int mproc__msgpack_put_array(mproc__buf_t *b, size_t n);

@@ -4,6 +4,8 @@
 #ifndef MPROC_ARGS_ARGS_TUPLE_H
 #define MPROC_ARGS_ARGS_TUPLE_H
 
+#include <stdatomic.h>
+
 #include "args/args_objects.h"
 #include "core/internal.h"
 
@@ -34,8 +36,30 @@ struct mproc_args {
   size_t count;
   size_t cap;
   int depth; /* 1 + the deepest nested tuple */
+  /* 0: the tuple is an allocation of its own. Else it is tuple
+   * in_block - 1 of a block (below), which it finds from that. */
+  uint32_t in_block;
   item_t inline_items[INLINE_ITEMS];
 };
+
+/* Tuples made in one allocation: the results of a map's chunk, decoded by
+ * the pool's thread (mproc__args_decode_spread). One malloc for the chunk
+ * instead of one per result, written in order, and no free list to walk;
+ * each tuple is still freed on its own (mproc_args_free), and the block
+ * goes with the last of them. At most UINT32_MAX - 2 tuples. */
+typedef struct {
+  _Atomic size_t live; /* tuples not freed yet, and slots not yet used */
+  mproc_args_t tuples[];
+} mproc__args_block_t;
+
+/* The one empty tuple every empty map result shares (args.c). */
+mproc_args_t *mproc__args_shared_empty(void);
+/* A block of room for n tuples (NULL without memory, or for n too many). */
+mproc__args_block_t *mproc__args_block_new(size_t n);
+/* Tuple i of the block, made empty: the caller's to fill and own. */
+mproc_args_t *mproc__args_block_tuple(mproc__args_block_t *b, size_t i);
+/* Gives back n slots that will never be used (the block may go). */
+void mproc__args_block_unused(mproc__args_block_t *b, size_t n);
 
 /* MessagePack's 32-bit length fields bound every count and size. */
 #define WIRE_MAX ((size_t)UINT32_MAX)

@@ -8,15 +8,17 @@
 #include "pool/pool_types.h"
 /* A chunk's payload: (results, failures), results holding a result tuple
  * or nil per item, failures (index, status, message) per failed item.
- * Result tuples are decoded straight into r's: no tuple in between. */
+ * Here the payload is only checked and the results queued, still encoded
+ * (mproc__result_add_pending): the caller's thread decodes them while
+ * the rest come, so this thread, which every result passes, stays free. */
 static void record_chunk(mproc_pool_t *p, mproc__task_t *t, const unsigned char *payload,
                          size_t plen, int worker) {
   mproc_args_t *rest = NULL;
   const mproc_args_t *failures = NULL;
-  size_t tuples = 0;
-  if (mproc__args_decode_spread(payload, plen, mproc__result_items(t->r), t->first, t->count,
-                                &tuples, &rest) != 0 ||
-      mproc_args_get_args(rest, 0, &failures) != 0) {
+  size_t tuples = 0, at = 0, at_len = 0;
+  if (mproc__args_split_results(payload, plen, t->count, &at, &at_len, &tuples, &rest) != 0 ||
+      mproc_args_get_args(rest, 0, &failures) != 0 ||
+      mproc__result_add_pending(t->r, t->first, t->count, payload + at, at_len) != 0) {
     mproc_task_error_t e = mproc__task_error(MPROC_EPROTO, "a malformed result");
     for (size_t i = 0; i < t->count; i++)
       mproc__result_item_failed(t->r, t->first + i, &e);

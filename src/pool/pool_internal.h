@@ -34,10 +34,15 @@ typedef struct {
 int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mproc_pool_t *pool,
                       int kind, size_t n, size_t chunks, const mproc__result_opts_t *o);
 void mproc__result_item_ok(mproc_async_result_t *r, size_t i, mproc_args_t *value);
+/* A failure of code with message, of no worker (worker -1) and item 0. */
+mproc_task_error_t mproc__task_error(int code, const char *message);
 void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_task_error_t *e);
-/* A map's tuple of results, one item per task (nil until it is done), for
- * a chunk's results to be decoded into in place; NULL for other kinds. */
-mproc_args_t *mproc__result_items(mproc_async_result_t *r);
+/* A map chunk's results, count items from item first, still encoded (the
+ * len bytes mproc__args_split_results found): copied and queued for
+ * whoever waits for r to decode (without memory for a copy, decoded
+ * now: its error). Under the lock. */
+int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count,
+                              const void *bytes, size_t len);
 /* true when r just settled (the caller runs its callbacks, then
  * mproc__result_callbacks_done and mproc__result_unref). A result without
  * callbacks is ready at once. */

@@ -16,6 +16,16 @@ typedef struct {
   mproc_task_error_t e;
 } item_error_t;
 
+/* A map chunk's results as they came (the bytes mproc__args_split_results
+ * found), not decoded yet: the pool's thread only queues them, and
+ * whoever waits for the map - or needs its value - decodes them, so the
+ * pool's thread, which every result passes, does the least. */
+typedef struct pending_chunk {
+  struct pending_chunk *next;
+  size_t first, count;
+  unsigned char bytes[];
+} pending_chunk_t;
+
 /* Everything here is under the core's lock; nothing outside this file
  * reaches into it. */
 struct mproc_async_result {
@@ -43,7 +53,9 @@ struct mproc_async_result {
   void *ctx;
   mproc_value_callback_fn on_value;
   mproc_error_callback_fn on_error;
-  bool callback_due; /* ready, callbacks not run yet (pool thread) */
+  bool callback_due;                        /* ready, callbacks not run yet (pool thread) */
+  pending_chunk_t *pending, **pending_tail; /* chunks to decode into value, oldest first */
+  int decoding;                             /* threads decoding taken chunks now */
 };
 
 void mproc__pool_core_release(mproc__pool_core_t *core) {
@@ -78,7 +90,62 @@ int mproc__result_new(mproc_async_result_t **out, mproc__pool_core_t *core, mpro
   r->ctx = o->ctx;
   r->on_value = o->on_value;
   r->on_error = o->on_error;
+  r->pending_tail = &r->pending;
   *out = r;
+  return 0;
+}
+
+/* Decodes every pending chunk into r->value, the lock dropped meanwhile
+ * (other threads may decode other chunks at once: their ranges are
+ * disjoint), then waits for those other threads: on return r->value is
+ * whole. Under the lock. A chunk that does not decode fails its items, as
+ * one that came malformed does. */
+static void decode_pending_locked(mproc_async_result_t *r) {
+  while (r->pending) {
+    pending_chunk_t *c = r->pending;
+    r->pending = NULL;
+    r->pending_tail = &r->pending;
+    r->decoding++;
+    mproc__os_mutex_unlock(r->core->lock);
+    for (pending_chunk_t *next; c; c = next) {
+      int depth = 1;
+      int rc = mproc__args_spread_results(c->bytes, r->value, c->first, c->count, &depth);
+      mproc__os_mutex_lock(r->core->lock);
+      mproc__args_note_depth(r->value, depth);
+      if (rc) {
+        mproc_task_error_t e = mproc__task_error(MPROC_EPROTO, "a malformed result");
+        for (size_t i = 0; i < c->count; i++)
+          mproc__result_item_failed(r, c->first + i, &e);
+      }
+      mproc__os_mutex_unlock(r->core->lock);
+      next = c->next;
+      free(c);
+    }
+    mproc__os_mutex_lock(r->core->lock);
+    r->decoding--;
+    mproc__os_cond_broadcast(r->core->ready);
+  }
+  while (r->decoding)
+    mproc__os_cond_wait(r->core->ready, r->core->lock, -1);
+}
+
+int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count,
+                              const void *bytes, size_t len) {
+  pending_chunk_t *c = len <= SIZE_MAX - sizeof *c ? malloc(sizeof *c + len) : NULL;
+  if (!c) {
+    /* No room for a copy: decoded here and now. */
+    int depth = 1;
+    int rc = mproc__args_spread_results(bytes, r->value, first, count, &depth);
+    mproc__args_note_depth(r->value, depth);
+    return rc;
+  }
+  c->next = NULL;
+  c->first = first;
+  c->count = count;
+  memcpy(c->bytes, bytes, len);
+  *r->pending_tail = c;
+  r->pending_tail = &c->next;
+  mproc__os_cond_broadcast(r->core->ready); /* a waiter decodes it */
   return 0;
 }
 
@@ -116,10 +183,6 @@ void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_ta
 
 int mproc__result_kind(const mproc_async_result_t *r) { return r->kind; }
 
-mproc_args_t *mproc__result_items(mproc_async_result_t *r) {
-  return r->kind == MPROC__ASYNC_MAP ? r->value : NULL;
-}
-
 mproc__pool_core_t *mproc__result_core(const mproc_async_result_t *r) { return r->core; }
 
 bool mproc__result_cancelled(const mproc_async_result_t *r) { return r->cancelled; }
@@ -142,6 +205,7 @@ int mproc__result_cancelable_locked(const mproc_async_result_t *r, mproc_pool_t 
 
 int mproc__result_take_value(mproc_async_result_t *r, mproc_args_t **out) {
   mproc__os_mutex_lock(r->core->lock);
+  decode_pending_locked(r);
   *out = r->value;
   int rc = mproc_args_new(&r->value);
   mproc__os_mutex_unlock(r->core->lock);
@@ -150,6 +214,7 @@ int mproc__result_take_value(mproc_async_result_t *r, mproc_args_t **out) {
 
 int mproc__result_take_item(mproc_async_result_t *r, size_t i, mproc_args_t **out) {
   mproc__os_mutex_lock(r->core->lock);
+  decode_pending_locked(r);
   int rc = mproc__args_take_tuple(r->value, i, out);
   mproc__os_mutex_unlock(r->core->lock);
   return rc;
@@ -182,6 +247,11 @@ bool mproc__result_chunk_done(mproc_async_result_t *r) {
 }
 
 void mproc__result_run_callbacks(mproc_async_result_t *r) {
+  if (r->on_value) { /* it reads the value itself; fn would through get */
+    mproc__os_mutex_lock(r->core->lock);
+    decode_pending_locked(r);
+    mproc__os_mutex_unlock(r->core->lock);
+  }
   mproc_async_callback_fn fn = r->code == 0 ? r->callback : r->error_callback;
   const mproc_async_result_t *outer = in_callback;
   in_callback = r;
@@ -207,6 +277,10 @@ void mproc__result_unref_locked(mproc_async_result_t *r) {
    * mproc_async_result_free's), so dropping r's here never frees the core
    * - and its lock, which is held - under the caller. */
   atomic_fetch_sub(&r->core->refs, 1);
+  for (pending_chunk_t *c = r->pending, *next; c; c = next) {
+    next = c->next;
+    free(c);
+  }
   mproc_args_free(r->value);
   free(r->errors);
   free(r);
@@ -223,6 +297,10 @@ int mproc_async_result_wait(mproc_async_result_t *r, int timeout_ms) {
   int64_t deadline = mproc__deadline(timeout_ms);
   mproc__os_mutex_lock(r->core->lock);
   while (!visible(r)) {
+    if (r->pending) { /* decoded while the rest comes */
+      decode_pending_locked(r);
+      continue;
+    }
     int left = mproc__remaining_ms(deadline);
     if (left == 0) {
       mproc__os_mutex_unlock(r->core->lock);
@@ -230,6 +308,7 @@ int mproc_async_result_wait(mproc_async_result_t *r, int timeout_ms) {
     }
     mproc__os_cond_wait(r->core->ready, r->core->lock, left);
   }
+  decode_pending_locked(r);
   mproc__os_mutex_unlock(r->core->lock);
   return 0;
 }
@@ -303,6 +382,8 @@ int mproc_async_result_item(const mproc_async_result_t *r, size_t i, const mproc
   else if (i >= r->n || r->kind == MPROC__ASYNC_RANGE)
     rc = mproc__fail(MPROC_ERANGE, "async_result_item: item %zu of %zu", i,
                      r->kind == MPROC__ASYNC_RANGE ? (size_t)0 : r->n);
+  if (rc == 0) /* its value whole, its late failures counted */
+    decode_pending_locked((mproc_async_result_t *)r);
   for (size_t k = 0; rc == 0 && k < r->nerrors; k++) {
     if (r->errors[k].index == i) {
       if (e)

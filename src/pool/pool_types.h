@@ -185,7 +185,6 @@ void mproc__tasks_prepend(mproc__task_list_t *to, mproc__task_list_t *from);
 /* Takes task id out of what member w holds; NULL when it holds no such. */
 mproc__task_t *mproc__tasks_take(mproc__member_t *w, uint64_t id);
 void mproc__task_free(mproc__task_t *t);
-mproc_task_error_t mproc__task_error(int code, const char *message);
 void mproc__pool_member_name(const mproc_pool_t *p, int i, char *buf, size_t cap);
 void mproc__pool_sign(const mproc_pool_t *p, int i, mproc_task_error_t *e);
 void mproc__pool_sign_as(mproc_task_error_t *e, const mproc_task_error_t *like);
