@@ -403,42 +403,46 @@ static void expect_squares_or_nothing(const mproc_args_t *results, size_t n) {
 }
 
 /* A chunk's results are decoded together (one block of tuples; every
- * empty result the same shared tuple), yet each result is its own: imap
- * hands out tuples the caller may change and free in any order, after
- * the pool is gone, and no other result sees it. */
+ * empty result the same shared tuple) - by the pool's thread for small
+ * chunks, by the waiting caller for large ones - yet each result is its
+ * own: imap hands out tuples the caller may change and free in any order,
+ * after the pool is gone, and no other result sees it. */
 static void results_outlive_their_chunks(void **state) {
-  enum { N = 200 };
-  mproc_pool_t *p = new_pool(2);
-  mproc_args_t *items = test_ints(N), *first, *second;
-  mproc_map_opts_t chunks = {.chunksize = 50};
-  ASSERT_OK(mproc_pool_map(p, square_or_nothing, items, &chunks, &first));
-  ASSERT_OK(mproc_pool_map(p, square_or_nothing, items, &chunks, &second));
-  expect_squares_or_nothing(first, N);
-  mproc_args_free(first);
-  expect_squares_or_nothing(second, N);
+  enum { N = 1000 };
+  static mproc_args_t *got[N];
+  mproc_args_t *items = test_ints(N);
+  for (size_t chunk = 50; chunk <= 500; chunk *= 10) {
+    mproc_pool_t *p = new_pool(2);
+    mproc_map_opts_t chunks = {.chunksize = chunk};
+    mproc_args_t *first, *second;
+    ASSERT_OK(mproc_pool_map(p, square_or_nothing, items, &chunks, &first));
+    ASSERT_OK(mproc_pool_map(p, square_or_nothing, items, &chunks, &second));
+    expect_squares_or_nothing(first, N);
+    mproc_args_free(first);
+    expect_squares_or_nothing(second, N);
 
-  mproc_pool_iter_t *it;
-  ASSERT_OK(mproc_pool_imap_items(p, square_or_nothing, items, &chunks, &it));
-  mproc_args_t *got[N];
-  for (size_t i = 0; i < N; i++) {
-    ASSERT_OK(mproc_pool_iter_next(it, &got[i], NULL, TEST_WAIT_MS));
-    ASSERT_OK(mproc_args_add_int(got[i], 7)); /* the caller's to change */
-  }
-  mproc_pool_iter_free(it);
-  mproc_pool_free(p);
-  for (size_t i = 1; i < N; i += 2) { /* the odd ones first, then the rest backwards */
-    assert_int_equal(mproc_args_count(got[i]), 1);
-    mproc_args_free(got[i]);
-  }
-  for (size_t i = N; i-- > 0;) {
-    if (i % 2 == 0) {
-      assert_int_equal(mproc_args_count(got[i]), 2);
-      assert_int_equal(int_of(got[i], 0), (int64_t)(i * i));
+    mproc_pool_iter_t *it;
+    ASSERT_OK(mproc_pool_imap_items(p, square_or_nothing, items, &chunks, &it));
+    for (size_t i = 0; i < N; i++) {
+      ASSERT_OK(mproc_pool_iter_next(it, &got[i], NULL, TEST_WAIT_MS));
+      ASSERT_OK(mproc_args_add_int(got[i], 7)); /* the caller's to change */
+    }
+    mproc_pool_iter_free(it);
+    mproc_pool_free(p);
+    for (size_t i = 1; i < N; i += 2) { /* the odd ones first, then the rest backwards */
+      assert_int_equal(mproc_args_count(got[i]), 1);
       mproc_args_free(got[i]);
     }
+    for (size_t i = N; i-- > 0;) {
+      if (i % 2 == 0) {
+        assert_int_equal(mproc_args_count(got[i]), 2);
+        assert_int_equal(int_of(got[i], 0), (int64_t)(i * i));
+        mproc_args_free(got[i]);
+      }
+    }
+    expect_squares_or_nothing(second, N); /* no empty result gained the 7 */
+    mproc_args_free(second);
   }
-  expect_squares_or_nothing(second, N); /* no empty result gained the 7 */
-  mproc_args_free(second);
   mproc_args_free(items);
 }
 

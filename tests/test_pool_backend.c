@@ -247,12 +247,16 @@ static void malformed_chunk_results_fail_their_items(void **state) {
     assert_null(out);
     assert_non_null(strstr(mproc_last_error_detail(), "malformed"));
   }
+  /* Chunks large enough for the caller to decode them (the pool's thread
+   * decodes small ones), so the failure is found there. */
+  mproc_args_t *many = test_ints(600);
   lb.tamper = 3;
   out = NULL;
   ASSERT_ERR(MPROC_EPROTO,
-             mproc_pool_map(p, says_ok, in, &(mproc_map_opts_t){.chunksize = 4}, &out));
+             mproc_pool_map(p, says_ok, many, &(mproc_map_opts_t){.chunksize = 300}, &out));
   assert_null(out);
   assert_non_null(strstr(mproc_last_error_detail(), "malformed"));
+  mproc_args_free(many);
   lb.tamper = 0;
   ASSERT_OK(mproc_pool_map(p, nothing, in, &(mproc_map_opts_t){.chunksize = 4}, &out));
   assert_int_equal(mproc_args_type(out, 39), MPROC_T_ARGS);
