@@ -446,6 +446,37 @@ static void results_outlive_their_chunks(void **state) {
   mproc_args_free(items);
 }
 
+/* Python's settings that have no zero here can still be asked for
+ * (pool.h): Pool(0)'s refusal is a negative count, and imap's unbounded
+ * buffersize (Python's None) is MPROC_BUFFERSIZE_NONE. */
+static void python_settings_are_expressible(void **state) {
+  mproc_pool_t *p;
+  ASSERT_ERR(MPROC_EINVAL, mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = -1}));
+  assert_non_null(strstr(mproc_last_error_detail(), "at least 1"));
+  p = new_pool(2);
+  for (int unbounded = 0; unbounded <= 1; unbounded++) {
+    source_t s = {0, 300, 0, 0, -1};
+    mproc_map_opts_t o = {.buffersize = unbounded ? MPROC_BUFFERSIZE_NONE : 0};
+    mproc_pool_iter_t *it;
+    ASSERT_OK(mproc_pool_imap(p, square, count_up, &s, &o, &it));
+    mproc_args_t *r;
+    ASSERT_OK(mproc_pool_iter_next(it, &r, NULL, TEST_WAIT_MS));
+    mproc_args_free(r);
+    /* Unbounded, the whole source is taken at once; by default at most
+     * 2 * processes * chunksize (1) ahead of what was taken. */
+    if (unbounded)
+      assert_int_equal(s.next, 300);
+    else
+      assert_true(s.next <= 1 + 2 * 2);
+    for (int i = 1; i < 300; i++) {
+      ASSERT_OK(mproc_pool_iter_next(it, &r, NULL, TEST_WAIT_MS));
+      mproc_args_free(r);
+    }
+    mproc_pool_iter_free(it);
+  }
+  mproc_pool_free(p);
+}
+
 /* imap over a tuple at hand (Python's imap(f, list)): ordered and
  * unordered, the iterator keeping its own copy of the items. */
 static void imap_over_items(void **state) {
@@ -1219,6 +1250,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(apply_and_apply_async),
       cmocka_unit_test(map_over_a_hundred_thousand),
       cmocka_unit_test(results_outlive_their_chunks),
+      cmocka_unit_test(python_settings_are_expressible),
       cmocka_unit_test(starmap_and_per_item_outcomes),
       cmocka_unit_test(imap_is_lazy_and_ordered),
       cmocka_unit_test(imap_unordered_gives_every_index_once),

@@ -74,6 +74,35 @@ typedef void (*mproc_error_callback_fn)(const struct mproc_task_error *error, vo
  * when a worker is free, as from Python's shared task queue). */
 #define MPROC_PREFETCH_NONE ((unsigned)-1)
 
+/* mproc_map_opts_t.buffersize: no bound - imap takes items from its
+ * source as fast as it can, as Python's imap does (buffersize=None, and
+ * always before Python 3.14). */
+#define MPROC_BUFFERSIZE_NONE ((size_t)-1)
+
+/* Python's Pool settings, and how to ask for each here (a zeroed struct is
+ * Python's defaults throughout):
+ *   Pool() / Pool(None)         processes 0: mproc_cpu_count() workers
+ *   Pool(n), n >= 1             processes n
+ *   Pool(0), Pool(-1)           ValueError there; a negative processes is
+ *                               MPROC_EINVAL here. 0 cannot ask for it, being
+ *                               None: a caller with a computed count refuses
+ *                               0 itself, or passes it as -1
+ *   initializer=None, initargs=()           NULL, NULL
+ *   maxtasksperchild=None       0 (never replaced)
+ *   context=get_context(m)      start_method
+ *   (a worker's inbox: Python has none, one shared queue)
+ *                               prefetch MPROC_PREFETCH_NONE; 0 is ours: 2
+ *                               (16 for short tasks)
+ *   (no time limit)             task_timeout_ms 0
+ *   terminate(): SIGTERM, then wait    terminate_grace_ms: SIGTERM, then
+ *                               SIGKILL after this; 0: 1000 ms
+ *   map(f, it, chunksize=None)  mproc_map_opts_t.chunksize 0
+ *   imap(..., chunksize=1)      chunksize 0 (imap's default is 1 there too)
+ *   imap(..., buffersize=None)  buffersize MPROC_BUFFERSIZE_NONE; 0 is ours:
+ *                               2 * processes * chunksize
+ *   imap(..., buffersize=n)     buffersize n
+ *   AsyncResult.get(timeout=None)      MPROC_INFINITE (or map's wait_ms 0) */
+
 /* Options of a pool; all zero means Python's Pool() defaults. */
 typedef struct {
   int processes;                     /* workers; 0: mproc_cpu_count() */
@@ -168,7 +197,8 @@ typedef struct {
   size_t chunksize;                       /* items per task; 0: ceil(n / (4 * processes)) for
                                              map and starmap (Python's), 1 for imap */
   size_t buffersize;                      /* imap: most items taken from the source and not
-                                             yet returned; 0: 2 * processes * chunksize */
+                                             yet returned; 0: 2 * processes * chunksize;
+                                             MPROC_BUFFERSIZE_NONE: no bound (Python's) */
   int timeout_ms;                         /* a time limit per chunk; 0: the pool's */
   mproc_async_callback_fn callback;       /* map_async: on success */
   mproc_async_callback_fn error_callback; /* map_async: on failure */

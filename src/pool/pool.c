@@ -19,8 +19,13 @@ enum { DEFAULT_PREFETCH = 2, DEFAULT_GRACE_MS = 1000 };
 
 /* Checks o, opens its backend and fills in the defaults. */
 static int settle_opts(mproc_pool_opts_t *o, bool *adaptive) {
-  if (o->processes < 0 || o->task_timeout_ms < 0 || o->terminate_grace_ms < 0)
-    return mproc__fail(MPROC_EINVAL, "pool_new: processes and timeouts may not be negative");
+  if (o->processes < 0) /* Python's Pool(0) and Pool(-1): 0 is None here */
+    return mproc__fail(MPROC_EINVAL,
+                       "pool_new: processes %d: the number of processes must be at least 1 "
+                       "(0 asks for mproc_cpu_count())",
+                       o->processes);
+  if (o->task_timeout_ms < 0 || o->terminate_grace_ms < 0)
+    return mproc__fail(MPROC_EINVAL, "pool_new: timeouts may not be negative");
   if (MPROC__CHECK_RESERVED("pool_new", o))
     return MPROC_EINVAL;
   const mproc_pool_backend_t *be = o->backend;
