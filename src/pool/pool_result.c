@@ -4,6 +4,7 @@
  * thread takes to record outcomes; waiting is the core's condition
  * variable, broadcast whenever a result becomes ready, and, for
  * mproc_wait, the core's doorbell (rung only while someone watches). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,15 @@ void mproc__result_item_ok(mproc_async_result_t *r, size_t i, mproc_args_t *valu
   } else {
     mproc_args_free(value);
   }
+}
+
+mproc_task_error_t mproc__task_error(int code, const char *message) {
+  mproc_task_error_t e;
+  memset(&e, 0, sizeof e);
+  e.code = code;
+  e.worker = -1;
+  snprintf(e.message, sizeof e.message, "%s", message ? message : "");
+  return e;
 }
 
 void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_task_error_t *e) {

@@ -84,15 +84,6 @@ mproc__task_t *mproc__tasks_take(mproc__member_t *w, uint64_t id) {
   return NULL;
 }
 
-mproc_task_error_t mproc__task_error(int code, const char *message) {
-  mproc_task_error_t e;
-  memset(&e, 0, sizeof e);
-  e.code = code;
-  e.worker = -1;
-  snprintf(e.message, sizeof e.message, "%s", message ? message : "");
-  return e;
-}
-
 /* How messages name worker i: "PoolWorker-3 (pid 123)", "MPI rank 2 on n7". */
 void mproc__pool_member_name(const mproc_pool_t *p, int i, char *buf, size_t cap) {
   p->members->describe(p, i, buf, cap);
