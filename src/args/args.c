@@ -26,7 +26,7 @@ int mproc_args_new(mproc_args_t **out) {
 }
 
 /* in_block of the shared empty tuple: no block's index reaches it. */
-enum { SHARED_EMPTY = UINT32_MAX };
+#define SHARED_EMPTY UINT32_MAX
 
 /* The empty tuple of map results: one object for every empty result, as
  * CPython's () is one object - a map of tasks that return nothing
