@@ -39,8 +39,8 @@ mproc_task_error_t mproc__task_error(int code, const char *message);
 void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_task_error_t *e);
 /* A map chunk's results, count items from item first, still encoded (the
  * len bytes mproc__args_split_results found): copied and queued for
- * whoever waits for r to decode; a small chunk (or one without memory for
- * a copy) is decoded now: its error. Under the lock. */
+ * whoever waits for r to decode when they are many and small; else (or
+ * without memory for a copy) decoded now: its error. Under the lock. */
 int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count,
                               const void *bytes, size_t len);
 /* true when r just settled (the caller runs its callbacks, then

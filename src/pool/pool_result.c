@@ -130,17 +130,20 @@ static void decode_pending_locked(mproc_async_result_t *r) {
     mproc__os_cond_wait(r->core->ready, r->core->lock, -1);
 }
 
-/* Chunks of fewer items are decoded by the pool's thread at once: for
- * them the copy and a waiter's wake-up (~5 us each) cost more than the
- * decoding, which made map at chunksize 1 five times slower. */
-enum { PENDING_MIN_ITEMS = 256 };
+/* Which chunks are left to the caller: many small results, whose decoding
+ * is allocation and first touches rather than bytes. Smaller chunks are
+ * decoded by the pool's thread at once: for them the copy and a waiter's
+ * wake-up (~5 us each) cost more than the decoding (map at chunksize 1
+ * was five times slower). So are chunks of large results: decoding them
+ * is copying their bytes, which a queued copy would only double. */
+enum { PENDING_MIN_ITEMS = 256, PENDING_MAX_ITEM_BYTES = 256 };
 
 int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count,
                               const void *bytes, size_t len) {
-  pending_chunk_t *c =
-      count >= PENDING_MIN_ITEMS && len <= SIZE_MAX - sizeof *c ? malloc(sizeof *c + len) : NULL;
+  bool deferred = count >= PENDING_MIN_ITEMS && len / count <= PENDING_MAX_ITEM_BYTES;
+  pending_chunk_t *c = deferred ? malloc(sizeof *c + len) : NULL;
   if (!c) {
-    /* A small chunk, or no room for a copy: decoded here and now. */
+    /* Not left to the caller, or no room for a copy: decoded here, now. */
     int depth = 1;
     int rc = mproc__args_spread_results(bytes, r->value, first, count, &depth);
     mproc__args_note_depth(r->value, depth);
