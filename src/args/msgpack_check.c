@@ -15,109 +15,52 @@ static uint64_t be(const unsigned char *p, int n) {
   return v;
 }
 
-/* Over 80 lines on purpose: one case per MessagePack type byte, in the
- * specification's order, so it can be checked against it line by line. */
+/* What follows the type bytes 0xc0 .. 0xdf, in the specification's order:
+ * a big-endian length of len_bytes (of payload bytes, or of items times
+ * per_item for arrays and maps), then fixed bytes (a number, an ext's type
+ * byte, a fixext's type and data). */
+typedef struct {
+  uint8_t known;     /* 0xc1 is never used */
+  uint8_t len_bytes; /* of the length field */
+  uint8_t per_item;  /* 0: the length counts payload bytes; 1 array, 2 map */
+  uint8_t fixed;     /* payload bytes beyond what the length says */
+} type_t;
+
+static const type_t TYPES[32] = {
+    {1, 0, 0, 0},  {0, 0, 0, 0}, {1, 0, 0, 0}, {1, 0, 0, 0}, /* nil, (unused), false, true */
+    {1, 1, 0, 0},  {1, 2, 0, 0}, {1, 4, 0, 0},               /* bin 8, 16, 32 */
+    {1, 1, 0, 1},  {1, 2, 0, 1}, {1, 4, 0, 1},               /* ext 8, 16, 32: + type */
+    {1, 0, 0, 4},  {1, 0, 0, 8},                             /* float 32, 64 */
+    {1, 0, 0, 1},  {1, 0, 0, 2}, {1, 0, 0, 4}, {1, 0, 0, 8}, /* uint 8 .. 64 */
+    {1, 0, 0, 1},  {1, 0, 0, 2}, {1, 0, 0, 4}, {1, 0, 0, 8}, /* int 8 .. 64 */
+    {1, 0, 0, 2},  {1, 0, 0, 3}, {1, 0, 0, 5}, {1, 0, 0, 9}, /* fixext 1, 2, 4, 8 */
+    {1, 0, 0, 17},                                           /* fixext 16 */
+    {1, 1, 0, 0},  {1, 2, 0, 0}, {1, 4, 0, 0},               /* str 8, 16, 32 */
+    {1, 2, 1, 0},  {1, 4, 1, 0}, {1, 2, 2, 0}, {1, 4, 2, 0}, /* array 16, 32, map 16, 32 */
+};
+
 int mproc__msgpack_header(const unsigned char *buf, size_t len, size_t *pos, uint64_t *items,
                           bool *container) {
   size_t p = *pos;
   unsigned c = buf[p++];
   uint64_t payload = 0; /* bytes of payload after the header */
-  int lenbytes = 0;     /* size of a big-endian length field */
   *items = 0;
   *container = (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf);
-
-  if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) {
-    /* fixint, nil, bool */
-  } else if (c <= 0x8f) {
-    *items = 2u * (c & 0x0f);
-  } else if (c <= 0x9f) {
-    *items = c & 0x0f;
-  } else if (c <= 0xbf) {
+  if (c >= 0x80 && c <= 0x9f) { /* fixmap, fixarray */
+    *items = (c & 0x0f) * (c <= 0x8f ? 2u : 1u);
+  } else if (c >= 0xa0 && c <= 0xbf) { /* fixstr */
     payload = c & 0x1f;
-  } else {
-    switch (c) {
-    case 0xc4:
-    case 0xd9:
-      lenbytes = 1;
-      break; /* bin8, str8 */
-    case 0xc5:
-    case 0xda:
-      lenbytes = 2;
-      break; /* bin16, str16 */
-    case 0xc6:
-    case 0xdb:
-      lenbytes = 4;
-      break; /* bin32, str32 */
-    case 0xc7:
-      lenbytes = 1;
-      payload = 1;
-      break; /* ext8: + type byte */
-    case 0xc8:
-      lenbytes = 2;
-      payload = 1;
-      break;
-    case 0xc9:
-      lenbytes = 4;
-      payload = 1;
-      break;
-    case 0xca:
-      payload = 4;
-      break;
-    case 0xcb:
-      payload = 8;
-      break;
-    case 0xcc:
-    case 0xd0:
-      payload = 1;
-      break;
-    case 0xcd:
-    case 0xd1:
-      payload = 2;
-      break;
-    case 0xce:
-    case 0xd2:
-      payload = 4;
-      break;
-    case 0xcf:
-    case 0xd3:
-      payload = 8;
-      break;
-    case 0xd4:
-      payload = 2;
-      break; /* fixext: type + data */
-    case 0xd5:
-      payload = 3;
-      break;
-    case 0xd6:
-      payload = 5;
-      break;
-    case 0xd7:
-      payload = 9;
-      break;
-    case 0xd8:
-      payload = 17;
-      break;
-    case 0xdc:
-    case 0xdd:
-    case 0xde:
-    case 0xdf: {
-      int n = (c == 0xdc || c == 0xde) ? 2 : 4;
-      if (len - p < (size_t)n)
-        return MPROC_EPROTO;
-      *items = be(buf + p, n) * ((c == 0xde || c == 0xdf) ? 2u : 1u);
-      p += (size_t)n;
-      break;
-    }
-    default: /* 0xc1 is never used */
+  } else if (c >= 0xc0 && c <= 0xdf) {
+    type_t t = TYPES[c - 0xc0];
+    if (!t.known || len - p < t.len_bytes)
       return MPROC_EPROTO;
-    }
-  }
-  if (lenbytes) {
-    if (len - p < (size_t)lenbytes)
-      return MPROC_EPROTO;
-    payload += be(buf + p, lenbytes);
-    p += (size_t)lenbytes;
-  }
+    uint64_t n = be(buf + p, t.len_bytes);
+    p += t.len_bytes;
+    if (t.per_item)
+      *items = n * t.per_item;
+    else
+      payload = n + t.fixed;
+  } /* else a fixint: nothing follows */
   if (payload > len - p || *items > len - p)
     return MPROC_EPROTO;
   *pos = p + (size_t)payload;

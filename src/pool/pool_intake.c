@@ -44,6 +44,82 @@ static void record_chunk(mproc_pool_t *p, mproc__task_t *t, const unsigned char 
   mproc_args_free(rest);
 }
 
+/* A member's message that is about the member, not a task: its
+ * initializer's answer, or its stop. true when h was one. */
+static bool record_member(mproc_pool_t *p, const mproc__result_head_t *h, const char *msg) {
+  if (h->kind == MPROC__RESULT_INIT && h->status == 0) {
+    atomic_store(&p->slots[h->worker].ready, 1); /* a worker elsewhere is ready */
+    return true;
+  }
+  if (h->kind == MPROC__RESULT_INIT) {
+    p->w[h->worker].init_failed = true;
+    snprintf(p->init_why, sizeof p->init_why, "%s", msg);
+    mproc__log(MPROC_LOG_WARNING, "pool: a worker's initializer failed (%d): %s", h->status, msg);
+    if (p->members->init_failed)
+      p->members->init_failed(p, (int)h->worker, h->status, msg);
+    return true;
+  }
+  if (h->kind == MPROC__RESULT_STOPPED) {
+    if (p->members->stopped)
+      p->members->stopped(p, (int)h->worker);
+    return true;
+  }
+  return false;
+}
+
+/* A member's average task time, from results that come back to back (the
+ * gap is the task's time, and the pool's); an idle gap measures nothing
+ * and leaves the average alone. */
+static void time_task(mproc__member_t *w, bool busy) {
+  int64_t now = mproc__os_now_us();
+  if (busy && w->last_result_us) {
+    int64_t dt = now - w->last_result_us;
+    w->task_us = w->task_us ? (w->task_us * 7 + dt) / 8 : dt;
+  }
+  w->last_result_us = now;
+}
+
+/* Task t failed on worker as h says (rc: its result did not decode). */
+static void record_failure(mproc_pool_t *p, mproc__task_t *t, const mproc__result_head_t *h, int rc,
+                           const char *msg) {
+  int code = rc                                ? rc
+             : h->kind == MPROC__RESULT_FAILED ? MPROC_ETASKFAILED
+                                               : (h->status < 0 ? h->status : MPROC_EPROTO);
+  mproc_task_error_t e = mproc__task_error(code, rc ? mproc_last_error_detail() : msg);
+  if (p->members->names_errors && h->kind == MPROC__RESULT_ERROR) {
+    /* The library failed there: say where (another build, say). */
+    char name[160];
+    mproc__pool_member_name(p, (int)h->worker, name, sizeof name);
+    size_t at = (size_t)snprintf(e.message, sizeof e.message, "%s: ", name);
+    if (at < sizeof e.message)
+      snprintf(e.message + at, sizeof e.message - at, "%.*s", (int)(sizeof e.message - at - 1),
+               rc ? mproc_last_error_detail() : msg);
+  }
+  e.task_status = h->kind == MPROC__RESULT_FAILED ? h->status : 0;
+  mproc__pool_sign(p, (int)h->worker, &e);
+  for (size_t i = 0; i < t->count; i++)
+    mproc__result_item_failed(t->r, t->first + i, &e);
+  p->failed += t->count;
+}
+
+/* Task t's outcome, from its payload of plen bytes. */
+static void record_task(mproc_pool_t *p, mproc__task_t *t, const mproc__result_head_t *h,
+                        const unsigned char *payload, size_t plen, const char *msg) {
+  bool ok = h->kind == MPROC__RESULT_OK;
+  if (ok && mproc__result_kind(t->r) == MPROC__ASYNC_MAP) {
+    record_chunk(p, t, payload, plen, (int)h->worker);
+    return;
+  }
+  mproc_args_t *value = NULL;
+  int rc = ok && plen ? mproc_args_decode(&value, payload, plen) : 0;
+  if (ok && !rc) {
+    mproc__result_item_ok(t->r, t->first, value);
+    p->done += t->count;
+  } else {
+    record_failure(p, t, h, rc, msg);
+  }
+}
+
 /* Records one result message (under the lock). */
 void mproc__pool_record(mproc_pool_t *p, const unsigned char *m, size_t len) {
   mproc__result_head_t h = {0};
@@ -56,74 +132,22 @@ void mproc__pool_record(mproc_pool_t *p, const unsigned char *m, size_t len) {
     mproc__log(MPROC_LOG_WARNING, "pool: a malformed result of %zu bytes was dropped", len);
     return;
   }
-  mproc__member_t *w = &p->w[h.worker];
   char msg[MPROC__RESULT_MESSAGE_MAX + 1];
   memcpy(msg, m + MPROC__RESULT_HEAD, h.message_len);
   msg[h.message_len] = '\0';
-  if (h.kind == MPROC__RESULT_INIT && h.status == 0) {
-    atomic_store(&p->slots[h.worker].ready, 1); /* a worker elsewhere is ready */
+  if (record_member(p, &h, msg))
     return;
-  }
-  if (h.kind == MPROC__RESULT_INIT) {
-    w->init_failed = true;
-    snprintf(p->init_why, sizeof p->init_why, "%s", msg);
-    mproc__log(MPROC_LOG_WARNING, "pool: a worker's initializer failed (%d): %s", h.status, msg);
-    if (p->members->init_failed)
-      p->members->init_failed(p, (int)h.worker, h.status, msg);
-    return;
-  }
-  if (h.kind == MPROC__RESULT_STOPPED) {
-    if (p->members->stopped)
-      p->members->stopped(p, (int)h.worker);
-    return;
-  }
+  mproc__member_t *w = &p->w[h.worker];
   bool busy = w->state != MPROC__MEMBER_EMPTY && w->held.n > 1;
   mproc__task_t *t = w->state != MPROC__MEMBER_EMPTY ? mproc__tasks_take(w, h.id) : NULL;
   if (!t)
     return; /* a task already failed (its worker was killed) */
   if (p->members->head_changed)
     p->members->head_changed(p, (int)h.worker);
-  int64_t now = mproc__os_now_us();
-  if (busy && w->last_result_us) {
-    /* Back to back: the gap is the task's time (and the pool's). An idle
-     * gap measures nothing and leaves the average alone. */
-    int64_t dt = now - w->last_result_us;
-    w->task_us = w->task_us ? (w->task_us * 7 + dt) / 8 : dt;
-  }
-  w->last_result_us = now;
+  time_task(w, busy);
   p->init_failures = 0;
-  const unsigned char *payload = m + MPROC__RESULT_HEAD + h.message_len;
-  size_t plen = len - MPROC__RESULT_HEAD - h.message_len;
-  mproc_args_t *value = NULL;
-  int rc = 0;
-  bool chunk = h.kind == MPROC__RESULT_OK && mproc__result_kind(t->r) == MPROC__ASYNC_MAP;
-  if (h.kind == MPROC__RESULT_OK && plen && !chunk)
-    rc = mproc_args_decode(&value, payload, plen);
-  if (chunk) {
-    record_chunk(p, t, payload, plen, (int)h.worker);
-  } else if (h.kind == MPROC__RESULT_OK && !rc) {
-    mproc__result_item_ok(t->r, t->first, value);
-    p->done += t->count;
-  } else {
-    int code = rc                               ? rc
-               : h.kind == MPROC__RESULT_FAILED ? MPROC_ETASKFAILED
-                                                : (h.status < 0 ? h.status : MPROC_EPROTO);
-    mproc_task_error_t e = mproc__task_error(code, rc ? mproc_last_error_detail() : msg);
-    if (p->members->names_errors && h.kind == MPROC__RESULT_ERROR) {
-      /* The library failed there: say where (another build, say). */
-      char name[160];
-      mproc__pool_member_name(p, (int)h.worker, name, sizeof name);
-      size_t at = (size_t)snprintf(e.message, sizeof e.message, "%s: ", name);
-      if (at < sizeof e.message)
-        snprintf(e.message + at, sizeof e.message - at, "%.*s", (int)(sizeof e.message - at - 1),
-                 rc ? mproc_last_error_detail() : msg);
-    }
-    e.task_status = h.kind == MPROC__RESULT_FAILED ? h.status : 0;
-    mproc__pool_sign(p, (int)h.worker, &e);
-    for (size_t i = 0; i < t->count; i++)
-      mproc__result_item_failed(t->r, t->first + i, &e);
-    p->failed += t->count;
-  }
+  size_t at = MPROC__RESULT_HEAD + h.message_len;
+  record_task(p, t, &h, m + at, len - at, msg);
   mproc__pool_chunk_done(p, t->r);
   mproc__task_free(t);
 }
