@@ -256,6 +256,15 @@ static void malformed_chunk_results_fail_their_items(void **state) {
              mproc_pool_map(p, says_ok, many, &(mproc_map_opts_t){.chunksize = 300}, &out));
   assert_null(out);
   assert_non_null(strstr(mproc_last_error_detail(), "malformed"));
+  /* Ready is not yet decoded: successful and error say the failure too. */
+  mproc_async_result_t *r;
+  mproc_task_error_t e;
+  ASSERT_OK(mproc_pool_map_async(p, says_ok, many, &(mproc_map_opts_t){.chunksize = 300}, &r));
+  ASSERT_OK(mproc_async_result_wait(r, TEST_WAIT_MS));
+  assert_int_equal(mproc_async_result_successful(r), 0);
+  ASSERT_OK(mproc_async_result_error(r, &e));
+  assert_int_equal(e.code, MPROC_EPROTO);
+  mproc_async_result_free(r);
   mproc_args_free(many);
   lb.tamper = 0;
   ASSERT_OK(mproc_pool_map(p, nothing, in, &(mproc_map_opts_t){.chunksize = 4}, &out));

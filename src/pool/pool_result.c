@@ -316,18 +316,19 @@ int mproc_async_result_wait(mproc_async_result_t *r, int timeout_ms) {
   int64_t deadline = mproc__deadline(timeout_ms);
   mproc__os_mutex_lock(r->core->lock);
   while (!visible(r)) {
-    if (r->pending) { /* decoded while the rest comes */
-      decode_pending_locked(r);
-      continue;
-    }
     int left = mproc__remaining_ms(deadline);
     if (left == 0) {
       mproc__os_mutex_unlock(r->core->lock);
       return mproc__fail(MPROC_ETIMEDOUT, "async_result: not ready after %d ms", timeout_ms);
     }
+    if (r->pending) { /* decoded while the rest comes, time allowing */
+      decode_pending_locked(r);
+      continue;
+    }
     mproc__os_cond_wait(r->core->ready, r->core->lock, left);
   }
-  decode_pending_locked(r);
+  /* Ready: what is left to decode is the readers' (get, item...), so a
+   * look with timeout 0 stays cheap. */
   mproc__os_mutex_unlock(r->core->lock);
   return 0;
 }
@@ -346,6 +347,7 @@ int mproc_async_result_get(mproc_async_result_t *r, const mproc_args_t **out, in
   if (rc)
     return rc;
   mproc__os_mutex_lock(r->core->lock);
+  decode_pending_locked(r); /* its value whole, its late failures counted */
   rc = r->code;
   mproc_task_error_t e = r->first;
   mproc__os_mutex_unlock(r->core->lock);
@@ -369,6 +371,8 @@ int mproc_async_result_successful(const mproc_async_result_t *r) {
   if (!r)
     return mproc__fail(MPROC_EINVAL, "async_result_successful: result is NULL");
   mproc__os_mutex_lock(r->core->lock);
+  if (visible(r)) /* a chunk that fails to decode fails the result */
+    decode_pending_locked((mproc_async_result_t *)r);
   int rc = !visible(r) ? MPROC_ESTATE : r->code == 0;
   mproc__os_mutex_unlock(r->core->lock);
   return rc == MPROC_ESTATE
@@ -380,6 +384,8 @@ int mproc_async_result_error(const mproc_async_result_t *r, mproc_task_error_t *
   if (!r || !e)
     return mproc__fail(MPROC_EINVAL, "async_result_error: %s is NULL", r ? "e" : "result");
   mproc__os_mutex_lock(r->core->lock);
+  if (visible(r))
+    decode_pending_locked((mproc_async_result_t *)r);
   int rc = !visible(r) ? MPROC_ESTATE : r->code == 0 ? MPROC_ESTATE : 0;
   bool ready = visible(r);
   if (rc == 0)
