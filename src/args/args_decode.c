@@ -302,11 +302,32 @@ int mproc__args_split_results(const void *buf, size_t len, size_t count, size_t 
   return read_tuple(&r, (uint64_t)n - 1, rest, NULL);
 }
 
-/* Item at of dst, read from r (a tuple or nil, as split found): a tuple is
- * made in block's next slot (*used counts them), or on its own without a
- * block. */
-static int spread_item(reader_t *r, mproc_args_t *dst, size_t at, mproc__args_block_t *block,
-                       size_t *used, int *depth) {
+/* Where a chunk's result tuples are made: one block, allocated at the
+ * first tuple that is not empty and sized for the items left then - a
+ * chunk of empty results (a map at chunksize 1 of tasks returning
+ * nothing) allocates nothing; without memory for a block, each alone. */
+typedef struct {
+  mproc__args_block_t *block;
+  size_t size, used;
+  bool tried;
+} slots_t;
+
+static int slot_tuple(slots_t *s, size_t left, mproc_args_t **t) {
+  if (!s->tried) {
+    s->tried = true;
+    s->block = mproc__args_block_new(left);
+    s->size = left;
+  }
+  if (!s->block)
+    return mproc_args_new(t);
+  *t = mproc__args_block_tuple(s->block, s->used++);
+  return 0;
+}
+
+/* Item at of dst, read from r (a tuple or nil, as split found); left:
+ * the items from this one to the chunk's end. */
+static int spread_item(reader_t *r, mproc_args_t *dst, size_t at, slots_t *slots, size_t left,
+                       int *depth) {
   item_t it = {.type = MPROC_T_NIL};
   if (*r->p == 0xc0) {
     r->p++;
@@ -315,11 +336,10 @@ static int spread_item(reader_t *r, mproc_args_t *dst, size_t at, mproc__args_bl
     it = (item_t){.type = MPROC_T_ARGS, .v.t = mproc__args_shared_empty()};
   } else {
     int64_t n = array_header(r);
-    mproc_args_t *t = block ? mproc__args_block_tuple(block, *used) : NULL;
-    int rc = block ? 0 : mproc_args_new(&t);
+    mproc_args_t *t;
+    int rc = slot_tuple(slots, left, &t);
     if (rc)
       return rc;
-    ++*used;
     if ((rc = fill_tuple(r, (uint64_t)n, t, NULL)) != 0) {
       mproc_args_free(t);
       return rc;
@@ -339,15 +359,13 @@ int mproc__args_spread_results(const void *buf, mproc_args_t *dst, size_t first,
   if (first > dst->count || count > dst->count - first)
     return mproc__fail(MPROC_ERANGE, "args_decode: %zu items from %zu do not fit %zu", count, first,
                        dst->count);
-  /* Without room for a block, each tuple is allocated alone. */
-  mproc__args_block_t *block = mproc__args_block_new(count);
   reader_t r = {buf};
-  size_t used = 0;
+  slots_t slots = {0};
   int rc = 0;
   for (size_t i = 0; i < count && !rc; i++)
-    rc = spread_item(&r, dst, first + i, block, &used, depth);
-  if (block)
-    mproc__args_block_unused(block, count - used);
+    rc = spread_item(&r, dst, first + i, &slots, count - i, depth);
+  if (slots.block)
+    mproc__args_block_unused(slots.block, slots.size - slots.used);
   return rc;
 }
 
