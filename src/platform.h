@@ -169,7 +169,9 @@ typedef struct {
 } mproc__os_named_shm_t;
 
 /* Creates and maps a zeroed segment of size bytes named name (checked by
- * the caller: [A-Za-z0-9_.-]+); MPROC_EEXIST when the name is taken. */
+ * the caller: [A-Za-z0-9_.-]+); MPROC_EEXIST when the name is taken.
+ * name NULL: a segment with no name, which lives while a handle or a
+ * mapping of it does. */
 int mproc__os_shm_create_named(const char *name, size_t size, mproc__os_named_shm_t *out);
 /* Opens and maps one; MPROC_ENOENT when there is none (or, on Windows, it
  * was unlinked). */

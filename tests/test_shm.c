@@ -563,6 +563,38 @@ static void named_segment_as_an_argument(void **state) {
   mproc_args_free(a);
 }
 
+/* An unnamed segment: no name to unlink or leak; it crosses to a child
+ * by handle like a named one, and its memory goes with its last holder. */
+static void unnamed_segments(void **state) {
+  int before = unnamed_shm_holds(0);
+  mproc_shm_t *s;
+  ASSERT_OK(mproc_shm_create_unnamed(&s, 5000));
+  assert_string_equal(mproc_shm_name(s), "");
+  assert_int_equal(mproc_shm_size(s), 5000);
+  unsigned char *p = mproc_shm_data(s);
+  assert_int_equal(p[0], 0);
+  assert_int_equal(p[4999], 0);
+  if (before >= 0) /* Linux: its descriptor and its mapping */
+    assert_int_equal(unnamed_shm_holds(0), before + 2);
+  ASSERT_ERR(MPROC_ENOENT, mproc_shm_unlink(s));
+  p[0] = 9;
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_shm(a, s));
+  ASSERT_OK(mproc_args_add_int(a, 9));
+  mproc_shm_close(s); /* the tuple holds it now */
+  assert_int_equal(run_child(t_use_segment, a), 0);
+  mproc_shm_t *held;
+  ASSERT_OK(mproc_args_get_shm(a, 0, &held));
+  assert_int_equal(((unsigned char *)mproc_shm_data(held))[4999], 0x5a);
+  mproc_args_free(a);
+  if (before >= 0) /* the last hold went: so did the memory */
+    assert_int_equal(unnamed_shm_holds(0), before);
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create_unnamed(NULL, 10));
+  ASSERT_ERR(MPROC_EINVAL, mproc_shm_create_unnamed(&s, 0));
+  ASSERT_ERR(MPROC_ERANGE, mproc_shm_create_unnamed(&s, SIZE_MAX));
+}
+
 /* args: name, barrier. Opens or creates it, holds it until every racer
  * has it (on Windows a segment ends with its last handle); exits 10 when
  * it created it. */
@@ -960,6 +992,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(named_lifetime),
       cmocka_unit_test(named_between_unrelated_processes),
       cmocka_unit_test(named_segment_as_an_argument),
+      cmocka_unit_test(unnamed_segments),
       cmocka_unit_test(open_or_create_has_one_creator),
       cmocka_unit_test(open_waits_for_a_creator_to_size_it),
       cmocka_unit_test(tracked_segments_go_with_a_killed_tree),

@@ -69,6 +69,43 @@ static inline long open_handles(void) {
 #endif
 }
 
+/* How many holds process pid has on unnamed segments (mproc_shm_create_
+ * unnamed: "mproc-shm"): its descriptors plus its mappings; -1 where this
+ * cannot be read (other than Linux). pid 0: this process. */
+static inline int unnamed_shm_holds(long pid) {
+#ifdef __linux__
+  char path[64];
+  int n = 0;
+  if (pid)
+    snprintf(path, sizeof path, "/proc/%ld/fd", pid);
+  else
+    snprintf(path, sizeof path, "/proc/self/fd");
+  DIR *d = opendir(path);
+  if (!d)
+    return -1;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    char link[320], target[256];
+    snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+    ssize_t len = readlink(link, target, sizeof target - 1);
+    target[len > 0 ? len : 0] = '\0';
+    n += strstr(target, "mproc-shm") != NULL;
+  }
+  closedir(d);
+  snprintf(path + strlen(path) - 2, 8, "maps");
+  FILE *f = fopen(path, "r");
+  char line[512];
+  while (f && fgets(line, sizeof line, f))
+    n += strstr(line, "mproc-shm") != NULL;
+  if (f)
+    fclose(f);
+  return n;
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
 /* A local listening address of this process's own, named after what
  * uses it: a named pipe (Windows) or a unix socket in /tmp (POSIX). */
 static inline void local_address(char *buf, size_t cap, const char *name) {

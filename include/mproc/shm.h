@@ -181,6 +181,22 @@ MPROC_API int mproc_args_get_array(const mproc_args_t *a, size_t i, mproc_array_
  *   long a segment lives. */
 MPROC_API int mproc_shm_create(mproc_shm_t **out, const char *name, size_t size);
 
+/* Creates a segment of exactly size bytes, zeroed, with no name: it
+ * reaches other processes only as an argument or a pool task's result
+ * (mproc_args_add_shm), by handle, and it lives while some process holds
+ * it - its memory goes with the last mproc_shm_close, or with the last
+ * process holding it, however that process ended. Nothing is left behind
+ * to unlink (Python has no such segment: its SharedMemory always has a
+ * name, which a crash leaks). mproc_shm_name gives "" for it.
+ * Params: out — receives it (mproc_shm_close); size — > 0.
+ * Returns: 0.
+ * Errors: MPROC_EINVAL (out NULL, size 0), MPROC_ERANGE (above SIZE_MAX
+ *   / 2), MPROC_ENOMEM, MPROC_ESYS.
+ * Platform: Linux a memfd (named "mproc-shm" in /proc/<pid>/fd); other
+ *   POSIX systems a shm_open object unlinked the moment it exists;
+ *   Windows an unnamed pagefile-backed section. */
+MPROC_API int mproc_shm_create_unnamed(mproc_shm_t **out, size_t size);
+
 /* Opens the segment named name if it exists, else creates it with size
  * bytes, zeroed - attach-or-create, safe when several processes race to
  * do it (exactly one creates it).
@@ -248,7 +264,8 @@ MPROC_API const char *mproc_shm_name(const mproc_shm_t *s);
  * again. Mappings that exist stay valid.
  * Params: s — the segment.
  * Returns: 0.
- * Errors: MPROC_EINVAL (NULL), MPROC_ENOENT (already unlinked).
+ * Errors: MPROC_EINVAL (NULL), MPROC_ENOENT (already unlinked, or an
+ *   unnamed segment: there is no name to remove).
  * Platform: POSIX: a segment lives until it is unlinked - closing every
  *   mapping does not remove it; after unlink the name may be created anew.
  *   Windows: a segment lives while any process has it open, whatever
@@ -266,7 +283,9 @@ MPROC_API void mproc_shm_close(mproc_shm_t *s);
 
 /* A segment as an argument: the child maps the same segment from a handle
  * it inherits, without opening it by name - so it works even after the
- * name was unlinked. The tuple keeps its own reference; the getter
+ * name was unlinked, and for an unnamed segment. A pool task's arguments
+ * and results may hold one too: it crosses by reference, whatever its
+ * size (pool.h). The tuple keeps its own reference; the getter
  * borrows the tuple's.
  * Params: a — the tuple; s — the segment to add; i — the item's index;
  *   out — receives the borrowed segment.

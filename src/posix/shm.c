@@ -10,17 +10,21 @@
 
 #include "core/internal.h"
 #include "features.h"
+#include "shm_fd.h"
 
-static int anonymous_fd(void) {
+/* tag names the region where a descriptor list shows it (/proc/<pid>/fd):
+ * "mproc" for the library's own regions, "mproc-shm" for a user's
+ * unnamed segment. */
+static int anonymous_fd(const char *tag) {
 #if MPROC__LINUX_MECHANISMS
-  return memfd_create("mproc", MFD_CLOEXEC);
+  return memfd_create(tag, MFD_CLOEXEC);
 #else
   for (int attempt = 0; attempt < 16; attempt++) {
     unsigned char r[8];
     char name[64];
     if (mproc__os_random(r, sizeof r) != 0)
       return -1;
-    snprintf(name, sizeof name, "/mproc-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
+    snprintf(name, sizeof name, "/%s-%02x%02x%02x%02x%02x%02x%02x%02x", tag, r[0], r[1], r[2], r[3],
              r[4], r[5], r[6], r[7]);
     int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) {
@@ -33,7 +37,11 @@ static int anonymous_fd(void) {
 }
 
 int mproc__os_shm_new(size_t size, intptr_t *handle) {
-  int fd = anonymous_fd();
+  return mproc__posix_shm_new_tagged(size, "mproc", handle);
+}
+
+int mproc__posix_shm_new_tagged(size_t size, const char *tag, intptr_t *handle) {
+  int fd = anonymous_fd(tag);
   if (fd < 0)
     return mproc__os_fail("shared memory: %s",
                           MPROC__LINUX_MECHANISMS ? "memfd_create" : "shm_open");

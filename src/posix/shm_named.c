@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "shm_fd.h"
 
 static void os_name(char *buf, size_t cap, const char *name) { snprintf(buf, cap, "/%s", name); }
 
@@ -37,6 +38,11 @@ int mproc__os_shm_create_named(const char *name, size_t size, mproc__os_named_sh
   uint64_t bytes = size; /* size_t may be 32 bits: then never above */
   if (bytes > (uint64_t)INT64_MAX / 2)
     return mproc__fail(MPROC_ERANGE, "shm_create: %zu bytes is too large", size);
+  if (!name) { /* unnamed: a memfd, or an object unlinked at once */
+    intptr_t fd;
+    int rc = mproc__posix_shm_new_tagged(size, "mproc-shm", &fd);
+    return rc ? rc : map_keep((int)fd, size, out);
+  }
   char path[MPROC_SHM_NAME_MAX + 2];
   os_name(path, sizeof path, name);
   int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

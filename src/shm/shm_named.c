@@ -48,18 +48,25 @@ static int random_name(char *buf, size_t cap) {
   return 0;
 }
 
+/* A size a segment can be created with. */
+static int check_size(size_t size, const char *op) {
+  if (size == 0)
+    return mproc__fail(MPROC_EINVAL, "%s: size is 0", op);
+  /* More than half the address space is never mapped whole: 2 GiB on a
+   * 32-bit system, and far beyond any machine on a 64-bit one. */
+  if (size > SIZE_MAX / 2)
+    return mproc__fail(MPROC_ERANGE, "%s: %zu bytes is more than this process can map", op, size);
+  return 0;
+}
+
 static int make(mproc_shm_t **out, const char *name, size_t size, bool create) {
   const char *op = create ? "shm_create" : "shm_open";
   if (!out)
     return mproc__fail(MPROC_EINVAL, "%s: out is NULL", op);
-  if (create && size == 0)
-    return mproc__fail(MPROC_EINVAL, "shm_create: size is 0");
-  /* More than half the address space is never mapped whole: 2 GiB on a
-   * 32-bit system, and far beyond any machine on a 64-bit one. */
-  if (create && size > SIZE_MAX / 2)
-    return mproc__fail(MPROC_ERANGE, "shm_create: %zu bytes is more than this process can map",
-                       size);
-  int rc = create && !name ? 0 : check_name(name, op);
+  int rc = create ? check_size(size, op) : 0;
+  if (rc)
+    return rc;
+  rc = create && !name ? 0 : check_name(name, op);
   if (rc)
     return rc;
   mproc_shm_t *s = calloc(1, sizeof *s);
@@ -116,6 +123,22 @@ int mproc_shm_create_opts(mproc_shm_t **out, const char *name, size_t size,
   return rc;
 }
 
+int mproc_shm_create_unnamed(mproc_shm_t **out, size_t size) {
+  if (!out)
+    return mproc__fail(MPROC_EINVAL, "shm_create_unnamed: out is NULL");
+  int rc = check_size(size, "shm_create_unnamed");
+  mproc_shm_t *s = rc ? NULL : calloc(1, sizeof *s);
+  if (!rc && !s)
+    rc = mproc__fail(MPROC_ENOMEM, "shm_create_unnamed: out of memory");
+  if (!rc && (rc = mproc__os_shm_create_named(NULL, size, &s->os)) != 0)
+    free(s);
+  if (rc)
+    return rc;
+  atomic_init(&s->refs, 1);
+  *out = s; /* its name stays "": nothing to unlink, nothing to leak */
+  return 0;
+}
+
 int mproc_shm_open(mproc_shm_t **out, const char *name) { return make(out, name, 0, false); }
 
 int mproc_shm_open_or_create(mproc_shm_t **out, const char *name, size_t size, bool *created) {
@@ -158,6 +181,9 @@ const char *mproc_shm_name(const mproc_shm_t *s) { return s ? s->name : NULL; }
 int mproc_shm_unlink(mproc_shm_t *s) {
   if (!s)
     return mproc__fail(MPROC_EINVAL, "shm_unlink: segment is NULL");
+  if (!s->name[0])
+    return mproc__fail(MPROC_ENOENT,
+                       "shm_unlink: the segment is unnamed (it has no name to remove)");
   int rc = mproc__os_shm_unlink_named(s->name, &s->os);
   /* Unlinked by its creator: the tracker must not unlink the name again
    * later, when it may be another segment's. */
@@ -205,12 +231,13 @@ static int shm_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
     rc = mproc__info_get(info, 8, &size);
   if (!rc)
     rc = mproc__info_get(info, 1, &len);
-  if (!rc && (len == 0 || len > MPROC_SHM_NAME_MAX || size == 0 || size > SIZE_MAX || n != 1))
+  /* len 0: an unnamed segment (mproc_shm_create_unnamed). */
+  if (!rc && (len > MPROC_SHM_NAME_MAX || size == 0 || size > SIZE_MAX || n != 1))
     rc = mproc__fail(MPROC_EPROTO, "shm: a bad description");
   for (size_t i = 0; i < len && !rc; i++)
     if ((rc = mproc__info_get(info, 1, &c)) == 0)
       s->name[i] = (char)c;
-  if (!rc && check_name(s->name, "shm") != 0)
+  if (!rc && len && check_name(s->name, "shm") != 0)
     rc = MPROC_EPROTO;
   if (rc) {
     for (size_t i = 0; i < n; i++)

@@ -70,16 +70,16 @@ int mproc__os_shm_create_named(const char *name, size_t size, mproc__os_named_sh
   if (size > SIZE_MAX - FOOTER - page)
     return mproc__fail(MPROC_ERANGE, "shm_create: %zu bytes is too large", size);
   size_t total = (size + FOOTER + page - 1) / page * page;
-  wchar_t *w = os_name(name);
-  if (!w)
+  wchar_t *w = name ? os_name(name) : NULL; /* NULL: an unnamed section */
+  if (name && !w)
     return mproc__fail(MPROC_ENOMEM, "shm_create: out of memory");
   HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE,
                                 (DWORD)((uint64_t)total >> 32), (DWORD)total, w);
   DWORD err = GetLastError();
   free(w);
   if (!h)
-    return mproc__os_fail("shm_create: CreateFileMappingW(\"%s\", %zu)", name, total);
-  if (err == ERROR_ALREADY_EXISTS) {
+    return mproc__os_fail("shm_create: CreateFileMappingW(\"%s\", %zu)", name ? name : "", total);
+  if (name && err == ERROR_ALREADY_EXISTS) {
     CloseHandle(h);
     return mproc__fail(MPROC_EEXIST, "shm_create: \"%s\" exists", name);
   }
