@@ -63,6 +63,20 @@ static inline double median_of_3(double t[3]) {
   return t[1];
 }
 
+/* The median of 5 (t is sorted); -1 when any is negative (a failure). */
+static inline double median_of_5(double t[5]) {
+  for (int i = 0; i < 5; i++)
+    if (t[i] < 0)
+      return -1;
+  for (int i = 1; i < 5; i++)
+    for (int k = i; k > 0 && t[k] < t[k - 1]; k--) {
+      double x = t[k];
+      t[k] = t[k - 1];
+      t[k - 1] = x;
+    }
+  return t[2];
+}
+
 #ifndef _WIN32
 #  include <sys/mman.h>
 #endif

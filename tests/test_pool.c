@@ -99,6 +99,28 @@ static int uses_objects(const mproc_args_t *args, mproc_args_t *result) {
   return rc ? 3 : mproc_args_add_int(result, item);
 }
 
+/* x -> an unnamed segment of x KiB (a failure for x 0), its first and
+ * last bytes x % 251, then a Value holding x, then the worker's pid: the
+ * objects cross back by reference. */
+static int makes_segment(const mproc_args_t *args, mproc_args_t *result) {
+  int64_t x;
+  if (mproc_args_get_int(args, 0, &x) || x == 0)
+    return 1;
+  mproc_shm_t *s;
+  mproc_value_t *v;
+  if (mproc_shm_create_unnamed(&s, (size_t)x * 1024))
+    return 2;
+  unsigned char *p = mproc_shm_data(s);
+  p[0] = p[(size_t)x * 1024 - 1] = (unsigned char)(x % 251);
+  int rc = mproc_args_add_shm(result, s);
+  mproc_shm_close(s); /* the result holds it */
+  if (rc || mproc_value_new(&v, MPROC_T_I64, NULL))
+    return 3;
+  rc = mproc_value_store(v, x) || mproc_args_add_value(result, v);
+  mproc_value_free(v);
+  return rc ? 4 : mproc_args_add_int(result, mproc_current_pid());
+}
+
 /* map_range body: adds begin..end-1 into ctx[0] (an I64 Value), atomically. */
 static int add_range(const mproc_args_t *ctx, size_t begin, size_t end) {
   mproc_value_t *total;
@@ -831,6 +853,66 @@ static void tasks_take_a_lock_and_a_queue(void **state) {
   mproc_pool_free(p);
 }
 
+/* A result's segment of x KiB, as makes_segment made it. */
+static void assert_segment(const mproc_args_t *v, int64_t x) {
+  mproc_shm_t *s;
+  mproc_value_t *val;
+  int64_t held;
+  ASSERT_OK(mproc_args_get_shm(v, 0, &s));
+  assert_int_equal(mproc_shm_size(s), (size_t)x * 1024);
+  const unsigned char *d = mproc_shm_data(s);
+  assert_int_equal(d[0], x % 251);
+  assert_int_equal(d[(size_t)x * 1024 - 1], x % 251);
+  ASSERT_OK(mproc_args_get_value(v, 1, &val));
+  ASSERT_OK(mproc_value_load(val, &held));
+  assert_int_equal(held, x);
+}
+
+/* Results may hold objects: a segment crosses back by reference, whatever
+ * its size, and its memory goes with the result - the worker keeps no
+ * hold on it. An apply, and a map whose chunks mix such results with
+ * failed items. */
+static void results_hold_objects_by_reference(void **state) {
+  mproc_pool_t *p = new_pool(2);
+  int before = unnamed_shm_holds(0);
+  mproc_args_t *a, *v;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_int(a, 64 * 1024)); /* 64 MiB, two pages touched */
+  ASSERT_OK(mproc_pool_apply(p, makes_segment, a, &v));
+  assert_segment(v, 64 * 1024);
+  int64_t pid;
+  ASSERT_OK(mproc_args_get_int(v, 2, &pid));
+  if (before >= 0) {
+    /* The worker lets go of its view just after the result is on its way. */
+    int worker_holds = unnamed_shm_holds(pid);
+    for (int i = 0; i < 500 && worker_holds != 0; i++) {
+      sleep_ms(10);
+      worker_holds = unnamed_shm_holds(pid);
+    }
+    assert_int_equal(worker_holds, 0);
+    assert_int_equal(unnamed_shm_holds(0), before + 2); /* its descriptor and mapping */
+  }
+  mproc_args_free(v);
+  mproc_args_free(a);
+  if (before >= 0)
+    assert_int_equal(unnamed_shm_holds(0), before);
+  enum { N = 20 };
+  mproc_args_t *in = test_ints(N);
+  mproc_async_result_t *r;
+  ASSERT_OK(mproc_pool_map_async(p, makes_segment, in, &(mproc_map_opts_t){.chunksize = 3}, &r));
+  ASSERT_ERR(MPROC_ETASKFAILED, mproc_async_result_get(r, NULL, TEST_WAIT_MS)); /* item 0 */
+  const mproc_args_t *item;
+  for (int i = 1; i < N; i++) {
+    ASSERT_OK(mproc_async_result_item(r, (size_t)i, &item, NULL));
+    assert_segment(item, i);
+  }
+  mproc_async_result_free(r);
+  mproc_args_free(in);
+  if (before >= 0)
+    assert_int_equal(unnamed_shm_holds(0), before);
+  mproc_pool_free(p);
+}
+
 /* ---- failures ------------------------------------------------------------------------ */
 
 /* A worker that dies in a task fails that task only; the others complete
@@ -1250,6 +1332,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(apply_and_apply_async),
       cmocka_unit_test(map_over_a_hundred_thousand),
       cmocka_unit_test(results_outlive_their_chunks),
+      cmocka_unit_test(results_hold_objects_by_reference),
       cmocka_unit_test(python_settings_are_expressible),
       cmocka_unit_test(starmap_and_per_item_outcomes),
       cmocka_unit_test(imap_is_lazy_and_ordered),

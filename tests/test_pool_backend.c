@@ -283,6 +283,16 @@ static void malformed_chunk_results_fail_their_items(void **state) {
   mproc_args_free(in);
 }
 
+static int returns_segment(const mproc_args_t *args, mproc_args_t *result) {
+  (void)args;
+  mproc_shm_t *s;
+  if (mproc_shm_create_unnamed(&s, 4096))
+    return 1;
+  int rc = mproc_args_add_shm(result, s);
+  mproc_shm_close(s);
+  return rc;
+}
+
 static void ipc_objects_and_recycling_are_refused(void **state) {
   (void)state;
   loopback_t lb = {0};
@@ -313,11 +323,14 @@ static void ipc_objects_and_recycling_are_refused(void **state) {
   const char *want =
       "pool_new: the initializer's arguments hold an IPC object: it cannot reach a worker "
       "elsewhere: args_encode: the tuple holds an IPC object, which only a "
-      "child's or a pool task's arguments can carry";
+      "child's arguments or a local pool task's arguments and results can carry";
   assert_string_equal(mproc_last_error_detail(), want);
   ASSERT_OK(mproc_pool_new(&p, &(mproc_pool_opts_t){.backend = &be, .processes = 1}));
   ASSERT_ERR(MPROC_ENOTSUP, mproc_pool_apply(p, square, a, &r));
   assert_non_null(strstr(mproc_last_error_detail(), "loopback"));
+  /* Nor can a result holding one come back from there: the task fails. */
+  ASSERT_ERR(MPROC_ENOTSUP, mproc_pool_apply(p, returns_segment, NULL, &r));
+  assert_non_null(strstr(mproc_last_error_detail(), "IPC object"));
   mproc_pool_free(p);
   mproc_args_free(a);
   mproc_lock_free(lock);

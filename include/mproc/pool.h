@@ -5,7 +5,9 @@
  * A task is a C function run in a worker; its arguments and results are
  * argument tuples (args.h), and IPC objects in the arguments (a Lock, a
  * Queue, a Value, a connection...) reach the worker under every start
- * method, which Python refuses. Unlike Python's Pool, a worker that dies -
+ * method, which Python refuses; results may hold them too. A segment of
+ * shared memory crosses either way by reference, whatever its size
+ * (mproc_shm_create_unnamed: docs/pool.md, "Zero-copy"). Unlike Python's Pool, a worker that dies -
  * killed, crashed, or exiting inside a task - fails only the task it was
  * running (MPROC_EWORKERDIED): the others complete, a replacement starts,
  * the pool goes on. A task can be bounded in time (a worker running past it

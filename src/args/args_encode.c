@@ -168,8 +168,9 @@ static int encode_failed(int rc, mproc__buf_t *b, size_t len, mproc__handle_tabl
   while (table && table->n > first)
     mproc__os_close_handle(table->h[--table->n]);
   if (rc == MPROC_ENOTSUP)
-    return mproc__fail(MPROC_ENOTSUP, "args_encode: the tuple holds an IPC object, which "
-                                      "only a child's or a pool task's arguments can carry");
+    return mproc__fail(MPROC_ENOTSUP, "args_encode: the tuple holds an IPC object, which only a "
+                                      "child's arguments or a local pool task's arguments and "
+                                      "results can carry");
   return rc < -1 ? rc : mproc__fail(MPROC_ENOMEM, "args_encode: out of memory");
 }
 

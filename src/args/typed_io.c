@@ -12,7 +12,7 @@ int mproc__send_args(mproc__bytes_send_fn send, void *ch, const mproc_args_t *ar
   if (rc == MPROC_ENOTSUP)
     return mproc__fail(MPROC_ENOTSUP,
                        "%s: the tuple holds an object (connection, lock, queue...) "
-                       "that only a child's arguments can carry",
+                       "that only a child's arguments or a pool task's can carry",
                        op);
   if (rc)
     return rc;

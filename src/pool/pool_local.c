@@ -84,7 +84,20 @@ static int start_worker(mproc_pool_t *p, int i, uint64_t seq, mproc__member_t *w
   return 0;
 }
 
+/* Handles a dead worker sent for a result it never put: closed, so no
+ * object's memory outlives it in this process (on Windows they are this
+ * process's handles already; on POSIX the channel's close would do). */
+static void close_unclaimed_handles(mproc__member_t *w) {
+  mproc__os_conn_t *c = w->channel ? mproc__conn_os(w->channel) : NULL;
+  size_t n = 0;
+  intptr_t h;
+  while (c && mproc__os_conn_available(c, &n) == 0 && n > 0 &&
+         mproc__os_conn_recv_handles(c, &h, 1) == 0)
+    mproc__os_close_handle(h);
+}
+
 static void release_member(mproc__member_t *w) {
+  close_unclaimed_handles(w);
   mproc_process_free(w->proc);
   mproc_queue_free(w->inbox);
   mproc_conn_free(w->channel);
@@ -400,6 +413,10 @@ static bool linger_local(mproc_pool_t *p) {
 
 /* Member i has ended or was killed (kill_all): waits for it, frees its
  * pieces. */
+static int recv_handles_local(mproc_pool_t *p, int i, intptr_t *h, size_t n) {
+  return mproc__os_conn_recv_handles(mproc__conn_os(p->w[i].channel), h, n);
+}
+
 static void release_local(mproc_pool_t *p, int i) {
   if (p->w[i].proc)
     mproc_process_join(p->w[i].proc, MPROC_INFINITE);
@@ -418,6 +435,7 @@ const mproc__members_t mproc__local_members = {
     .send_failed = send_failed_local,
     .send_stop = send_stop,
     .describe = describe_local,
+    .recv_handles = recv_handles_local,
     .drain = drain,
     .find_ended = find_ended,
     .stop = stop_local,

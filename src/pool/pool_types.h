@@ -52,7 +52,7 @@ typedef struct {
   mproc__member_state_t state;
   mproc_process_t *proc;
   mproc_queue_t *inbox;
-  mproc_conn_t *channel;   /* handles go to the worker here */
+  mproc_conn_t *channel;   /* handles go to the worker here, and come back with results */
   mproc__task_list_t held; /* tasks in its inbox or running, in order */
   uint64_t given;          /* tasks given so far (maxtasksperchild) */
   int64_t pid;
@@ -90,6 +90,9 @@ typedef struct {
   /* The task member i holds first changed (workers that run their tasks
    * strictly in order, and have no slot of their own to say so). */
   void (*head_changed)(mproc_pool_t *p, int i);
+  /* Receives the n handles member i sent ahead of its result (their
+   * objects are in it). NULL: members that send none. */
+  int (*recv_handles)(mproc_pool_t *p, int i, intptr_t *h, size_t n);
   /* Takes every result there is now (mproc__pool_record each). Without
    * the lock. */
   bool (*drain)(mproc_pool_t *p);

@@ -14,7 +14,12 @@
  *
  * A result, in the pool's result queue:
  *   u64 task id | i32 status | u32 kind | u32 message length | u32 worker
- *   | the message (UTF-8) | the payload: one encoded tuple
+ *   | u32 nhandles | u32 zero | the message (UTF-8) | the payload: one
+ *   encoded tuple
+ * nhandles: the objects in the payload take that many handles, which the
+ * worker sent over its handle channel just before it put the result (so
+ * they are there when the pool reads it); only a worker of this machine
+ * sends any.
  * OK: APPLY's payload is its result tuple; CHUNK's is (results, failures):
  * a result tuple or nil per item, and (index, status, message) per item
  * whose task failed; RANGE's is empty.
@@ -52,7 +57,7 @@ enum {
   MPROC__RESULT_INIT,
   MPROC__RESULT_STOPPED
 };
-enum { MPROC__RESULT_HEAD = 24, MPROC__RESULT_MESSAGE_MAX = 511 };
+enum { MPROC__RESULT_HEAD = 32, MPROC__RESULT_MESSAGE_MAX = 511 };
 
 typedef struct {
   uint64_t id;
@@ -60,6 +65,7 @@ typedef struct {
   uint32_t kind;
   uint32_t message_len;
   uint32_t worker;
+  uint32_t nhandles;
 } mproc__result_head_t;
 
 static inline void mproc__task_head_put(unsigned char *p, const mproc__task_head_t *h) {
@@ -92,6 +98,8 @@ static inline void mproc__result_head_put(unsigned char *p, const mproc__result_
   mproc__put_u32(p + 12, h->kind);
   mproc__put_u32(p + 16, h->message_len);
   mproc__put_u32(p + 20, h->worker);
+  mproc__put_u32(p + 24, h->nhandles);
+  mproc__put_u32(p + 28, 0);
 }
 
 static inline void mproc__result_head_get(const unsigned char *p, mproc__result_head_t *h) {
@@ -100,6 +108,7 @@ static inline void mproc__result_head_get(const unsigned char *p, mproc__result_
   h->kind = mproc__get_u32(p + 12);
   h->message_len = mproc__get_u32(p + 16);
   h->worker = mproc__get_u32(p + 20);
+  h->nhandles = mproc__get_u32(p + 24);
 }
 
 /* Sets the worker of an encoded result (the one its transport vouches for). */

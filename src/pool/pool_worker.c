@@ -45,7 +45,13 @@ int mproc_task_set_error(const char *fmt, ...) {
 
 typedef struct {
   mproc_queue_t *inbox, *results;
-  mproc__os_conn_t *channel; /* handles arrive here */
+  mproc__os_conn_t *channel; /* handles arrive here, and results' go back */
+  /* The handles of the objects in the result being made (a worker of this
+   * machine only: elsewhere results cannot hold objects). */
+  mproc__handle_table_t out;
+  /* The result whose objects out holds, freed once the result is put: a
+   * large segment's unmapping is then not on the way to the pool. */
+  mproc_args_t *sent;
   mproc__worker_slot_t *slot;
   uint32_t index;
   /* The last function resolved: tasks of one map all carry the same. */
@@ -54,14 +60,21 @@ typedef struct {
   mproc__fn_t fn;
 } worker_t;
 
+/* Where a result's objects put their handles: none elsewhere, where
+ * encoding one refuses it (MPROC_ENOTSUP). */
+static mproc__handle_table_t *result_handles(worker_t *w) { return w->channel ? &w->out : NULL; }
+
 /* Finishes the result in b: head, message, payload (already in b after
- * the head and the message's room). */
+ * the head and the message's room). Only an OK result keeps the handles
+ * of its objects. */
 static void finish_result(worker_t *w, mproc__buf_t *b, uint64_t id, int32_t status, uint32_t kind,
                           const char *message) {
   size_t mlen = message ? strlen(message) : 0;
   if (mlen > MPROC__RESULT_MESSAGE_MAX)
     mlen = MPROC__RESULT_MESSAGE_MAX;
-  mproc__result_head_t h = {id, status, kind, (uint32_t)mlen, w->index};
+  if (kind != MPROC__RESULT_OK)
+    mproc__handle_table_close(&w->out);
+  mproc__result_head_t h = {id, status, kind, (uint32_t)mlen, w->index, (uint32_t)w->out.n};
   mproc__result_head_put(b->data, &h);
   memcpy(b->data + MPROC__RESULT_HEAD, message ? message : "", mlen);
   /* The payload was appended after MESSAGE_MAX bytes of room: close the
@@ -145,7 +158,7 @@ static int run_chunk(worker_t *w, uint64_t id, mproc_task_fn fn, const unsigned 
     task_message[0] = '\0';
     int status = fn(item, result);
     if (status == 0) {
-      if ((rc = mproc__args_encode_into(result, b, NULL)) != 0)
+      if ((rc = mproc__args_encode_into(result, b, result_handles(w))) != 0)
         mproc__error_prefix("pool worker: a result");
     } else {
       mproc_args_t *f = NULL;
@@ -189,9 +202,12 @@ static void run_call(worker_t *w, const mproc__task_head_t *h, mproc__fn_t fn,
       status = ((mproc_task_fn)fn)(args, result);
       if (status != 0)
         kind = MPROC__RESULT_FAILED;
-      else if ((rc = mproc__args_encode_into(result, b, NULL)) != 0)
+      else if ((rc = mproc__args_encode_into(result, b, result_handles(w))) != 0)
         mproc__error_prefix("pool worker: the task's result");
-      mproc_args_free(result);
+      if (!rc && w->out.n)
+        w->sent = result;
+      else
+        mproc_args_free(result);
     }
   } else if (h->kind == MPROC__TASK_RANGE) {
     status = h->begin <= h->end ? ((mproc_range_fn)fn)(args, (size_t)h->begin, (size_t)h->end)
@@ -315,9 +331,25 @@ const char *mproc__pool_worker_exit_text(int status) {
   }
 }
 
-/* Puts the result in b in the pool's result queue. */
+/* Puts the result in b in the pool's result queue, the handles of its
+ * objects first: they are on the channel when the pool reads the result.
+ * Handles that cannot be sent make the result an error. */
 static int put_result(worker_t *w, mproc__buf_t *b) {
-  return mproc_queue_put_bytes(w->results, b->data, b->len, MPROC_INFINITE);
+  if (w->out.n) {
+    int rc = mproc__os_conn_send_handles(w->channel, NULL, w->out.h, w->out.n);
+    mproc__handle_table_close(&w->out); /* the pool has its own now */
+    if (rc) {
+      mproc__error_prefix("pool worker: a result's objects");
+      mproc__result_head_t h;
+      mproc__result_head_get(b->data, &h);
+      b->len = MPROC__RESULT_HEAD + MPROC__RESULT_MESSAGE_MAX; /* no payload */
+      finish_result(w, b, h.id, rc, MPROC__RESULT_ERROR, mproc_last_error_detail());
+    }
+  }
+  int rc = mproc_queue_put_bytes(w->results, b->data, b->len, MPROC_INFINITE);
+  mproc_args_free(w->sent);
+  w->sent = NULL;
+  return rc;
 }
 
 int mproc__pool_worker_main(const mproc_args_t *args) {
@@ -372,6 +404,7 @@ int mproc__pool_worker_main(const mproc_args_t *args) {
     }
   }
   mproc__buf_free(&b);
+  mproc__handle_table_free(&w.out);
   atomic_store(&w.slot->exit_reason, (uint32_t)code);
   return code;
 }
