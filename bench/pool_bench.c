@@ -10,12 +10,13 @@
  *   - a large result's hand-over, from its making in the worker to the
  *     caller holding it: a segment by reference (64 MiB and 1 GiB) and
  *     64 MiB of bytes copied, beside 8 bytes copied (what the pool's hops
- *     cost any result).
+ *     cost any result), and a floor without mproc (a descriptor passed);
+ *   - how soon a runaway task's failure is reported under a memory cap.
  * mproc's rows are the median of 3 runs (a 2-vCPU machine swings); Python
  * runs once. POSIX only (the Python peer and fork for the floor).
  *
  *   bench_pool [scale]
- *   bench_pool large      (the large results' table alone)
+ *   bench_pool large      (the large results' table and the memory cap alone)
  */
 #include <mproc.h>
 
@@ -186,6 +187,22 @@ static int large_result(const mproc_args_t *args, mproc_args_t *result) {
   return rc ? 3 : mproc_args_add_double(result, now_s());
 }
 
+/* args: a Value (F64). Touches 8 MiB at a time for ever, saying in the
+ * Value when each step was done (a memory cap stops it). */
+static int runaway(const mproc_args_t *args, mproc_args_t *result) {
+  (void)result;
+  mproc_value_t *last;
+  if (mproc_args_get_value(args, 0, &last))
+    return 1;
+  for (;;) {
+    unsigned char *p = malloc(8 << 20);
+    if (!p)
+      return 2;
+    memset(p, 1, 8 << 20);
+    *(volatile double *)mproc_value_ptr(last) = now_s();
+  }
+}
+
 /* ---- mproc ---- */
 
 /* Microseconds from a result's making in the worker to apply's return
@@ -210,6 +227,71 @@ static double hand_over_us(mproc_pool_t *p, int64_t bytes, bool by_reference) {
       return -1;
   }
   return median_of_5(t);
+}
+
+/* The floor under a capped worker's failure: the kernel tearing down a
+ * process holding mib MiB, from SIGKILL to waitpid, ms (median of 3). */
+static double kill_and_reap_ms(long mib) {
+  double t[3] = {-1, -1, -1};
+  for (int i = 0; i < 3; i++) {
+    int pf[2];
+    if (pipe(pf) != 0)
+      break;
+    pid_t pid = fork();
+    if (pid == 0) {
+      char *m = malloc((size_t)mib << 20);
+      if (!m)
+        _exit(1);
+      memset(m, 1, (size_t)mib << 20);
+      if (write(pf[1], m + ((size_t)mib << 19), 1) != 1) /* read: not optimised away */
+        _exit(1);
+      pause();
+      _exit(0);
+    }
+    char c;
+    if (pid > 0 && read(pf[0], &c, 1) == 1) {
+      double t0 = now_s();
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      t[i] = (now_s() - t0) * 1e3;
+    }
+    close(pf[0]);
+    close(pf[1]);
+  }
+  return median_of_3(t);
+}
+
+/* From a capped worker's last step below its cap to its task's failure
+ * reported (MPROC_EMEMLIMIT), ms: median of 3; or why there is no cap. */
+static void memory_cap(void) {
+  mproc_pool_t *p;
+  if (mproc_pool_new(&p, &(mproc_pool_opts_t){.processes = 1, .worker_memory_limit = 256 << 20})) {
+    printf("\nmemory cap: n/a here (%s)\n", mproc_last_error_detail());
+    return;
+  }
+  double t[3] = {-1, -1, -1};
+  char why[256] = "";
+  for (int i = 0; i < 3; i++) {
+    mproc_value_t *last;
+    mproc_args_t *a;
+    mproc_args_t *r = NULL;
+    mproc_value_new(&last, MPROC_T_F64, &(mproc_value_opts_t){.lock = MPROC_NO_LOCK});
+    mproc_args_new(&a);
+    mproc_args_add_value(a, last);
+    int rc = mproc_pool_apply(p, runaway, a, &r);
+    double end = now_s();
+    if (rc == MPROC_EMEMLIMIT)
+      t[i] = (end - *(double *)mproc_value_ptr(last)) * 1e3;
+    snprintf(why, sizeof why, "%s", mproc_last_error_detail());
+    mproc_args_free(r);
+    mproc_args_free(a);
+    mproc_value_free(last);
+  }
+  printf("\nmemory cap of 256 MiB: a runaway task failed %.2f ms after its last step below the "
+         "cap (the next 8 MiB, the kernel's OOM kill, the pool's report; median of 3); the "
+         "kernel alone takes %.2f ms from SIGKILL to reaping a process of 256 MiB\n  %s\n",
+         median_of_3(t), kill_and_reap_ms(256), why);
+  mproc_pool_free(p);
 }
 
 static void large_row(const char *name, double us, double floor) {
@@ -387,8 +469,9 @@ int main(int argc, char **argv) {
     printf("bench_pool: %s\n", mproc_last_error_detail());
     return 1;
   }
-  if (argc > 1 && strcmp(argv[1], "large") == 0) { /* that table alone */
+  if (argc > 1 && strcmp(argv[1], "large") == 0) { /* those tables alone */
     large_results(p);
+    memory_cap();
     mproc_pool_free(p);
     return 0;
   }
@@ -462,6 +545,7 @@ int main(int argc, char **argv) {
            py_death * 1e3);
   printf("; Python's Pool: never (get() blocks for ever)\n");
   large_results(p);
+  memory_cap();
   printf("\nAims: chunksize 1 at most 0.5 us per task and 50x Python's Pool; default chunking 2x "
          "Python's Pool; speedup at least 1.9x; death reported within 10 ms; a 1 GiB result "
          "handed over in at most 50 us.\n");

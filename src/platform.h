@@ -287,6 +287,25 @@ int mproc__os_parent_watch(intptr_t link, int64_t parent_pid, bool daemon, bool 
 /* Whether a sentinel (link, pidfd, handle) is ready: its process ended. */
 bool mproc__os_sentinel_ready(intptr_t s);
 
+/* ---- a memory cap for child processes (memcap_*.c) ---------------------- */
+
+/* A limit on the memory of the processes put in it, enforced by the OS:
+ * Linux a cgroup of its own (v2 memory.max, else v1
+ * memory.limit_in_bytes), whose OOM killer stops a process past it.
+ * MPROC_ENOTSUP where none can be made (the detail says what is missing:
+ * no memory controller this process may create cgroups under, another
+ * system). */
+typedef struct mproc__os_memcap mproc__os_memcap_t;
+int mproc__os_memcap_new(uint64_t bytes, mproc__os_memcap_t **out);
+/* Puts the running child pid in cap. */
+int mproc__os_memcap_add(mproc__os_memcap_t *cap, int64_t pid);
+/* Whether cap stopped a process in it (its OOM killer killed one). */
+bool mproc__os_memcap_hit(mproc__os_memcap_t *cap);
+/* What enforces it, for messages: "cgroup v1 memory.limit_in_bytes". */
+const char *mproc__os_memcap_kind(const mproc__os_memcap_t *cap);
+/* Removes it; its processes have ended. NULL is ignored. */
+void mproc__os_memcap_free(mproc__os_memcap_t *cap);
+
 /* ---- connections (conn.c) ------------------------------------------------ */
 
 /* One end of a byte stream between processes: a socket (POSIX) or an

@@ -48,6 +48,7 @@ static int classify(mproc_error_t e) {
   case MPROC_ETASKTIMEOUT:
   case MPROC_ECANCELED:
   case MPROC_EINIT:
+  case MPROC_EMEMLIMIT:
     return 2;
   }
   return 3;

@@ -915,6 +915,139 @@ static void results_hold_objects_by_reference(void **state) {
 
 /* ---- failures ------------------------------------------------------------------------ */
 
+#if defined(__linux__) && !defined(MPROC_TEST_POSIX_GENERIC)
+#  define TEST_MEMORY_CAP 1 /* cgroups: docs/pool.md */
+/* Holds args[0] MiB at once, touched 8 MiB at a time, then lets go. */
+static int eats_memory(const mproc_args_t *args, mproc_args_t *result) {
+  int64_t mib;
+  if (mproc_args_get_int(args, 0, &mib))
+    return 1;
+  void *held = NULL; /* each block begins with the one before it */
+  for (int64_t done = 0; done < mib; done += 8) {
+    unsigned char *p = malloc(8 << 20);
+    if (!p)
+      break;
+    memset(p, 1, 8 << 20);
+    memcpy(p, &held, sizeof held);
+    held = p;
+  }
+  for (void *next; held; held = next) {
+    memcpy(&next, held, sizeof next);
+    free(held);
+  }
+  return mproc_args_add_int(result, mib);
+}
+
+static int eat(mproc_pool_t *p, int64_t mib, mproc_task_error_t *e) {
+  mproc_args_t *a;
+  mproc_async_result_t *ar;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_int(a, mib));
+  ASSERT_OK(mproc_pool_apply_async(p, eats_memory, a, NULL, &ar));
+  int rc = mproc_async_result_get(ar, NULL, TEST_WAIT_MS);
+  if (rc && e)
+    ASSERT_OK(mproc_async_result_error(ar, e));
+  mproc_async_result_free(ar);
+  mproc_args_free(a);
+  return rc;
+}
+#endif
+
+#ifdef TEST_MEMORY_CAP
+#  include <sys/stat.h>
+/* The directory of worker pid's memory cgroup (v1's memory line, else
+ * v2's), found under the usual mount points; false when there is none. */
+static bool worker_cgroup(int64_t pid, char *dir, size_t cap) {
+  char path[64], line[512], rel[400] = "";
+  snprintf(path, sizeof path, "/proc/%lld/cgroup", (long long)pid);
+  FILE *f = fopen(path, "r");
+  while (f && fgets(line, sizeof line, f)) {
+    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (c2 && (strstr(c1, "memory") || (!rel[0] && c1[1] == ':')) && strstr(c2, "/mproc-"))
+      snprintf(rel, sizeof rel, "%s", c2 + 1);
+  }
+  if (f)
+    fclose(f);
+  rel[strcspn(rel, "\n")] = '\0';
+  const char *mounts[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+  for (size_t i = 0; rel[0] && i < 3; i++) {
+    struct stat st;
+    snprintf(dir, cap, "%s%s", mounts[i], rel);
+    if (stat(dir, &st) == 0)
+      return true;
+  }
+  return false;
+}
+
+#endif
+
+/* A pool's cgroups go with it - and those of a pool whose process was
+ * killed before it could remove them go with the next capped pool. */
+static void memory_caps_leave_no_cgroups(void **state) {
+#ifndef TEST_MEMORY_CAP
+  skip(); /* no cap here: the test below checks the answer */
+#else
+  mproc_pool_t *p;
+  mproc_pool_opts_t o = {.processes = 1, .worker_memory_limit = 256 << 20};
+  int rc = mproc_pool_new(&p, &o);
+  if (rc == MPROC_ENOTSUP)
+    skip(); /* said by the test above */
+  ASSERT_OK(rc);
+  mproc_args_t *r, *in = test_ints(2);
+  ASSERT_OK(mproc_pool_apply(p, add_pair, in, &r));
+  int64_t worker;
+  ASSERT_OK(mproc_args_get_int(r, 1, &worker));
+  mproc_args_free(r);
+  mproc_args_free(in);
+  char dir[600], stale[700];
+  assert_true(worker_cgroup(worker, dir, sizeof dir));
+  /* A dead pool's empty cgroup beside it: the pid of a child that ended. */
+  mproc_args_t *none;
+  ASSERT_OK(mproc_args_new(&none));
+  mproc_process_t *gone = start_child(t_exit_code, none);
+  int64_t gone_pid = mproc_process_pid(gone);
+  finish_child(gone);
+  mproc_args_free(none);
+  snprintf(stale, sizeof stale, "%.*s/mproc-%lld-7", (int)(strrchr(dir, '/') - dir), dir,
+           (long long)gone_pid);
+  assert_int_equal(mkdir(stale, 0755), 0);
+  mproc_pool_free(p);
+  struct stat st;
+  assert_int_not_equal(stat(dir, &st), 0); /* the pool's own went with it */
+  assert_int_equal(stat(stale, &st), 0);
+  ASSERT_OK(mproc_pool_new(&p, &o));
+  assert_int_not_equal(stat(stale, &st), 0); /* swept by the next capped pool */
+  mproc_pool_free(p);
+#endif
+}
+
+/* A worker past its memory cap is stopped by the kernel: only its task
+ * fails, with MPROC_EMEMLIMIT naming the limit, and a new worker serves
+ * on. Where no cap can be made the pool says so at once. */
+static void a_worker_past_its_memory_cap_fails_only_its_task(void **state) {
+  mproc_pool_t *p;
+  enum { CAP_MIB = 256 };
+  int rc = mproc_pool_new(
+      &p, &(mproc_pool_opts_t){.processes = 1, .worker_memory_limit = (uint64_t)CAP_MIB << 20});
+#ifndef TEST_MEMORY_CAP
+  ASSERT_ERR(MPROC_ENOTSUP, rc);
+  assert_non_null(strstr(mproc_last_error_detail(), "worker_memory_limit"));
+#else
+  if (rc == MPROC_ENOTSUP && geteuid() != 0)
+    skip(); /* cgroups are closed to this user: the answer is ENOTSUP, said */
+  ASSERT_OK(rc);
+  assert_int_equal(eat(p, 16, NULL), 0);
+  mproc_task_error_t e;
+  assert_int_equal(eat(p, 4 * CAP_MIB, &e), MPROC_EMEMLIMIT);
+  assert_non_null(strstr(e.message, "memory limit of 268435456 bytes"));
+  assert_int_equal(eat(p, 16, NULL), 0); /* a new worker took its place */
+  mproc_pool_stats_t st;
+  ASSERT_OK(mproc_pool_stats(p, &st));
+  assert_int_equal(st.workers_alive, 1);
+  mproc_pool_free(p);
+#endif
+}
+
 /* A worker that dies in a task fails that task only; the others complete
  * and the pool goes on with a replacement. */
 static void a_dead_worker_fails_only_its_task(void **state) {
@@ -1351,6 +1484,8 @@ int main(int argc, char **argv) {
   };
   const struct CMUnitTest failures[] = {
       cmocka_unit_test(a_dead_worker_fails_only_its_task),
+      cmocka_unit_test(a_worker_past_its_memory_cap_fails_only_its_task),
+      cmocka_unit_test(memory_caps_leave_no_cgroups),
       cmocka_unit_test(time_limits_kill_and_replace),
       cmocka_unit_test(cancel_queued_and_running),
       cmocka_unit_test(an_initializer_that_keeps_failing_breaks_the_pool),

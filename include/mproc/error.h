@@ -41,7 +41,8 @@ extern "C" {
   X(EWORKERDIED, -24, "the worker running the task died")                                          \
   X(ETASKTIMEOUT, -25, "the task ran past its time limit; its worker was killed and replaced")     \
   X(ECANCELED, -26, "the task was cancelled")                                                      \
-  X(EINIT, -27, "the pool's initializer keeps failing; the pool is broken")
+  X(EINIT, -27, "the pool's initializer keeps failing; the pool is broken")                        \
+  X(EMEMLIMIT, -28, "the worker passed its memory limit; it was stopped and replaced")
 
 /* Error codes. */
 typedef enum {

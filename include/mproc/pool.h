@@ -127,8 +127,15 @@ typedef struct {
   const struct mproc_pool_backend *backend; /* workers elsewhere (mproc_mpi_pool_backend()
                                                in mproc/mpi.h; pool_backend.h); NULL: worker
                                                processes of this one */
+  /* Bytes each worker may use, enforced by the OS: a worker past it is
+   * stopped and replaced, and only its task fails (MPROC_EMEMLIMIT); 0:
+   * none. Linux: a cgroup per worker (v2 memory.max, else v1), counting
+   * what it touches from its start on. MPROC_ENOTSUP where no cgroup can
+   * be made (root, or a delegated subtree, is needed), on other systems
+   * and Windows, and with a backend. */
+  uint64_t worker_memory_limit;
   /* For options of later versions: leave zero (else MPROC_EINVAL). */
-  uint64_t reserved[4];
+  uint64_t reserved[3];
 } mproc_pool_opts_t;
 
 /* Creates a pool and starts its workers (Python's Pool(processes,
@@ -145,8 +152,10 @@ typedef struct {
  * Errors: MPROC_EINVAL (out NULL, processes or a timeout negative, an
  *   initializer that is not code of a loaded module, more processes than
  *   the backend has, a backend lacking an operation), MPROC_ENOTSUP (a
- *   start method the platform lacks; maxtasksperchild or initargs holding
- *   an IPC object with a backend), MPROC_ECHILD (a worker could not
+ *   start method the platform lacks; maxtasksperchild, worker_memory_limit
+ *   or initargs holding an IPC object with a backend; worker_memory_limit
+ *   where no cap can be made: not root and no delegated cgroup, another
+ *   system, Windows), MPROC_ECHILD (a worker could not
  *   start), MPROC_ESTATE (the backend serves another pool), MPROC_ENOMEM,
  *   MPROC_ESYS.
  * Platform: on Windows workers start with spawn (the only method). */
@@ -168,7 +177,7 @@ typedef struct {
  * Params: p — the pool; fn — the task; args — NULL for (); result —
  *   receives the task's result tuple (the caller frees it).
  * Returns: 0.
- * Errors: MPROC_ETASKFAILED, MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT
+ * Errors: MPROC_ETASKFAILED, MPROC_EWORKERDIED, MPROC_EMEMLIMIT, MPROC_ETASKTIMEOUT
  *   (the task's; the detail says more), MPROC_ESTATE (the pool is closed),
  *   MPROC_EINIT, MPROC_EINVAL, MPROC_ENOMEM. */
 MPROC_API int mproc_pool_apply(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *args,
@@ -221,7 +230,7 @@ typedef struct {
  *   (the caller frees it).
  * Returns: 0 when every item succeeded.
  * Errors: the first failed item's code (MPROC_ETASKFAILED,
- *   MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT; the detail names the item),
+ *   MPROC_EWORKERDIED, MPROC_EMEMLIMIT, MPROC_ETASKTIMEOUT; the detail names the item),
  *   MPROC_ESTATE, MPROC_EINIT, MPROC_EINVAL, MPROC_ENOMEM. Use
  *   mproc_pool_map_async for every item's outcome. */
 MPROC_API int mproc_pool_map(mproc_pool_t *p, mproc_task_fn fn, const mproc_args_t *items,
@@ -286,7 +295,7 @@ MPROC_API int mproc_pool_imap_items_unordered(mproc_pool_t *p, mproc_task_fn fn,
  * Returns: 0.
  * Errors: MPROC_EEOF (no more items: StopIteration), MPROC_ETIMEDOUT (none
  *   ready in time; call again), the item's failure (MPROC_ETASKFAILED,
- *   MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT: *index tells which; the
+ *   MPROC_EWORKERDIED, MPROC_EMEMLIMIT, MPROC_ETASKTIMEOUT: *index tells which; the
  *   iteration goes on), the input's negative code (after every item before
  *   it), MPROC_ECANCELED (an item the pool's free or terminate cancelled),
  *   MPROC_ECLOSED (the pool was freed before the input ended: the items
@@ -387,7 +396,7 @@ MPROC_API int mproc_pool_workers(mproc_pool_t *p, mproc_pool_worker_t *out, size
  *   tuple of results; timeout_ms — MPROC_INFINITE, 0 or milliseconds.
  * Returns: 0 when the task succeeded.
  * Errors: MPROC_ETIMEDOUT (not ready yet; call again), the task's failure
- *   (MPROC_ETASKFAILED, MPROC_EWORKERDIED, MPROC_ETASKTIMEOUT,
+ *   (MPROC_ETASKFAILED, MPROC_EWORKERDIED, MPROC_EMEMLIMIT, MPROC_ETASKTIMEOUT,
  *   MPROC_ECANCELED, MPROC_EINIT: the detail, and mproc_async_result_error,
  *   say more), MPROC_EINVAL. */
 MPROC_API int mproc_async_result_get(mproc_async_result_t *r, const mproc_args_t **out,

@@ -17,6 +17,24 @@
 
 enum { DEFAULT_PREFETCH = 2, DEFAULT_GRACE_MS = 1000 };
 
+/* A memory cap needs workers of this machine and an OS that can make one:
+ * asked now, so pool_new says so rather than every worker's start. */
+static int check_memory_limit(const mproc_pool_opts_t *o) {
+  if (!o->worker_memory_limit)
+    return 0;
+  if (o->backend)
+    return mproc__fail(MPROC_ENOTSUP,
+                       "pool_new: worker_memory_limit needs worker processes of this one; the "
+                       "%s backend's are elsewhere",
+                       o->backend->name ? o->backend->name : "given");
+  mproc__os_memcap_t *probe;
+  int rc = mproc__os_memcap_new(o->worker_memory_limit, &probe);
+  if (rc)
+    mproc__error_prefix("pool_new: worker_memory_limit");
+  mproc__os_memcap_free(probe);
+  return rc;
+}
+
 /* Checks o, opens its backend and fills in the defaults. */
 static int settle_opts(mproc_pool_opts_t *o, bool *adaptive) {
   if (o->processes < 0) /* Python's Pool(0) and Pool(-1): 0 is None here */
@@ -43,6 +61,9 @@ static int settle_opts(mproc_pool_opts_t *o, bool *adaptive) {
                        "pool_new: maxtasksperchild needs workers that can be "
                        "replaced; the %s backend's cannot",
                        be->name ? be->name : "given");
+  int bad = check_memory_limit(o);
+  if (bad)
+    return bad;
   int available = 0;
   if (be) {
     int rc = be->open(be->ctx, &available);

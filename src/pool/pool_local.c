@@ -27,6 +27,25 @@ enum {
   INBOX_BYTES = 256 * 1024,
   SPIN_ROUNDS = 64 /* looks at the result queue before sleeping */
 };
+/* Puts a started worker in a memory cap of its own (p's limit; none: 0
+ * and *cap NULL). On failure the worker is killed: no worker runs
+ * uncapped in a pool that asked for a cap. */
+static int cap_worker(const mproc_pool_t *p, mproc_process_t *proc, mproc__os_memcap_t **cap) {
+  *cap = NULL;
+  if (!p->o.worker_memory_limit)
+    return 0;
+  int rc = mproc__os_memcap_new(p->o.worker_memory_limit, cap);
+  if (!rc)
+    rc = mproc__os_memcap_add(*cap, mproc_process_pid(proc));
+  if (rc) {
+    mproc_process_kill(proc);
+    mproc_process_join(proc, MPROC_INFINITE);
+    mproc__os_memcap_free(*cap);
+    *cap = NULL;
+  }
+  return rc;
+}
+
 /* Starts a worker for slot i into *w (its inbox and channel are new);
  * seq numbers its name. Touches nothing of p that the lock guards but
  * what never changes, so the pool thread calls it unlocked. */
@@ -68,8 +87,11 @@ static int start_worker(mproc_pool_t *p, int i, uint64_t seq, mproc__member_t *w
     rc = mproc_process_new(&proc, mproc__pool_worker_main, a, &po);
   mproc_args_free(a);
   mproc_conn_free(theirs); /* the worker has its own copy */
+  mproc__os_memcap_t *cap = NULL;
   if (!rc)
     rc = mproc_process_start(proc);
+  if (!rc)
+    rc = cap_worker(p, proc, &cap);
   if (rc) {
     mproc_process_free(proc);
     mproc_queue_free(inbox);
@@ -80,6 +102,7 @@ static int start_worker(mproc_pool_t *p, int i, uint64_t seq, mproc__member_t *w
                          .proc = proc,
                          .inbox = inbox,
                          .channel = ours,
+                         .memcap = cap,
                          .pid = mproc_process_pid(proc)};
   return 0;
 }
@@ -101,6 +124,7 @@ static void release_member(mproc__member_t *w) {
   mproc_process_free(w->proc);
   mproc_queue_free(w->inbox);
   mproc_conn_free(w->channel);
+  mproc__os_memcap_free(w->memcap); /* its process has been reaped */
   *w = (mproc__member_t){.state = MPROC__MEMBER_EMPTY};
 }
 
@@ -152,6 +176,35 @@ static bool rebalance(mproc_pool_t *p) {
   return progress;
 }
 
+/* What worker i's end (its exit code) did to the task it was running, in
+ * msg; returns that task's code: its memory cap stopped it, or it died. */
+static int why_it_died(const mproc_pool_t *p, int i, int code, const char *name, char *msg,
+                       size_t cap) {
+  const mproc__member_t *w = &p->w[i];
+  if (code == -9 && w->memcap && mproc__os_memcap_hit(w->memcap)) {
+    snprintf(msg, cap, "%s passed its memory limit of %llu bytes (%s) while running it", name,
+             (unsigned long long)p->o.worker_memory_limit, mproc__os_memcap_kind(w->memcap));
+    return MPROC_EMEMLIMIT;
+  }
+  if (code < 0)
+    snprintf(msg, cap, "%s died of signal %d while running it%s", name, -code,
+             code == -9 ? " (SIGKILL: killed, perhaps by the OOM killer)" : "");
+  else if (code && (uint32_t)code == atomic_load(&p->slots[i].exit_reason))
+    snprintf(msg, cap, "%s exited while running it: %s (status %d)", name,
+             mproc__pool_worker_exit_text(code), code);
+  else if (code == MPROC__WORKER_BAD_ARGS || code == MPROC__CHILD_FAILED)
+    snprintf(msg, cap,
+             "%s exited with status %d while running it: %s, or the task "
+             "exited so",
+             name, code, mproc__pool_worker_exit_text(code));
+  else
+    snprintf(msg, cap,
+             "%s exited with status %d while running it (the task ended the "
+             "process: exit() or abort()?)",
+             name, code);
+  return MPROC_EWORKERDIED;
+}
+
 /* A worker process ended: fail what it was running, hand on what it never
  * began. */
 static void bury(mproc_pool_t *p, int i) {
@@ -168,23 +221,8 @@ static void bury(mproc_pool_t *p, int i) {
     p->died++;
   char name[160], msg[256];
   mproc__pool_member_name(p, i, name, sizeof name);
-  if (code < 0)
-    snprintf(msg, sizeof msg, "%s died of signal %d while running it%s", name, -code,
-             code == -9 ? " (SIGKILL: killed, perhaps by the OOM killer)" : "");
-  else if (code && (uint32_t)code == atomic_load(&p->slots[i].exit_reason))
-    snprintf(msg, sizeof msg, "%s exited while running it: %s (status %d)", name,
-             mproc__pool_worker_exit_text(code), code);
-  else if (code == MPROC__WORKER_BAD_ARGS || code == MPROC__CHILD_FAILED)
-    snprintf(msg, sizeof msg,
-             "%s exited with status %d while running it: %s, or the task "
-             "exited so",
-             name, code, mproc__pool_worker_exit_text(code));
-  else
-    snprintf(msg, sizeof msg,
-             "%s exited with status %d while running it (the task ended the "
-             "process: exit() or abort()?)",
-             name, code);
-  mproc_task_error_t e_run = mproc__task_error(MPROC_EWORKERDIED, msg);
+  int run_code = why_it_died(p, i, code, name, msg, sizeof msg);
+  mproc_task_error_t e_run = mproc__task_error(run_code, msg);
   if (w->kill_reason == MPROC_ETASKTIMEOUT) {
     mproc__task_t *k = w->held.head;
     while (k && k->id != w->kill_task)

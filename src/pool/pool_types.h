@@ -56,9 +56,10 @@ typedef struct {
   mproc__task_list_t held; /* tasks in its inbox or running, in order */
   uint64_t given;          /* tasks given so far (maxtasksperchild) */
   int64_t pid;
-  int64_t last_result_us; /* when its last result came */
-  int64_t task_us;        /* a moving average of its time per task, busy */
-  int kill_reason;        /* 0, MPROC_ETASKTIMEOUT or MPROC_ECANCELED: why we killed it */
+  int64_t last_result_us;     /* when its last result came */
+  int64_t task_us;            /* a moving average of its time per task, busy */
+  int kill_reason;            /* 0, MPROC_ETASKTIMEOUT or MPROC_ECANCELED: why we killed it */
+  mproc__os_memcap_t *memcap; /* its memory cap (opts.worker_memory_limit), or NULL */
   uint64_t kill_task;
   bool init_failed;
   bool stop_sent;
