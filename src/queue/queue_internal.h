@@ -8,7 +8,7 @@
 #include <stdalign.h>
 
 #include "mproc/queue.h"
-#include "sync/sync_object.h"
+#include "sync/mutex.h"
 
 enum { PARK_PUT_LOCK, PARK_GET_LOCK, PARK_NOT_EMPTY, PARK_NOT_FULL, PARK_ALL_DONE, NPARKS };
 enum { REC_WHOLE = 1, REC_FIRST, REC_MORE, REC_LAST, REC_ABORT, REC_PAD };

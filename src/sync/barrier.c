@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "args/fnref.h"
-#include "sync/sync_object.h"
+#include "sync/mutex.h"
 
 struct mproc_barrier {
   mproc__sync_t s;

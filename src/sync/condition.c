@@ -17,7 +17,7 @@
  * look cannot swallow the wake-up another waiter was owed. */
 #include <stdlib.h>
 
-#include "sync/sync_object.h"
+#include "sync/mutex.h"
 
 struct mproc_cond {
   mproc__sync_t s;

@@ -1,5 +1,5 @@
 /* Lock and RLock: the robust mutex (mutex.c) alone in its region. */
-#include "sync/sync_object.h"
+#include "sync/mutex.h"
 
 struct mproc_lock {
   mproc__sync_t s;

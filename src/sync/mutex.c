@@ -10,7 +10,7 @@
  * with MPROC_EOWNERDEAD, like a robust pthread mutex. `stamp` adds the
  * holder's start time so a pid reused by a later process is not mistaken
  * for the holder; it is trusted only while its pid matches the word's. */
-#include "sync/sync_object.h"
+#include "sync/mutex.h"
 
 enum { OWNER_CHECK_MS = 100 };
 /* No spinning before sleeping, unlike Semaphore and Event: processes that
