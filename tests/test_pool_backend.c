@@ -259,12 +259,18 @@ static void malformed_chunk_results_fail_their_items(void **state) {
   /* Ready is not yet decoded: successful and error say the failure too. */
   mproc_async_result_t *r;
   mproc_task_error_t e;
+  mproc_pool_stats_t before, after;
+  ASSERT_OK(mproc_pool_stats(p, &before));
   ASSERT_OK(mproc_pool_map_async(p, says_ok, many, &(mproc_map_opts_t){.chunksize = 300}, &r));
   ASSERT_OK(mproc_async_result_wait(r, TEST_WAIT_MS));
   assert_int_equal(mproc_async_result_successful(r), 0);
   ASSERT_OK(mproc_async_result_error(r, &e));
   assert_int_equal(e.code, MPROC_EPROTO);
   mproc_async_result_free(r);
+  /* The stats say so too: none of them done, all failed. */
+  ASSERT_OK(mproc_pool_stats(p, &after));
+  assert_int_equal(after.tasks_done, before.tasks_done);
+  assert_int_equal(after.tasks_failed - before.tasks_failed, 600);
   mproc_args_free(many);
   lb.tamper = 0;
   ASSERT_OK(mproc_pool_map(p, nothing, in, &(mproc_map_opts_t){.chunksize = 4}, &out));

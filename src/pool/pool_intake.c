@@ -49,7 +49,7 @@ static void record_chunk(mproc_pool_t *p, mproc__task_t *t, const unsigned char 
   size_t tuples = 0, at = 0, at_len = 0;
   if (mproc__args_split_results(payload, plen, t->count, &at, &at_len, &tuples, &rest) != 0 ||
       mproc_args_get_args(rest, 0, &failures) != 0 ||
-      mproc__result_add_pending(t->r, t->first, t->count, payload + at, at_len) != 0) {
+      mproc__result_add_pending(t->r, t->first, t->count, tuples, payload + at, at_len) != 0) {
     chunk_malformed(p, t);
     mproc_args_free(rest);
     return;
@@ -57,6 +57,11 @@ static void record_chunk(mproc_pool_t *p, mproc__task_t *t, const unsigned char 
   p->done += tuples;
   record_chunk_failures(p, t, failures, worker);
   mproc_args_free(rest);
+}
+
+void mproc__pool_recount_failed(mproc_pool_t *p, size_t n) {
+  p->done -= n;
+  p->failed += n;
 }
 
 /* A chunk whose results hold objects: decoded here with their handles

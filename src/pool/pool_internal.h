@@ -38,11 +38,15 @@ void mproc__result_item_ok(mproc_async_result_t *r, size_t i, mproc_args_t *valu
 mproc_task_error_t mproc__task_error(int code, const char *message);
 void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_task_error_t *e);
 /* A map chunk's results, count items from item first, still encoded (the
- * len bytes mproc__args_split_results found): copied and queued for
- * whoever waits for r to decode when they are many and small; else (or
- * without memory for a copy) decoded now: its error. Under the lock. */
-int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count,
+ * len bytes mproc__args_split_results found; done of them results the
+ * pool counted as done): copied and queued for whoever waits for r to
+ * decode when they are many and small; else (or without memory for a
+ * copy) decoded now: its error. Under the lock. */
+int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count, size_t done,
                               const void *bytes, size_t len);
+/* n items the pool counted as done failed after all (their results did
+ * not decode when the caller's thread came to them). Under the lock. */
+void mproc__pool_recount_failed(mproc_pool_t *p, size_t n);
 /* true when r just settled (the caller runs its callbacks, then
  * mproc__result_callbacks_done and mproc__result_unref). A result without
  * callbacks is ready at once. */

@@ -24,6 +24,7 @@ typedef struct {
 typedef struct pending_chunk {
   struct pending_chunk *next;
   size_t first, count;
+  size_t done; /* its items the pool counted as done (its results) */
   unsigned char bytes[];
 } pending_chunk_t;
 
@@ -117,6 +118,8 @@ static void decode_pending_locked(mproc_async_result_t *r) {
         mproc_task_error_t e = mproc__task_error(MPROC_EPROTO, "a malformed result");
         for (size_t i = 0; i < c->count; i++)
           mproc__result_item_failed(r, c->first + i, &e);
+        if (r->pool && !r->core->pool_freed) /* its stats said done */
+          mproc__pool_recount_failed(r->pool, c->done);
       }
       mproc__os_mutex_unlock(r->core->lock);
       next = c->next;
@@ -138,7 +141,7 @@ static void decode_pending_locked(mproc_async_result_t *r) {
  * is copying their bytes, which a queued copy would only double. */
 enum { PENDING_MIN_ITEMS = 256, PENDING_MAX_ITEM_BYTES = 256 };
 
-int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count,
+int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count, size_t done,
                               const void *bytes, size_t len) {
   bool deferred = count >= PENDING_MIN_ITEMS && len / count <= PENDING_MAX_ITEM_BYTES;
   pending_chunk_t *c = deferred ? malloc(sizeof *c + len) : NULL;
@@ -152,6 +155,7 @@ int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t coun
   c->next = NULL;
   c->first = first;
   c->count = count;
+  c->done = done;
   memcpy(c->bytes, bytes, len);
   *r->pending_tail = c;
   r->pending_tail = &c->next;
