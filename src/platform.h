@@ -301,6 +301,10 @@ int mproc__os_memcap_new(uint64_t bytes, mproc__os_memcap_t **out);
 int mproc__os_memcap_add(mproc__os_memcap_t *cap, int64_t pid);
 /* Whether cap stopped a process in it (its OOM killer killed one). */
 bool mproc__os_memcap_hit(mproc__os_memcap_t *cap);
+/* A sentinel (mproc_waitable_sentinel) that becomes ready when cap's OOM
+ * killer acts - before the kernel has torn the process down, which for a
+ * large one takes milliseconds; -1 where there is none. */
+intptr_t mproc__os_memcap_sentinel(const mproc__os_memcap_t *cap);
 /* What enforces it, for messages: "cgroup v1 memory.limit_in_bytes". */
 const char *mproc__os_memcap_kind(const mproc__os_memcap_t *cap);
 /* Removes it; its processes have ended. NULL is ignored. */

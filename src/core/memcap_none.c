@@ -24,6 +24,11 @@ bool mproc__os_memcap_hit(mproc__os_memcap_t *cap) {
   return false;
 }
 
+intptr_t mproc__os_memcap_sentinel(const mproc__os_memcap_t *cap) {
+  (void)cap;
+  return -1;
+}
+
 const char *mproc__os_memcap_kind(const mproc__os_memcap_t *cap) {
   (void)cap;
   return "none";

@@ -323,8 +323,38 @@ static bool drain(mproc_pool_t *p) {
 
 /* Workers that ended, found without blocking; buried after every result
  * they committed was taken. Under the lock; drops it to drain. */
+/* Whether member i's memory cap has just stopped it: its OOM killer
+ * acted, and the kernel is tearing it down (which takes milliseconds for
+ * a large worker), so its running task fails now rather than when it is
+ * reaped. It gets no more tasks; bury hands on the rest. */
+static bool stopped_by_cap(mproc_pool_t *p, int i) {
+  mproc__member_t *w = &p->w[i];
+  intptr_t s = w->memcap ? mproc__os_memcap_sentinel(w->memcap) : -1;
+  if (w->state != MPROC__MEMBER_LIVE || w->kill_reason || s < 0 || !mproc__os_sentinel_ready(s) ||
+      !mproc__os_memcap_hit(w->memcap))
+    return false;
+  w->kill_reason = MPROC_EMEMLIMIT;
+  mproc__os_mutex_unlock(p->core->lock);
+  drain(p); /* what it finished before is kept */
+  mproc__os_mutex_lock(p->core->lock);
+  uint64_t running = atomic_load_explicit(&p->slots[i].running, memory_order_acquire);
+  mproc__task_t *t = running ? mproc__tasks_take(w, running) : NULL;
+  if (t) {
+    char name[160], msg[256];
+    mproc__pool_member_name(p, i, name, sizeof name);
+    why_it_died(p, i, -9, name, msg, sizeof msg);
+    mproc_task_error_t e = mproc__task_error(MPROC_EMEMLIMIT, msg);
+    mproc__pool_sign(p, i, &e);
+    e.worker_exitcode = -9;
+    mproc__pool_fail_task(p, t, &e);
+  }
+  return true;
+}
+
 static bool find_ended(mproc_pool_t *p) {
   bool ended[256], any = false;
+  for (int i = 0; i < p->n; i++)
+    any |= stopped_by_cap(p, i);
   bool *e = p->n <= 256 ? ended : calloc((size_t)p->n, sizeof *e);
   if (!e)
     return false;
@@ -345,11 +375,12 @@ static bool find_ended(mproc_pool_t *p) {
   return any;
 }
 
-/* Sleeps until a result, a wakeup, a worker's end or timeout_ms. */
+/* Sleeps until a result, a wakeup, a worker's end (or its memory cap's
+ * OOM kill) or timeout_ms. */
 static void sleep_for_events(mproc_pool_t *p, int timeout_ms) {
   size_t n = 0;
-  mproc_waitable_t *ws = malloc(((size_t)p->n + 2) * sizeof *ws);
-  size_t *ready = malloc(((size_t)p->n + 2) * sizeof *ready);
+  mproc_waitable_t *ws = malloc(((size_t)p->n * 2 + 2) * sizeof *ws);
+  size_t *ready = malloc(((size_t)p->n * 2 + 2) * sizeof *ready);
   if (!ws || !ready) {
     free(ws);
     free(ready);
@@ -359,9 +390,15 @@ static void sleep_for_events(mproc_pool_t *p, int timeout_ms) {
   }
   ws[n++] = mproc_waitable_queue(p->results);
   ws[n++] = mproc_waitable_conn(p->wake_rd);
-  for (int i = 0; i < p->n; i++)
-    if (p->w[i].state == MPROC__MEMBER_LIVE)
-      ws[n++] = mproc_waitable_process(p->w[i].proc);
+  for (int i = 0; i < p->n; i++) {
+    mproc__member_t *w = &p->w[i];
+    if (w->state != MPROC__MEMBER_LIVE)
+      continue;
+    ws[n++] = mproc_waitable_process(w->proc);
+    intptr_t oom = w->memcap && !w->kill_reason ? mproc__os_memcap_sentinel(w->memcap) : -1;
+    if (oom >= 0)
+      ws[n++] = mproc_waitable_sentinel(oom);
+  }
   mproc__os_mutex_unlock(p->core->lock);
   size_t nready = 0;
   mproc_wait(ws, n, timeout_ms, ready, &nready);

@@ -8,11 +8,14 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 
 struct mproc__os_memcap {
   bool v2;
+  int notify; /* readable once its OOM killer acted; -1: none */
   char dir[1024];
 };
 
@@ -154,6 +158,35 @@ static bool make(bool v2, uint64_t bytes, char *dir, size_t cap) {
   return true;
 }
 
+/* A descriptor readable once the cgroup in dir sees an OOM kill: v2 an
+ * inotify watch on memory.events (its counts change), v1 an eventfd
+ * registered for memory.oom_control through cgroup.event_control. -1 when
+ * the system will not give one: then the death itself tells. */
+static int oom_notifier(bool v2, const char *dir) {
+  char path[1100], text[64];
+  if (v2) {
+    int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    snprintf(path, sizeof path, "%s/memory.events", dir);
+    if (fd >= 0 && inotify_add_watch(fd, path, IN_MODIFY) < 0) {
+      close(fd);
+      fd = -1;
+    }
+    return fd;
+  }
+  int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  snprintf(path, sizeof path, "%s/memory.oom_control", dir);
+  int ofd = efd >= 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+  snprintf(text, sizeof text, "%d %d", efd, ofd);
+  bool ok = ofd >= 0 && write_file(dir, "cgroup.event_control", text) == 0;
+  if (ofd >= 0)
+    close(ofd); /* the registration holds the file */
+  if (!ok && efd >= 0) {
+    close(efd);
+    efd = -1;
+  }
+  return efd;
+}
+
 int mproc__os_memcap_new(uint64_t bytes, mproc__os_memcap_t **out) {
   mproc__os_memcap_t *c = calloc(1, sizeof *c);
   if (!c)
@@ -161,6 +194,7 @@ int mproc__os_memcap_new(uint64_t bytes, mproc__os_memcap_t **out) {
   for (int v2 = 1; v2 >= 0; v2--)
     if (make(v2, bytes, c->dir, sizeof c->dir)) {
       c->v2 = v2;
+      c->notify = oom_notifier(v2, c->dir);
       *out = c;
       return 0;
     }
@@ -187,6 +221,8 @@ bool mproc__os_memcap_hit(mproc__os_memcap_t *cap) {
   return kills > 0;
 }
 
+intptr_t mproc__os_memcap_sentinel(const mproc__os_memcap_t *cap) { return cap->notify; }
+
 const char *mproc__os_memcap_kind(const mproc__os_memcap_t *cap) {
   return cap->v2 ? "cgroup v2 memory.max" : "cgroup v1 memory.limit_in_bytes";
 }
@@ -194,6 +230,8 @@ const char *mproc__os_memcap_kind(const mproc__os_memcap_t *cap) {
 void mproc__os_memcap_free(mproc__os_memcap_t *cap) {
   if (!cap)
     return;
+  if (cap->notify >= 0)
+    close(cap->notify);
   /* Its process was reaped; a cgroup empties a moment later. */
   for (int i = 0; i < 100 && rmdir(cap->dir) != 0 && errno == EBUSY; i++)
     usleep(1000);
