@@ -314,8 +314,8 @@ int mproc_pool_stats(mproc_pool_t *p, mproc_pool_stats_t *st) {
     st->tasks_running += runs;
     st->tasks_queued += p->w[i].held.n - (runs && p->w[i].held.n ? 1 : 0);
   }
-  st->tasks_done = p->done;
-  st->tasks_failed = p->failed;
+  st->tasks_done = p->done - p->core->late_failed;
+  st->tasks_failed = p->failed + p->core->late_failed;
   mproc__os_mutex_unlock(p->core->lock);
   return 0;
 }

@@ -59,11 +59,6 @@ static void record_chunk(mproc_pool_t *p, mproc__task_t *t, const unsigned char 
   mproc_args_free(rest);
 }
 
-void mproc__pool_recount_failed(mproc_pool_t *p, size_t n) {
-  p->done -= n;
-  p->failed += n;
-}
-
 /* A chunk whose results hold objects: decoded here with their handles
  * (taken over: closed on failure), not left to the caller. */
 static void record_chunk_objects(mproc_pool_t *p, mproc__task_t *t, const unsigned char *payload,

@@ -15,6 +15,9 @@ typedef struct {
   intptr_t doorbell;         /* rung for mproc_wait when a result becomes ready */
   _Atomic uint32_t watchers; /* in mproc_wait (core/waitable.h) */
   bool pool_freed;           /* under the lock: what outlives the pool must not reach it */
+  /* Items the pool counted done whose results then failed to decode in
+   * the caller's thread (under the lock; mproc_pool_stats moves them). */
+  uint64_t late_failed;
 } mproc__pool_core_t;
 
 void mproc__pool_core_release(mproc__pool_core_t *core);
@@ -44,9 +47,6 @@ void mproc__result_item_failed(mproc_async_result_t *r, size_t i, const mproc_ta
  * copy) decoded now: its error. Under the lock. */
 int mproc__result_add_pending(mproc_async_result_t *r, size_t first, size_t count, size_t done,
                               const void *bytes, size_t len);
-/* n items the pool counted as done failed after all (their results did
- * not decode when the caller's thread came to them). Under the lock. */
-void mproc__pool_recount_failed(mproc_pool_t *p, size_t n);
 /* true when r just settled (the caller runs its callbacks, then
  * mproc__result_callbacks_done and mproc__result_unref). A result without
  * callbacks is ready at once. */

@@ -118,8 +118,7 @@ static void decode_pending_locked(mproc_async_result_t *r) {
         mproc_task_error_t e = mproc__task_error(MPROC_EPROTO, "a malformed result");
         for (size_t i = 0; i < c->count; i++)
           mproc__result_item_failed(r, c->first + i, &e);
-        if (r->pool && !r->core->pool_freed) /* its stats said done */
-          mproc__pool_recount_failed(r->pool, c->done);
+        r->core->late_failed += c->done; /* the pool's stats said done */
       }
       mproc__os_mutex_unlock(r->core->lock);
       next = c->next;
