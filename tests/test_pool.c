@@ -914,6 +914,20 @@ static void results_hold_objects_by_reference(void **state) {
     assert_segment(item, i);
   }
   mproc_async_result_free(r);
+  /* imap hands each result out as the caller's own tuple, segment and all. */
+  mproc_pool_iter_t *it;
+  ASSERT_OK(mproc_pool_imap_items(p, makes_segment, in, &(mproc_map_opts_t){.chunksize = 4}, &it));
+  for (int i = 0; i < N; i++) {
+    mproc_args_t *one = NULL;
+    size_t index;
+    int rc = mproc_pool_iter_next(it, &one, &index, TEST_WAIT_MS);
+    assert_int_equal(index, (size_t)i);
+    assert_int_equal(rc, i == 0 ? MPROC_ETASKFAILED : 0);
+    if (i)
+      assert_segment(one, i);
+    mproc_args_free(one);
+  }
+  mproc_pool_iter_free(it);
   mproc_args_free(in);
   if (before >= 0) /* the pool's own reference to a ready result goes a moment later */
     assert_int_equal(holds_become(0, before), before);

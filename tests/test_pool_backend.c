@@ -306,6 +306,10 @@ static void ipc_objects_and_recycling_are_refused(void **state) {
   mproc_pool_t *p;
   ASSERT_ERR(MPROC_ENOTSUP,
              mproc_pool_new(&p, &(mproc_pool_opts_t){.backend = &be, .maxtasksperchild = 3}));
+  ASSERT_ERR(
+      MPROC_ENOTSUP,
+      mproc_pool_new(&p, &(mproc_pool_opts_t){.backend = &be, .worker_memory_limit = 1 << 30}));
+  assert_non_null(strstr(mproc_last_error_detail(), "worker_memory_limit"));
   ASSERT_ERR(MPROC_EINVAL,
              mproc_pool_new(&p, &(mproc_pool_opts_t){.backend = &be, .processes = WORKERS + 1}));
   assert_int_equal(lb.closed, 1); /* opened, found too small, closed */
