@@ -1,10 +1,13 @@
 /* A memory cap per child on Linux: a cgroup of its own under this
  * process's, with memory.max (cgroup v2) or memory.limit_in_bytes (v1).
  * The kernel's OOM killer stops a child that passes it with SIGKILL, and
- * the cgroup's oom_kill count says afterwards that it did - which is what
- * tells a capped worker's death from any other SIGKILL. Made where this
- * process may create cgroups under its own (root, or a delegated
- * subtree); else MPROC_ENOTSUP. */
+ * the cgroup's oom_kill count says that it did - which is what tells a
+ * capped worker's death from any other SIGKILL; a notification (v1: an
+ * eventfd registered for memory.oom_control; v2: inotify on
+ * memory.events) says it the moment it happens, milliseconds before the
+ * kernel has torn a large process down. Made where this process may
+ * create cgroups under its own (root, or a delegated subtree); else
+ * MPROC_ENOTSUP. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
