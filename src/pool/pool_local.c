@@ -176,14 +176,19 @@ static bool rebalance(mproc_pool_t *p) {
   return progress;
 }
 
+/* Says in msg that worker i (name) passed its memory cap. */
+static void say_cap_hit(const mproc_pool_t *p, int i, const char *name, char *msg, size_t cap) {
+  snprintf(msg, cap, "%s passed its memory limit of %llu bytes (%s) while running it", name,
+           (unsigned long long)p->o.worker_memory_limit, mproc__os_memcap_kind(p->w[i].memcap));
+}
+
 /* What worker i's end (its exit code) did to the task it was running, in
  * msg; returns that task's code: its memory cap stopped it, or it died. */
 static int why_it_died(const mproc_pool_t *p, int i, int code, const char *name, char *msg,
                        size_t cap) {
   const mproc__member_t *w = &p->w[i];
   if (code == -9 && w->memcap && mproc__os_memcap_hit(w->memcap)) {
-    snprintf(msg, cap, "%s passed its memory limit of %llu bytes (%s) while running it", name,
-             (unsigned long long)p->o.worker_memory_limit, mproc__os_memcap_kind(w->memcap));
+    say_cap_hit(p, i, name, msg, cap);
     return MPROC_EMEMLIMIT;
   }
   if (code < 0)
@@ -342,7 +347,7 @@ static bool stopped_by_cap(mproc_pool_t *p, int i) {
   if (t) {
     char name[160], msg[256];
     mproc__pool_member_name(p, i, name, sizeof name);
-    why_it_died(p, i, -9, name, msg, sizeof msg);
+    say_cap_hit(p, i, name, msg, sizeof msg); /* the hit was read above */
     mproc_task_error_t e = mproc__task_error(MPROC_EMEMLIMIT, msg);
     mproc__pool_sign(p, i, &e);
     e.worker_exitcode = -9;

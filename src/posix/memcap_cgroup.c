@@ -12,7 +12,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,10 +124,8 @@ static void sweep_stale(const char *base) {
   while (d && (e = readdir(d))) {
     long pid = 0;
     char path[1200];
-    if (sscanf(e->d_name, "mproc-%ld-", &pid) != 1 || pid <= 0)
-      continue;
-    bool gone = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-    if (!gone)
+    if (sscanf(e->d_name, "mproc-%ld-", &pid) != 1 || pid <= 0 ||
+        !mproc__os_process_gone((uint32_t)pid, 0))
       continue;
     snprintf(path, sizeof path, "%s/%s", base, e->d_name);
     rmdir(path);
