@@ -1054,8 +1054,11 @@ static void a_worker_past_its_memory_cap_fails_only_its_task(void **state) {
   ASSERT_ERR(MPROC_ENOTSUP, rc);
   assert_non_null(strstr(mproc_last_error_detail(), "worker_memory_limit"));
 #else
-  if (rc == MPROC_ENOTSUP && geteuid() != 0)
-    skip(); /* cgroups are closed to this user: the answer is ENOTSUP, said */
+  /* Cgroups closed to this user, or a read-only cgroup file system (a
+   * container): the answer is ENOTSUP, said. Root with a writable one -
+   * a fresh Debian machine, this CI - must get its cap. */
+  if (rc == MPROC_ENOTSUP && (geteuid() != 0 || access("/sys/fs/cgroup", W_OK) != 0))
+    skip();
   ASSERT_OK(rc);
   assert_int_equal(eat(p, 16, NULL), 0);
   mproc_task_error_t e;

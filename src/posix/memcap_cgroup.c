@@ -87,10 +87,11 @@ static bool find_mount(bool v2, char *mnt, size_t cap, char *root, size_t rcap) 
   return found;
 }
 
-/* This process's cgroup in that hierarchy, as a directory. */
-static bool own_cgroup(bool v2, char *dir, size_t cap) {
-  char mnt[512], root[512], line[1024], path[1024] = "";
-  if (!find_mount(v2, mnt, sizeof mnt, root, sizeof root))
+/* This process's cgroup in that hierarchy, as a directory, and where the
+ * hierarchy is mounted (mnt, 512 bytes). */
+static bool own_cgroup(bool v2, char *dir, size_t cap, char *mnt) {
+  char root[512], line[1024], path[1024] = "";
+  if (!find_mount(v2, mnt, 512, root, sizeof root))
     return false;
   FILE *f = fopen("/proc/self/cgroup", "re");
   bool found = false;
@@ -134,13 +135,11 @@ static void sweep_stale(const char *base) {
     closedir(d);
 }
 
-/* A new cgroup under this process's with a limit of bytes; false (and
- * nothing left) when this hierarchy will not give one. */
-static bool make(bool v2, uint64_t bytes, char *dir, size_t cap) {
+/* A new cgroup under base with a limit of bytes; false (and nothing
+ * left) when base will not give one. */
+static bool make_in(const char *base, bool v2, uint64_t bytes, char *dir, size_t cap) {
   static _Atomic unsigned seq;
-  char base[896], text[32];
-  if (!own_cgroup(v2, base, sizeof base))
-    return false;
+  char text[32];
   sweep_stale(base);
   snprintf(dir, cap, "%s/mproc-%ld-%u", base, (long)getpid(), atomic_fetch_add(&seq, 1));
   if (mkdir(dir, 0755) != 0)
@@ -156,6 +155,19 @@ static bool make(bool v2, uint64_t bytes, char *dir, size_t cap) {
   else
     write_file(dir, "memory.memsw.limit_in_bytes", text);
   return true;
+}
+
+/* A new cgroup with a limit of bytes under this process's own, else under
+ * the hierarchy's root: a v2 cgroup that holds processes cannot hand the
+ * memory controller to children of its own (the "no internal processes"
+ * rule: root's login session on a systemd machine), while the root
+ * cgroup can, and root may make cgroups there. */
+static bool make(bool v2, uint64_t bytes, char *dir, size_t cap) {
+  char base[896], mnt[512];
+  if (!own_cgroup(v2, base, sizeof base, mnt))
+    return false;
+  return make_in(base, v2, bytes, dir, cap) ||
+         (strcmp(base, mnt) != 0 && make_in(mnt, v2, bytes, dir, cap));
 }
 
 /* A descriptor readable once the cgroup in dir sees an OOM kill: v2 an
