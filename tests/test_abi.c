@@ -40,9 +40,9 @@ static void object_options_with_a_reserved_word_are_refused(void **state) {
   mproc_process_opts_t po = {.reserved[3] = 1};
   mproc_process_t *p = NULL;
   assert_refused(mproc_process_new(&p, noop_target, NULL, &po), "process_new");
-  mproc_queue_opts_t qo = {.reserved[3] = 1};
+  mproc_queue_opts_t qo = {.reserved[2] = 1}; /* reserved[0] became chunk_pool_bytes */
   mproc_queue_t *q = NULL;
-  assert_refused(mproc_queue_new(&q, &qo), "queue_new");
+  assert_refused_word(mproc_queue_new(&q, &qo), "queue_new", "reserved[2]");
   mproc_value_opts_t vo = {.reserved[3] = 1};
   mproc_value_t *v = NULL;
   mproc_array_t *a = NULL;

@@ -15,6 +15,14 @@
  * message costs at most that message: the next producer or consumer
  * repairs the ring and carries on.
  *
+ * Zero copies: a producer may loan room, fill it in place and publish it;
+ * a consumer may view a message in place and release it. A loan up to a
+ * quarter of the ring is room in the ring; a larger one, up to
+ * opts.chunk_pool_bytes, is a run of chunks in a pool mapped beside the
+ * ring, which the ring's record only names - so a message of any size
+ * crosses by reference. A process killed holding a loan or a view gives
+ * it back to the next producer or consumer: no cleanup call.
+ *
  * Timeouts are in milliseconds: MPROC_INFINITE waits for ever; 0 never
  * waits (Python's put_nowait / get_nowait). Queues are reference counted
  * like the synchronization objects: pass one to a child with
@@ -43,6 +51,8 @@ typedef struct mproc_queue mproc_queue_t;
  * of two between them). */
 #define MPROC_QUEUE_MIN_CAPACITY ((size_t)1 << 10)
 #define MPROC_QUEUE_MAX_CAPACITY ((size_t)1 << 30)
+/* The largest chunk pool (opts.chunk_pool_bytes): 64 GiB. */
+#define MPROC_QUEUE_MAX_CHUNK_POOL ((uint64_t)1 << 36)
 
 /* Options of a queue; all zero gives Python's Queue() (SimpleQueue is the
  * same thing in mproc: every queue is as cheap). */
@@ -50,8 +60,13 @@ typedef struct {
   size_t maxsize;        /* most messages held at once; 0 = only the ring's room */
   size_t capacity_bytes; /* the ring's size; 0 = MPROC_QUEUE_DEFAULT_CAPACITY */
   bool joinable;         /* JoinableQueue: task_done and join work */
+  /* Room for loans larger than a quarter of the ring (mproc_queue_loan):
+   * a pool of equal chunks (64 KiB, or larger so that there are at most
+   * 4096) mapped with the ring, this size rounded up to whole chunks;
+   * 0 = none. Memory is committed as chunks are first written. */
+  uint64_t chunk_pool_bytes;
   /* For options of later versions: leave zero (else MPROC_EINVAL). */
-  uint64_t reserved[4];
+  uint64_t reserved[3];
 } mproc_queue_opts_t;
 
 /* Creates an empty queue (Python's Queue(maxsize), JoinableQueue()).
@@ -106,45 +121,62 @@ MPROC_API int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap
 
 /* Lends room for a message of up to len bytes, to fill in place (a put
  * without the copy): mproc_queue_publish makes it one message, whole;
- * mproc_queue_discard gives the room back. Until then the calling thread
- * holds the producers' side, as a put does while it copies: other puts
- * and loans wait, so fill it and publish promptly. A process that dies
- * holding a loan leaves nothing behind: the room was never published, and
- * the next producer takes the side over (a waiter asks every 5 ms
- * whether the holder lives).
- * Params: q — the queue; len — the most bytes the message will have (at
- *   most a quarter of the ring, less 16 bytes); buf — receives the lent
- *   memory (16-byte aligned, in the shared ring); timeout_ms — how long to
- *   wait for room.
+ * mproc_queue_discard gives the room back.
+ * Up to a quarter of the ring, the room is in the ring, and until the
+ * publish or discard the calling thread holds the producers' side, as a
+ * put does while it copies: other puts and loans wait, so fill it and
+ * publish promptly. Larger, the room is a run of chunks from the queue's
+ * chunk pool (opts.chunk_pool_bytes), page-aligned, and the loan belongs
+ * to the calling process: other producers go on while it is filled, any
+ * of its threads may publish it, and it may hold several. Such a loan
+ * counts toward maxsize and keeps room in the ring for its record from
+ * the loan on, so its publish never waits for room.
+ * A process that dies holding a loan leaves nothing behind: the room was
+ * never published; the next producer takes the side over, and the next
+ * one short of chunks or of room takes the chunks back (a waiter asks
+ * every 5 ms whether the holder lives). A process whose last handle of
+ * the queue goes gives its loans back the same way.
+ * Params: q — the queue; len — the most bytes the message will have (up
+ *   to a quarter of the ring less 16 bytes, or up to the chunk pool's
+ *   size); buf — receives the lent memory (16-byte aligned in the ring,
+ *   page-aligned in the pool); timeout_ms — how long to wait for room
+ *   (free chunks, ring space, maxsize).
  * Returns: 0.
  * Errors: MPROC_EINVAL (q or buf NULL, timeout below MPROC_INFINITE),
- *   MPROC_ETOOBIG (len above a quarter of the ring: put streams such a
- *   message), MPROC_ECLOSED, MPROC_EFULL (timeout 0 and no room now),
+ *   MPROC_ETOOBIG (len above a quarter of the ring and above the chunk
+ *   pool - none unless made with opts.chunk_pool_bytes: put streams such
+ *   a message), MPROC_ECLOSED, MPROC_EFULL (timeout 0 and no room now),
  *   MPROC_ETIMEDOUT, MPROC_ESTATE (the calling thread holds a loan of this
- *   queue already). */
+ *   queue in its ring already). */
 MPROC_API int mproc_queue_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms);
 
-/* Publishes the calling thread's loan as a message of len bytes.
+/* Publishes a loan as a message of len bytes. A loan from the chunk pool
+ * waits its turn among producers (a put streaming a message larger than
+ * the ring holds their side until it is through); its room is kept.
  * Params: q — the queue; buf — what mproc_queue_loan gave; len — the
  *   message's length, at most the loan's.
  * Returns: 0: consumers can take the message.
- * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (the calling thread holds no
- *   loan at buf), MPROC_ERANGE (len above the loan's: the loan stays). */
+ * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (no loan at buf: a ring
+ *   loan must be the calling thread's, a pool loan the calling process's;
+ *   and a thread holding a ring loan cannot publish a pool loan before
+ *   it), MPROC_ERANGE (len above the loan's: the loan stays). */
 MPROC_API int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len);
 
-/* Gives the calling thread's loan back unpublished.
+/* Gives a loan back unpublished (its chunks and the room it kept).
  * Params: q — the queue; buf — what mproc_queue_loan gave.
  * Returns: 0.
- * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (the calling thread holds no
- *   loan at buf). */
+ * Errors: MPROC_EINVAL (q NULL), MPROC_ESTATE (no loan at buf, as for
+ *   mproc_queue_publish). */
 MPROC_API int mproc_queue_discard(mproc_queue_t *q, void *buf);
 
 /* Takes the oldest message in place (a get without the copy): *data
- * points into the ring until mproc_queue_release, which consumes the
- * message. Until then the calling thread holds the consumers' side: other
- * gets wait. A message above a quarter of the ring (streamed in chunks)
- * comes as a copy, released the same way. A process that dies holding a
- * view consumed nothing: the next consumer gets the message.
+ * points into the ring, or into the chunk pool for a message published
+ * from a pool loan, until mproc_queue_release, which consumes the message
+ * (and frees its chunks). Until then the calling thread holds the
+ * consumers' side: other gets wait. A message put by copy above a quarter
+ * of the ring (streamed in chunks) comes as a copy, released the same
+ * way. A process that dies holding a view consumed nothing: the next
+ * consumer gets the message.
  * Params: q, timeout_ms — as mproc_queue_get_bytes; data — receives the
  *   message, read-only (never NULL, even for 0 bytes); len — receives its
  *   length.

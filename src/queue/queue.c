@@ -49,9 +49,16 @@ static uint64_t placement(const shared_t *sh, uint64_t tail, uint64_t len) {
   return rec > to_end ? to_end + rec : rec;
 }
 
+/* Room for need bytes at tail, beside what is kept: an ABORT record's
+ * room, and each outstanding pool loan's record. */
+static uint64_t kept(const shared_t *sh) {
+  return RESERVE +
+         PENDING_ROOM * (uint64_t)atomic_load_explicit(&sh->put.pending, memory_order_relaxed);
+}
+
 static bool has_room(const shared_t *sh, uint64_t tail, uint64_t need) {
   uint64_t head = atomic_load(&sh->get.pos);
-  return need + RESERVE <= sh->capacity - (tail - head);
+  return need + kept(sh) <= sh->capacity - (tail - head);
 }
 
 static void write_header(mproc_queue_t *q, uint64_t pos, uint32_t kind, uint64_t len,
@@ -87,9 +94,10 @@ static int read_header(const mproc_queue_t *q, uint64_t head, uint64_t tail, rec
   uint64_t off = head & (sh->capacity - 1);
   memcpy(r, q->ring + off, sizeof *r);
   uint64_t size = r->kind == REC_PAD ? sh->capacity - off : record_size(r->len);
-  if (r->kind < REC_WHOLE || r->kind > REC_PAD || (r->kind != REC_PAD && r->len > sh->max_chunk) ||
-      off + size > sh->capacity || size > tail - head ||
-      (r->kind == REC_WHOLE && r->total != r->len))
+  if (r->kind < REC_WHOLE || r->kind > REC_CHUNKS ||
+      (r->kind != REC_PAD && r->len > sh->max_chunk) || off + size > sh->capacity ||
+      size > tail - head || (r->kind == REC_WHOLE && r->total != r->len) ||
+      (r->kind == REC_CHUNKS && r->len != sizeof(chunk_run_t)))
     return mproc__fail(MPROC_EPROTO, "queue_get: corrupt record (kind %u, %u bytes) at %llu",
                        r->kind, r->len, (unsigned long long)head);
   return 0;
@@ -103,7 +111,12 @@ static uint64_t record_end(const mproc_queue_t *q, uint64_t head, const record_t
 
 /* ---- commits and repairs ------------------------------------------------------ */
 
-static void apply(side_t *side, const journal_t *j) {
+static void apply(mproc_queue_t *q, side_t *side, const journal_t *j) {
+  /* The pool first: a consumer that sees pos move finds the chunks
+   * published; a producer that finds chunks free finds the ring past them. */
+  mproc__chunks_apply(q, &j->chunks);
+  if (j->chunks.op == CHUNKS_PUBLISH)
+    atomic_store_explicit(&side->pending, j->pending, memory_order_relaxed);
   side->open = j->open;
   atomic_store_explicit(&side->count, j->count, memory_order_relaxed);
   /* Sequentially consistent: wake_park() then reads the waiter counts, and
@@ -111,23 +124,32 @@ static void apply(side_t *side, const journal_t *j) {
   atomic_store(&side->pos, j->pos);
 }
 
-/* Moves a side to (pos, count, open), in a way a takeover can finish. The
- * fences keep the stores in this order for a process that reads them
- * after this one died (free on x86; a barrier on ARM). */
-static void commit(side_t *side, uint64_t pos, uint64_t count, uint32_t open) {
+/* Moves a side to (pos, count, open) - and, with a CHUNKS record, its
+ * run to published or free (chunks; NULL: no run) - in a way a takeover
+ * can finish. The fences keep the stores in this order for a process that
+ * reads them after this one died (free on x86; a barrier on ARM). */
+static void commit_run(mproc_queue_t *q, side_t *side, uint64_t pos, uint64_t count, uint32_t open,
+                       const chunk_op_t *chunks) {
   journal_t *j = &side->journal;
   j->pos = pos;
   j->count = count;
   j->open = open;
+  j->chunks = chunks ? *chunks : (chunk_op_t){CHUNKS_NONE, 0, {0, 0, 0, 0}};
+  if (chunks && chunks->op == CHUNKS_PUBLISH)
+    j->pending = atomic_load_explicit(&side->pending, memory_order_relaxed) - 1;
   atomic_store_explicit(&j->valid, 1, memory_order_release);
   atomic_thread_fence(memory_order_release);
-  apply(side, j);
+  apply(q, side, j);
   atomic_store_explicit(&j->valid, 0, memory_order_release);
 }
 
-static void replay(side_t *side) {
+static void commit(mproc_queue_t *q, side_t *side, uint64_t pos, uint64_t count, uint32_t open) {
+  commit_run(q, side, pos, count, open, NULL);
+}
+
+static void replay(mproc_queue_t *q, side_t *side) {
   if (atomic_load(&side->journal.valid)) {
-    apply(side, &side->journal);
+    apply(q, side, &side->journal);
     atomic_store(&side->journal.valid, 0);
   }
 }
@@ -172,18 +194,21 @@ static void abort_stream(mproc_queue_t *q) {
   side_t *put = &q->sh->put;
   uint64_t tail = atomic_load_explicit(&put->pos, memory_order_relaxed);
   tail = write_record(q, tail, REC_ABORT, NULL, 0, 0);
-  commit(put, tail, atomic_load_explicit(&put->count, memory_order_relaxed) - 1, 0);
+  commit(q, put, tail, atomic_load_explicit(&put->count, memory_order_relaxed) - 1, 0);
   wake_park(q, PARK_NOT_EMPTY);
   wake_park(q, PARK_NOT_FULL); /* maxsize allows one more */
   if (q->sh->joinable)
     wake_park(q, PARK_ALL_DONE);
 }
 
-/* After taking the put lock over from a dead producer. */
+/* After taking the put lock over from a dead producer: its commit
+ * finished, its stream withdrawn, the pool's dead loans taken back. */
 static void repair_put(mproc_queue_t *q) {
-  replay(&q->sh->put);
+  replay(q, &q->sh->put);
   if (q->sh->put.open)
     abort_stream(q);
+  if (mproc__chunks_reclaim(q))
+    wake_park(q, PARK_NOT_FULL);
 }
 
 /* A side's lock is held for one copy into or out of the ring: looking a
@@ -238,7 +263,7 @@ static int lock(mproc_queue_t *q, size_t i, mproc__lazy_deadline_t *deadline, bo
     if (i == PARK_PUT_LOCK)
       repair_put(q);
     else
-      replay(side);
+      replay(q, side);
     rc = 0;
   }
   if (rc == MPROC_ETIMEDOUT && nowait)
@@ -253,6 +278,13 @@ static void unlock(mproc_queue_t *q, size_t i) {
   side_t *side = i == PARK_PUT_LOCK ? &q->sh->put : &q->sh->get;
   mproc__mutex_release(&q->s, i, &side->lock, false, true);
 }
+
+int mproc__queue_lock_put(mproc_queue_t *q, mproc__lazy_deadline_t *deadline, bool nowait,
+                          const char *op) {
+  return lock(q, PARK_PUT_LOCK, deadline, nowait, op);
+}
+
+void mproc__queue_unlock_put(mproc_queue_t *q) { unlock(q, PARK_PUT_LOCK); }
 
 /* ---- waiting ------------------------------------------------------------------ */
 
@@ -289,13 +321,19 @@ static int await(mproc_queue_t *q, size_t i, condition_fn ready, uint64_t arg,
   return rc;
 }
 
+int mproc__queue_await_room(mproc_queue_t *q, bool (*ready)(mproc_queue_t *, uint64_t),
+                            uint64_t arg, mproc__lazy_deadline_t *deadline, int slice_ms) {
+  return await(q, PARK_NOT_FULL, ready, arg, deadline, slice_ms);
+}
+
 static bool is_closed(const mproc_queue_t *q) { return atomic_load(&q->sh->closed) != 0; }
 
-/* maxsize allows one more message. */
+/* maxsize allows one more message (loans from the pool count as theirs). */
 static bool count_ok(mproc_queue_t *q) {
   shared_t *sh = q->sh;
-  return sh->maxsize == 0 ||
-         atomic_load(&sh->put.count) - atomic_load(&sh->get.count) < sh->maxsize;
+  return sh->maxsize == 0 || atomic_load(&sh->put.count) - atomic_load(&sh->get.count) +
+                                     atomic_load_explicit(&sh->put.pending, memory_order_relaxed) <
+                                 sh->maxsize;
 }
 
 /* Producers: room for a len-byte record at tail. */
@@ -316,7 +354,7 @@ static bool room_or_closed(mproc_queue_t *q, uint64_t len) {
 static bool room_locked(mproc_queue_t *q, uint64_t len) {
   uint64_t cap = q->sh->capacity;
   uint64_t tail = atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed);
-  uint64_t need = placement(q->sh, tail, len) + RESERVE, used = tail - q->seen_head;
+  uint64_t need = placement(q->sh, tail, len) + kept(q->sh), used = tail - q->seen_head;
   if (used <= cap && need <= cap - used)
     return true;
   q->seen_head = atomic_load(&q->sh->get.pos);
@@ -382,20 +420,31 @@ static int stream_rest(mproc_queue_t *q, const unsigned char *p, uint64_t len,
     bool last = off + n == len;
     uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
     tail = write_record(q, tail, last ? REC_LAST : REC_MORE, p + off, n, 0);
-    commit(&sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed), !last);
+    commit(q, &sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed), !last);
     wake_park(q, PARK_NOT_EMPTY);
     off += n;
   }
   return 0;
 }
 
+/* Under the put lock, when pool loans keep room: takes back those whose
+ * loaners died. Whether any came back. */
+static bool reclaim_dead_loans(mproc_queue_t *q) {
+  if (!atomic_load_explicit(&q->sh->put.pending, memory_order_relaxed) || !mproc__chunks_reclaim(q))
+    return false;
+  wake_park(q, PARK_NOT_FULL);
+  return true;
+}
+
 /* Takes the put lock once there is room for a len-byte message's first
- * record and maxsize allows one more (timeout 0: for all of it now). */
+ * record and maxsize allows one more (timeout 0: for all of it now).
+ * While pool loans keep room, it looks every LOCK_DEATH_MS for loaners
+ * that died keeping it. */
 static int begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms,
                      mproc__lazy_deadline_t *deadline, const char *op) {
   shared_t *sh = q->sh;
   uint64_t first = len < sh->max_chunk ? len : sh->max_chunk;
-  for (;;) {
+  for (bool look_for_dead = false;;) {
     int rc = lock(q, PARK_PUT_LOCK, deadline, timeout_ms == 0, op);
     if (rc)
       return rc;
@@ -403,17 +452,30 @@ static int begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms,
       unlock(q, PARK_PUT_LOCK);
       return mproc__fail(MPROC_ECLOSED, "%s: the queue is closed", op);
     }
-    if (timeout_ms == 0 ? fits_now(q, len) : count_ok(q) && room_locked(q, first))
+    if (look_for_dead)
+      reclaim_dead_loans(q);
+    look_for_dead = false;
+    if (timeout_ms == 0 ? fits_now(q, len) || (reclaim_dead_loans(q) && fits_now(q, len))
+                        : count_ok(q) && room_locked(q, first))
       return 0;
     unlock(q, PARK_PUT_LOCK);
     if (timeout_ms == 0)
       return mproc__fail(
           MPROC_EFULL, "%s: the queue is full (%llu messages)", op,
           (unsigned long long)(atomic_load(&sh->put.count) - atomic_load(&sh->get.count)));
-    if (await(q, PARK_NOT_FULL, room_or_closed, first, deadline, 0) == MPROC_ETIMEDOUT &&
-        !room_or_closed(q, first))
-      return mproc__fail(MPROC_ETIMEDOUT, "%s: no room after %d ms", op, timeout_ms);
+    int slice = atomic_load_explicit(&sh->put.pending, memory_order_relaxed) ? LOCK_DEATH_MS : 0;
+    if (await(q, PARK_NOT_FULL, room_or_closed, first, deadline, slice) == MPROC_ETIMEDOUT &&
+        !room_or_closed(q, first)) {
+      if (mproc__remaining_ms(mproc__deadline_of(deadline)) == 0)
+        return mproc__fail(MPROC_ETIMEDOUT, "%s: no room after %d ms", op, timeout_ms);
+      look_for_dead = true;
+    }
   }
+}
+
+int mproc__queue_begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms,
+                           mproc__lazy_deadline_t *deadline, const char *op) {
+  return begin_put(q, len, timeout_ms, deadline, op);
 }
 
 int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms) {
@@ -432,7 +494,7 @@ int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int tim
   bool whole = len <= sh->max_chunk;
   uint64_t tail = atomic_load_explicit(&sh->put.pos, memory_order_relaxed);
   tail = write_record(q, tail, whole ? REC_WHOLE : REC_FIRST, buf, first, len);
-  commit(&sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed) + 1, !whole);
+  commit(q, &sh->put, tail, atomic_load_explicit(&sh->put.count, memory_order_relaxed) + 1, !whole);
   wake_park(q, PARK_NOT_EMPTY);
   if (!whole)
     rc = stream_rest(q, (const unsigned char *)buf + first, len - first, &deadline);
@@ -449,8 +511,9 @@ typedef struct {
   bool allocate;
   uint64_t total, got;
   size_t *len;
-  bool view;         /* a view: the get lock stays held on success */
-  uint64_t view_end; /* a view in the ring: the head once released (0: a copy) */
+  bool view;            /* a view: the get lock stays held on success */
+  uint64_t view_end;    /* a view in the ring: the head once released (0: a copy) */
+  chunk_run_t view_run; /* a view in the pool: its run */
 } sink_t;
 
 static int sink_begin(sink_t *k, uint64_t total) {
@@ -492,11 +555,19 @@ static void sink_drop(sink_t *k) {
 }
 
 /* Consumers hold the get lock. Takes the record at head past the ring:
- * the new head, count + finished, signalled to producers. */
-static void consume(mproc_queue_t *q, uint64_t end, int finished) {
+ * the new head, count + finished, signalled to producers; a CHUNKS
+ * record's run (NULL: none) is freed with it. */
+static void consume_run(mproc_queue_t *q, uint64_t end, int finished, const chunk_run_t *run) {
   side_t *get = &q->sh->get;
-  commit(get, end, atomic_load_explicit(&get->count, memory_order_relaxed) + (uint64_t)finished, 0);
+  chunk_op_t op = {CHUNKS_FREE, 0, run ? *run : (chunk_run_t){0, 0, 0, 0}};
+  commit_run(q, get, end,
+             atomic_load_explicit(&get->count, memory_order_relaxed) + (uint64_t)finished, 0,
+             run ? &op : NULL);
   wake_park(q, PARK_NOT_FULL);
+}
+
+static void consume(mproc_queue_t *q, uint64_t end, int finished) {
+  consume_run(q, end, finished, NULL);
 }
 
 /* Mid-stream: waits (past the caller's deadline: the message is half
@@ -524,10 +595,10 @@ static int take_stream(mproc_queue_t *q, sink_t *k) {
     int rc = read_header(q, head, tail, &r);
     if (rc)
       return rc;
-    if (r.kind == REC_WHOLE || r.kind == REC_FIRST) {
+    if (r.kind == REC_WHOLE || r.kind == REC_FIRST || r.kind == REC_CHUNKS) {
       /* A new message where the rest of this one should be: its end was
        * lost. Count it as gone and leave the new one for the caller. */
-      commit(get, head, atomic_load_explicit(&get->count, memory_order_relaxed) + 1, 0);
+      commit(q, get, head, atomic_load_explicit(&get->count, memory_order_relaxed) + 1, 0);
       sink_drop(k);
       if (q->sh->joinable)
         count_done(q);
@@ -554,6 +625,40 @@ static int take_stream(mproc_queue_t *q, sink_t *k) {
   }
 }
 
+/* The message in the pool that the CHUNKS record r at head names: viewed
+ * in place, or copied out and its run freed with the record. 1: the run
+ * is no longer published - its producer died publishing it and its
+ * chunks were taken back before the commit was finished - so the message
+ * is gone: skipped. */
+static int take_chunks(mproc_queue_t *q, sink_t *k, uint64_t head, const record_t *r) {
+  chunk_run_t run;
+  memcpy(&run, q->ring + (head & (q->sh->capacity - 1)) + HEADER, sizeof run);
+  uint64_t end = record_end(q, head, r);
+  if (!mproc__chunks_published(q, &run)) {
+    consume_run(q, end, 1, &run);
+    if (q->sh->joinable)
+      count_done(q);
+    return 1;
+  }
+  if (r->total > (uint64_t)run.count * q->sh->chunk_size)
+    return mproc__fail(MPROC_EPROTO, "queue_get: a %llu-byte message in %u chunks",
+                       (unsigned long long)r->total, run.count);
+  unsigned char *data = q->pool + (uint64_t)run.first * q->sh->chunk_size;
+  if (k->view) {
+    k->buf = data;
+    *k->len = (size_t)r->total;
+    k->view_end = end;
+    k->view_run = run;
+    return 0;
+  }
+  int rc = sink_begin(k, r->total);
+  if (!rc)
+    rc = sink_add(k, data, r->total);
+  if (!rc)
+    consume_run(q, end, 1, &run);
+  return rc;
+}
+
 /* Whether the stream whose FIRST record is at head ends in an ABORT
  * already in the ring. */
 static bool withdrawn(mproc_queue_t *q, uint64_t head) {
@@ -561,7 +666,7 @@ static bool withdrawn(mproc_queue_t *q, uint64_t head) {
   record_t r;
   for (uint64_t at = head; at != tail; at = record_end(q, at, &r)) {
     if (read_header(q, at, tail, &r) ||
-        (at != head && (r.kind == REC_WHOLE || r.kind == REC_FIRST)))
+        (at != head && (r.kind == REC_WHOLE || r.kind == REC_FIRST || r.kind == REC_CHUNKS)))
       return false;
     if (r.kind == REC_LAST || r.kind == REC_ABORT)
       return r.kind == REC_ABORT;
@@ -610,6 +715,11 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
     record_t r;
     if ((rc = read_header(q, head, q->seen_tail, &r)) != 0)
       break;
+    if (r.kind == REC_CHUNKS) {
+      if ((rc = take_chunks(q, k, head, &r)) == 1)
+        continue;
+      break;
+    }
     unsigned char *payload = q->ring + (head & (sh->capacity - 1)) + HEADER;
     if (k->view && r.kind == REC_WHOLE) { /* in place, consumed on release */
       k->buf = payload;
@@ -704,14 +814,20 @@ int mproc_queue_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms) {
   int rc = mproc__check_timeout("queue_loan", timeout_ms);
   if (rc)
     return rc;
-  if (len > q->sh->max_chunk)
+  uint64_t pool = (uint64_t)q->sh->nchunks * q->sh->chunk_size;
+  if (len > q->sh->max_chunk && len > pool)
     return mproc__fail(MPROC_ETOOBIG,
-                       "queue_loan: %zu bytes; a loan holds at most %llu (a quarter of the "
-                       "ring, less a header)",
-                       len, (unsigned long long)q->sh->max_chunk);
+                       pool ? "queue_loan: %zu bytes; the ring lends at most %llu (a quarter of "
+                              "it, less a header), the chunk pool %llu"
+                            : "queue_loan: %zu bytes; the ring lends at most %llu (a quarter of "
+                              "it, less a header): a queue made with opts.chunk_pool_bytes lends "
+                              "larger ones from its pool",
+                       len, (unsigned long long)q->sh->max_chunk, (unsigned long long)pool);
   if (is_closed(q))
     return mproc__fail(MPROC_ECLOSED, "queue_loan: the queue is closed");
   mproc__lazy_deadline_t deadline = mproc__lazy_deadline(timeout_ms);
+  if (len > q->sh->max_chunk)
+    return mproc__chunks_loan(q, len, buf, timeout_ms, &deadline);
   if ((rc = begin_put(q, len, timeout_ms, &deadline, "queue_loan")) != 0)
     return rc;
   q->loan_at = place_record(q, atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed), len);
@@ -731,7 +847,58 @@ static int own_loan(const mproc_queue_t *q, const void *buf, const char *op) {
   return 0;
 }
 
+/* Whether buf lies in q's chunk pool: a loan from it, or nothing. */
+static bool in_pool(const mproc_queue_t *q, const void *buf) {
+  uintptr_t at = (uintptr_t)buf, base = (uintptr_t)q->pool;
+  return q->chunks && at >= base && at - base < q->sh->nchunks * q->sh->chunk_size;
+}
+
+/* Publishes a pool loan: a CHUNKS record in the room its loan kept, and
+ * its run published, in one commit. It waits its turn among producers. */
+static int publish_run(mproc_queue_t *q, void *buf, size_t len) {
+  chunk_run_t run;
+  uint32_t owner;
+  uint64_t asked;
+  int rc = mproc__chunks_find_loan(q, buf, &run, &owner, &asked, "queue_publish");
+  if (rc)
+    return rc;
+  if (len > asked)
+    return mproc__fail(MPROC_ERANGE, "queue_publish: %zu bytes in a loan of %llu (still held)", len,
+                       (unsigned long long)asked);
+  mproc__lazy_deadline_t forever = mproc__lazy_deadline(MPROC_INFINITE);
+  if ((rc = lock(q, PARK_PUT_LOCK, &forever, false, "queue_publish")) != 0)
+    return rc;
+  side_t *put = &q->sh->put;
+  uint64_t tail =
+      place_record(q, atomic_load_explicit(&put->pos, memory_order_relaxed), sizeof run);
+  write_header(q, tail, REC_CHUNKS, sizeof run, len);
+  memcpy(q->ring + (tail & (q->sh->capacity - 1)) + HEADER, &run, sizeof run);
+  chunk_op_t op = {CHUNKS_PUBLISH, owner, run};
+  commit_run(q, put, tail + record_size(sizeof run),
+             atomic_load_explicit(&put->count, memory_order_relaxed) + 1, 0, &op);
+  wake_park(q, PARK_NOT_EMPTY);
+  unlock(q, PARK_PUT_LOCK);
+  return 0;
+}
+
+/* Gives a pool loan back unpublished: its run and the room it kept. */
+static int discard_run(mproc_queue_t *q, void *buf) {
+  chunk_run_t run;
+  uint32_t owner;
+  uint64_t asked;
+  int rc = mproc__chunks_find_loan(q, buf, &run, &owner, &asked, "queue_discard");
+  mproc__lazy_deadline_t forever = mproc__lazy_deadline(MPROC_INFINITE);
+  if (rc || (rc = lock(q, PARK_PUT_LOCK, &forever, false, "queue_discard")) != 0)
+    return rc;
+  mproc__chunks_give_back(q, &run, owner);
+  unlock(q, PARK_PUT_LOCK);
+  wake_park(q, PARK_NOT_FULL);
+  return 0;
+}
+
 int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len) {
+  if (q && in_pool(q, buf))
+    return publish_run(q, buf, len);
   int rc = own_loan(q, buf, "queue_publish");
   if (rc)
     return rc;
@@ -741,7 +908,7 @@ int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len) {
   side_t *put = &q->sh->put;
   write_header(q, q->loan_at, REC_WHOLE, len, len);
   q->loan = NULL;
-  commit(put, q->loan_at + record_size(len),
+  commit(q, put, q->loan_at + record_size(len),
          atomic_load_explicit(&put->count, memory_order_relaxed) + 1, 0);
   wake_park(q, PARK_NOT_EMPTY);
   unlock(q, PARK_PUT_LOCK);
@@ -749,6 +916,8 @@ int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len) {
 }
 
 int mproc_queue_discard(mproc_queue_t *q, void *buf) {
+  if (q && in_pool(q, buf))
+    return discard_run(q, buf);
   int rc = own_loan(q, buf, "queue_discard");
   if (rc)
     return rc;
@@ -769,6 +938,7 @@ int mproc_queue_get_view(mproc_queue_t *q, const void **data, size_t *len, int t
     return rc;
   q->view = k.buf;
   q->view_end = k.view_end;
+  q->view_run = k.view_run;
   *data = k.buf;
   return 0;
 }
@@ -779,10 +949,11 @@ int mproc_queue_release(mproc_queue_t *q, const void *data) {
   if (!mproc__mutex_is_mine(&q->sh->get.lock) || !q->view || data != q->view)
     return mproc__fail(MPROC_ESTATE, "queue_release: the calling thread holds no view at %p", data);
   if (q->view_end)
-    consume(q, q->view_end, 1);
+    consume_run(q, q->view_end, 1, q->view_run.count ? &q->view_run : NULL);
   else
     free(q->view); /* a streamed message's copy, consumed already */
   q->view = NULL;
+  q->view_run.count = 0;
   unlock(q, PARK_GET_LOCK);
   return 0;
 }
@@ -796,8 +967,10 @@ void mproc__queue_end_loans(mproc_queue_t *q) {
     if (!q->view_end)
       free(q->view);
     q->view = NULL; /* the message stays in the queue */
+    q->view_run.count = 0;
     unlock(q, PARK_GET_LOCK);
   }
+  mproc__chunks_abandon_mine(q);
 }
 
 /* ---- state, close, join ------------------------------------------------------- */
@@ -818,7 +991,8 @@ bool mproc_queue_full(const mproc_queue_t *q) {
     return false;
   const shared_t *sh = q->sh;
   uint64_t tail = atomic_load(&sh->put.pos);
-  return (sh->maxsize && (uint64_t)mproc_queue_size(q) >= sh->maxsize) ||
+  uint64_t pending = atomic_load_explicit(&sh->put.pending, memory_order_relaxed);
+  return (sh->maxsize && (uint64_t)mproc_queue_size(q) + pending >= sh->maxsize) ||
          !has_room(sh, tail, placement(sh, tail, 0));
 }
 

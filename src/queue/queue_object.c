@@ -8,9 +8,15 @@
 
 /* ---- making, sharing, freeing ---------------------------------------------------- */
 
-static void wrap(mproc_queue_t *q) {
+/* Points q into its mapping: the ring of capacity bytes, then the chunk
+ * pool's table, and the chunks from pool_offset (0: no pool). */
+static void wrap(mproc_queue_t *q, uint64_t capacity, size_t pool_offset) {
   q->sh = q->s.mem;
   q->ring = (unsigned char *)q->s.mem + RING_OFFSET;
+  if (pool_offset) {
+    q->chunks = (chunk_t *)(q->ring + capacity);
+    q->pool = (unsigned char *)q->s.mem + pool_offset;
+  }
 }
 
 int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts) {
@@ -30,11 +36,17 @@ int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts) {
   size_t cap = MPROC_QUEUE_MIN_CAPACITY;
   while (cap < want)
     cap *= 2;
+  uint64_t chunk_size;
+  uint32_t nchunks;
+  size_t pool_offset,
+      bytes = mproc__queue_layout(cap, o.chunk_pool_bytes, &chunk_size, &nchunks, &pool_offset);
+  if (!bytes)
+    return MPROC_ERANGE;
   mproc_queue_t *q = calloc(1, sizeof *q);
   if (!q)
     return mproc__fail(MPROC_ENOMEM, "queue_new: out of memory");
   q->doorbell = -1;
-  int rc = mproc__sync_create(&q->s, "queue", RING_OFFSET + cap, NPARKS);
+  int rc = mproc__sync_create(&q->s, "queue", bytes, NPARKS);
   if (rc) {
     free(q);
     return rc;
@@ -44,9 +56,11 @@ int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts) {
     free(q);
     return rc;
   }
-  wrap(q);
+  wrap(q, cap, pool_offset);
   q->sh->capacity = cap;
   q->sh->max_chunk = cap / 4 - HEADER;
+  q->sh->chunk_size = chunk_size;
+  q->sh->nchunks = nchunks;
   q->sh->maxsize = o.maxsize;
   q->sh->joinable = o.joinable;
   *out = q;
@@ -72,6 +86,8 @@ static int queue_export(const void *obj, intptr_t *h, size_t cap, size_t *n,
   const mproc_queue_t *q = obj;
   int rc = mproc__info_put(info, q->sh->capacity, 8);
   if (!rc)
+    rc = mproc__info_put(info, (uint64_t)q->sh->nchunks * q->sh->chunk_size, 8);
+  if (!rc)
     rc = mproc__sync_export(&q->s, h, cap, n, info);
   if (rc || q->doorbell == -1)
     return rc;
@@ -92,15 +108,21 @@ static int queue_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
                         mproc__info_reader_t *info) {
   mproc_queue_t *q = calloc(1, sizeof *q);
   size_t used = 0;
-  uint64_t cap = 0;
+  uint64_t cap = 0, pool = 0, chunk_size = 0;
+  uint32_t nchunks = 0;
+  size_t pool_offset = 0, bytes = 0;
   int rc = q ? mproc__info_get(info, 8, &cap) : mproc__fail(MPROC_ENOMEM, "queue: out of memory");
+  if (!rc)
+    rc = mproc__info_get(info, 8, &pool);
   if (!rc &&
       (cap < MPROC_QUEUE_MIN_CAPACITY || cap > MPROC_QUEUE_MAX_CAPACITY || (cap & (cap - 1))))
     rc = mproc__fail(MPROC_EPROTO, "queue: a ring of %llu bytes", (unsigned long long)cap);
+  if (!rc && (bytes = mproc__queue_layout(cap, pool, &chunk_size, &nchunks, &pool_offset)) == 0)
+    rc = mproc__fail(MPROC_EPROTO, "queue: a chunk pool of %llu bytes", (unsigned long long)pool);
   if (q)
     q->doorbell = -1;
   if (!rc)
-    rc = mproc__sync_import(&q->s, "queue", RING_OFFSET + (size_t)cap, NPARKS, h, n, info, &used);
+    rc = mproc__sync_import(&q->s, "queue", bytes, NPARKS, h, n, info, &used);
   if (rc == 0 && (flags & HAS_DOORBELL)) {
     if (used < n)
       q->doorbell = h[used++];
@@ -117,8 +139,8 @@ static int queue_import(void **out, const intptr_t *h, size_t n, uint8_t flags,
     free(q);
     return rc;
   }
-  wrap(q);
-  if (q->sh->capacity != cap) {
+  wrap(q, cap, pool_offset);
+  if (q->sh->capacity != cap || q->sh->nchunks != nchunks || q->sh->chunk_size != chunk_size) {
     destroy(q);
     return mproc__fail(MPROC_EPROTO, "queue: the ring's size does not match its handle");
   }
