@@ -36,7 +36,7 @@
 
 enum {
   MIN_CHUNK = 64 * 1024,
-  MAX_CHUNKS = 4096, /* a scan of the table stays a few microseconds */
+  MAX_CHUNKS = 512, /* a large message is a few hundred chunks at most (each is work) */
   PAGE = 4096
 };
 
