@@ -1219,22 +1219,27 @@ static int t_loan_producer(const mproc_args_t *args) {
   return 0;
 }
 
+/* Starts two t_loan_producer children (ids 1 and 2) of count loans each. */
+static void start_loan_producers(mproc_queue_t *q, mproc_process_t *p[2], int count, bool big) {
+  for (int i = 0; i < 2; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_queue(a, q));
+    ASSERT_OK(mproc_args_add_int(a, i + 1));
+    ASSERT_OK(mproc_args_add_int(a, count));
+    ASSERT_OK(mproc_args_add_int(a, big));
+    p[i] = start_child(t_loan_producer, a);
+    mproc_args_free(a);
+  }
+}
+
 /* Two processes loan while the parent puts, and the parent views it all:
  * every message whole, in order per producer. */
 static void loans_across_processes(void **state) {
   (void)state;
   mproc_queue_t *q = new_queue(0, SMALL_RING, false);
   mproc_process_t *p[2];
-  for (int i = 0; i < 2; i++) {
-    mproc_args_t *a;
-    ASSERT_OK(mproc_args_new(&a));
-    ASSERT_OK(mproc_args_add_queue(a, q));
-    ASSERT_OK(mproc_args_add_int(a, i + 1));
-    ASSERT_OK(mproc_args_add_int(a, 3000));
-    ASSERT_OK(mproc_args_add_int(a, 0));
-    p[i] = start_child(t_loan_producer, a);
-    mproc_args_free(a);
-  }
+  start_loan_producers(q, p, 3000, false);
   uint32_t next[3] = {0, 0, 0}, mine = 0;
   for (int k = 0; k < 6000 + 500; k++) {
     /* Never waiting for room: this process is the only consumer, and the
@@ -1264,16 +1269,7 @@ static void pool_loans_across_processes(void **state) {
   (void)state;
   mproc_queue_t *q = new_pool_queue(0);
   mproc_process_t *p[2];
-  for (int i = 0; i < 2; i++) {
-    mproc_args_t *a;
-    ASSERT_OK(mproc_args_new(&a));
-    ASSERT_OK(mproc_args_add_queue(a, q));
-    ASSERT_OK(mproc_args_add_int(a, i + 1));
-    ASSERT_OK(mproc_args_add_int(a, 40));
-    ASSERT_OK(mproc_args_add_int(a, 1));
-    p[i] = start_child(t_loan_producer, a);
-    mproc_args_free(a);
-  }
+  start_loan_producers(q, p, 40, true);
   uint32_t next[3] = {0, 0, 0};
   for (int k = 0; k < 80; k++) {
     msg_head_t h = view_checked(q);

@@ -279,13 +279,6 @@ static void unlock(mproc_queue_t *q, size_t i) {
   mproc__mutex_release(&q->s, i, &side->lock, false, true);
 }
 
-int mproc__queue_lock_put(mproc_queue_t *q, mproc__lazy_deadline_t *deadline, bool nowait,
-                          const char *op) {
-  return lock(q, PARK_PUT_LOCK, deadline, nowait, op);
-}
-
-void mproc__queue_unlock_put(mproc_queue_t *q) { unlock(q, PARK_PUT_LOCK); }
-
 /* ---- waiting ------------------------------------------------------------------ */
 
 typedef bool (*condition_fn)(mproc_queue_t *q, uint64_t arg);
@@ -319,11 +312,6 @@ static int await(mproc_queue_t *q, size_t i, condition_fn ready, uint64_t arg,
   int rc = ready(q, arg) ? 0 : mproc__sync_wait(&q->s, i, w, seen, deadline);
   atomic_fetch_sub(&w->waiters, 1);
   return rc;
-}
-
-int mproc__queue_await_room(mproc_queue_t *q, bool (*ready)(mproc_queue_t *, uint64_t),
-                            uint64_t arg, mproc__lazy_deadline_t *deadline, int slice_ms) {
-  return await(q, PARK_NOT_FULL, ready, arg, deadline, slice_ms);
 }
 
 static bool is_closed(const mproc_queue_t *q) { return atomic_load(&q->sh->closed) != 0; }
@@ -471,11 +459,6 @@ static int begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms,
       look_for_dead = true;
     }
   }
-}
-
-int mproc__queue_begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms,
-                           mproc__lazy_deadline_t *deadline, const char *op) {
-  return begin_put(q, len, timeout_ms, deadline, op);
 }
 
 int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms) {
@@ -808,6 +791,54 @@ int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms) {
  * consumer, which repairs the ring as after a dead put or get: the loan's
  * room was never published; the viewed message was never consumed. */
 
+/* ---- loans from the chunk pool ------------------------------------------------ */
+
+/* Takes back dead loaners' runs, under the put lock (waited for only a
+ * moment). */
+static bool reclaim_now(mproc_queue_t *q) {
+  mproc__lazy_deadline_t none = mproc__lazy_deadline(0);
+  if (lock(q, PARK_PUT_LOCK, &none, true, "queue_loan") != 0)
+    return false;
+  bool any = mproc__chunks_reclaim(q);
+  unlock(q, PARK_PUT_LOCK);
+  return any;
+}
+
+/* Waits for k free chunks in a row; each LOCK_DEATH_MS without them it
+ * takes back what dead loaners held. */
+static int await_run(mproc_queue_t *q, uint32_t k, int timeout_ms, mproc__lazy_deadline_t *dl) {
+  if (reclaim_now(q) && mproc__chunks_have_run(q, k))
+    return 0;
+  if (timeout_ms == 0)
+    return mproc__fail(MPROC_EFULL, "queue_loan: the chunk pool has no %u free chunks in a row", k);
+  if (await(q, PARK_NOT_FULL, mproc__chunks_have_run, k, dl, LOCK_DEATH_MS) == MPROC_ETIMEDOUT &&
+      mproc__remaining_ms(mproc__deadline_of(dl)) == 0 && !mproc__chunks_have_run(q, k))
+    return mproc__fail(MPROC_ETIMEDOUT,
+                       "queue_loan: the chunk pool had no %u free chunks in a row after %d ms", k,
+                       timeout_ms);
+  return 0;
+}
+
+/* A loan above a quarter of the ring: a run of chunks, then room kept in
+ * the ring for its record (so its publish never waits for room). */
+static int loan_run(mproc_queue_t *q, size_t len, void **buf, int timeout_ms,
+                    mproc__lazy_deadline_t *deadline) {
+  uint32_t k = mproc__chunks_for(q, len), ticket = atomic_fetch_add(&q->sh->tickets, 1) + 1;
+  int64_t first;
+  int rc;
+  while ((first = mproc__chunks_claim(q, k, ticket)) < 0)
+    if ((rc = await_run(q, k, timeout_ms, deadline)) != 0)
+      return rc;
+  if ((rc = begin_put(q, PENDING_ROOM - HEADER, timeout_ms, deadline, "queue_loan")) != 0) {
+    mproc__chunks_unclaim(q, (uint32_t)first, k, ticket);
+    return rc;
+  }
+  mproc__chunks_reserve(q, (uint32_t)first, ticket, len);
+  unlock(q, PARK_PUT_LOCK);
+  *buf = q->pool + (uint64_t)first * q->sh->chunk_size;
+  return 0;
+}
+
 int mproc_queue_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms) {
   if (!q || !buf)
     return mproc__fail(MPROC_EINVAL, "queue_loan: %s is NULL", q ? "buf" : "queue");
@@ -827,7 +858,7 @@ int mproc_queue_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms) {
     return mproc__fail(MPROC_ECLOSED, "queue_loan: the queue is closed");
   mproc__lazy_deadline_t deadline = mproc__lazy_deadline(timeout_ms);
   if (len > q->sh->max_chunk)
-    return mproc__chunks_loan(q, len, buf, timeout_ms, &deadline);
+    return loan_run(q, len, buf, timeout_ms, &deadline);
   if ((rc = begin_put(q, len, timeout_ms, &deadline, "queue_loan")) != 0)
     return rc;
   q->loan_at = place_record(q, atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed), len);

@@ -116,70 +116,39 @@ static bool claim_run(mproc_queue_t *q, uint32_t first, uint32_t k, uint32_t tic
   return true;
 }
 
-static bool run_free(mproc_queue_t *q, uint64_t k) { return find_free_run(q, (uint32_t)k) >= 0; }
-
-/* Takes back dead loaners' runs, under the put lock (waiting at most a
- * moment for it). */
-static bool reclaim_now(mproc_queue_t *q) {
-  mproc__lazy_deadline_t none = mproc__lazy_deadline(0);
-  if (mproc__queue_lock_put(q, &none, true, "queue_loan") != 0)
-    return false;
-  bool any = mproc__chunks_reclaim(q);
-  mproc__queue_unlock_put(q);
-  return any;
+bool mproc__chunks_have_run(mproc_queue_t *q, uint64_t k) {
+  return find_free_run(q, (uint32_t)k) >= 0;
 }
 
-/* Waits for k free chunks in a row; each LOCK_DEATH_MS without them it
- * takes back what dead loaners held. */
-static int await_run(mproc_queue_t *q, uint32_t k, int timeout_ms, mproc__lazy_deadline_t *dl) {
-  if (reclaim_now(q) && run_free(q, k))
-    return 0;
-  if (timeout_ms == 0)
-    return mproc__fail(MPROC_EFULL, "queue_loan: the chunk pool has no %u free chunks in a row", k);
-  int rc = mproc__queue_await_room(q, run_free, k, dl, LOCK_DEATH_MS);
-  if (rc == MPROC_ETIMEDOUT && mproc__remaining_ms(mproc__deadline_of(dl)) == 0 && !run_free(q, k))
-    return mproc__fail(MPROC_ETIMEDOUT,
-                       "queue_loan: the chunk pool had no %u free chunks in a row after %d ms", k,
-                       timeout_ms);
-  return 0;
+uint32_t mproc__chunks_for(const mproc_queue_t *q, uint64_t len) {
+  return (uint32_t)((len + q->sh->chunk_size - 1) / q->sh->chunk_size);
 }
 
-/* Keeps room in the ring for the run's record and counts it toward
- * maxsize: the publish then never waits for room. */
-static int reserve_record(mproc_queue_t *q, uint32_t first, uint32_t ticket, uint32_t tag,
-                          uint64_t len, int timeout_ms, mproc__lazy_deadline_t *dl) {
-  int rc = mproc__queue_begin_put(q, PENDING_ROOM - HEADER, timeout_ms, dl, "queue_loan");
-  if (rc)
-    return rc;
-  uint64_t w = word_of(ticket, tag);
-  q->chunks[first].asked = len;
-  atomic_compare_exchange_strong(&q->chunks[first].word, &w, word_of(ticket, tag | RESERVED));
-  side_t *put = &q->sh->put;
-  atomic_store(&put->pending, atomic_load_explicit(&put->pending, memory_order_relaxed) + 1);
-  mproc__queue_unlock_put(q);
-  return 0;
-}
-
-int mproc__chunks_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms,
-                       mproc__lazy_deadline_t *deadline) {
-  shared_t *sh = q->sh;
-  uint32_t k = (uint32_t)((len + sh->chunk_size - 1) / sh->chunk_size), pid, tid;
+int64_t mproc__chunks_claim(mproc_queue_t *q, uint32_t k, uint32_t ticket) {
+  uint32_t pid, tid;
   mproc__self_ids(&pid, &tid);
-  uint32_t tag = LOANED | (pid & PID_BITS), ticket = atomic_fetch_add(&sh->tickets, 1) + 1;
+  uint32_t tag = LOANED | (pid & PID_BITS);
   uint64_t stamp = (uint64_t)pid << 32 | (uint32_t)mproc__os_self_start_token();
   int64_t first;
-  int rc;
-  while ((first = find_free_run(q, k)) < 0 || !claim_run(q, (uint32_t)first, k, ticket, tag, stamp))
-    if (first < 0 && (rc = await_run(q, k, timeout_ms, deadline)) != 0)
-      return rc;
-  atomic_store_explicit(&sh->hint, (uint32_t)first + k, memory_order_relaxed);
-  if ((rc = reserve_record(q, (uint32_t)first, ticket, tag, len, timeout_ms, deadline)) != 0) {
-    for (uint32_t i = 0; i < k; i++)
-      atomic_store(&q->chunks[first + i].word, word_of(ticket, 0));
-    return rc;
-  }
-  *buf = q->pool + (uint64_t)first * sh->chunk_size;
-  return 0;
+  while ((first = find_free_run(q, k)) >= 0 &&
+         !claim_run(q, (uint32_t)first, k, ticket, tag, stamp))
+    ; /* another process took one of them first: look again */
+  if (first >= 0)
+    atomic_store_explicit(&q->sh->hint, (uint32_t)first + k, memory_order_relaxed);
+  return first;
+}
+
+void mproc__chunks_unclaim(mproc_queue_t *q, uint32_t first, uint32_t k, uint32_t ticket) {
+  for (uint32_t i = 0; i < k; i++)
+    atomic_store(&q->chunks[first + i].word, word_of(ticket, 0));
+}
+
+void mproc__chunks_reserve(mproc_queue_t *q, uint32_t first, uint32_t ticket, uint64_t len) {
+  uint64_t w = word_of(ticket, mproc__chunks_my_tag());
+  q->chunks[first].asked = len;
+  atomic_compare_exchange_strong(&q->chunks[first].word, &w, w | RESERVED);
+  side_t *put = &q->sh->put;
+  atomic_store(&put->pending, atomic_load_explicit(&put->pending, memory_order_relaxed) + 1);
 }
 
 int mproc__chunks_find_loan(const mproc_queue_t *q, const void *buf, chunk_run_t *run,

@@ -128,10 +128,18 @@ struct mproc_queue {
  * the pool is too large (ERANGE, with the detail set). */
 size_t mproc__queue_layout(uint64_t capacity, uint64_t pool_bytes, uint64_t *chunk_size,
                            uint32_t *nchunks, size_t *pool_offset);
-/* Lends a run of chunks for len bytes (above max_chunk, at most the
- * pool), waiting until the deadline; the run's first chunk in *buf. */
-int mproc__chunks_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms,
-                       mproc__lazy_deadline_t *deadline);
+/* How many chunks a loan of len bytes takes. */
+uint32_t mproc__chunks_for(const mproc_queue_t *q, uint64_t len);
+/* Whether k free chunks in a row are there now. */
+bool mproc__chunks_have_run(mproc_queue_t *q, uint64_t k);
+/* Takes k free chunks in a row for the calling process, under ticket:
+ * the first, or -1 when there are none now. */
+int64_t mproc__chunks_claim(mproc_queue_t *q, uint32_t k, uint32_t ticket);
+/* Gives back a run claimed and not yet reserved. */
+void mproc__chunks_unclaim(mproc_queue_t *q, uint32_t first, uint32_t k, uint32_t ticket);
+/* Under the put lock: the run from first keeps room for its record and
+ * counts toward maxsize (put.pending) - a loan of len bytes, now. */
+void mproc__chunks_reserve(mproc_queue_t *q, uint32_t first, uint32_t ticket, uint64_t len);
 /* The run of this process's loan at buf, and the bytes the loan asked;
  * MPROC_ESTATE when buf is no loan of this process. */
 int mproc__chunks_find_loan(const mproc_queue_t *q, const void *buf, chunk_run_t *run,
@@ -152,25 +160,12 @@ bool mproc__chunks_reclaim(mproc_queue_t *q);
  * the next reclaim takes them back. */
 void mproc__chunks_abandon_mine(mproc_queue_t *q);
 
-/* queue.c, for the pool: takes and frees the put lock (0, or the error
- * of a lock that could not be had in time). */
-int mproc__queue_lock_put(mproc_queue_t *q, mproc__lazy_deadline_t *deadline, bool nowait,
-                          const char *op);
-void mproc__queue_unlock_put(mproc_queue_t *q);
-/* queue.c: waits on the not-full park until ready(q, arg) may hold, the
- * deadline or slice_ms passes (MPROC_ETIMEDOUT: time is up). */
-int mproc__queue_await_room(mproc_queue_t *q, bool (*ready)(mproc_queue_t *, uint64_t),
-                            uint64_t arg, mproc__lazy_deadline_t *deadline, int slice_ms);
-/* queue.c: takes the put lock once the ring has room for one more record
- * of len bytes and maxsize allows one more message. */
-int mproc__queue_begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms,
-                           mproc__lazy_deadline_t *deadline, const char *op);
-
 /* queue.c: whether a get would not wait for a message to begin (one is
  * there, or the queue is closed). */
 bool mproc__queue_takeable(mproc_queue_t *q);
 /* queue.c: ends the calling thread's loan and view of q (discarded, and
- * the message left in the queue), as its last handle goes. */
+ * the message left in the queue), as its last handle goes; and gives the
+ * process's pool loans up. */
 void mproc__queue_end_loans(mproc_queue_t *q);
 
 #endif
