@@ -1219,6 +1219,60 @@ static int t_loan_producer(const mproc_args_t *args) {
   return 0;
 }
 
+/* args: the same queue twice, event "freed", event "go". Loans from the
+ * chunk pool through the second handle, frees the first (the tuple's
+ * reference), publishes once told to, and waits to be killed. */
+static int t_two_handles(const mproc_args_t *args) {
+  mproc_queue_t *first, *second;
+  mproc_event_t *freed, *go;
+  void *buf;
+  if (mproc_args_get_queue(args, 0, &first) || mproc_args_get_queue(args, 1, &second) ||
+      mproc_args_get_event(args, 2, &freed) || mproc_args_get_event(args, 3, &go) ||
+      mproc_queue_loan(second, 2 * CHUNK, &buf, TEST_WAIT_MS))
+    return 1;
+  memset(buf, 'k', 2 * CHUNK);
+  mproc_queue_free(first); /* not the handle that lent */
+  mproc_event_set(freed);
+  if (mproc_event_wait(go, TEST_WAIT_MS) == 0)
+    mproc_queue_publish(second, buf, 2 * CHUNK); /* the parent's view says whether it went */
+  for (;;) /* killed: the tuple's reference to first is gone already */
+    sleep_ms(1000);
+}
+
+/* A process holding two handles of one queue that frees one keeps the
+ * pool loans it made through the other: nobody else may take them. */
+static void freeing_another_handle_keeps_a_loan(void **state) {
+  (void)state;
+  mproc_queue_t *q = new_pool_queue(0);
+  mproc_event_t *freed, *go;
+  ASSERT_OK(mproc_event_new(&freed));
+  ASSERT_OK(mproc_event_new(&go));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_queue(a, q));
+  ASSERT_OK(mproc_args_add_queue(a, q));
+  ASSERT_OK(mproc_args_add_event(a, freed));
+  ASSERT_OK(mproc_args_add_event(a, go));
+  mproc_process_t *p = start_child(t_two_handles, a);
+  mproc_args_free(a);
+  ASSERT_OK(mproc_event_wait(freed, TEST_WAIT_MS));
+  void *buf;
+  ASSERT_ERR(MPROC_EFULL, mproc_queue_loan(q, POOL_BYTES, &buf, 0)); /* the child's is live */
+  ASSERT_OK(mproc_event_set(go));
+  const void *data;
+  size_t len;
+  ASSERT_OK(mproc_queue_get_view(q, &data, &len, TEST_WAIT_MS));
+  assert_int_equal(len, 2 * CHUNK);
+  assert_int_equal(((const char *)data)[2 * CHUNK - 1], 'k');
+  ASSERT_OK(mproc_queue_release(q, data));
+  ASSERT_OK(mproc_process_kill(p));
+  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+  mproc_process_free(p);
+  mproc_event_free(freed);
+  mproc_event_free(go);
+  mproc_queue_free(q);
+}
+
 /* Starts two t_loan_producer children (ids 1 and 2) of count loans each. */
 static void start_loan_producers(mproc_queue_t *q, mproc_process_t *p[2], int count, bool big) {
   for (int i = 0; i < 2; i++) {
@@ -1441,6 +1495,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(loans_across_processes),
       cmocka_unit_test(pool_loans_across_processes),
       cmocka_unit_test(freeing_ends_a_loan),
+      cmocka_unit_test(freeing_another_handle_keeps_a_loan),
   };
   const struct CMUnitTest huge[] = {
       cmocka_unit_test(one_gib_message),

@@ -134,8 +134,8 @@ MPROC_API int mproc_queue_get_bytes_into(mproc_queue_t *q, void *buf, size_t cap
  * A process that dies holding a loan leaves nothing behind: the room was
  * never published; the next producer takes the side over, and the next
  * one short of chunks or of room takes the chunks back (a waiter asks
- * every 5 ms whether the holder lives). A process whose last handle of
- * the queue goes gives its loans back the same way.
+ * every 5 ms whether the holder lives). A handle freed for the last time
+ * gives back the pool loans made through it the same way.
  * Params: q — the queue; len — the most bytes the message will have (up
  *   to a quarter of the ring less 16 bytes, or up to the chunk pool's
  *   size); buf — receives the lent memory (16-byte aligned in the ring,

@@ -1001,7 +1001,7 @@ void mproc__queue_end_loans(mproc_queue_t *q) {
     q->view_run.count = 0;
     unlock(q, PARK_GET_LOCK);
   }
-  mproc__chunks_abandon_mine(q);
+  mproc__chunks_abandon_lent(q);
 }
 
 /* ---- state, close, join ------------------------------------------------------- */

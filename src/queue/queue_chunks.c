@@ -18,8 +18,8 @@
  * has gone to another run since (its ticket differs). Publishing and
  * freeing ride on the ring's commits (queue.c's redo journal): a message
  * appears in the ring exactly when its chunks become published, and leaves
- * it exactly when they become free. A run whose loaner died (pid 0: its
- * last handle went) is taken back by whoever next finds the pool short or
+ * it exactly when they become free. A run whose loaner died (pid 0: the
+ * handle that lent it was freed) is taken back by whoever next finds the pool short or
  * waits for room with loans outstanding, under the put lock, which also
  * recounts put.pending from the words: no cleanup call, nothing leaked.
  * Each table entry keeps its loaner's start token, so a pid reused by a
@@ -146,6 +146,7 @@ void mproc__chunks_unclaim(mproc_queue_t *q, uint32_t first, uint32_t k, uint32_
 void mproc__chunks_reserve(mproc_queue_t *q, uint32_t first, uint32_t ticket, uint64_t len) {
   uint64_t w = word_of(ticket, mproc__chunks_my_tag());
   q->chunks[first].asked = len;
+  q->chunks[first].lender = (uintptr_t)q;
   atomic_compare_exchange_strong(&q->chunks[first].word, &w, w | RESERVED);
   side_t *put = &q->sh->put;
   atomic_store(&put->pending, atomic_load_explicit(&put->pending, memory_order_relaxed) + 1);
@@ -212,8 +213,8 @@ void mproc__chunks_give_back(mproc_queue_t *q, const chunk_run_t *r, uint32_t ow
   atomic_store(&put->pending, pending ? pending - 1 : 0);
 }
 
-/* Whether the loaner named in a chunk's tag has ended (pid 0: it gave its
- * loans up with its last handle). */
+/* Whether the loaner named in a chunk's tag has ended (pid 0: the handle
+ * that lent the run was freed). */
 static bool loaner_gone(const chunk_t *c, uint32_t tag) {
   uint32_t pid = tag & PID_BITS;
   if (pid == 0)
@@ -249,15 +250,22 @@ bool mproc__chunks_reclaim(mproc_queue_t *q) {
   return any;
 }
 
-void mproc__chunks_abandon_mine(mproc_queue_t *q) {
+void mproc__chunks_abandon_lent(mproc_queue_t *q) {
   if (!q->chunks)
     return;
-  uint32_t mine = mproc__chunks_my_tag();
-  for (uint32_t i = 0; i < q->sh->nchunks; i++) {
+  uint32_t mine = mproc__chunks_my_tag(), n = q->sh->nchunks;
+  for (uint32_t i = 0; i < n; i++) {
     uint64_t w = atomic_load(&q->chunks[i].word);
-    uint32_t tag = tag_of(w);
-    if ((tag & ~RESERVED) == mine)
-      atomic_compare_exchange_strong(&q->chunks[i].word, &w,
-                                     word_of(ticket_of(w), tag & ~PID_BITS));
+    if (tag_of(w) != (mine | RESERVED) || q->chunks[i].lender != (uintptr_t)q)
+      continue;
+    /* the run: its first chunk, and those after it with its ticket */
+    uint32_t ticket = ticket_of(w);
+    for (uint32_t j = i; j < n; j++) {
+      uint64_t v = atomic_load(&q->chunks[j].word);
+      if (v != (j == i ? w : word_of(ticket, mine)))
+        break;
+      atomic_compare_exchange_strong(&q->chunks[j].word, &v,
+                                     word_of(ticket, tag_of(v) & ~PID_BITS));
+    }
   }
 }

@@ -97,7 +97,7 @@ typedef struct {
   _Atomic uint64_t word;  /* ticket << 32 | who has it (queue_chunks.c) */
   _Atomic uint64_t stamp; /* a loaner's pid << 32 | its start token */
   uint64_t asked;         /* a run's first chunk: the bytes its loan asked */
-  uint64_t unused;
+  uint64_t lender;        /* ... and the handle that lent it, in its process */
 } chunk_t;
 
 struct mproc_queue {
@@ -156,16 +156,17 @@ void mproc__chunks_give_back(mproc_queue_t *q, const chunk_run_t *run, uint32_t 
 /* Under the put lock: takes back runs whose loaners died, and counts the
  * loans left holding room into put.pending. true when any came back. */
 bool mproc__chunks_reclaim(mproc_queue_t *q);
-/* Marks every loan of this process abandoned (its last handle went):
- * the next reclaim takes them back. */
-void mproc__chunks_abandon_mine(mproc_queue_t *q);
+/* Marks every loan that handle q lent abandoned (q goes): the next
+ * reclaim takes them back. Another handle of the same queue in this
+ * process keeps its own. */
+void mproc__chunks_abandon_lent(mproc_queue_t *q);
 
 /* queue.c: whether a get would not wait for a message to begin (one is
  * there, or the queue is closed). */
 bool mproc__queue_takeable(mproc_queue_t *q);
 /* queue.c: ends the calling thread's loan and view of q (discarded, and
- * the message left in the queue), as its last handle goes; and gives the
- * process's pool loans up. */
+ * the message left in the queue), as its last reference goes; and gives
+ * up the pool loans made through it. */
 void mproc__queue_end_loans(mproc_queue_t *q);
 
 #endif
