@@ -62,7 +62,7 @@ typedef struct {
   bool joinable;         /* JoinableQueue: task_done and join work */
   /* Room for loans larger than a quarter of the ring (mproc_queue_loan):
    * a pool of equal chunks (64 KiB, or larger so that there are at most
-   * 512) mapped with the ring, this size rounded up to whole chunks;
+   * 64: at most 64 loans from it at once) mapped with the ring, this size rounded up to whole chunks;
    * 0 = none. Memory is committed as chunks are first written. */
   uint64_t chunk_pool_bytes;
   /* For options of later versions: leave zero (else MPROC_EINVAL). */
