@@ -1314,6 +1314,107 @@ static void loans_across_processes(void **state) {
   mproc_queue_free(q);
 }
 
+/* args: queue, producer id, count. Puts, loans from the ring and loans
+ * from the chunk pool in turn, count messages in all. */
+static int t_mixed_producer(const mproc_args_t *args) {
+  mproc_queue_t *q;
+  int64_t id, count;
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &id) ||
+      mproc_args_get_int(args, 2, &count))
+    return 1;
+  for (uint32_t i = 0; i < (uint32_t)count; i++) {
+    size_t len = i % 3 == 2 ? loan_len(i, true) : loan_len(i, false);
+    unsigned char *m = i % 3 == 0 ? make_msg((uint32_t)id, i, len) : NULL;
+    int rc = m ? mproc_queue_put_bytes(q, m, len, TEST_WAIT_MS) : loan_msg(q, (uint32_t)id, i, len);
+    free(m);
+    if (rc)
+      return 2;
+  }
+  return 0;
+}
+
+/* args: queue, stats Array (consumer x producer x STATS), consumer index.
+ * Views and gets in turn until the queue is closed and drained, checking
+ * every message. */
+static int t_mixed_consumer(const mproc_args_t *args) {
+  mproc_queue_t *q;
+  mproc_array_t *stats;
+  int64_t me, last[PRODUCERS];
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_array(args, 1, &stats) ||
+      mproc_args_get_int(args, 2, &me))
+    return 1;
+  int64_t *s = (int64_t *)mproc_array_ptr(stats) + me * PRODUCERS * STATS;
+  for (int p = 0; p < PRODUCERS; p++)
+    last[p] = -1;
+  for (uint32_t k = 0;; k++) {
+    const void *data;
+    void *copy = NULL;
+    size_t len;
+    int rc = k % 2 ? mproc_queue_get_view(q, &data, &len, TEST_WAIT_MS)
+                   : mproc_queue_get_bytes(q, &copy, &len, TEST_WAIT_MS);
+    if (rc == MPROC_ECLOSED)
+      return 0;
+    msg_head_t h;
+    bool ok = rc == 0 && msg_ok(copy ? copy : data, len, &h) && h.producer < PRODUCERS;
+    if (rc == 0 && (copy ? (mproc_free(copy), 0) : mproc_queue_release(q, data)) != 0)
+      ok = false;
+    if (!ok)
+      return 2;
+    int64_t *ps = s + h.producer * STATS;
+    ps[0]++;
+    ps[1] += h.seq;
+    ps[2] += (int64_t)h.seq * h.seq;
+    ps[3] += (int64_t)h.seq <= last[h.producer];
+    last[h.producer] = h.seq;
+  }
+}
+
+/* Two producers put, loan from the ring and loan from the chunk pool in
+ * turn while two consumers view and get in turn: every message once and
+ * whole, in order per producer as each consumer sees them. */
+static void mixed_loans_many_to_many(void **state) {
+  (void)state;
+  enum { MIXERS = 2, EACH = 300 };
+  mproc_queue_t *q = new_pool_queue(0);
+  mproc_array_t *stats;
+  mproc_value_opts_t raw = {.lock = MPROC_NO_LOCK};
+  ASSERT_OK(mproc_array_new(&stats, MPROC_T_I64, CONSUMERS * PRODUCERS * STATS, &raw));
+  mproc_process_t *p[2 * MIXERS];
+  for (int i = 0; i < 2 * MIXERS; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_queue(a, q));
+    if (i < MIXERS)
+      ASSERT_OK(mproc_args_add_array(a, stats));
+    ASSERT_OK(mproc_args_add_int(a, i % MIXERS));
+    if (i >= MIXERS)
+      ASSERT_OK(mproc_args_add_int(a, EACH));
+    p[i] = start_child(i < MIXERS ? t_mixed_consumer : t_mixed_producer, a);
+    mproc_args_free(a);
+  }
+  for (int i = MIXERS; i < 2 * MIXERS; i++)
+    assert_int_equal(finish_child(p[i]), 0);
+  ASSERT_OK(mproc_queue_close(q));
+  for (int i = 0; i < MIXERS; i++)
+    assert_int_equal(finish_child(p[i]), 0);
+  const int64_t *s = mproc_array_ptr(stats);
+  for (int prod = 0; prod < MIXERS; prod++) {
+    int64_t count = 0, sum = 0, disorder = 0;
+    for (int c = 0; c < MIXERS; c++) {
+      const int64_t *ps = s + (c * PRODUCERS + prod) * STATS;
+      count += ps[0];
+      sum += ps[1];
+      disorder += ps[3];
+    }
+    assert_int_equal(count, EACH);
+    assert_int_equal(sum, EACH * (EACH - 1) / 2);
+    assert_int_equal(disorder, 0);
+  }
+  assert_int_equal(mproc_queue_size(q), 0);
+  mproc_array_free(stats);
+  mproc_queue_free(q);
+}
+
 enum { HOLD_LOAN, HOLD_VIEW, HOLD_POOL_LOAN };
 
 /* Two processes loan messages from the chunk pool (17 KiB to 1.2 MiB,
@@ -1494,6 +1595,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(wait_wakes_on_a_put_elsewhere),
       cmocka_unit_test(loans_across_processes),
       cmocka_unit_test(pool_loans_across_processes),
+      cmocka_unit_test(mixed_loans_many_to_many),
       cmocka_unit_test(freeing_ends_a_loan),
       cmocka_unit_test(freeing_another_handle_keeps_a_loan),
   };
