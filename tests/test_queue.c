@@ -1085,6 +1085,14 @@ static void pool_loans_are_viewed_in_place(void **state) {
     pool_msg(q, 5, k, POOL_BYTES);
     assert_int_equal(view_checked(q).seq, k);
   }
+  /* A put above a quarter of the ring goes into the pool whole: it needs
+   * no consumer (a stream through the ring would), and is viewed there. */
+  m = make_msg(6, 0, 1024 * 1024);
+  ASSERT_OK(mproc_queue_put_bytes(q, m, 1024 * 1024, 0));
+  free(m);
+  ASSERT_OK(mproc_queue_get_view(q, &data, &len, 0));
+  assert_true(msg_ok(data, len, &h) && h.producer == 6);
+  ASSERT_OK(mproc_queue_release(q, data));
   assert_int_equal(mproc_queue_size(q), 0);
   mproc_queue_free(q);
 }

@@ -9,9 +9,11 @@
  * producer arrive in the order it put them, each exactly once.
  *
  * A message of up to a quarter of the ring goes in as one record. A larger
- * one (any size the consumer can hold in memory) is streamed through the
- * ring in quarter-ring chunks while producers and consumers take turns;
- * consumers never see a partial message. A process killed while moving a
+ * one goes whole into the queue's chunk pool when it has one
+ * (opts.chunk_pool_bytes) and the message fits it; otherwise (any size the
+ * consumer can hold in memory) it is streamed through the ring in
+ * quarter-ring chunks while producers and consumers take turns. Consumers
+ * never see a partial message. A process killed while moving a
  * message costs at most that message: the next producer or consumer
  * repairs the ring and carries on.
  *
@@ -62,8 +64,8 @@ typedef struct {
   bool joinable;         /* JoinableQueue: task_done and join work */
   /* Room for loans larger than a quarter of the ring (mproc_queue_loan):
    * a pool of equal chunks (64 KiB, or larger so that there are at most
-   * 64: at most 64 loans from it at once) mapped with the ring, this size rounded up to whole chunks;
-   * 0 = none. Memory is committed as chunks are first written. */
+   * 64: at most 64 loans from it at once) mapped with the ring, this size rounded up to whole
+   * chunks; 0 = none. Memory is committed as chunks are first written. */
   uint64_t chunk_pool_bytes;
   /* For options of later versions: leave zero (else MPROC_EINVAL). */
   uint64_t reserved[3];
@@ -83,13 +85,13 @@ MPROC_API int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opt
 
 /* Puts a copy of len bytes (Python's q.put(obj, block, timeout)).
  * Params: q — the queue; buf — the bytes (may be NULL when len is 0);
- *   timeout_ms — how long to wait for room (maxsize, ring space).
+ *   timeout_ms — how long to wait for room (maxsize, ring space, chunks).
  * Returns: 0 once the whole message is in the queue.
  * Errors: MPROC_EINVAL (q NULL, buf NULL with len > 0, timeout below
  *   MPROC_INFINITE), MPROC_ECLOSED (the queue was closed), MPROC_EFULL
  *   (timeout 0 and the message does not fit now: nothing was put; a
- *   message larger than the ring never fits at once, so give it a
- *   timeout), MPROC_ETIMEDOUT (no room in time; a streamed message that
+ *   message larger than the ring and the chunk pool never fits at once,
+ *   so give it a timeout), MPROC_ETIMEDOUT (no room in time; a streamed message that
  *   was partly written is withdrawn: consumers never see it),
  *   MPROC_ESTATE (the calling thread holds a loan of this queue). */
 MPROC_API int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms);

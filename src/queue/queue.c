@@ -461,6 +461,22 @@ static int begin_put(mproc_queue_t *q, uint64_t len, int timeout_ms,
   }
 }
 
+static int loan_run(mproc_queue_t *q, size_t len, void **buf, int timeout_ms,
+                    mproc__lazy_deadline_t *deadline, const char *op);
+static int publish_run(mproc_queue_t *q, void *buf, size_t len);
+
+/* A message above a quarter of the ring, into the chunk pool: one copy
+ * in and a record, instead of a stream in step with the consumers. */
+static int put_through_pool(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms,
+                            mproc__lazy_deadline_t *deadline) {
+  void *room;
+  int rc = loan_run(q, len, &room, timeout_ms, deadline, "queue_put");
+  if (rc)
+    return rc;
+  memcpy(room, buf, len);
+  return publish_run(q, room, len);
+}
+
 int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int timeout_ms) {
   if (!q || (!buf && len > 0))
     return mproc__fail(MPROC_EINVAL, "queue_put: %s is NULL", q ? "buf" : "queue");
@@ -471,6 +487,8 @@ int mproc_queue_put_bytes(mproc_queue_t *q, const void *buf, size_t len, int tim
   if (is_closed(q))
     return mproc__fail(MPROC_ECLOSED, "queue_put: the queue is closed");
   mproc__lazy_deadline_t deadline = mproc__lazy_deadline(timeout_ms);
+  if (len > sh->max_chunk && len <= (uint64_t)sh->nchunks * sh->chunk_size)
+    return put_through_pool(q, buf, len, timeout_ms, &deadline);
   uint64_t first = len < sh->max_chunk ? len : sh->max_chunk;
   if ((rc = begin_put(q, len, timeout_ms, &deadline, "queue_put")) != 0)
     return rc;
@@ -795,9 +813,9 @@ int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms) {
 
 /* Takes back dead loaners' runs, under the put lock (waited for only a
  * moment). */
-static bool reclaim_now(mproc_queue_t *q) {
+static bool reclaim_now(mproc_queue_t *q, const char *op) {
   mproc__lazy_deadline_t none = mproc__lazy_deadline(0);
-  if (lock(q, PARK_PUT_LOCK, &none, true, "queue_loan") != 0)
+  if (lock(q, PARK_PUT_LOCK, &none, true, op) != 0)
     return false;
   bool any = mproc__chunks_reclaim(q);
   unlock(q, PARK_PUT_LOCK);
@@ -806,15 +824,16 @@ static bool reclaim_now(mproc_queue_t *q) {
 
 /* Waits for k free chunks in a row; each LOCK_DEATH_MS without them it
  * takes back what dead loaners held. */
-static int await_run(mproc_queue_t *q, uint32_t k, int timeout_ms, mproc__lazy_deadline_t *dl) {
-  if (reclaim_now(q) && mproc__chunks_have_run(q, k))
+static int await_run(mproc_queue_t *q, uint32_t k, int timeout_ms, mproc__lazy_deadline_t *dl,
+                     const char *op) {
+  if (reclaim_now(q, op) && mproc__chunks_have_run(q, k))
     return 0;
   if (timeout_ms == 0)
-    return mproc__fail(MPROC_EFULL, "queue_loan: the chunk pool has no %u free chunks in a row", k);
+    return mproc__fail(MPROC_EFULL, "%s: the chunk pool has no %u free chunks in a row", op, k);
   if (await(q, PARK_NOT_FULL, mproc__chunks_have_run, k, dl, LOCK_DEATH_MS) == MPROC_ETIMEDOUT &&
       mproc__remaining_ms(mproc__deadline_of(dl)) == 0 && !mproc__chunks_have_run(q, k))
     return mproc__fail(MPROC_ETIMEDOUT,
-                       "queue_loan: the chunk pool had no %u free chunks in a row after %d ms", k,
+                       "%s: the chunk pool had no %u free chunks in a row after %d ms", op, k,
                        timeout_ms);
   return 0;
 }
@@ -822,14 +841,14 @@ static int await_run(mproc_queue_t *q, uint32_t k, int timeout_ms, mproc__lazy_d
 /* A loan above a quarter of the ring: a run of chunks, then room kept in
  * the ring for its record (so its publish never waits for room). */
 static int loan_run(mproc_queue_t *q, size_t len, void **buf, int timeout_ms,
-                    mproc__lazy_deadline_t *deadline) {
+                    mproc__lazy_deadline_t *deadline, const char *op) {
   uint32_t k = mproc__chunks_for(q, len), ticket = atomic_fetch_add(&q->sh->tickets, 1) + 1;
   int64_t first;
   int rc;
   while ((first = mproc__chunks_claim(q, k, ticket)) < 0)
-    if ((rc = await_run(q, k, timeout_ms, deadline)) != 0)
+    if ((rc = await_run(q, k, timeout_ms, deadline, op)) != 0)
       return rc;
-  if ((rc = begin_put(q, PENDING_ROOM - HEADER, timeout_ms, deadline, "queue_loan")) != 0) {
+  if ((rc = begin_put(q, PENDING_ROOM - HEADER, timeout_ms, deadline, op)) != 0) {
     mproc__chunks_unclaim(q, (uint32_t)first, k, ticket);
     return rc;
   }
@@ -858,7 +877,7 @@ int mproc_queue_loan(mproc_queue_t *q, size_t len, void **buf, int timeout_ms) {
     return mproc__fail(MPROC_ECLOSED, "queue_loan: the queue is closed");
   mproc__lazy_deadline_t deadline = mproc__lazy_deadline(timeout_ms);
   if (len > q->sh->max_chunk)
-    return loan_run(q, len, buf, timeout_ms, &deadline);
+    return loan_run(q, len, buf, timeout_ms, &deadline, "queue_loan");
   if ((rc = begin_put(q, len, timeout_ms, &deadline, "queue_loan")) != 0)
     return rc;
   q->loan_at = place_record(q, atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed), len);
