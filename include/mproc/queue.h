@@ -233,7 +233,9 @@ MPROC_API bool mproc_queue_full(const mproc_queue_t *q);
  * gets take what is left, then fail with MPROC_ECLOSED; every waiter
  * wakes. (Python's close() only stops the calling process's feeder; with
  * no feeder, mproc's close is the useful "no more data" signal.) A put
- * that is streaming a large message when the queue closes finishes it.
+ * that is streaming a large message when the queue closes finishes it,
+ * and a loan made before the close may still be published: gets wait for
+ * it (or for its loaner's death) before they say MPROC_ECLOSED.
  * Params: q — the queue.
  * Returns: 0; closing twice is fine.
  * Errors: MPROC_EINVAL (q NULL). */

@@ -676,15 +676,22 @@ static bool withdrawn(mproc_queue_t *q, uint64_t head) {
 }
 
 /* Whether a closed queue is finished: no record, and no put under way
- * that began before the close. */
+ * that began before the close - nor a pool loan, which may still be
+ * published (a dead loaner's is taken back here). */
 static bool drained(mproc_queue_t *q, uint64_t head) {
   if (!is_closed(q))
     return false;
-  if (mproc__mutex_take_from_dead(&q->sh->put.lock)) {
+  side_t *put = &q->sh->put;
+  if (mproc__mutex_take_from_dead(&put->lock)) {
     repair_put(q);
     unlock(q, PARK_PUT_LOCK);
   }
-  return atomic_load(&q->sh->put.lock.park.word) == 0 && !record_at(q, head);
+  if (atomic_load(&put->pending) && take_free_lock(put)) {
+    reclaim_dead_loans(q);
+    unlock(q, PARK_PUT_LOCK);
+  }
+  return atomic_load(&put->lock.park.word) == 0 && atomic_load(&put->pending) == 0 &&
+         !record_at(q, head);
 }
 
 static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
