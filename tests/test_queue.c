@@ -62,6 +62,29 @@ static mproc_queue_t *new_queue(size_t maxsize, size_t capacity, bool joinable) 
   return q;
 }
 
+/* Kills a child, waits for its end and frees it. */
+static void kill_child(mproc_process_t *p) {
+  ASSERT_OK(mproc_process_kill(p));
+  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
+  mproc_process_free(p);
+}
+
+/* Starts fn on (q, a new event, arg) and waits until it sets the event
+ * (*ev: free it with mproc_event_free). */
+static mproc_process_t *start_holding(mproc_target_fn fn, mproc_queue_t *q, int64_t arg,
+                                      mproc_event_t **ev) {
+  ASSERT_OK(mproc_event_new(ev));
+  mproc_args_t *a;
+  ASSERT_OK(mproc_args_new(&a));
+  ASSERT_OK(mproc_args_add_queue(a, q));
+  ASSERT_OK(mproc_args_add_event(a, *ev));
+  ASSERT_OK(mproc_args_add_int(a, arg));
+  mproc_process_t *p = start_child(fn, a);
+  mproc_args_free(a);
+  ASSERT_OK(mproc_event_wait(*ev, TEST_WAIT_MS));
+  return p;
+}
+
 /* A small ring with a chunk pool of POOL_BYTES for larger loans. */
 static mproc_queue_t *new_pool_queue(size_t maxsize) {
   mproc_queue_opts_t o = {
@@ -375,18 +398,25 @@ static void waitable_queue(void **state) {
 
 /* ---- across processes ------------------------------------------------------------- */
 
-/* args: queue, producer id, count, first delay ms. Puts count varied
- * messages. */
+static int loan_msg(mproc_queue_t *q, uint32_t id, uint32_t seq, size_t len);
+static size_t loan_len(uint32_t seq, bool big);
+
+/* args: queue, producer id, count[, mixed]. Puts count varied messages;
+ * mixed (a queue with a chunk pool): puts, loans from the ring and loans
+ * from the pool in turn. */
 static int t_producer(const mproc_args_t *args) {
   mproc_queue_t *q;
-  int64_t id, count;
+  int64_t id, count, mixed = 0;
   if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &id) ||
-      mproc_args_get_int(args, 2, &count))
+      mproc_args_get_int(args, 2, &count) ||
+      (mproc_args_count(args) > 3 && mproc_args_get_int(args, 3, &mixed)))
     return 1;
   for (uint32_t i = 0; i < (uint32_t)count; i++) {
-    size_t len = varied_len(i);
-    unsigned char *m = make_msg((uint32_t)id, i, len);
-    int rc = mproc_queue_put_bytes(q, m, len, TEST_WAIT_MS);
+    bool put = !mixed || i % 3 == 0;
+    size_t len = !mixed ? varied_len(i) : loan_len(i, i % 3 == 2);
+    unsigned char *m = put ? make_msg((uint32_t)id, i, len) : NULL;
+    int rc =
+        put ? mproc_queue_put_bytes(q, m, len, TEST_WAIT_MS) : loan_msg(q, (uint32_t)id, i, len);
     free(m);
     if (rc)
       return 2;
@@ -817,9 +847,7 @@ static void killed_producer(void **state) {
   for (int i = 0; i < 3; i++)
     assert_int_equal(take_checked(q), 1);
   sleep_ms(200);
-  ASSERT_OK(mproc_process_kill(p));
-  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
-  mproc_process_free(p);
+  kill_child(p);
   /* Another producer goes on; its messages arrive whole, after at most
    * the rest of the dead one's (the one it was writing is discarded). */
   ASSERT_OK(mproc_args_new(&a));
@@ -1193,20 +1221,10 @@ static void freeing_ends_a_loan(void **state) {
   for (int pool = 0; pool < 2; pool++) {
     mproc_queue_t *q = pool ? new_pool_queue(0) : new_queue(0, SMALL_RING, false);
     mproc_event_t *loaned;
-    ASSERT_OK(mproc_event_new(&loaned));
-    mproc_args_t *a;
-    ASSERT_OK(mproc_args_new(&a));
-    ASSERT_OK(mproc_args_add_queue(a, q));
-    ASSERT_OK(mproc_args_add_event(a, loaned));
-    ASSERT_OK(mproc_args_add_int(a, pool ? POOL_BYTES : 100));
-    mproc_process_t *p = start_child(t_loan_then_free, a);
-    mproc_args_free(a);
-    ASSERT_OK(mproc_event_wait(loaned, TEST_WAIT_MS));
+    mproc_process_t *p = start_holding(t_loan_then_free, q, pool ? POOL_BYTES : 100, &loaned);
     ASSERT_OK(loan_msg(q, 3, 0, pool ? POOL_BYTES : 40)); /* waits for the child's free */
     assert_int_equal(view_checked(q).producer, 3);
-    ASSERT_OK(mproc_process_kill(p));
-    ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
-    mproc_process_free(p);
+    kill_child(p);
     mproc_event_free(loaned);
     mproc_queue_free(q);
   }
@@ -1278,9 +1296,7 @@ static void freeing_another_handle_keeps_a_loan(void **state) {
   assert_int_equal(len, 2 * CHUNK);
   assert_int_equal(((const char *)data)[2 * CHUNK - 1], 'k');
   ASSERT_OK(mproc_queue_release(q, data));
-  ASSERT_OK(mproc_process_kill(p));
-  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
-  mproc_process_free(p);
+  kill_child(p);
   mproc_event_free(freed);
   mproc_event_free(go);
   mproc_queue_free(q);
@@ -1325,25 +1341,6 @@ static void loans_across_processes(void **state) {
   for (int i = 0; i < 2; i++)
     assert_int_equal(finish_child(p[i]), 0);
   mproc_queue_free(q);
-}
-
-/* args: queue, producer id, count. Puts, loans from the ring and loans
- * from the chunk pool in turn, count messages in all. */
-static int t_mixed_producer(const mproc_args_t *args) {
-  mproc_queue_t *q;
-  int64_t id, count;
-  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &id) ||
-      mproc_args_get_int(args, 2, &count))
-    return 1;
-  for (uint32_t i = 0; i < (uint32_t)count; i++) {
-    size_t len = i % 3 == 2 ? loan_len(i, true) : loan_len(i, false);
-    unsigned char *m = i % 3 == 0 ? make_msg((uint32_t)id, i, len) : NULL;
-    int rc = m ? mproc_queue_put_bytes(q, m, len, TEST_WAIT_MS) : loan_msg(q, (uint32_t)id, i, len);
-    free(m);
-    if (rc)
-      return 2;
-  }
-  return 0;
 }
 
 /* args: queue, stats Array (consumer x producer x STATS), consumer index.
@@ -1400,9 +1397,11 @@ static void mixed_loans_many_to_many(void **state) {
     if (i < MIXERS)
       ASSERT_OK(mproc_args_add_array(a, stats));
     ASSERT_OK(mproc_args_add_int(a, i % MIXERS));
-    if (i >= MIXERS)
+    if (i >= MIXERS) {
       ASSERT_OK(mproc_args_add_int(a, EACH));
-    p[i] = start_child(i < MIXERS ? t_mixed_consumer : t_mixed_producer, a);
+      ASSERT_OK(mproc_args_add_int(a, 1)); /* mixed */
+    }
+    p[i] = start_child(i < MIXERS ? t_mixed_consumer : t_producer, a);
     mproc_args_free(a);
   }
   for (int i = MIXERS; i < 2 * MIXERS; i++)
@@ -1477,18 +1476,7 @@ static int t_hold_forever(const mproc_args_t *args) {
 /* Holds a loan or a view of q (HOLD_*) in a child, and kills it there. */
 static void kill_a_holder(mproc_queue_t *q, int what) {
   mproc_event_t *held;
-  ASSERT_OK(mproc_event_new(&held));
-  mproc_args_t *a;
-  ASSERT_OK(mproc_args_new(&a));
-  ASSERT_OK(mproc_args_add_queue(a, q));
-  ASSERT_OK(mproc_args_add_event(a, held));
-  ASSERT_OK(mproc_args_add_int(a, what));
-  mproc_process_t *p = start_child(t_hold_forever, a);
-  mproc_args_free(a);
-  ASSERT_OK(mproc_event_wait(held, TEST_WAIT_MS));
-  ASSERT_OK(mproc_process_kill(p));
-  ASSERT_OK(mproc_process_join(p, TEST_WAIT_MS));
-  mproc_process_free(p);
+  kill_child(start_holding(t_hold_forever, q, what, &held));
   mproc_event_free(held);
 }
 
