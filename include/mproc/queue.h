@@ -75,12 +75,14 @@ typedef struct {
  * Params: out — receives the queue (free with mproc_queue_free); opts — NULL
  *   for the defaults.
  * Returns: 0.
- * Errors: MPROC_EINVAL (out NULL), MPROC_ERANGE (capacity_bytes above
- *   MPROC_QUEUE_MAX_CAPACITY, maxsize above UINT32_MAX, which a 32-bit
- *   size_t never is), MPROC_ENOMEM,
- *   MPROC_ESYS (the OS refused the memory or a wait object).
- * Platform: the ring and its counters live in one anonymous shared
- *   mapping; waiting is a futex (Linux) or kernel semaphores (Windows). */
+ * Errors: MPROC_EINVAL (out NULL, a reserved word set), MPROC_ERANGE
+ *   (capacity_bytes above MPROC_QUEUE_MAX_CAPACITY, maxsize above
+ *   UINT32_MAX, which a 32-bit size_t never is, chunk_pool_bytes above
+ *   MPROC_QUEUE_MAX_CHUNK_POOL or above what this process can map),
+ *   MPROC_ENOMEM, MPROC_ESYS (the OS refused the memory or a wait object).
+ * Platform: the ring, its counters and the chunk pool live in one
+ *   anonymous shared mapping; waiting is a futex (Linux) or kernel
+ *   semaphores (Windows). */
 MPROC_API int mproc_queue_new(mproc_queue_t **out, const mproc_queue_opts_t *opts);
 
 /* Puts a copy of len bytes (Python's q.put(obj, block, timeout)).
