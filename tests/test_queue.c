@@ -1190,6 +1190,10 @@ static void pool_loans_refuse_misuse(void **state) {
 
   mproc_queue_opts_t o = {.chunk_pool_bytes = MPROC_QUEUE_MAX_CHUNK_POOL + 1};
   ASSERT_ERR(MPROC_ERANGE, mproc_queue_new(&q, &o));
+#if SIZE_MAX <= UINT32_MAX /* a 32-bit process cannot map 8 GiB */
+  o.chunk_pool_bytes = (uint64_t)8 << 30;
+  ASSERT_ERR(MPROC_ERANGE, mproc_queue_new(&q, &o));
+#endif
   q = new_queue(0, SMALL_RING, false); /* no pool */
   ASSERT_ERR(MPROC_ETOOBIG, mproc_queue_loan(q, SMALL_RING / 4, &a, 0));
   assert_non_null(strstr(mproc_last_error_detail(), "chunk_pool_bytes"));
