@@ -99,6 +99,21 @@ static int uses_objects(const mproc_args_t *args, mproc_args_t *result) {
   return rc ? 3 : mproc_args_add_int(result, item);
 }
 
+/* args: queue (with a chunk pool), item. Loans (300 + item) KiB from the
+ * queue's pool, fills it with the item's byte and publishes it. */
+static int loans_from_a_pool(const mproc_args_t *args, mproc_args_t *result) {
+  mproc_queue_t *q;
+  int64_t item;
+  void *buf;
+  if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &item))
+    return 1;
+  size_t len = (size_t)(300 + item) * 1024;
+  if (mproc_queue_loan(q, len, &buf, TEST_WAIT_MS))
+    return 2;
+  memset(buf, (int)item, len);
+  return mproc_queue_publish(q, buf, len) ? 3 : mproc_args_add_int(result, item);
+}
+
 /* x -> an unnamed segment of x KiB (a failure for x 0), its first and
  * last bytes x % 251, then a Value holding x, then the worker's pid: the
  * objects cross back by reference. */
@@ -853,6 +868,48 @@ static void tasks_take_a_lock_and_a_queue(void **state) {
   mproc_pool_free(p);
 }
 
+/* Workers loan from a queue's chunk pool (messages above a quarter of its
+ * ring) and publish in place; the caller views each where it was written. */
+static void tasks_loan_from_a_queue(void **state) {
+  (void)state;
+  mproc_pool_t *p = new_pool(2);
+  mproc_queue_opts_t o = {.chunk_pool_bytes = 8 << 20};
+  mproc_queue_t *q;
+  ASSERT_OK(mproc_queue_new(&q, &o));
+  enum { N = 12 };
+  mproc_async_result_t *r[N];
+  for (int i = 0; i < N; i++) {
+    mproc_args_t *a;
+    ASSERT_OK(mproc_args_new(&a));
+    ASSERT_OK(mproc_args_add_queue(a, q));
+    ASSERT_OK(mproc_args_add_int(a, i));
+    ASSERT_OK(mproc_pool_apply_async(p, loans_from_a_pool, a, NULL, &r[i]));
+    mproc_args_free(a);
+  }
+  int seen = 0;
+  for (int i = 0; i < N; i++) {
+    const void *data;
+    size_t len;
+    ASSERT_OK(mproc_queue_get_view(q, &data, &len, TEST_WAIT_MS));
+    const unsigned char *m = data;
+    assert_true(len >= 300 * 1024 && len < 400 * 1024);
+    int item = (int)(len / 1024 - 300);
+    assert_int_equal(m[0], item);
+    assert_int_equal(m[len - 1], item);
+    seen |= 1 << item;
+    ASSERT_OK(mproc_queue_release(q, data));
+  }
+  assert_int_equal(seen, (1 << N) - 1);
+  for (int i = 0; i < N; i++) {
+    const mproc_args_t *v;
+    ASSERT_OK(mproc_async_result_get(r[i], &v, TEST_WAIT_MS));
+    assert_int_equal(int_of(v, 0), i);
+    mproc_async_result_free(r[i]);
+  }
+  mproc_queue_free(q);
+  mproc_pool_free(p);
+}
+
 /* unnamed_shm_holds(pid) once it is want, or after 5 s: a hold goes a
  * moment after the call that lets it go (in another process, or on the
  * pool's thread). */
@@ -1503,6 +1560,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(initargs_outlive_the_initializer),
       cmocka_unit_test(results_are_waitable),
       cmocka_unit_test(tasks_take_a_lock_and_a_queue),
+      cmocka_unit_test(tasks_loan_from_a_queue),
       cmocka_unit_test(threads_submit_at_once),
       cmocka_unit_test(bad_input),
   };
