@@ -1125,6 +1125,29 @@ static void pool_loans_are_viewed_in_place(void **state) {
   mproc_queue_free(q);
 }
 
+/* A JoinableQueue counts pool messages as it counts any: join waits for a
+ * task_done for each. */
+static void pool_loans_in_a_joinable_queue(void **state) {
+  (void)state;
+  mproc_queue_opts_t o = {
+      .capacity_bytes = SMALL_RING, .chunk_pool_bytes = POOL_BYTES, .joinable = true};
+  mproc_queue_t *q;
+  ASSERT_OK(mproc_queue_new(&q, &o));
+  pool_msg(q, 1, 0, 2 * CHUNK);
+  ASSERT_OK(loan_msg(q, 1, 1, 100));
+  pool_msg(q, 1, 2, POOL_BYTES / 2);
+  ASSERT_ERR(MPROC_ETIMEDOUT, mproc_queue_join(q, 0));
+  for (uint32_t k = 0; k < 3; k++) {
+    assert_int_equal(view_checked(q).seq, k);
+    if (k < 2)
+      ASSERT_ERR(MPROC_ETIMEDOUT, mproc_queue_join(q, 0));
+    ASSERT_OK(mproc_queue_task_done(q));
+  }
+  ASSERT_OK(mproc_queue_join(q, 0));
+  ASSERT_ERR(MPROC_EVALUE, mproc_queue_task_done(q));
+  mproc_queue_free(q);
+}
+
 /* Bad input and limits of pool loans: too large, publish past the loan or
  * off its start, twice, after a discard; the pool and maxsize exhausted
  * (a loan counts toward maxsize until published); a ring loan held; a
@@ -1597,6 +1620,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(loans_refuse_misuse),
       cmocka_unit_test(pool_loans_are_viewed_in_place),
       cmocka_unit_test(pool_loans_refuse_misuse),
+      cmocka_unit_test(pool_loans_in_a_joinable_queue),
   };
   const struct CMUnitTest processes[] = {
       cmocka_unit_test(many_producers_many_consumers),
