@@ -810,11 +810,14 @@ int mproc_queue_get(mproc_queue_t *q, mproc_args_t **args, int timeout_ms) {
 
 /* ---- loans and views: messages written and read in place ---------------------- */
 
-/* A loan holds the put lock, a view the get lock, from the call that makes
- * it to the one that ends it: the state in q is written only under it. A
- * process that dies holding one leaves the lock to the next producer or
- * consumer, which repairs the ring as after a dead put or get: the loan's
- * room was never published; the viewed message was never consumed. */
+/* A loan in the ring holds the put lock, a view the get lock, from the
+ * call that makes it to the one that ends it: the state in q is written
+ * only under it. A process that dies holding one leaves the lock to the
+ * next producer or consumer, which repairs the ring as after a dead put or
+ * get: the loan's room was never published; the viewed message was never
+ * consumed. A loan from the chunk pool holds no lock: its chunks' words
+ * say whose it is (queue_chunks.c), and the next producer short of chunks
+ * or of room takes a dead loaner's back. */
 
 /* ---- loans from the chunk pool ------------------------------------------------ */
 
