@@ -326,8 +326,6 @@ static bool drain(mproc_pool_t *p) {
   return progress;
 }
 
-/* Workers that ended, found without blocking; buried after every result
- * they committed was taken. Under the lock; drops it to drain. */
 /* Whether member i's memory cap has just stopped it: its OOM killer
  * acted, and the kernel is tearing it down (which takes milliseconds for
  * a large worker), so its running task fails now rather than when it is
@@ -356,6 +354,8 @@ static bool stopped_by_cap(mproc_pool_t *p, int i) {
   return true;
 }
 
+/* Workers that ended, found without blocking; buried after every result
+ * they committed was taken. Under the lock; drops it to drain. */
 static bool find_ended(mproc_pool_t *p) {
   bool ended[256], any = false;
   for (int i = 0; i < p->n; i++)

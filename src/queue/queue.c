@@ -113,8 +113,10 @@ static uint64_t record_end(const mproc_queue_t *q, uint64_t head, const record_t
 
 static void apply(mproc_queue_t *q, side_t *side, const journal_t *j) {
   /* The pool first: a consumer that sees pos move finds the chunks
-   * published; a producer that finds chunks free finds the ring past them. */
-  mproc__chunks_apply(q, &j->chunks);
+   * published; a producer that finds chunks free finds the ring past them.
+   * (Most commits carry no run: no call for them on the hot path.) */
+  if (j->chunks.op != CHUNKS_NONE)
+    mproc__chunks_apply(q, &j->chunks);
   if (j->chunks.op == CHUNKS_PUBLISH)
     atomic_store_explicit(&side->pending, j->pending, memory_order_relaxed);
   side->open = j->open;
@@ -134,9 +136,12 @@ static void commit_run(mproc_queue_t *q, side_t *side, uint64_t pos, uint64_t co
   j->pos = pos;
   j->count = count;
   j->open = open;
-  j->chunks = chunks ? *chunks : (chunk_op_t){CHUNKS_NONE, 0, {0, 0, 0, 0}};
-  if (chunks && chunks->op == CHUNKS_PUBLISH)
-    j->pending = atomic_load_explicit(&side->pending, memory_order_relaxed) - 1;
+  j->chunks.op = CHUNKS_NONE; /* the rest is read only with a run */
+  if (chunks) {
+    j->chunks = *chunks;
+    if (chunks->op == CHUNKS_PUBLISH)
+      j->pending = atomic_load_explicit(&side->pending, memory_order_relaxed) - 1;
+  }
   atomic_store_explicit(&j->valid, 1, memory_order_release);
   atomic_thread_fence(memory_order_release);
   apply(q, side, j);
@@ -907,12 +912,6 @@ static int own_loan(const mproc_queue_t *q, const void *buf, const char *op) {
   return 0;
 }
 
-/* Whether buf lies in q's chunk pool: a loan from it, or nothing. */
-static bool in_pool(const mproc_queue_t *q, const void *buf) {
-  uintptr_t at = (uintptr_t)buf, base = (uintptr_t)q->pool;
-  return q->chunks && at >= base && at - base < q->sh->nchunks * q->sh->chunk_size;
-}
-
 /* Publishes a pool loan: a CHUNKS record in the room its loan kept, and
  * its run published, in one commit. It waits its turn among producers. */
 static int publish_run(mproc_queue_t *q, void *buf, size_t len) {
@@ -957,7 +956,7 @@ static int discard_run(mproc_queue_t *q, void *buf) {
 }
 
 int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len) {
-  if (q && in_pool(q, buf))
+  if (q && mproc__chunks_holds(q, buf))
     return publish_run(q, buf, len);
   int rc = own_loan(q, buf, "queue_publish");
   if (rc)
@@ -976,7 +975,7 @@ int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len) {
 }
 
 int mproc_queue_discard(mproc_queue_t *q, void *buf) {
-  if (q && in_pool(q, buf))
+  if (q && mproc__chunks_holds(q, buf))
     return discard_run(q, buf);
   int rc = own_loan(q, buf, "queue_discard");
   if (rc)

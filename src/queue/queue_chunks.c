@@ -157,14 +157,18 @@ void mproc__chunks_reserve(mproc_queue_t *q, uint32_t first, uint32_t ticket, ui
   atomic_store(&put->pending, atomic_load_explicit(&put->pending, memory_order_relaxed) + 1);
 }
 
+bool mproc__chunks_holds(const mproc_queue_t *q, const void *buf) {
+  uintptr_t at = (uintptr_t)buf, base = (uintptr_t)q->pool;
+  return q->chunks && at >= base && at - base < q->sh->nchunks * q->sh->chunk_size;
+}
+
 int mproc__chunks_find_loan(const mproc_queue_t *q, const void *buf, chunk_run_t *run,
                             uint32_t *owner, uint64_t *asked, const char *op) {
   const shared_t *sh = q->sh;
-  uintptr_t at = (uintptr_t)buf, base = (uintptr_t)q->pool;
-  uint64_t off = (uint64_t)(at - base);
+  uint64_t off = (uint64_t)((uintptr_t)buf - (uintptr_t)q->pool);
   uint32_t tag = mproc__chunks_my_tag();
   uint64_t w = 0;
-  if (q->chunks && at >= base && off < sh->nchunks * sh->chunk_size && off % sh->chunk_size == 0)
+  if (mproc__chunks_holds(q, buf) && off % sh->chunk_size == 0)
     w = atomic_load(&q->chunks[off / sh->chunk_size].word);
   if (tag_of(w) != (tag | RESERVED))
     return mproc__fail(MPROC_ESTATE, "%s: this process holds no loan at %p", op, buf);

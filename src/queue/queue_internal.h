@@ -140,6 +140,8 @@ void mproc__chunks_unclaim(mproc_queue_t *q, uint32_t first, uint32_t k, uint32_
 /* Under the put lock: the run from first keeps room for its record and
  * counts toward maxsize (put.pending) - a loan of len bytes, now. */
 void mproc__chunks_reserve(mproc_queue_t *q, uint32_t first, uint32_t ticket, uint64_t len);
+/* Whether buf lies in q's chunk pool (a pool loan, or nothing). */
+bool mproc__chunks_holds(const mproc_queue_t *q, const void *buf);
 /* The run of this process's loan at buf, and the bytes the loan asked;
  * MPROC_ESTATE when buf is no loan of this process. */
 int mproc__chunks_find_loan(const mproc_queue_t *q, const void *buf, chunk_run_t *run,
