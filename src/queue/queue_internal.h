@@ -22,6 +22,7 @@ enum {
   SPINS = 64,           /* looks before sleeping: a peer on another core is quick */
   YIELDS = 32,          /* then looks between yields: a peer on this core runs */
   LOCK_SPINS = 128,     /* looks for a side's lock to come free before sleeping on it */
+  LOCK_YIELDS = 32,     /* then looks between yields: its holder may need this core */
   LOCK_DEATH_MS = 5,    /* how often a waiter for a side's lock asks if its holder lives */
   PENDING_ROOM = 48     /* a CHUNKS record (32 bytes), after a PAD at worst */
 };
