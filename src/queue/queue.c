@@ -236,9 +236,10 @@ static bool take_free_lock(side_t *side) {
  * it taken again - and each time it wakes it preempts the process sharing
  * its CPU, often the other side's, which the holder needs to go on
  * (bench_queue 2 -> 2 on 2 CPUs, a producer and a consumer on each: 18k
- * sleeps a second, and 3.5-4 M/s in half the runs; with the yields, no
- * run below 11 M/s). A yield instead lets that process run, or the
- * holder, if it was preempted holding the lock. */
+ * sleeps on the put lock in one run, and 3.5-6 M/s in half the runs; the
+ * median of 10 runs was 7.4 M/s, and is 15.3 with the yields). A yield
+ * instead lets that process run, or the holder, if it was preempted
+ * holding the lock. */
 static bool yield_for_lock(side_t *side, int64_t until) {
   for (int k = 1; k <= LOCK_YIELDS; k++) {
     mproc__os_yield();
