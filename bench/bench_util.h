@@ -63,19 +63,22 @@ static inline double median_of_3(double t[3]) {
   return t[1];
 }
 
-/* The median of 5 (t is sorted); -1 when any is negative (a failure). */
-static inline double median_of_5(double t[5]) {
-  for (int i = 0; i < 5; i++)
+/* The median of n runs (t is sorted, so t[0] and t[n - 1] are the
+ * extremes); -1 when any is negative (a failure). */
+static inline double median_of(double *t, int n) {
+  for (int i = 0; i < n; i++)
     if (t[i] < 0)
       return -1;
-  for (int i = 1; i < 5; i++)
+  for (int i = 1; i < n; i++)
     for (int k = i; k > 0 && t[k] < t[k - 1]; k--) {
       double x = t[k];
       t[k] = t[k - 1];
       t[k - 1] = x;
     }
-  return t[2];
+  return t[n / 2];
 }
+
+static inline double median_of_5(double t[5]) { return median_of(t, 5); }
 
 #ifndef _WIN32
 #  include <sys/mman.h>

@@ -700,9 +700,8 @@ static void builds_compared(long scale) {
       return;
     }
   }
-  qsort(lin, ROUNDS, sizeof *lin, cmp_double);
-  qsort(gen, ROUNDS, sizeof *gen, cmp_double);
-  double moved = 2.0 * (double)n / 1e6, l = moved / lin[ROUNDS / 2], g = moved / gen[ROUNDS / 2];
+  double moved = 2.0 * (double)n / 1e6;
+  double l = moved / median_of(lin, ROUNDS), g = moved / median_of(gen, ROUNDS);
   printf("\n2 -> 2, 64 B, the Linux build against the generic one, %d runs each in turns\n"
          "(median, slowest and fastest run): Linux %.1f M/s (%.1f-%.1f), generic %.1f M/s "
          "(%.1f-%.1f); Linux / generic %.2fx\n",

@@ -521,16 +521,13 @@ static double generic_row(int row, long n) {
   return generic_sibling(args);
 }
 
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-
 /* Seconds for n operations of row by mproc and by the raw futex loop. An
  * uncontended row takes a few nanoseconds an operation, which one run on
  * this VM puts 15-30% off (the Lock's ratio read 0.94x, 1.10x and 1.27x in
- * three runs of the bench): those rows are the median of ROUNDS runs of
- * each, taken in turns, so that their ratio is the code's. -1: a run failed. */
+ * three runs of the bench): those rows are the fastest of ROUNDS runs of
+ * each, taken in turns - a loop that waits for nothing is only ever made
+ * slower by the machine - so that their ratio is the code's. -1: a run
+ * failed. */
 static void in_turns(int row, long n, double *mine, double *raw) {
   enum { ROUNDS = 7 };
   int rounds = per_op_ns(row) ? ROUNDS : 1;
@@ -539,10 +536,8 @@ static void in_turns(int row, long n, double *mine, double *raw) {
     a[i] = mproc_row(row, n);
     b[i] = raw_row(row, n);
   }
-  qsort(a, (size_t)rounds, sizeof *a, cmp_double);
-  qsort(b, (size_t)rounds, sizeof *b, cmp_double);
-  *mine = a[0] < 0 ? -1 : a[rounds / 2];
-  *raw = b[0] < 0 ? -1 : b[rounds / 2];
+  *mine = median_of(a, rounds) < 0 ? -1 : a[0];
+  *raw = median_of(b, rounds) < 0 ? -1 : b[0];
 }
 
 int main(int argc, char **argv) {
