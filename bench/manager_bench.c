@@ -72,18 +72,6 @@ static double run_op(mproc_proxy_t *p, int op, long n) {
   return (now_s() - t0) / (double)n;
 }
 
-/* Calls for about 50 ms, untimed, so the rows measure calls to a server
- * that has settled. The kernel starts a new server on the client's CPU
- * in about one start in six here, and takes 10-25 ms to move one of the
- * two: until then the lane hands each call over by yielding the CPU
- * (3.5 us a call instead of 0.35). That is a manager's start, which its
- * own row measures, not what a call costs. */
-static void settle(mproc_proxy_t *d) {
-  double t0 = now_s();
-  while (now_s() - t0 < 0.05)
-    run_op(d, OP_DICT_SET, 100);
-}
-
 static double median_op(mproc_proxy_t *p, int op, long n) {
   double t[3];
   for (int i = 0; i < 3; i++)
@@ -352,6 +340,18 @@ static void row(const char *what, double mine, double python, double scale, cons
   else
     printf(" %12s | %9s |\n", "-", "-");
   (void)unit;
+}
+
+/* Calls for about 50 ms, untimed, so the rows measure calls to a server
+ * that has settled. The kernel starts a new server on the client's CPU
+ * in about one start in six here, and takes 10-25 ms to move one of the
+ * two: until then the lane hands each call over by yielding the CPU
+ * (3.5 us a call instead of 0.35). That is a manager's start, which its
+ * own row measures, not what a call costs. */
+static void settle(mproc_proxy_t *d) {
+  double t0 = now_s();
+  while (now_s() - t0 < 0.05)
+    run_op(d, OP_DICT_SET, 100);
 }
 
 int main(int argc, char **argv) {
