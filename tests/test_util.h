@@ -48,12 +48,15 @@
   } while (0)
 
 /* Open descriptors (Linux: /proc/self/fd) or handles (Windows); -1 where
- * the count cannot be read (other POSIX systems; Wine 8 answers 0). */
+ * the count cannot be read (other POSIX systems). Wine 8 answers 0 to
+ * GetProcessHandleCount: there every value a handle can take is asked. */
 static inline long open_handles(void) {
 #ifdef _WIN32
-  DWORD n = 0;
-  if (!GetProcessHandleCount(GetCurrentProcess(), &n) || n == 0)
-    return -1;
+  DWORD n = 0, flags;
+  if (GetProcessHandleCount(GetCurrentProcess(), &n) && n > 0)
+    return (long)n;
+  for (uintptr_t h = 4; h < 4 * 16384; h += 4)
+    n += GetHandleInformation((HANDLE)h, &flags) != 0;
   return (long)n;
 #elif defined(__linux__)
   DIR *d = opendir("/proc/self/fd");
