@@ -291,7 +291,9 @@ bool mproc__os_sentinel_ready(intptr_t s);
 
 /* A limit on the memory of the processes put in it, enforced by the OS:
  * Linux a cgroup of its own (v2 memory.max, else v1
- * memory.limit_in_bytes), whose OOM killer stops a process past it.
+ * memory.limit_in_bytes), whose OOM killer stops a process past it;
+ * Windows a job object with a ProcessMemoryLimit (one process per cap),
+ * whose watch thread ends a process the limit refused or found past it.
  * MPROC_ENOTSUP where none can be made (the detail says what is missing:
  * no memory controller this process may create cgroups under, another
  * system). */
@@ -299,7 +301,8 @@ typedef struct mproc__os_memcap mproc__os_memcap_t;
 int mproc__os_memcap_new(uint64_t bytes, mproc__os_memcap_t **out);
 /* Puts the running child pid in cap. */
 int mproc__os_memcap_add(mproc__os_memcap_t *cap, int64_t pid);
-/* Whether cap stopped a process in it (its OOM killer killed one). */
+/* Whether cap stopped a process in it (its OOM killer killed one; on
+ * Windows its watch ended it, with exit code -9). */
 bool mproc__os_memcap_hit(mproc__os_memcap_t *cap);
 /* A sentinel (mproc_waitable_sentinel) that becomes ready when cap's OOM
  * killer acts - before the kernel has torn the process down, which for a

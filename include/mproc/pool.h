@@ -130,9 +130,14 @@ typedef struct {
   /* Bytes each worker may use, enforced by the OS: a worker past it is
    * stopped and replaced, and only its task fails (MPROC_EMEMLIMIT); 0:
    * none. Linux: a cgroup per worker (v2 memory.max, else v1), counting
-   * what it touches from its start on. MPROC_ENOTSUP where no cgroup can
-   * be made (root, or a delegated subtree, is needed), on other systems
-   * and Windows, and with a backend. */
+   * what it touches from its start on. Windows: a job object per worker
+   * with a process memory limit, counting what it commits, and a watch
+   * that stops it (exit code -9) the moment the limit refuses it or its
+   * commit is seen past it (every 1 ms). A cap below what a worker needs
+   * to start stops each one before it is ready: after three the pool is
+   * broken (MPROC_EINIT, naming the limit). MPROC_ENOTSUP where no cgroup
+   * can be made (root, or a delegated subtree, is needed), on other
+   * systems, and with a backend. */
   uint64_t worker_memory_limit;
   /* For options of later versions: leave zero (else MPROC_EINVAL). */
   uint64_t reserved[3];
@@ -155,7 +160,7 @@ typedef struct {
  *   start method the platform lacks; maxtasksperchild, worker_memory_limit
  *   or initargs holding an IPC object with a backend; worker_memory_limit
  *   where no cap can be made: not root and no delegated cgroup, another
- *   system, Windows), MPROC_ECHILD (a worker could not
+ *   system), MPROC_ECHILD (a worker could not
  *   start), MPROC_ESTATE (the backend serves another pool), MPROC_ENOMEM,
  *   MPROC_ESYS.
  * Platform: on Windows workers start with spawn (the only method). */

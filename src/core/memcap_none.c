@@ -1,17 +1,17 @@
 /* The memory cap where none is built (platform.h, mproc__os_memcap_*):
- * the generic POSIX build, Apple and Windows. Linux has a cgroup per
- * worker (src/posix/memcap_cgroup.c). Elsewhere setrlimit would only make
+ * the generic POSIX build and Apple. Linux has a cgroup per worker
+ * (src/posix/memcap_cgroup.c), Windows a job object per worker
+ * (src/win32/memcap_job.c). Elsewhere setrlimit would only make
  * allocations fail inside the task, which no one can tell from the task's
- * own failure; Windows' job objects do the same, so there the worker
- * would have to report its job's limit itself - not built yet. No system
- * call here: CMake compiles this file for those builds. */
+ * own failure, and nothing says when it happened. No system call here:
+ * CMake compiles this file for those builds. */
 #include "core/internal.h"
 
 int mproc__os_memcap_new(uint64_t bytes, mproc__os_memcap_t **out) {
   (void)bytes;
   *out = NULL;
-  return mproc__fail(MPROC_ENOTSUP, "memory cap: none on this system (Linux cgroups only; "
-                                    "Windows job objects are not built yet)");
+  return mproc__fail(MPROC_ENOTSUP, "memory cap: none on this system (Linux cgroups and "
+                                    "Windows job objects only)");
 }
 
 int mproc__os_memcap_add(mproc__os_memcap_t *cap, int64_t pid) {

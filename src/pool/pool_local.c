@@ -176,10 +176,12 @@ static bool rebalance(mproc_pool_t *p) {
   return progress;
 }
 
-/* Says in msg that worker i (name) passed its memory cap. */
-static void say_cap_hit(const mproc_pool_t *p, int i, const char *name, char *msg, size_t cap) {
-  snprintf(msg, cap, "%s passed its memory limit of %llu bytes (%s) while running it", name,
-           (unsigned long long)p->o.worker_memory_limit, mproc__os_memcap_kind(p->w[i].memcap));
+/* Says in msg that worker i (name) passed its memory cap, and when. */
+static void say_cap_hit(const mproc_pool_t *p, int i, const char *name, const char *when, char *msg,
+                        size_t cap) {
+  snprintf(msg, cap, "%s passed its memory limit of %llu bytes (%s) %s", name,
+           (unsigned long long)p->o.worker_memory_limit, mproc__os_memcap_kind(p->w[i].memcap),
+           when);
 }
 
 /* What worker i's end (its exit code) did to the task it was running, in
@@ -188,7 +190,7 @@ static int why_it_died(const mproc_pool_t *p, int i, int code, const char *name,
                        size_t cap) {
   const mproc__member_t *w = &p->w[i];
   if (code == -9 && w->memcap && mproc__os_memcap_hit(w->memcap)) {
-    say_cap_hit(p, i, name, msg, cap);
+    say_cap_hit(p, i, name, "while running it", msg, cap);
     return MPROC_EMEMLIMIT;
   }
   if (code < 0)
@@ -243,10 +245,14 @@ static void bury(mproc_pool_t *p, int i) {
   e_run.worker_exitcode = e_kill.worker_exitcode = code;
   mproc__pool_settle_held(p, w, running, &e_run, w->kill_reason ? w->kill_task : 0, &e_kill);
   /* A worker that ended before its initializer finished (it said so, or
-   * it died in it) is a failed start; three in a row break the pool
-   * instead of restarting workers for ever (Python's bpo-gh-87472). */
-  bool unready = !atomic_load(&p->slots[i].ready) && !asked && !w->kill_reason &&
+   * it died in it, or its memory cap stopped it: a cap below what a
+   * worker needs to start) is a failed start; three in a row break the
+   * pool instead of restarting workers for ever (Python's bpo-gh-87472). */
+  bool capped = w->kill_reason == MPROC_EMEMLIMIT || run_code == MPROC_EMEMLIMIT;
+  bool unready = !atomic_load(&p->slots[i].ready) && !asked && (!w->kill_reason || capped) &&
                  p->state != MPROC__POOL_TERMINATING;
+  if (unready && capped)
+    say_cap_hit(p, i, name, "before it was ready", p->init_why, sizeof p->init_why);
   if (w->init_failed || unready) {
     if (++p->init_failures >= MPROC__POOL_INIT_FAILURES && !p->broken)
       p->broken = MPROC_EINIT;
@@ -345,7 +351,7 @@ static bool stopped_by_cap(mproc_pool_t *p, int i) {
   if (t) {
     char name[160], msg[256];
     mproc__pool_member_name(p, i, name, sizeof name);
-    say_cap_hit(p, i, name, msg, sizeof msg); /* the hit was read above */
+    say_cap_hit(p, i, name, "while running it", msg, sizeof msg); /* the hit was read above */
     mproc_task_error_t e = mproc__task_error(MPROC_EMEMLIMIT, msg);
     mproc__pool_sign(p, i, &e);
     e.worker_exitcode = -9;
