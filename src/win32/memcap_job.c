@@ -81,8 +81,9 @@ static DWORD WINAPI watch(void *arg) {
       return 0;
     bool refused = got && msg == JOB_OBJECT_MSG_PROCESS_MEMORY_LIMIT;
     if (refused || commit_of(c->child) > c->bytes) {
-      TerminateProcess(c->child, STOPPED_BY_CAP);
+      /* Said before the end, so that whoever sees the child end sees why. */
       atomic_store(&c->hit, true);
+      TerminateProcess(c->child, STOPPED_BY_CAP);
       SetEvent(c->hit_event);
       return 0;
     }
