@@ -56,6 +56,7 @@ static int start_worker(mproc_pool_t *p, int i, uint64_t seq, mproc__member_t *w
   mproc_process_t *proc = NULL;
   /* Atomic stores: mproc_pool_stats may read the slot meanwhile. */
   atomic_store(&p->slots[i].running, 0);
+  atomic_store(&p->slots[i].delivering, 0);
   atomic_store(&p->slots[i].since_ms, 0);
   atomic_store(&p->slots[i].finished, 0);
   atomic_store(&p->slots[i].ready, 0);
@@ -176,6 +177,14 @@ static bool rebalance(mproc_pool_t *p) {
   return progress;
 }
 
+/* The task worker i began and has not delivered: running, or returned
+ * with its result not yet put. A death fails that one; the rest it held
+ * are handed on. */
+static uint64_t begun_task(const mproc_pool_t *p, int i) {
+  uint64_t id = atomic_load_explicit(&p->slots[i].running, memory_order_acquire);
+  return id ? id : atomic_load_explicit(&p->slots[i].delivering, memory_order_acquire);
+}
+
 /* Says in msg that worker i (name) passed its memory cap, and when. */
 static void say_cap_hit(const mproc_pool_t *p, int i, const char *name, const char *when, char *msg,
                         size_t cap) {
@@ -219,7 +228,7 @@ static void bury(mproc_pool_t *p, int i) {
   int code = 0;
   mproc_process_join(w->proc, MPROC_INFINITE);
   mproc_process_exitcode(w->proc, &code);
-  uint64_t running = atomic_load_explicit(&p->slots[i].running, memory_order_acquire);
+  uint64_t running = begun_task(p, i);
   bool asked = w->stop_sent && code == 0;
   bool recycled = code == 0 && p->o.maxtasksperchild && w->given >= p->o.maxtasksperchild;
   if (recycled || asked)
@@ -346,7 +355,7 @@ static bool stopped_by_cap(mproc_pool_t *p, int i) {
   mproc__os_mutex_unlock(p->core->lock);
   drain(p); /* what it finished before is kept */
   mproc__os_mutex_lock(p->core->lock);
-  uint64_t running = atomic_load_explicit(&p->slots[i].running, memory_order_acquire);
+  uint64_t running = begun_task(p, i);
   mproc__task_t *t = running ? mproc__tasks_take(w, running) : NULL;
   if (t) {
     char name[160], msg[256];

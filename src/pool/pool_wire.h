@@ -120,14 +120,17 @@ static inline void mproc__result_head_set_worker(unsigned char *p, uint32_t work
  * when, so the pool can tell after its death which task it was in. The
  * worker stores running with release order before it calls the task. */
 typedef struct {
-  _Atomic uint64_t running;  /* task id; 0: between tasks */
-  _Atomic int64_t since_ms;  /* when it started running */
+  _Atomic uint64_t running; /* task id; 0: between tasks */
+  _Atomic int64_t since_ms; /* when it started running */
+  /* The task whose function returned and whose result is not yet put
+   * (0: none): still the one a death fails, never run again elsewhere. */
+  _Atomic uint64_t delivering;
   _Atomic uint64_t finished; /* tasks whose result it committed */
   _Atomic uint32_t ready;    /* its initializer is done */
   /* Why it ends on its own (MPROC__WORKER_*), stored before it exits with
    * that status: a task that exits with the same number is told apart. */
   _Atomic uint32_t exit_reason;
-  uint64_t pad[4]; /* one cache line per worker */
+  uint64_t pad[3]; /* one cache line per worker */
 } mproc__worker_slot_t;
 
 #endif

@@ -124,10 +124,16 @@ static void begin_task(worker_t *w, uint64_t id) {
   atomic_store_explicit(&w->slot->running, id, memory_order_release);
 }
 
+/* The task's time has ended; it stays this worker's until its result is
+ * put (delivering first: the pool reads running, then delivering). */
 static void end_task(worker_t *w) {
   in_task = false;
-  if (w->slot)
-    atomic_store_explicit(&w->slot->running, 0, memory_order_release);
+  if (!w->slot)
+    return;
+  atomic_store_explicit(&w->slot->delivering,
+                        atomic_load_explicit(&w->slot->running, memory_order_relaxed),
+                        memory_order_release);
+  atomic_store_explicit(&w->slot->running, 0, memory_order_release);
 }
 
 /* A chunk: each item read from the encoded chunk into one reused tuple,
@@ -347,6 +353,8 @@ static int put_result(worker_t *w, mproc__buf_t *b) {
     }
   }
   int rc = mproc_queue_put_bytes(w->results, b->data, b->len, MPROC_INFINITE);
+  if (w->slot)
+    atomic_store_explicit(&w->slot->delivering, 0, memory_order_release);
   mproc_args_free(w->sent);
   w->sent = NULL;
   return rc;
