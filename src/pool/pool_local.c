@@ -177,14 +177,6 @@ static bool rebalance(mproc_pool_t *p) {
   return progress;
 }
 
-/* The task worker i began and has not delivered: running, or returned
- * with its result not yet put. A death fails that one; the rest it held
- * are handed on. */
-static uint64_t begun_task(const mproc_pool_t *p, int i) {
-  uint64_t id = atomic_load_explicit(&p->slots[i].running, memory_order_acquire);
-  return id ? id : atomic_load_explicit(&p->slots[i].delivering, memory_order_acquire);
-}
-
 /* Says in msg that worker i (name) passed its memory cap, and when. */
 static void say_cap_hit(const mproc_pool_t *p, int i, const char *name, const char *when, char *msg,
                         size_t cap) {
@@ -228,7 +220,7 @@ static void bury(mproc_pool_t *p, int i) {
   int code = 0;
   mproc_process_join(w->proc, MPROC_INFINITE);
   mproc_process_exitcode(w->proc, &code);
-  uint64_t running = begun_task(p, i);
+  uint64_t running = mproc__pool_begun_task(p, i);
   bool asked = w->stop_sent && code == 0;
   bool recycled = code == 0 && p->o.maxtasksperchild && w->given >= p->o.maxtasksperchild;
   if (recycled || asked)
@@ -355,7 +347,7 @@ static bool stopped_by_cap(mproc_pool_t *p, int i) {
   mproc__os_mutex_unlock(p->core->lock);
   drain(p); /* what it finished before is kept */
   mproc__os_mutex_lock(p->core->lock);
-  uint64_t running = begun_task(p, i);
+  uint64_t running = mproc__pool_begun_task(p, i);
   mproc__task_t *t = running ? mproc__tasks_take(w, running) : NULL;
   if (t) {
     char name[160], msg[256];

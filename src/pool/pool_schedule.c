@@ -77,6 +77,11 @@ void mproc__pool_stop_member(mproc_pool_t *p, int i, int why, uint64_t task) {
     p->members->stop(p, i, why, task);
 }
 
+uint64_t mproc__pool_begun_task(const mproc_pool_t *p, int i) {
+  uint64_t id = atomic_load_explicit(&p->slots[i].running, memory_order_acquire);
+  return id ? id : atomic_load_explicit(&p->slots[i].delivering, memory_order_acquire);
+}
+
 /* Time limits: stops a member whose task ran too long; returns the
  * milliseconds until the next limit (MPROC_INFINITE: none). now: the
  * round's reading of the clock (ms), one read serving the whole round. */

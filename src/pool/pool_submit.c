@@ -176,7 +176,7 @@ static int cancel_locked(mproc_pool_t *p, mproc_async_result_t *r, unsigned flag
     mproc__member_t *w = &p->w[i];
     for (mproc__task_t *t = w->state != MPROC__MEMBER_EMPTY ? w->held.head : NULL; t; t = t->next)
       if (t->r == r) {
-        mproc__pool_stop_member(p, i, MPROC_ECANCELED, atomic_load(&p->slots[i].running));
+        mproc__pool_stop_member(p, i, MPROC_ECANCELED, mproc__pool_begun_task(p, i));
         break;
       }
   }

@@ -201,7 +201,10 @@ void mproc__pool_settle_held(mproc_pool_t *p, mproc__member_t *w, uint64_t runni
 bool mproc__pool_work_left(const mproc_pool_t *p);
 unsigned mproc__pool_live_members(const mproc_pool_t *p);
 
-/* pool_schedule.c: handing tasks out, time limits, stops. */
+/* pool_schedule.c: handing tasks out, time limits, stops. The task member
+ * i began and has not delivered (running, or returned with its result not
+ * yet put), 0: none - the one its death or a kill fails. */
+uint64_t mproc__pool_begun_task(const mproc_pool_t *p, int i);
 bool mproc__pool_may_take(const mproc_pool_t *p, const mproc__member_t *w);
 int mproc__pool_give(mproc_pool_t *p, int i, mproc__task_t *t);
 bool mproc__pool_dispatch(mproc_pool_t *p);
