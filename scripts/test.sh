@@ -30,7 +30,7 @@
 #      them: the workflow's macOS job).
 #   3. Windows: MinGW-w64 cross build (Release, -Werror), the suite under Wine.
 #   4. The libFuzzer harnesses (scripts/fuzz.sh): each seed corpus replayed,
-#      then MPROC_FUZZ_SECONDS (default 20) of fuzzing per harness.
+#      then MPROC_FUZZ_SECONDS (default 12) of fuzzing per harness.
 #   5. The Debian packages built from debian/, linted (no lintian error or
 #      warning), installed, and consumers built against them
 #      (scripts/check-debian.sh); the ABI against the last release's dump in
@@ -399,14 +399,14 @@ if step win-deps scripts/build-win-deps.sh "$build/win-deps" &&
   MPROC_CTEST_ARGS="--repeat until-pass:2" suite windows-wine "$win_dir"
 fi
 
-note "leg 4: libFuzzer harnesses (seed corpora replayed, then ${MPROC_FUZZ_SECONDS:-20} s each)"
+note "leg 4: libFuzzer harnesses (seed corpora replayed, then ${MPROC_FUZZ_SECONDS:-12} s each)"
 while IFS= read -r line; do
   echo "$line"
   case $line in
     "[fuzz-"*"] ok"*) passed=$((passed + 1)) ;;
     "[fuzz-"*"] FAILED"*) failed=$((failed + 1)) ;;
   esac
-done < <(MPROC_BUILD_DIR=$build scripts/fuzz.sh "${MPROC_FUZZ_SECONDS:-20}" 2>&1)
+done < <(MPROC_BUILD_DIR=$build scripts/fuzz.sh "${MPROC_FUZZ_SECONDS:-12}" 2>&1)
 
 note "leg 5: Debian packages (build, lintian, install, consumers) and the ABI check"
 # check NAME CMD...: a script that checks one thing, counted as one test;
