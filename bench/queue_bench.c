@@ -76,6 +76,9 @@ static double line_now(void) {
   return t;
 }
 
+/* The probe that says more about a run: the slower of the two around it. */
+static double larger(double a, double b) { return a > b ? a : b; }
+
 enum { SMALL = 64, BIG = 1 << 20, RING = 1 << 20 };
 
 /* ---- mproc ---- */
@@ -303,7 +306,7 @@ static void zero_copy_table(long scale) {
     double before = line_now();
     way[i] = loan_one_way(200000 * scale);
     double after = line_now();
-    floor[i] = before > after ? before : after;
+    floor[i] = larger(before, after);
     ratio[i] = way[i] > 0 && floor[i] > 0 ? way[i] / floor[i] : -1;
   }
   printf("\nloan -> view of 64 B, one way, 5 runs each between two probes of the floor (a\n"
@@ -735,7 +738,7 @@ static void compared_in_turns(const char *what, const char *name_a, row_fn a, co
     ta[i] = a(procs, n, SMALL);
     tb[i] = b(procs, n, SMALL);
     double after = line_now();
-    line[i] = before > after ? before : after;
+    line[i] = larger(before, after);
     if (ta[i] < 0 || tb[i] < 0) {
       printf("\n%s: n/a (%s)\n", what, tb[i] == -2 ? "the peer cannot run here" : "a run failed");
       return;
@@ -781,7 +784,7 @@ static void scaling_table(long scale) {
       double before = line_now();
       t[k][r] = mproc_row(-ns[k], total / ns[k], SMALL);
       double after = line_now();
-      line[k][r] = before > after ? before : after;
+      line[k][r] = larger(before, after);
     }
   double least = least_of(&line[0][0], NN * SCALING_ROUNDS);
   printf("\nscaling: 64 B messages, N -> N on one queue, %ld messages in all; %d runs of\n"

@@ -23,10 +23,10 @@ enum { WATCH_MS = 1, STOP_KEY = 1 };
 
 struct mproc__os_memcap {
   uint64_t bytes;
-  HANDLE job, port; /* the limit, and its messages */
-  HANDLE hit_event; /* the sentinel: set once the cap stopped the child */
-  HANDLE child;     /* NULL until added */
-  HANDLE watch;     /* the thread; NULL until added */
+  HANDLE job, port;          /* the limit, and its messages */
+  HANDLE hit_event;          /* the sentinel: set once the cap stopped the child */
+  HANDLE child;              /* NULL until added */
+  mproc__os_thread_t *watch; /* NULL until added */
   _Atomic bool hit;
 };
 
@@ -70,7 +70,7 @@ static uint64_t commit_of(HANDLE child) {
 }
 
 /* Until stopped (STOP_KEY) or the child is stopped or gone. */
-static DWORD WINAPI watch(void *arg) {
+static void watch(void *arg) {
   mproc__os_memcap_t *c = arg;
   for (;;) {
     DWORD msg = 0;
@@ -78,17 +78,17 @@ static DWORD WINAPI watch(void *arg) {
     OVERLAPPED *unused;
     BOOL got = GetQueuedCompletionStatus(c->port, &msg, &key, &unused, WATCH_MS);
     if (got && key == STOP_KEY)
-      return 0;
+      return;
     bool refused = got && msg == JOB_OBJECT_MSG_PROCESS_MEMORY_LIMIT;
     if (refused || commit_of(c->child) > c->bytes) {
       /* Said before the end, so that whoever sees the child end sees why. */
       atomic_store(&c->hit, true);
       TerminateProcess(c->child, STOPPED_BY_CAP);
       SetEvent(c->hit_event);
-      return 0;
+      return;
     }
     if (WaitForSingleObject(c->child, 0) == WAIT_OBJECT_0)
-      return 0;
+      return;
   }
 }
 
@@ -102,10 +102,10 @@ int mproc__os_memcap_add(mproc__os_memcap_t *cap, int64_t pid) {
     return mproc__os_fail("memory cap: OpenProcess(%lld)", (long long)pid);
   if (!AssignProcessToJobObject(cap->job, cap->child))
     return mproc__os_fail("memory cap: AssignProcessToJobObject(%lld)", (long long)pid);
-  cap->watch = CreateThread(NULL, 64 * 1024, watch, cap, 0, NULL);
-  if (!cap->watch)
-    return mproc__os_fail("memory cap: CreateThread");
-  return 0;
+  int rc = mproc__os_thread_start(&cap->watch, watch, cap);
+  if (rc)
+    mproc__error_prefix("memory cap: its watch");
+  return rc;
 }
 
 bool mproc__os_memcap_hit(mproc__os_memcap_t *cap) { return atomic_load(&cap->hit); }
@@ -124,8 +124,7 @@ void mproc__os_memcap_free(mproc__os_memcap_t *cap) {
     return;
   if (cap->watch) {
     PostQueuedCompletionStatus(cap->port, 0, STOP_KEY, NULL);
-    WaitForSingleObject(cap->watch, INFINITE);
-    CloseHandle(cap->watch);
+    mproc__os_thread_join(cap->watch);
   }
   HANDLE handles[] = {cap->child, cap->job, cap->port, cap->hit_event};
   for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
