@@ -19,6 +19,7 @@
  *   bench_queue [scale]   (scale 1 = default counts; larger is longer)
  *   bench_queue --scaling     (the scaling table alone)
  *   bench_queue --zero-copy   (the zero-copy table alone)
+ *   bench_queue --loan-latency   (its 64 B one-way row alone)
  *   bench_queue --kill-storm N   (N processes killed holding loans and views) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,8 @@ static double loan_one_way(long n) {
   return ok ? t : -1;
 }
 
+static void loan_latency(long scale);
+
 /* Loans and views against puts and gets, 1 -> 1 pinned, in one run; and a
  * one-way hand-over against the cache-line floor. */
 static void zero_copy_table(long scale) {
@@ -299,8 +302,13 @@ static void zero_copy_table(long scale) {
     else
       printf("%14s |\n", "-");
   }
-  /* Each hand-over between two probes of the floor, pinned as the loans'
-   * two processes are (CPUs 0 and 1): the VM's far spells move both. */
+  loan_latency(scale);
+}
+
+/* The 64 B loan -> view one way against the floor: each hand-over between
+ * two probes of the floor, pinned as the loans' two processes are (CPUs 0
+ * and 1): the VM's far spells move both. */
+static void loan_latency(long scale) {
   double ratio[5], way[5], floor[5];
   for (int i = 0; i < 5; i++) {
     double before = line_now();
@@ -825,6 +833,10 @@ int main(int argc, char **argv) {
   }
   if (argc == 2 && strcmp(argv[1], "--scaling") == 0) { /* that table alone */
     scaling_table(1);
+    return 0;
+  }
+  if (argc == 2 && strcmp(argv[1], "--loan-latency") == 0) { /* that row alone */
+    loan_latency(1);
     return 0;
   }
   if (argc == 2 && strcmp(argv[1], "--zero-copy") == 0) { /* that table alone */
