@@ -188,7 +188,8 @@ static void maxsize_counts_messages(void **state) {
   assert_int_equal(mproc_queue_size(q), 3);
   mproc_queue_free(q);
   /* Without maxsize, full means no room even for an empty message: a
-   * 1 KiB ring holds 63 (16-byte records, 16 bytes kept back). */
+   * 1 KiB ring holds 62 (16-byte records, 32 bytes kept back: room for
+   * an ABORT record and the zero word consumers find at the tail). */
   q = new_queue(0, 1, false);
   int n = 0;
   while (!mproc_queue_full(q)) {
@@ -196,9 +197,74 @@ static void maxsize_counts_messages(void **state) {
     n++;
   }
   ASSERT_ERR(MPROC_EFULL, mproc_queue_put_bytes(q, NULL, 0, 0));
-  assert_int_equal(n, 63);
-  assert_int_equal(mproc_queue_size(q), 63);
+  assert_int_equal(n, 62);
+  assert_int_equal(mproc_queue_size(q), 62);
   mproc_queue_free(q);
+}
+
+/* Consumers find a message by the kind word at the head, and the word at
+ * the tail is 0 until a commit shows a record there. The ring's old bytes
+ * - here payloads made of header look-alikes (a WHOLE record of 16 bytes
+ * every 16 bytes) - are never taken for a message: at every alignment
+ * over many laps, after a PAD, and after a publish shorter than its loan
+ * (whose record ends before the loan's room does). */
+static void old_bytes_are_never_read_as_a_message(void **state) {
+  (void)state;
+  mproc_queue_t *q = new_queue(0, 1024, false); /* records up to 240 bytes */
+  unsigned char fake[240], got[240];
+  for (size_t i = 0; i < sizeof fake; i += 16) {
+    uint32_t kind = 1, len = 16; /* REC_WHOLE */
+    uint64_t total = 16;
+    memcpy(fake + i, &kind, 4);
+    memcpy(fake + i + 4, &len, 4);
+    memcpy(fake + i + 8, &total, 8);
+  }
+  for (int i = 0; i < 300; i++) {
+    size_t len = 1 + (size_t)(i * 37) % 170, n = 0;
+    if (i % 2 == 0) {
+      ASSERT_OK(mproc_queue_put_bytes(q, fake, len + 64 * (i % 4 == 0), 0));
+      len += 64 * (i % 4 == 0);
+    } else {
+      void *buf;
+      ASSERT_OK(mproc_queue_loan(q, len + 64, &buf, 0));
+      memcpy(buf, fake, len + 64);
+      ASSERT_OK(mproc_queue_publish(q, buf, len));
+    }
+    ASSERT_OK(mproc_queue_get_bytes_into(q, got, sizeof got, &n, 0));
+    assert_int_equal(n, len);
+    assert_memory_equal(got, fake, len);
+    ASSERT_ERR(MPROC_EEMPTY, mproc_queue_get_bytes_into(q, got, sizeof got, &n, 0));
+    const void *view;
+    ASSERT_ERR(MPROC_EEMPTY, mproc_queue_get_view(q, &view, &n, 0));
+    assert_true(mproc_queue_empty(q));
+  }
+  mproc_queue_free(q);
+}
+
+/* A stream withdrawn when the ring is full to its last kept bytes: the
+ * ABORT record takes the kept room, and the word after it - the next
+ * tail, which a consumer reads once the ring is empty - is still free
+ * room, not the head record's kind. Messages of 208 and 224 bytes before
+ * the stream leave exactly 32 and 16 bytes for its ABORT (1 KiB ring,
+ * 256-byte chunk records). */
+static void a_withdrawn_stream_in_a_full_ring_keeps_the_head(void **state) {
+  (void)state;
+  static unsigned char big[1000], first[224], got[1000];
+  memset(first, 'a', sizeof first);
+  for (size_t size = 208; size <= 224; size += 16) {
+    mproc_queue_t *q = new_queue(0, 1024, false);
+    size_t n = 0;
+    ASSERT_OK(mproc_queue_put_bytes(q, first, size, 0));
+    ASSERT_ERR(MPROC_ETIMEDOUT, mproc_queue_put_bytes(q, big, sizeof big, 50));
+    ASSERT_OK(mproc_queue_get_bytes_into(q, got, sizeof got, &n, 0));
+    assert_int_equal(n, size);
+    assert_memory_equal(got, first, size);
+    ASSERT_ERR(MPROC_EEMPTY, mproc_queue_get_bytes_into(q, got, sizeof got, &n, 0));
+    ASSERT_OK(mproc_queue_put_bytes(q, "z", 1, 0));
+    ASSERT_OK(mproc_queue_get_bytes_into(q, got, sizeof got, &n, 0));
+    assert_true(n == 1 && got[0] == 'z');
+    mproc_queue_free(q);
+  }
 }
 
 /* A put that times out in the middle of a stream withdraws its message:
@@ -1608,6 +1674,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(fifo_and_sizes),
       cmocka_unit_test(nowait_and_timeouts),
       cmocka_unit_test(maxsize_counts_messages),
+      cmocka_unit_test(old_bytes_are_never_read_as_a_message),
+      cmocka_unit_test(a_withdrawn_stream_in_a_full_ring_keeps_the_head),
       cmocka_unit_test(withdrawn_put_counts_nowhere),
       cmocka_unit_test(into_too_small_keeps_the_message),
       cmocka_unit_test(close_drains_then_fails),

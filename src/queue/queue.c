@@ -7,6 +7,11 @@
  * drain the ring. A record never wraps: a PAD record fills the end of the
  * ring instead.
  *
+ * A consumer finds a record by its kind word: the word at the tail is 0
+ * (each record's writer clears the word past it first), and a commit
+ * shows the first new record's kind after the rest of it, then moves tail.
+ * So a waiting consumer watches one line - the one the message lands in.
+ *
  * Producers serialize on the put lock, consumers on the get lock (robust
  * mutexes, mutex.c): a producer writes at tail and a consumer reads at
  * head, so one producer and one consumer never wait for each other except
@@ -32,6 +37,7 @@
  * is unchanged; whoever changes the condition bumps the word and wakes,
  * but only when someone counted itself, so a put or get that nobody waits
  * for makes no system call. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,25 +62,51 @@ static uint64_t kept(const shared_t *sh) {
          PENDING_ROOM * (uint64_t)atomic_load_explicit(&sh->put.pending, memory_order_relaxed);
 }
 
+/* Outside the put lock, head may pass tail for a moment: a consumer takes
+ * a record as soon as its kind shows, before its commit moves tail. */
 static bool has_room(const shared_t *sh, uint64_t tail, uint64_t need) {
   uint64_t head = atomic_load(&sh->get.pos);
-  return need + kept(sh) <= sh->capacity - (tail - head);
+  uint64_t used = tail > head ? tail - head : 0;
+  return need + kept(sh) <= sh->capacity - used;
 }
 
+/* The kind of the record at pos: what consumers look at for a message. */
+static _Atomic uint32_t *kind_word(const mproc_queue_t *q, uint64_t pos) {
+  return (_Atomic uint32_t *)(void *)(q->ring + (pos & (q->sh->capacity - 1)));
+}
+
+/* The kind at tail is held back for the commit to show, last (the word
+ * at tail is 0 until then); a record after a PAD shows with the PAD. */
 static void write_header(mproc_queue_t *q, uint64_t pos, uint32_t kind, uint64_t len,
                          uint64_t total) {
-  record_t r = {kind, (uint32_t)len, total};
-  memcpy(q->ring + (pos & (q->sh->capacity - 1)), &r, sizeof r);
+  unsigned char *at = q->ring + (pos & (q->sh->capacity - 1));
+  uint32_t len32 = (uint32_t)len;
+  memcpy(at + offsetof(record_t, len), &len32, sizeof len32);
+  memcpy(at + offsetof(record_t, total), &total, sizeof total);
+  if (pos == atomic_load_explicit(&q->sh->put.pos, memory_order_relaxed))
+    q->held_kind = kind;
+  else
+    atomic_store_explicit(kind_word(q, pos), kind, memory_order_relaxed);
+}
+
+/* The word at the tail a record of len at pos leaves is 0 before the
+ * record is written (it lies in the room kept free): then no store but the
+ * record's own touches the line a waiting consumer reads between a loan
+ * and its publish, and that line crosses to the consumer once. */
+static void clear_after(mproc_queue_t *q, uint64_t pos, uint64_t len) {
+  atomic_store_explicit(kind_word(q, pos + record_size(len)), 0, memory_order_relaxed);
 }
 
 /* Where a len-byte record goes at tail (room checked): there, or after a
  * PAD (written now) when it would not fit before the ring's end. */
 static uint64_t place_record(mproc_queue_t *q, uint64_t tail, uint64_t len) {
   uint64_t cap = q->sh->capacity, to_end = cap - (tail & (cap - 1));
-  if (record_size(len) <= to_end)
-    return tail;
-  write_header(q, tail, REC_PAD, to_end - HEADER, 0);
-  return tail + to_end;
+  if (record_size(len) > to_end) {
+    write_header(q, tail, REC_PAD, to_end - HEADER, 0);
+    tail += to_end;
+  }
+  clear_after(q, tail, len);
+  return tail;
 }
 
 /* Writes one record at tail (room checked); returns the new tail. */
@@ -88,7 +120,8 @@ static uint64_t write_record(mproc_queue_t *q, uint64_t tail, uint32_t kind, con
   return tail + record_size(len);
 }
 
-/* The record at head, checked against what a sane producer writes. */
+/* The record at head, checked against what a sane producer writes; tail
+ * bounds it (head + capacity: the ring's end alone). */
 static int read_header(const mproc_queue_t *q, uint64_t head, uint64_t tail, record_t *r) {
   const shared_t *sh = q->sh;
   uint64_t off = head & (sh->capacity - 1);
@@ -122,8 +155,16 @@ static void apply(mproc_queue_t *q, side_t *side, const journal_t *j) {
   side->open = j->open;
   atomic_store_explicit(&side->count, j->count, memory_order_relaxed);
   /* Sequentially consistent: wake_park() then reads the waiter counts, and
-   * a waiter counts itself before it reads pos (no lost wake-up). */
-  atomic_store(&side->pos, j->pos);
+   * a waiter counts itself before it reads the kind (consumers) or head
+   * (producers): no lost wake-up. Consumers look at the kind alone, so
+   * that a message crosses in one cache line (the record's), not two;
+   * tail follows for producers (a consumer may pass it meanwhile). */
+  if (side == &q->sh->put) {
+    atomic_store(kind_word(q, j->kind_at), j->kind);
+    atomic_store_explicit(&side->pos, j->pos, memory_order_release);
+  } else {
+    atomic_store(&side->pos, j->pos);
+  }
 }
 
 /* Moves a side to (pos, count, open) - and, with a CHUNKS record, its
@@ -137,6 +178,10 @@ static void commit_run(mproc_queue_t *q, side_t *side, uint64_t pos, uint64_t co
   j->count = count;
   j->open = open;
   j->chunks.op = CHUNKS_NONE; /* the rest is read only with a run */
+  if (side == &q->sh->put) {
+    j->kind_at = atomic_load_explicit(&side->pos, memory_order_relaxed);
+    j->kind = q->held_kind;
+  }
   if (chunks) {
     j->chunks = *chunks;
     if (chunks->op == CHUNKS_PUBLISH)
@@ -383,18 +428,10 @@ static bool room_locked(mproc_queue_t *q, uint64_t len) {
   return need <= cap - (tail - q->seen_head);
 }
 
-/* Consumers: a record at head (arg). */
+/* Consumers: a record at head (arg): its kind shows (the commit shows it
+ * after the rest of the record; the word at tail is 0). */
 static bool record_at(mproc_queue_t *q, uint64_t head) {
-  return atomic_load(&q->sh->put.pos) != head;
-}
-
-/* The same under the get lock, from the last tail this process saw (a
- * published tail: past the end of every record before it). */
-static bool record_locked(mproc_queue_t *q, uint64_t head) {
-  if (q->seen_tail > head)
-    return true;
-  q->seen_tail = atomic_load(&q->sh->put.pos);
-  return q->seen_tail > head;
+  return atomic_load(kind_word(q, head)) != 0;
 }
 
 static bool record_or_closed(mproc_queue_t *q, uint64_t unused) {
@@ -626,8 +663,7 @@ static int take_stream(mproc_queue_t *q, sink_t *k) {
     uint64_t head = atomic_load_explicit(&get->pos, memory_order_relaxed);
     await_chunk(q, head);
     record_t r;
-    uint64_t tail = atomic_load_explicit(&q->sh->put.pos, memory_order_acquire);
-    int rc = read_header(q, head, tail, &r);
+    int rc = read_header(q, head, head + q->sh->capacity, &r);
     if (rc)
       return rc;
     if (r.kind == REC_WHOLE || r.kind == REC_FIRST || r.kind == REC_CHUNKS) {
@@ -738,7 +774,7 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
     return rc;
   for (;;) {
     uint64_t head = atomic_load_explicit(&sh->get.pos, memory_order_relaxed);
-    if (!record_locked(q, head)) {
+    if (!record_at(q, head)) {
       if (drained(q, head)) {
         unlock(q, PARK_GET_LOCK);
         return mproc__fail(MPROC_ECLOSED, "%s: the queue is closed and empty", op);
@@ -755,7 +791,7 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
       continue;
     }
     record_t r;
-    if ((rc = read_header(q, head, q->seen_tail, &r)) != 0)
+    if ((rc = read_header(q, head, head + sh->capacity, &r)) != 0)
       break;
     if (r.kind == REC_CHUNKS) {
       if ((rc = take_chunks(q, k, head, &r)) == 1)
@@ -994,6 +1030,8 @@ int mproc_queue_publish(mproc_queue_t *q, void *buf, size_t len) {
     return mproc__fail(MPROC_ERANGE, "queue_publish: %zu bytes in a loan of %zu (still held)", len,
                        q->loan_cap);
   side_t *put = &q->sh->put;
+  if (record_size(len) != record_size(q->loan_cap))
+    clear_after(q, q->loan_at, len);
   write_header(q, q->loan_at, REC_WHOLE, len, len);
   q->loan = NULL;
   commit(q, put, q->loan_at + record_size(len),

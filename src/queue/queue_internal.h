@@ -15,7 +15,7 @@ enum { PARK_PUT_LOCK, PARK_GET_LOCK, PARK_NOT_EMPTY, PARK_NOT_FULL, PARK_ALL_DON
 enum { REC_WHOLE = 1, REC_FIRST, REC_MORE, REC_LAST, REC_ABORT, REC_PAD, REC_CHUNKS };
 enum {
   HEADER = 16,          /* and the alignment of every record */
-  RESERVE = HEADER,     /* kept free for an ABORT record */
+  RESERVE = 2 * HEADER, /* kept free: an ABORT record, and the 0 word after it */
   DEATH_CHECK_MS = 100, /* how often a stalled stream asks if its producer lives */
   CLOSE_CHECK_MS = 10,  /* how often a closed, empty queue looks for a late put */
   NOWAIT_LOCK_MS = 50,  /* how long a timeout-0 call waits for another's copy */
@@ -55,6 +55,8 @@ typedef struct {
   uint32_t open;
   uint64_t pos, count;
   uint32_t pending; /* producers: the pool's loans holding room */
+  uint32_t kind;    /* producers: the first new record's kind, shown last */
+  uint64_t kind_at; /* ... at the old tail */
   chunk_op_t chunks;
 } journal_t;
 
@@ -109,7 +111,7 @@ struct mproc_queue {
   chunk_t *chunks;     /* the pool's table; NULL: no pool */
   unsigned char *pool; /* the chunks themselves */
   uint64_t seen_head;  /* the consumers' head as last read (put lock) */
-  uint64_t seen_tail;  /* the producers' tail as last read (get lock) */
+  uint32_t held_kind;  /* the record at tail's kind, for the commit to show (put lock) */
   /* A loan: the put lock is held from mproc_queue_loan to its publish or
    * discard, and these are written only under it. */
   unsigned char *loan; /* the loaned payload; NULL: none */
