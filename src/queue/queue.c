@@ -99,7 +99,7 @@ static void clear_after(mproc_queue_t *q, uint64_t pos, uint64_t len) {
 
 /* Where a len-byte record goes at tail (room checked): there, or after a
  * PAD (written now) when it would not fit before the ring's end. */
-static uint64_t place_record(mproc_queue_t *q, uint64_t tail, uint64_t len) {
+static inline uint64_t place_record(mproc_queue_t *q, uint64_t tail, uint64_t len) {
   uint64_t cap = q->sh->capacity, to_end = cap - (tail & (cap - 1));
   if (record_size(len) > to_end) {
     write_header(q, tail, REC_PAD, to_end - HEADER, 0);
@@ -144,7 +144,7 @@ static uint64_t record_end(const mproc_queue_t *q, uint64_t head, const record_t
 
 /* ---- commits and repairs ------------------------------------------------------ */
 
-static void apply(mproc_queue_t *q, side_t *side, const journal_t *j) {
+static inline void apply(mproc_queue_t *q, side_t *side, const journal_t *j) {
   /* The pool first: a consumer that sees pos move finds the chunks
    * published; a producer that finds chunks free finds the ring past them.
    * (Most commits carry no run: no call for them on the hot path.) */
@@ -171,8 +171,11 @@ static void apply(mproc_queue_t *q, side_t *side, const journal_t *j) {
  * run to published or free (chunks; NULL: no run) - in a way a takeover
  * can finish. The fences keep the stores in this order for a process that
  * reads them after this one died (free on x86; a barrier on ARM). */
-static void commit_run(mproc_queue_t *q, side_t *side, uint64_t pos, uint64_t count, uint32_t open,
-                       const chunk_op_t *chunks) {
+/* Inline, as apply() and place_record(): on every put's and get's path;
+ * GCC kept them out of line once the kind word came in (a loan, publish,
+ * view and release in one process took 48 ns instead of 43). */
+static inline void commit_run(mproc_queue_t *q, side_t *side, uint64_t pos, uint64_t count,
+                              uint32_t open, const chunk_op_t *chunks) {
   journal_t *j = &side->journal;
   j->pos = pos;
   j->count = count;
