@@ -120,16 +120,15 @@ static uint64_t write_record(mproc_queue_t *q, uint64_t tail, uint32_t kind, con
   return tail + record_size(len);
 }
 
-/* The record at head, checked against what a sane producer writes; tail
- * bounds it (head + capacity: the ring's end alone). */
-static int read_header(const mproc_queue_t *q, uint64_t head, uint64_t tail, record_t *r) {
+/* The record at head, checked against what a sane producer writes. */
+static int read_header(const mproc_queue_t *q, uint64_t head, record_t *r) {
   const shared_t *sh = q->sh;
   uint64_t off = head & (sh->capacity - 1);
   memcpy(r, q->ring + off, sizeof *r);
   uint64_t size = r->kind == REC_PAD ? sh->capacity - off : record_size(r->len);
   if (r->kind < REC_WHOLE || r->kind > REC_CHUNKS ||
       (r->kind != REC_PAD && r->len > sh->max_chunk) || off + size > sh->capacity ||
-      size > tail - head || (r->kind == REC_WHOLE && r->total != r->len) ||
+      (r->kind == REC_WHOLE && r->total != r->len) ||
       (r->kind == REC_CHUNKS && r->len != sizeof(chunk_run_t)))
     return mproc__fail(MPROC_EPROTO, "queue_get: corrupt record (kind %u, %u bytes) at %llu",
                        r->kind, r->len, (unsigned long long)head);
@@ -170,10 +169,10 @@ static inline void apply(mproc_queue_t *q, side_t *side, const journal_t *j) {
 /* Moves a side to (pos, count, open) - and, with a CHUNKS record, its
  * run to published or free (chunks; NULL: no run) - in a way a takeover
  * can finish. The fences keep the stores in this order for a process that
- * reads them after this one died (free on x86; a barrier on ARM). */
-/* Inline, as apply() and place_record(): on every put's and get's path;
- * GCC kept them out of line once the kind word came in (a loan, publish,
- * view and release in one process took 48 ns instead of 43). */
+ * reads them after this one died (free on x86; a barrier on ARM). Inline,
+ * as apply() and place_record(): they are on every put's and get's path,
+ * and GCC kept them out of line once the kind word came in (a loan,
+ * publish, view and release in one process took 48 ns instead of 43). */
 static inline void commit_run(mproc_queue_t *q, side_t *side, uint64_t pos, uint64_t count,
                               uint32_t open, const chunk_op_t *chunks) {
   journal_t *j = &side->journal;
@@ -666,7 +665,7 @@ static int take_stream(mproc_queue_t *q, sink_t *k) {
     uint64_t head = atomic_load_explicit(&get->pos, memory_order_relaxed);
     await_chunk(q, head);
     record_t r;
-    int rc = read_header(q, head, head + q->sh->capacity, &r);
+    int rc = read_header(q, head, &r);
     if (rc)
       return rc;
     if (r.kind == REC_WHOLE || r.kind == REC_FIRST || r.kind == REC_CHUNKS) {
@@ -739,7 +738,7 @@ static bool withdrawn(mproc_queue_t *q, uint64_t head) {
   uint64_t tail = atomic_load(&q->sh->put.pos);
   record_t r;
   for (uint64_t at = head; at != tail; at = record_end(q, at, &r)) {
-    if (read_header(q, at, tail, &r) ||
+    if (read_header(q, at, &r) || record_end(q, at, &r) > tail ||
         (at != head && (r.kind == REC_WHOLE || r.kind == REC_FIRST || r.kind == REC_CHUNKS)))
       return false;
     if (r.kind == REC_LAST || r.kind == REC_ABORT)
@@ -794,7 +793,7 @@ static int take(mproc_queue_t *q, sink_t *k, int timeout_ms, const char *op) {
       continue;
     }
     record_t r;
-    if ((rc = read_header(q, head, head + sh->capacity, &r)) != 0)
+    if ((rc = read_header(q, head, &r)) != 0)
       break;
     if (r.kind == REC_CHUNKS) {
       if ((rc = take_chunks(q, k, head, &r)) == 1)
