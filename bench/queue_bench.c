@@ -8,8 +8,9 @@
  * Rows: 64-byte messages 1 -> 1 and 2 -> 2 processes (messages per
  * second), and 1 MiB messages 1 -> 1 (GB/s); then N -> N scaling, and
  * zero-copy (loans and views against puts and gets, and a one-way
- * hand-over against a cache line's and a bare in-ring hand-over's). Every worker waits at a start
- * line; a row's time runs from the start until the last message is taken.
+ * hand-over against a cache line's and a bare in-ring hand-over's). Every
+ * worker waits at a start line; a row's time runs from the start until the
+ * last message is taken.
  * In 1 -> 1 rows every peer's producer runs on CPU 0, its consumer on 1.
  * Every message count (and, for mproc, every first byte) is checked: a
  * wrong one prints WRONG (WRONG/n.a.: or the peer could not run, e.g. no
@@ -390,6 +391,9 @@ static void zero_copy_table(long scale) {
 /* The 64 B loan -> view one way against the floor: each hand-over between
  * two probes of the floor, pinned as the loans' two processes are (CPUs 0
  * and 1): the VM's far spells move both. */
+/* a / b, or -1 when either failed (-1). */
+static double ratio_of(double a, double b) { return a > 0 && b > 0 ? a / b : -1; }
+
 static void loan_latency(long scale) {
   double way[5], bare[5], floor[5], ratio[5], bare_ratio[5], over_bare[5];
   for (int i = 0; i < 5; i++) {
@@ -398,9 +402,9 @@ static void loan_latency(long scale) {
     bare[i] = bare_one_way(200000 * scale);
     double after = line_now();
     floor[i] = larger(before, after);
-    ratio[i] = way[i] > 0 && floor[i] > 0 ? way[i] / floor[i] : -1;
-    bare_ratio[i] = bare[i] > 0 && floor[i] > 0 ? bare[i] / floor[i] : -1;
-    over_bare[i] = way[i] > 0 && bare[i] > 0 ? way[i] / bare[i] : -1;
+    ratio[i] = ratio_of(way[i], floor[i]);
+    bare_ratio[i] = ratio_of(bare[i], floor[i]);
+    over_bare[i] = ratio_of(way[i], bare[i]);
   }
   printf("\nloan -> view of 64 B, one way, 5 runs each between two probes of the floor (a\n"
          "cache line one way), beside a bare in-ring hand-over (no lock, no journal: the\n"
