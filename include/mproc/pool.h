@@ -133,9 +133,9 @@ typedef struct {
    * what it touches from its start on. Windows: a job object per worker
    * with a process memory limit, counting what it commits, and a watch
    * that stops it (exit code -9) the moment the limit refuses it or its
-   * commit is seen past it (read every millisecond or so). A cap below what a worker needs
-   * to start stops each one before it is ready: after three the pool is
-   * broken (MPROC_EINIT, naming the limit). MPROC_ENOTSUP where no cgroup
+   * commit is seen past it (read every millisecond or so). A cap below
+   * what a worker needs to start stops each one before it is ready: after
+   * three the pool is broken (MPROC_EINIT, naming the limit). MPROC_ENOTSUP where no cgroup
    * can be made (root, or a delegated subtree, is needed), on other
    * systems, and with a backend. */
   uint64_t worker_memory_limit;
